@@ -1,0 +1,571 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads the config file at path ("" = defaults only), applies the
+// overrides of environ (os.Environ() form), validates, and returns every
+// problem at once as Errors. A file that cannot be read is an ordinary
+// wrapped error (errors.Is(err, fs.ErrNotExist) works).
+func Load(path string, environ []string) (*Config, error) {
+	if path == "" {
+		return parse("", nil, environ)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, environ)
+}
+
+// Parse is Load for data already read; name is the file name used in
+// problems and Config.Path, and relative paths in the file are resolved
+// against its directory.
+func Parse(name string, data []byte, environ []string) (*Config, error) {
+	return parse(name, data, environ)
+}
+
+func parse(name string, data []byte, environ []string) (*Config, error) {
+	d := &decoder{
+		name:    name,
+		dir:     filepath.Dir(name),
+		sc:      newSchema(),
+		cfg:     Default(),
+		env:     envMap(environ),
+		origins: map[string]origin{},
+	}
+	d.cfg.Path = name
+	d.cfg.clientSecretEnv = Secret(d.env[EnvClientSecret])
+	d.cfg.secretKeyEnv = Secret(d.env[EnvSecretKey])
+	if name != "" {
+		d.parseFile(data)
+	}
+	d.applyEnv()
+	d.validate()
+	if len(d.problems) > 0 {
+		sortProblems(d.problems)
+		return nil, Errors(d.problems)
+	}
+	cfg := d.cfg
+	return &cfg, nil
+}
+
+// envMap turns KEY=VALUE entries into a map; a later entry wins, as with
+// exec.Cmd.Env.
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// origin is where a value came from: a file position or an env variable.
+// The zero origin is the default.
+type origin struct {
+	line, col int
+	env       string
+}
+
+func nodeOrigin(n *yaml.Node) origin { return origin{line: n.Line, col: n.Column} }
+
+// decoder holds one parse's state.
+type decoder struct {
+	name     string
+	dir      string // relative fs paths in the file are joined to this
+	sc       *schema
+	cfg      Config
+	env      map[string]string
+	origins  map[string]origin // by dotted path, list items as path[i]
+	problems []Problem
+}
+
+// at records a problem at o. File problems are prefixed with path (when
+// not ""); env problems are named by their variable.
+func (d *decoder) at(o origin, path, msg string) {
+	p := Problem{Message: msg}
+	if o.env != "" {
+		p.Env = o.env
+	} else {
+		p.File, p.Line, p.Column = d.name, o.line, o.col
+		if p.File == "" {
+			p.File = "(defaults)"
+		}
+		if path != "" {
+			p.Message = path + ": " + msg
+		}
+	}
+	d.problems = append(d.problems, p)
+}
+
+// parseFile decodes the YAML document over the defaults.
+func (d *decoder) parseFile(data []byte) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if !errors.Is(err, io.EOF) {
+			d.syntaxError(err)
+		}
+		return
+	}
+	d.extraDocuments(dec)
+	root := &doc
+	if root.Kind == yaml.DocumentNode {
+		if len(root.Content) == 0 {
+			return
+		}
+		root = root.Content[0]
+	}
+	d.mapping(root, "")
+}
+
+// extraDocuments reports the first non-empty document after the first (a
+// trailing "---" is harmless) or a syntax error after it.
+func (d *decoder) extraDocuments(dec *yaml.Decoder) {
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		switch {
+		case errors.Is(err, io.EOF):
+			return
+		case err != nil:
+			d.syntaxError(err)
+			return
+		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
+			d.at(nodeOrigin(extra.Content[0]), "", "a config file holds one YAML document; a second one starts here")
+			return
+		}
+	}
+}
+
+// syntaxError records a YAML parse error with the line yaml.v3 gives, if
+// any ("yaml: line 3: did not find expected key").
+func (d *decoder) syntaxError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var o origin
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, text, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil && n > 0 {
+				o.line, msg = n, text
+			}
+		}
+	}
+	d.at(o, "", "invalid YAML: "+msg)
+}
+
+// resolve follows aliases to the node they name.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+// describe names a node's kind and value for "expected X, got Y".
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!bool":
+			return "boolean " + n.Value
+		case "!!int", "!!float":
+			return "number " + n.Value
+		case "!!str":
+			return "string " + quote(n.Value)
+		}
+		return n.ShortTag() + " " + quote(n.Value)
+	}
+	return "nothing"
+}
+
+// keys walks a mapping node's pairs, reporting keys that are not strings,
+// merge keys and duplicates, and calls fn for the first of each key.
+func (d *decoder) keys(m *yaml.Node, path string, fn func(name string, ko origin, v *yaml.Node)) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		kn, v := m.Content[i], m.Content[i+1]
+		ko := nodeOrigin(kn)
+		k := resolve(kn)
+		switch {
+		case k.Kind != yaml.ScalarNode || isNull(k):
+			d.at(ko, path, "a key must be a string, got "+describe(k))
+			continue
+		case k.ShortTag() == "!!merge":
+			d.at(ko, path, `merge keys ("<<") are not supported; write the keys out`)
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			d.at(ko, path, fmt.Sprintf("duplicate key %s (first at line %d)", quote(k.Value), line))
+			continue
+		}
+		seen[k.Value] = ko.line
+		fn(k.Value, ko, v)
+	}
+}
+
+// mapping decodes a section of the schema; path "" is the top level.
+func (d *decoder) mapping(v *yaml.Node, path string) {
+	n := resolve(v)
+	if isNull(n) {
+		return // "care:" with everything commented out keeps the defaults
+	}
+	if n.Kind != yaml.MappingNode {
+		if path == "" {
+			d.at(nodeOrigin(v), "", "the top level must be a mapping of keys, got "+describe(n))
+		} else {
+			d.at(nodeOrigin(v), path, "expected a mapping, got "+describe(n))
+		}
+		return
+	}
+	d.keys(n, path, func(name string, ko origin, val *yaml.Node) {
+		full := join(path, name)
+		switch {
+		case full == usersPath:
+			d.users(val)
+		case d.sc.isSection(full):
+			d.origins[full] = ko
+			d.mapping(val, full)
+		case d.sc.byPath[full] != nil:
+			d.value(d.sc.byPath[full], val)
+		default:
+			d.unknownKey(ko, path, name, d.sc.sections[path])
+		}
+	})
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// kindName is what a setting expects, for messages.
+func kindName(k kind) string {
+	switch k {
+	case kindDuration:
+		return "a duration such as 30s, 5m or 6h"
+	case kindNumber:
+		return "a number"
+	case kindList:
+		return "a list of strings"
+	}
+	return "a string"
+}
+
+// value decodes one setting's node.
+func (d *decoder) value(s *setting, v *yaml.Node) {
+	o := nodeOrigin(v)
+	n := resolve(v)
+	if s.kind == kindList {
+		d.list(s, v)
+		return
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.at(o, s.path, "expected "+kindName(s.kind)+", got "+describe(n))
+		return
+	}
+	raw := n.Value
+	switch {
+	case isNull(n) && s.kind != kindString:
+		d.at(o, s.path, "expected "+kindName(s.kind)+", got null")
+		return
+	case isNull(n):
+		raw = ""
+	case s.kind == kindNumber && n.ShortTag() != "!!int" && n.ShortTag() != "!!float":
+		d.at(o, s.path, "expected a number, got "+describe(n))
+		return
+	}
+	if s.fsPath && raw != "" && !filepath.IsAbs(raw) && d.dir != "." {
+		raw = filepath.Join(d.dir, raw)
+	}
+	if msg := s.set(&d.cfg, raw); msg != "" {
+		d.at(o, s.path, msg)
+		return
+	}
+	d.origins[s.path] = o
+}
+
+// list decodes a list-of-strings setting; on any bad item the default stays.
+func (d *decoder) list(s *setting, v *yaml.Node) {
+	o := nodeOrigin(v)
+	n := resolve(v)
+	if isNull(n) {
+		*s.list(&d.cfg) = []string{}
+		d.origins[s.path] = o
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.at(o, s.path, "expected a list of strings, got "+describe(n))
+		return
+	}
+	items := make([]string, 0, len(n.Content))
+	itemOrigins := make([]origin, 0, len(n.Content))
+	bad := false
+	for i, it := range n.Content {
+		r := resolve(it)
+		if r.Kind != yaml.ScalarNode || isNull(r) {
+			d.at(nodeOrigin(it), itemPath(s.path, i), "expected a string, got "+describe(r))
+			bad = true
+			continue
+		}
+		items = append(items, r.Value)
+		itemOrigins = append(itemOrigins, nodeOrigin(it))
+	}
+	if bad {
+		return
+	}
+	*s.list(&d.cfg) = items
+	d.origins[s.path] = o
+	for i, io := range itemOrigins {
+		d.origins[itemPath(s.path, i)] = io
+	}
+}
+
+func itemPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// userKeys are the keys of one auth.users entry.
+func userKeys() []string { return []string{"id", "name", "email", "role", "token_sha256"} }
+
+// users decodes auth.users and checks each user.
+func (d *decoder) users(v *yaml.Node) {
+	n := resolve(v)
+	if isNull(n) {
+		d.cfg.Auth.Users = nil
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.at(nodeOrigin(v), usersPath, "expected a list of users, got "+describe(n))
+		return
+	}
+	firstID := map[string]int{}     // id -> line
+	firstToken := map[string]User{} // token -> user
+	tokenLine := map[string]int{}
+	users := make([]User, 0, len(n.Content))
+	for i, it := range n.Content {
+		path := itemPath(usersPath, i)
+		m := resolve(it)
+		if m.Kind != yaml.MappingNode {
+			d.at(nodeOrigin(it), path, "expected a mapping with id, name, email, role and token_sha256, got "+describe(m))
+			continue
+		}
+		var u User
+		fields := map[string]*string{"id": &u.ID, "name": &u.Name, "email": &u.Email, "role": &u.Role, "token_sha256": &u.TokenSHA256}
+		pos := map[string]origin{}
+		d.keys(m, path, func(name string, ko origin, val *yaml.Node) {
+			dst, ok := fields[name]
+			if !ok {
+				d.unknownKey(ko, path, name, userKeys())
+				return
+			}
+			r := resolve(val)
+			if r.Kind != yaml.ScalarNode {
+				d.at(nodeOrigin(val), path+"."+name, "expected a string, got "+describe(r))
+				return
+			}
+			if !isNull(r) {
+				*dst = r.Value
+			}
+			pos[name] = nodeOrigin(val)
+		})
+		var missing []string
+		for _, req := range []string{"id", "role", "token_sha256"} {
+			if _, ok := pos[req]; !ok {
+				missing = append(missing, req)
+			}
+		}
+		if len(missing) > 0 {
+			d.at(nodeOrigin(it), path, "missing "+strings.Join(missing, ", "))
+		}
+		if o, ok := pos["id"]; ok {
+			switch {
+			case u.ID == "":
+				d.at(o, path+".id", "must not be empty")
+			case strings.ContainsFunc(u.ID, func(r rune) bool { return r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) }):
+				d.at(o, path+".id", "must not contain spaces or slashes, got "+quote(u.ID))
+			default:
+				if line, dup := firstID[u.ID]; dup {
+					d.at(o, path+".id", fmt.Sprintf("duplicate user id %s (first at line %d)", quote(u.ID), line))
+				} else {
+					firstID[u.ID] = o.line
+				}
+			}
+		}
+		if o, ok := pos["role"]; ok {
+			if msg := checkOneOf(RoleAgent, RoleSupervisor, RoleIntegration)(u.Role); msg != "" {
+				d.at(o, path+".role", msg)
+			}
+		}
+		if o, ok := pos["email"]; ok && u.Email != "" {
+			if a, err := mail.ParseAddress(u.Email); err != nil || a.Name != "" || a.Address != u.Email {
+				d.at(o, path+".email", "must be a plain email address, got "+quote(u.Email))
+			}
+		}
+		if o, ok := pos["token_sha256"]; ok {
+			u.TokenSHA256 = strings.ToLower(u.TokenSHA256)
+			if !isSHA256Hex(u.TokenSHA256) {
+				// The value is not echoed: it may be a pasted raw token.
+				d.at(o, path+".token_sha256", fmt.Sprintf(
+					"must be the 64 hex characters of the token's SHA-256 (see `carebridge token hash`), got %d characters",
+					len(u.TokenSHA256)))
+			} else if first, dup := firstToken[u.TokenSHA256]; dup {
+				d.at(o, path+".token_sha256", fmt.Sprintf("same token as user %s (line %d)", quote(first.ID), tokenLine[u.TokenSHA256]))
+			} else {
+				firstToken[u.TokenSHA256] = u
+				tokenLine[u.TokenSHA256] = o.line
+			}
+		}
+		users = append(users, u)
+	}
+	d.cfg.Auth.Users = users
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// unknownKey reports a key the schema does not have, with a "did you mean"
+// from the same mapping or, failing that, the same key in another section.
+func (d *decoder) unknownKey(ko origin, parent, name string, known []string) {
+	msg := "unknown key " + quote(name)
+	if s := suggest(name, known); s != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", quote(s))
+	} else if full := d.elsewhere(parent, name); full != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", quote(full))
+	}
+	d.at(ko, parent, msg)
+}
+
+// elsewhere finds a schema path, outside parent, whose last element is name.
+func (d *decoder) elsewhere(parent, name string) string {
+	var paths []string
+	for sec, keys := range d.sc.sections {
+		if sec == parent {
+			continue
+		}
+		for _, k := range keys {
+			if strings.EqualFold(k, name) {
+				paths = append(paths, join(sec, k))
+			}
+		}
+	}
+	if len(paths) == 0 {
+		return ""
+	}
+	slices.Sort(paths)
+	return paths[0]
+}
+
+// applyEnv applies CAREBRIDGE_* overrides. An empty value counts as unset.
+func (d *decoder) applyEnv() {
+	for _, s := range d.sc.settings {
+		name := s.envName()
+		raw := d.env[name]
+		if raw == "" {
+			continue
+		}
+		if msg := s.set(&d.cfg, raw); msg != "" {
+			d.at(origin{env: name}, s.path, msg)
+			continue
+		}
+		o := origin{env: name}
+		d.origins[s.path] = o
+		if s.kind == kindList {
+			for i := range *s.list(&d.cfg) {
+				d.origins[itemPath(s.path, i)] = o
+			}
+		}
+	}
+	if name := EnvPrefix + "AUTH_USERS"; d.env[name] != "" {
+		d.at(origin{env: name}, usersPath, "users cannot come from the environment; list them under auth.users in the config file")
+	}
+}
+
+// validate checks every setting's final value, then the rules that span
+// several settings.
+func (d *decoder) validate() {
+	for _, s := range d.sc.settings {
+		msg, bad := s.check(&d.cfg)
+		if msg != "" {
+			d.at(d.origins[s.path], s.path, msg)
+		}
+		for _, i := range slices.Sorted(maps.Keys(bad)) {
+			ip := itemPath(s.path, i)
+			o, ok := d.origins[ip]
+			if !ok {
+				o = d.origins[s.path]
+			}
+			d.at(o, ip, bad[i])
+		}
+	}
+
+	sf := &d.cfg.Salesforce
+	if (sf.JWT.Username == "") != (sf.JWT.PrivateKeyFile == "") {
+		set, missing := "salesforce.jwt.username", "salesforce.jwt.private_key_file"
+		if sf.JWT.Username == "" {
+			set, missing = missing, set
+		}
+		d.at(d.origins[set], set, missing+" is not set; the JWT bearer flow needs both username and private_key_file")
+	}
+	if sf.JWT.Enabled() && sf.ClientID == "" {
+		const p = "salesforce.jwt.username"
+		d.at(d.origins[p], p, "the JWT bearer flow needs salesforce.client_id (the connected app's consumer key)")
+	}
+	for _, p := range []string{"salesforce.client_secret_file", "salesforce.jwt.private_key_file"} {
+		file := *d.sc.byPath[p].str(&d.cfg)
+		if file == "" {
+			continue
+		}
+		b, err := readSecretFile(file)
+		switch {
+		case err != nil:
+			d.at(d.origins[p], p, fmt.Sprintf("cannot read %s: %s", quote(file), fileReason(err)))
+		case len(bytes.TrimSpace(b)) == 0:
+			d.at(d.origins[p], p, quote(file)+" is empty")
+		}
+	}
+}
+
+// fileReason is the part of a file error worth showing next to the path.
+func fileReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
