@@ -1,0 +1,314 @@
+// Package bolt is the Care case store on bbolt: cases, customers, messages and
+// the indexes behind the views, in one file under data_dir.
+//
+// Layout (all integer keys are 8-byte big-endian):
+//
+//	meta            "install" → random install id (prefix of message ids)
+//	customers       customer id → Customer JSON
+//	accounts        platform 0x00 platform_user_id → customer id
+//	cases           case id → Case JSON
+//	pairs           customer id, profile id → id of the pair's latest case
+//	customer_cases  customer id, case id → ∅
+//	case_index      scope 0x00 status sortkey value id → ∅ (scope "*", "-" or "u:"+user)
+//	status_counts   status → count
+//	messages        message seq → Message JSON
+//	external_ids    platform 0x00 external_id → message seq, ingest event
+//	case_messages   case id, sent_at, message seq → ∅
+//	mentions        user 0x00 note time, case id → ∅
+//	mention_latest  user 0x00 case id → note time
+//
+// Writes go through one committer goroutine that groups concurrent writes
+// into one transaction (group commit), so ingest is not bound by fsync.
+package bolt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// FileName is the store's file inside data_dir.
+const FileName = "carebridge.db"
+
+var (
+	bucketMeta          = []byte("meta")
+	bucketCustomers     = []byte("customers")
+	bucketAccounts      = []byte("accounts")
+	bucketCases         = []byte("cases")
+	bucketPairs         = []byte("pairs")
+	bucketCustomerCases = []byte("customer_cases")
+	bucketCaseIndex     = []byte("case_index")
+	bucketStatusCounts  = []byte("status_counts")
+	bucketMessages      = []byte("messages")
+	bucketExternalIDs   = []byte("external_ids")
+	bucketCaseMessages  = []byte("case_messages")
+	bucketMentions      = []byte("mentions")
+	bucketMentionLatest = []byte("mention_latest")
+
+	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
+		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
+		bucketCaseMessages, bucketMentions, bucketMentionLatest}
+)
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("care store is closed")
+
+// Options configure a Store.
+type Options struct {
+	Policy care.Policy
+	Clock  care.Clock // nil = care.SystemClock
+	Users  care.Users
+	// Effects, when set, runs inside every write transaction that changes
+	// a case, so that side effects (the Salesforce outbox) commit with it.
+	Effects Effects
+}
+
+// Effects records the side effects of Care changes in the same transaction.
+type Effects interface {
+	CaseChanged(tx *bbolt.Tx, ev care.Change) error
+}
+
+// Store is the bbolt-backed Care case store. It implements care.Service.
+type Store struct {
+	db      *bbolt.DB
+	policy  care.Policy
+	clock   care.Clock
+	users   care.Users
+	effects Effects
+	install string
+
+	writes  chan *writeReq
+	closing chan struct{}
+	done    chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
+}
+
+var _ care.Service = (*Store)(nil)
+
+// Open opens (creating when needed) the store in dir.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: another process holds it (one carebridge per data directory)", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db, policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
+		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{})}
+	if s.clock == nil {
+		s.clock = care.SystemClock{}
+	}
+	if s.users == nil {
+		s.users = noUsers{}
+	}
+	if err := db.Update(s.init); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialise %s: %w", path, err)
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+type noUsers struct{}
+
+func (noUsers) User(string) (care.User, bool) { return care.User{}, false }
+
+func (s *Store) init(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get([]byte("install")); v != nil {
+		s.install = string(v)
+		return nil
+	}
+	s.install = newInstallID()
+	return meta.Put([]byte("install"), []byte(s.install))
+}
+
+// newInstallID is a short random id that makes message ids unique across
+// installations writing to one Salesforce org.
+func newInstallID() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 8)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// DB exposes the bbolt handle to adapters that keep their own buckets in the
+// same file (the Salesforce token pool and outbox).
+func (s *Store) DB() *bbolt.DB { return s.db }
+
+// Close stops taking writes, finishes the queued ones and closes the file.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.closing)
+	s.closeMu.Unlock()
+	<-s.done
+	return s.db.Close()
+}
+
+// Ping reports whether the store is open.
+func (s *Store) Ping() error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// writeReq is one write waiting for the committer.
+type writeReq struct {
+	fn   func(tx *bbolt.Tx) error
+	done chan error
+}
+
+// update runs fn in a write transaction, grouped with other concurrent
+// writes. fn may run more than once (when a grouped write fails) and must
+// not write before it returns a *care.Error: such an error fails only that
+// write, not its group.
+func (s *Store) update(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
+	req := &writeReq{fn: fn, done: make(chan error, 1)}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return ctx.Err()
+	}
+	s.closeMu.RUnlock()
+	// Once queued the write is not abandoned: it may commit, and the caller
+	// must learn whether it did.
+	return <-req.done
+}
+
+const maxGroup = 512
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	for {
+		var first *writeReq
+		select {
+		case first = <-s.writes:
+		case <-s.closing:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case r := <-s.writes:
+					s.commit([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		group := []*writeReq{first}
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case r := <-s.writes:
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit runs a group in one transaction. Domain errors answer their own
+// request; any other error rolls the group back, and the group is retried
+// without the failing write, which then runs alone to get its own answer.
+func (s *Store) commit(group []*writeReq) {
+	for len(group) > 0 {
+		results := make([]error, len(group))
+		failed := -1
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			for i, r := range group {
+				err := r.fn(tx)
+				var de *care.Error
+				if errors.As(err, &de) {
+					results[i] = err
+					continue
+				}
+				if err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			for i, r := range group {
+				r.done <- results[i]
+			}
+			return
+		}
+		if failed < 0 { // the commit itself failed
+			for _, r := range group {
+				r.done <- err
+			}
+			return
+		}
+		bad := group[failed]
+		bad.done <- s.db.Update(bad.fn)
+		group = append(group[:failed:failed], group[failed+1:]...)
+	}
+}
+
+func (s *Store) view(fn func(tx *bbolt.Tx) error) error { return s.db.View(fn) }
+
+// u64 encodes v as an 8-byte big-endian key.
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func i64(v int64) []byte { return u64(uint64(v)) }
+
+func getU64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
+
+// join concatenates key parts.
+func join(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+var sep = []byte{0}

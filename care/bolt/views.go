@@ -1,0 +1,235 @@
+package bolt
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Cases lists a page of cases for a view: an ordered merge of the index
+// ranges of the view's statuses, so a page costs a few seeks and loads
+// however many cases the store holds.
+func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (care.CasePage, error) {
+	plan, err := care.PlanQuery(actor, q)
+	if err != nil {
+		return care.CasePage{}, err
+	}
+	page := care.CasePage{Cases: []care.Case{}}
+	if plan.Empty {
+		return page, nil
+	}
+	err = s.view(func(tx *bbolt.Tx) error {
+		var src source
+		switch {
+		case plan.Scope.MentionsOf != "" && plan.Sort.Key == care.SortNoteTime:
+			prefix := join([]byte(plan.Scope.MentionsOf), sep)
+			src = newIndexStream(tx.Bucket(bucketMentions), prefix, plan.Sort.Desc, plan.After)
+		case plan.Scope.MentionsOf != "":
+			var err error
+			if src, err = mentionedSorted(tx, plan); err != nil {
+				return err
+			}
+		default:
+			scope := scopeAll
+			switch {
+			case plan.Scope.Unassigned:
+				scope = []byte("-")
+			case plan.Scope.Assignee != "":
+				scope = []byte("u:" + plan.Scope.Assignee)
+			}
+			streams := make([]*indexStream, 0, len(plan.Statuses))
+			for _, st := range plan.Statuses {
+				prefix := join(scope, sep, []byte{statusByte(st), byte(plan.Sort.Key)})
+				streams = append(streams, newIndexStream(tx.Bucket(bucketCaseIndex), prefix, plan.Sort.Desc, plan.After))
+			}
+			src = &merge{streams: streams, desc: plan.Sort.Desc}
+		}
+		for {
+			pos, ok := src.next()
+			if !ok {
+				return nil
+			}
+			c, err := getCase(tx, pos.ID)
+			if err != nil {
+				return err
+			}
+			if !plan.Matches(c) {
+				continue
+			}
+			if len(page.Cases) == plan.Limit {
+				last := page.Cases[len(page.Cases)-1]
+				page.NextCursor = care.EncodeCursor(plan.Sort, s.position(tx, plan, &last))
+				return nil
+			}
+			page.Cases = append(page.Cases, *c)
+		}
+	})
+	return page, err
+}
+
+// position is c's place in the plan's order, for the next page's cursor.
+func (s *Store) position(tx *bbolt.Tx, plan care.Plan, c *care.Case) care.Position {
+	if plan.Sort.Key == care.SortNoteTime {
+		v := tx.Bucket(bucketMentionLatest).Get(join([]byte(plan.Scope.MentionsOf), sep, i64(c.ID)))
+		if v != nil {
+			return care.Position{Value: getU64(v), ID: c.ID}
+		}
+	}
+	return care.Position{Value: care.SortValue(c, plan.Sort.Key), ID: c.ID}
+}
+
+// source yields case positions in order.
+type source interface {
+	next() (care.Position, bool)
+}
+
+// indexStream walks the keys under one prefix whose last 16 bytes are a
+// position (value, case id), forwards or backwards, after a position.
+type indexStream struct {
+	cur    *bbolt.Cursor
+	prefix []byte
+	desc   bool
+	k      []byte
+}
+
+func newIndexStream(b *bbolt.Bucket, prefix []byte, desc bool, after *care.Position) *indexStream {
+	st := &indexStream{cur: b.Cursor(), prefix: prefix, desc: desc}
+	var k []byte
+	switch {
+	case after != nil:
+		seek := join(prefix, u64(after.Value), i64(after.ID))
+		k, _ = st.cur.Seek(seek)
+		if !desc {
+			if bytes.Equal(k, seek) {
+				k, _ = st.cur.Next()
+			}
+		} else if k == nil {
+			k, _ = st.cur.Last()
+		} else {
+			k, _ = st.cur.Prev()
+		}
+	case !desc:
+		k, _ = st.cur.Seek(prefix)
+	default:
+		if k, _ = st.cur.Seek(prefixEnd(prefix)); k == nil {
+			k, _ = st.cur.Last()
+		} else {
+			k, _ = st.cur.Prev()
+		}
+	}
+	st.k = k
+	return st
+}
+
+// prefixEnd is the first key after every key that starts with p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+}
+
+func (st *indexStream) peek() (care.Position, bool) {
+	if st.k == nil || !bytes.HasPrefix(st.k, st.prefix) || len(st.k) != len(st.prefix)+16 {
+		return care.Position{}, false
+	}
+	n := len(st.k)
+	return care.Position{Value: getU64(st.k[n-16 : n-8]), ID: int64(getU64(st.k[n-8:]))}, true
+}
+
+func (st *indexStream) advance() {
+	if st.desc {
+		st.k, _ = st.cur.Prev()
+	} else {
+		st.k, _ = st.cur.Next()
+	}
+}
+
+func (st *indexStream) next() (care.Position, bool) {
+	p, ok := st.peek()
+	if ok {
+		st.advance()
+	}
+	return p, ok
+}
+
+func comparePos(a, b care.Position) int {
+	if c := cmp.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// merge interleaves sorted streams into one order.
+type merge struct {
+	streams []*indexStream
+	desc    bool
+}
+
+func (m *merge) next() (care.Position, bool) {
+	best, bestPos := -1, care.Position{}
+	for i, st := range m.streams {
+		p, ok := st.peek()
+		if !ok {
+			continue
+		}
+		c := comparePos(p, bestPos)
+		if best < 0 || (!m.desc && c < 0) || (m.desc && c > 0) {
+			best, bestPos = i, p
+		}
+	}
+	if best < 0 {
+		return care.Position{}, false
+	}
+	m.streams[best].advance()
+	return bestPos, true
+}
+
+// sliceSource yields precomputed positions.
+type sliceSource []care.Position
+
+func (s *sliceSource) next() (care.Position, bool) {
+	if len(*s) == 0 {
+		return care.Position{}, false
+	}
+	p := (*s)[0]
+	*s = (*s)[1:]
+	return p, true
+}
+
+// mentionedSorted orders the cases mentioning a user by a case property: the
+// set is one user's mentions, small enough to sort in memory.
+func mentionedSorted(tx *bbolt.Tx, plan care.Plan) (source, error) {
+	prefix := join([]byte(plan.Scope.MentionsOf), sep)
+	var all sliceSource
+	c := tx.Bucket(bucketMentionLatest).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		cs, err := getCase(tx, int64(getU64(k[len(prefix):])))
+		if err != nil {
+			return nil, err
+		}
+		pos := care.Position{Value: care.SortValue(cs, plan.Sort.Key), ID: cs.ID}
+		if plan.After != nil {
+			c := comparePos(pos, *plan.After)
+			if (!plan.Sort.Desc && c <= 0) || (plan.Sort.Desc && c >= 0) {
+				continue
+			}
+		}
+		all = append(all, pos)
+	}
+	slices.SortFunc(all, func(a, b care.Position) int {
+		if plan.Sort.Desc {
+			return comparePos(b, a)
+		}
+		return comparePos(a, b)
+	})
+	return &all, nil
+}

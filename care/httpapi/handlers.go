@@ -1,0 +1,374 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+)
+
+// ---- JSON shapes ----
+
+// CaseJSON is a case as the API shows it.
+type CaseJSON struct {
+	ID                    int64             `json:"id"`
+	Status                care.Status       `json:"status"`
+	Priority              care.Priority     `json:"priority"`
+	Sentiment             care.Sentiment    `json:"sentiment"`
+	Assignee              *string           `json:"assignee"`
+	ProfileID             string            `json:"profile_id"`
+	Platform              string            `json:"platform"`
+	CustomerID            int64             `json:"customer_id"`
+	Fields                map[string]string `json:"fields"`
+	CreatedAt             time.Time         `json:"created_at"`
+	UpdatedAt             time.Time         `json:"updated_at"`
+	LastCustomerMessageAt *time.Time        `json:"last_customer_message_at"`
+	DoneAt                *time.Time        `json:"done_at"`
+	CommunityState        string            `json:"community_state"`
+	LockedForReply        bool              `json:"locked_for_reply"`
+	Salesforce            SalesforceJSON    `json:"salesforce"`
+}
+
+// SalesforceJSON is the salesforce block of a case.
+type SalesforceJSON struct {
+	CaseID                  *string `json:"case_id"`
+	CaseNumber              *string `json:"case_number"`
+	Status                  *string `json:"status"`
+	LeadID                  *string `json:"lead_id"`
+	ContactID               *string `json:"contact_id"`
+	EscalatedWithoutContact bool    `json:"escalated_without_contact"`
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// CaseView renders c for the API at time now.
+func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
+	_, state := p.Community(&c, now)
+	fields := c.Fields
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	return CaseJSON{
+		ID: c.ID, Status: c.Status, Priority: c.Priority, Sentiment: c.Sentiment,
+		Assignee: optString(c.Assignee), ProfileID: c.ProfileID, Platform: c.Platform,
+		CustomerID: c.CustomerID, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
+		CommunityState: string(state), LockedForReply: care.LockedForReply(&c),
+		Salesforce: SalesforceJSON{
+			CaseID: optString(c.Salesforce.CaseID), CaseNumber: optString(c.Salesforce.CaseNumber),
+			Status: optString(c.Salesforce.Status), LeadID: optString(c.Salesforce.LeadID),
+			ContactID: optString(c.Salesforce.ContactID), EscalatedWithoutContact: c.Salesforce.EscalatedWithoutContact,
+		},
+	}
+}
+
+func (s *Server) caseView(c care.Case) CaseJSON { return CaseView(s.policy, c, s.now()) }
+
+// MessageJSON is a message as the API shows it.
+type MessageJSON struct {
+	ID          string            `json:"id"`
+	ExternalID  *string           `json:"external_id"`
+	CaseID      *int64            `json:"case_id"`
+	CustomerID  int64             `json:"customer_id"`
+	Platform    string            `json:"platform"`
+	ProfileID   string            `json:"profile_id"`
+	Direction   care.Direction    `json:"direction"`
+	Kind        care.Kind         `json:"kind"`
+	Type        care.MessageType  `json:"type"`
+	ReplyType   care.ReplyType    `json:"reply_type,omitempty"`
+	Via         care.Via          `json:"via,omitempty"`
+	Author      string            `json:"author"`
+	AuthorID    string            `json:"author_id,omitempty"`
+	Text        string            `json:"text"`
+	Mentions    []string          `json:"mentions,omitempty"`
+	SentAt      time.Time         `json:"sent_at"`
+	Attachments []care.Attachment `json:"attachments"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// MessageView renders m for the API.
+func MessageView(m care.Message) MessageJSON {
+	var caseID *int64
+	if m.CaseID != 0 {
+		id := m.CaseID
+		caseID = &id
+	}
+	att := m.Attachments
+	if att == nil {
+		att = []care.Attachment{}
+	}
+	return MessageJSON{
+		ID: m.ID, ExternalID: optString(m.ExternalID), CaseID: caseID, CustomerID: m.CustomerID,
+		Platform: m.Platform, ProfileID: m.ProfileID, Direction: m.Direction, Kind: m.Kind, Type: m.Type,
+		ReplyType: m.ReplyType, Via: m.Via, Author: m.Author, AuthorID: m.AuthorID, Text: m.Text,
+		Mentions: m.Mentions, SentAt: m.SentAt.UTC(), Attachments: att, CreatedAt: m.CreatedAt.UTC(),
+	}
+}
+
+// CustomerJSON is a customer as the API shows it.
+type CustomerJSON struct {
+	ID                  int64     `json:"id"`
+	Platform            string    `json:"platform"`
+	PlatformUserID      string    `json:"platform_user_id"`
+	Username            string    `json:"username"`
+	FirstName           string    `json:"first_name"`
+	LastName            string    `json:"last_name"`
+	Name                string    `json:"name"`
+	Email               string    `json:"email"`
+	SalesforceContactID *string   `json:"salesforce_contact_id"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+}
+
+// CustomerView renders c for the API.
+func CustomerView(c care.Customer) CustomerJSON {
+	return CustomerJSON{
+		ID: c.ID, Platform: c.Platform, PlatformUserID: c.PlatformUserID, Username: c.Username,
+		FirstName: c.FirstName, LastName: c.LastName, Name: c.Name(), Email: c.Email,
+		SalesforceContactID: optString(c.ContactID), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
+// ---- handlers ----
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u care.User) {
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, u care.User) {
+	var in care.IncomingMessage
+	if !decode(w, r, &in) {
+		return
+	}
+	res, err := s.svc.Ingest(r.Context(), u, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body := struct {
+		Message   MessageJSON    `json:"message"`
+		CaseID    *int64         `json:"case_id"`
+		CaseEvent care.CaseEvent `json:"case_event"`
+	}{Message: MessageView(res.Message), CaseEvent: res.Event}
+	status := http.StatusAccepted
+	if res.CaseID != 0 {
+		body.CaseID, status = &res.CaseID, http.StatusOK
+	}
+	writeJSON(w, status, body)
+}
+
+type caseResult struct {
+	Case    CaseJSON `json:"case"`
+	Created bool     `json:"created"`
+}
+
+func (s *Server) escalate(w http.ResponseWriter, r *http.Request, u care.User) {
+	var in care.EscalateInput
+	if !decode(w, r, &in) {
+		return
+	}
+	res, err := s.svc.Escalate(r.Context(), u, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, caseResult{Case: s.caseView(res.Case), Created: res.Created})
+}
+
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) {
+	q := r.URL.Query()
+	cq := care.CaseQuery{
+		View: care.View(q.Get("view")), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
+		Status: care.Status(q.Get("status")), Priority: care.Priority(q.Get("priority")),
+		Assignee: q.Get("assignee"), Platform: q.Get("platform"), ProfileID: q.Get("profile_id"),
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
+			return
+		}
+		cq.Limit = n
+	}
+	page, err := s.svc.Cases(r.Context(), u, cq)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Cases      []CaseJSON `json:"cases"`
+		NextCursor *string    `json:"next_cursor"`
+	}{Cases: make([]CaseJSON, 0, len(page.Cases)), NextCursor: optString(page.NextCursor)}
+	now := s.now()
+	for _, c := range page.Cases {
+		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.svc.Case(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.caseView(c))
+}
+
+func (s *Server) patchCase(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var p care.CasePatch
+	if !decode(w, r, &p) {
+		return
+	}
+	c, err := s.svc.PatchCase(r.Context(), u, id, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.caseView(c))
+}
+
+func (s *Server) deleteCase(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.svc.DeleteCase(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.caseView(c))
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
+			return
+		}
+		limit = n
+	}
+	msgs, err := s.svc.Messages(r.Context(), u, id, limit, r.URL.Query().Get("before"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Messages []MessageJSON `json:"messages"`
+	}{Messages: make([]MessageJSON, 0, len(msgs))}
+	for _, m := range msgs {
+		out.Messages = append(out.Messages, MessageView(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var nm care.NewMessage
+	if !decode(w, r, &nm) {
+		return
+	}
+	m, _, err := s.svc.AddMessage(r.Context(), u, id, nm)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, MessageView(m))
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	c, err := s.svc.Customer(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, CustomerView(c))
+}
+
+func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var p care.CustomerPatch
+	if !decode(w, r, &p) {
+		return
+	}
+	c, err := s.svc.PatchCustomer(r.Context(), u, id, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, CustomerView(c))
+}
+
+func (s *Server) customerCases(w http.ResponseWriter, r *http.Request, u care.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	cases, err := s.svc.CustomerCases(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Cases []CaseJSON `json:"cases"`
+	}{Cases: make([]CaseJSON, 0, len(cases))}
+	now := s.now()
+	for _, c := range cases {
+		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) communityMessage(w http.ResponseWriter, r *http.Request, u care.User) {
+	st, err := s.svc.CommunityMessage(r.Context(), u, r.PathValue("platform"), r.PathValue("external_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"case_id": st.CaseID, "locked": st.Locked, "community_state": st.State,
+	})
+}
