@@ -1,0 +1,199 @@
+package salesforce
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// SObjectDescribe is the metadata of one object (sobjects/{O}/describe),
+// with the keys the mapping needs. Values from the cache are shared: treat
+// them as read-only.
+type SObjectDescribe struct {
+	Name          string           `json:"name"`
+	Label         string           `json:"label"`
+	LabelPlural   string           `json:"labelPlural"`
+	KeyPrefix     string           `json:"keyPrefix"`
+	Custom        bool             `json:"custom"`
+	Createable    bool             `json:"createable"`
+	Updateable    bool             `json:"updateable"`
+	Deletable     bool             `json:"deletable"`
+	Queryable     bool             `json:"queryable"`
+	Searchable    bool             `json:"searchable"`
+	Replicateable bool             `json:"replicateable"`
+	Fields        []Field          `json:"fields"`
+	RecordTypes   []RecordTypeInfo `json:"recordTypeInfos"`
+}
+
+// Field returns the field named name (case-insensitive, as Salesforce
+// treats API names).
+func (d *SObjectDescribe) Field(name string) (Field, bool) {
+	for _, f := range d.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Field is the metadata of one field.
+type Field struct {
+	Name               string          `json:"name"`
+	Label              string          `json:"label"`
+	Type               string          `json:"type"` // id, string, textarea, picklist, reference, boolean, double, date, datetime, email, ...
+	Length             int             `json:"length"`
+	ByteLength         int             `json:"byteLength"`
+	Precision          int             `json:"precision"`
+	Scale              int             `json:"scale"`
+	Digits             int             `json:"digits"`
+	Nillable           bool            `json:"nillable"`
+	Createable         bool            `json:"createable"`
+	Updateable         bool            `json:"updateable"`
+	DefaultedOnCreate  bool            `json:"defaultedOnCreate"`
+	Unique             bool            `json:"unique"`
+	ExternalID         bool            `json:"externalId"`
+	IDLookup           bool            `json:"idLookup"`
+	NameField          bool            `json:"nameField"`
+	AutoNumber         bool            `json:"autoNumber"`
+	Calculated         bool            `json:"calculated"`
+	Custom             bool            `json:"custom"`
+	Filterable         bool            `json:"filterable"`
+	Sortable           bool            `json:"sortable"`
+	CaseSensitive      bool            `json:"caseSensitive"`
+	HTMLFormatted      bool            `json:"htmlFormatted"`
+	RestrictedPicklist bool            `json:"restrictedPicklist"`
+	DependentPicklist  bool            `json:"dependentPicklist"`
+	ControllerName     string          `json:"controllerName"`
+	ReferenceTo        []string        `json:"referenceTo"`
+	RelationshipName   string          `json:"relationshipName"`
+	PicklistValues     []PicklistValue `json:"picklistValues"`
+	SOAPType           string          `json:"soapType"`
+	DefaultValue       any             `json:"defaultValue"`
+	Deprecated         bool            `json:"deprecatedAndHidden"`
+}
+
+// RequiredOnCreate reports whether a create must set the field:
+// createable, not nillable and not defaulted on create.
+func (f Field) RequiredOnCreate() bool {
+	return f.Createable && !f.Nillable && !f.DefaultedOnCreate
+}
+
+// Picklist returns the picklist entry whose value is v (exact match, as
+// Salesforce compares restricted picklist values).
+func (f Field) Picklist(v string) (PicklistValue, bool) {
+	for _, p := range f.PicklistValues {
+		if p.Value == v {
+			return p, true
+		}
+	}
+	return PicklistValue{}, false
+}
+
+// PicklistValue is one entry of a picklist field.
+type PicklistValue struct {
+	Value        string `json:"value"`
+	Label        string `json:"label"`
+	Active       bool   `json:"active"`
+	DefaultValue bool   `json:"defaultValue"`
+	ValidFor     string `json:"validFor"`
+}
+
+// RecordTypeInfo is one record type of an object.
+type RecordTypeInfo struct {
+	Name                     string `json:"name"`
+	DeveloperName            string `json:"developerName"`
+	RecordTypeID             string `json:"recordTypeId"`
+	Available                bool   `json:"available"`
+	DefaultRecordTypeMapping bool   `json:"defaultRecordTypeMapping"`
+	Master                   bool   `json:"master"`
+	Active                   bool   `json:"active"`
+}
+
+// GlobalDescribe is the describeGlobal answer: every object of the org.
+type GlobalDescribe struct {
+	Encoding     string           `json:"encoding"`
+	MaxBatchSize int              `json:"maxBatchSize"`
+	SObjects     []SObjectSummary `json:"sobjects"`
+}
+
+// SObject returns the summary of the object named name (case-insensitive).
+func (g *GlobalDescribe) SObject(name string) (SObjectSummary, bool) {
+	for _, s := range g.SObjects {
+		if strings.EqualFold(s.Name, name) {
+			return s, true
+		}
+	}
+	return SObjectSummary{}, false
+}
+
+// SObjectSummary is one object of describeGlobal.
+type SObjectSummary struct {
+	Name          string `json:"name"`
+	Label         string `json:"label"`
+	LabelPlural   string `json:"labelPlural"`
+	KeyPrefix     string `json:"keyPrefix"`
+	Custom        bool   `json:"custom"`
+	Createable    bool   `json:"createable"`
+	Updateable    bool   `json:"updateable"`
+	Deletable     bool   `json:"deletable"`
+	Queryable     bool   `json:"queryable"`
+	Searchable    bool   `json:"searchable"`
+	Replicateable bool   `json:"replicateable"`
+}
+
+// Describe returns an object's metadata, from the cache when this client
+// described the object before. InvalidateDescribe drops cached entries.
+func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe, error) {
+	if err := checkName("object", object); err != nil {
+		return nil, fmt.Errorf("salesforce describe: %w", err)
+	}
+	key := strings.ToLower(object)
+	c.describeMu.Lock()
+	d, ok := c.describes[key]
+	c.describeMu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d = new(SObjectDescribe)
+	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects", object, "describe"), nil, d); err != nil {
+		return nil, err
+	}
+	c.describeMu.Lock()
+	c.describes[key] = d
+	c.describeMu.Unlock()
+	return d, nil
+}
+
+// DescribeGlobal lists the org's objects, cached like Describe.
+func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+	c.describeMu.Lock()
+	g := c.global
+	c.describeMu.Unlock()
+	if g != nil {
+		return g, nil
+	}
+	g = new(GlobalDescribe)
+	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects"), nil, g); err != nil {
+		return nil, err
+	}
+	c.describeMu.Lock()
+	c.global = g
+	c.describeMu.Unlock()
+	return g, nil
+}
+
+// InvalidateDescribe drops the cached describe of the named objects, or of
+// every object and the global describe when called with none (e.g. after
+// the mapping reports a field Salesforce no longer has).
+func (c *Client) InvalidateDescribe(objects ...string) {
+	c.describeMu.Lock()
+	defer c.describeMu.Unlock()
+	if len(objects) == 0 {
+		clear(c.describes)
+		c.global = nil
+		return
+	}
+	for _, o := range objects {
+		delete(c.describes, strings.ToLower(o))
+	}
+}
