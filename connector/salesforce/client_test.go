@@ -179,13 +179,16 @@ func TestRefreshOnceThenRetry(t *testing.T) {
 		wantGrant   bool
 	}{
 		{
-			name:  "refresh succeeds",
-			renew: func(ctx context.Context, stale Token) (Token, error) { stale.AccessToken = "fresh"; return stale, nil },
+			name:     "refresh succeeds",
+			renew:    func(ctx context.Context, stale Token) (Token, error) { stale.AccessToken = "fresh"; return stale, nil },
 			wantReqs: 2, wantRefresh: 1,
 		},
 		{
-			name:  "refreshed token still refused",
-			renew: func(ctx context.Context, stale Token) (Token, error) { stale.AccessToken = "also-bad"; return stale, nil },
+			name: "refreshed token still refused",
+			renew: func(ctx context.Context, stale Token) (Token, error) {
+				stale.AccessToken = "also-bad"
+				return stale, nil
+			},
 			wantErr: true, wantClass: Auth, wantReqs: 2, wantRefresh: 1,
 		},
 		{
@@ -603,7 +606,7 @@ func TestComposite(t *testing.T) {
 		t.Errorf("halted class %v", Classify(res[2].Err()))
 	}
 	var sent struct {
-		AllOrNone          bool `json:"allOrNone"`
+		AllOrNone          bool  `json:"allOrNone"`
 		CollateSubrequests *bool `json:"collateSubrequests"`
 		CompositeRequest   []struct {
 			Method, URL, ReferenceID string
