@@ -1,0 +1,543 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/carebridge/carebridge/care"
+)
+
+// requiredStatuses are the Care statuses a to_salesforce map must cover;
+// spam and deleted are optional.
+var requiredStatuses = []care.Status{care.StatusNew, care.StatusOpen, care.StatusPending, care.StatusOnHold, care.StatusDone}
+
+// Parse parses and validates a mapping file offline. file names the file in
+// problems. An invalid mapping gives a *ProblemsError with every problem.
+func Parse(file string, data []byte) (*Mapping, error) {
+	m, probs := parse(file, data)
+	if len(probs) > 0 {
+		return nil, &ProblemsError{Problems: probs}
+	}
+	return m, nil
+}
+
+// parse returns what could be parsed (never nil) and the sorted problems.
+func parse(file string, data []byte) (*Mapping, []Problem) {
+	p := &parser{problems: problems{file: file}}
+	m := &Mapping{File: file, source: bytes.Clone(data)}
+	p.root(m, data)
+	return m, sortProblems(p.list)
+}
+
+type parser struct {
+	problems
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntax turns a go-yaml error into a problem; it names a line but no
+// column.
+func (p *parser) syntax(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	p.add(Pos{Line: line, Col: 1}, "YAML: %s", msg)
+}
+
+func (p *parser) root(m *Mapping, data []byte) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.add(Pos{1, 1}, "the mapping file is empty")
+		} else {
+			p.syntax(err)
+		}
+		return
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.add(pos(&extra), "only one YAML document is allowed")
+	} else if !errors.Is(err, io.EOF) {
+		p.syntax(err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.add(Pos{1, 1}, "the mapping file is empty")
+		return
+	}
+	root := doc.Content[0]
+	es := p.keys(root, "the mapping file", "version", "contact", "case", "lead", "messages", "status", "contact_sync")
+	if es == nil {
+		return
+	}
+	if e, ok := es["version"]; ok {
+		v := resolve(e.val)
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" && v.Value == "1" {
+			m.Version = 1
+		} else {
+			p.add(pos(v), "version must be 1, not %s", describeNode(v))
+		}
+	} else {
+		p.add(pos(root), "version is required (version: 1)")
+	}
+	for _, sec := range []struct {
+		obj Object
+		dst **ObjectMapping
+	}{{ObjectContact, &m.Contact}, {ObjectCase, &m.Case}, {ObjectLead, &m.Lead}} {
+		if e, ok := es[string(sec.obj)]; ok {
+			*sec.dst = p.object(e, sec.obj)
+		}
+	}
+	if e, ok := es["messages"]; ok {
+		m.Messages = p.messages(e)
+	}
+	if e, ok := es["status"]; ok {
+		m.Status = p.status(e)
+	}
+	if e, ok := es["contact_sync"]; ok {
+		v := resolve(e.val)
+		if b, ok := boolNode(v); ok {
+			m.ContactSync = b
+		} else {
+			p.add(pos(v), "contact_sync must be true or false, not %s", describeNode(v))
+		}
+	}
+}
+
+// entry is a key and its value in a YAML mapping.
+type entry struct {
+	key, val *yaml.Node
+}
+
+func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+// resolve follows aliases.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// describeNode names what a node is, for messages.
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "nothing"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "an unexpected node"
+}
+
+func boolNode(n *yaml.Node) (bool, bool) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		return false, false
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		return false, false
+	}
+	return b, true
+}
+
+// entries returns the entries of a mapping node in order, reporting a node
+// that is not a mapping, keys that are not text and duplicate keys.
+func (p *parser) entries(n *yaml.Node, what string) ([]entry, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.add(pos(n), "%s: expected a mapping, found %s", what, describeNode(n))
+		return nil, false
+	}
+	var out []entry
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.add(pos(k), "%s: keys must be text, found %s", what, describeNode(k))
+			continue
+		}
+		if k.Tag == "!!merge" {
+			p.add(pos(k), "%s: merge keys (<<) are not supported", what)
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			p.add(pos(k), "%s: duplicate key %q (first at line %d)", what, k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, entry{key: k, val: v})
+	}
+	return out, true
+}
+
+// keys returns a mapping's entries by key, reporting unknown keys with a
+// suggestion. It returns nil when n is not a mapping.
+func (p *parser) keys(n *yaml.Node, what string, allowed ...string) map[string]entry {
+	list, ok := p.entries(n, what)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]entry, len(list))
+	for _, e := range list {
+		if !slices.Contains(allowed, e.key.Value) {
+			p.add(pos(e.key), "%s: unknown key %q%s", what, e.key.Value, suggest(e.key.Value, allowed))
+			continue
+		}
+		out[e.key.Value] = e
+	}
+	return out
+}
+
+// str reads a text scalar; empty reports "is empty" unless allowEmpty.
+func (p *parser) str(n *yaml.Node, what string, allowEmpty bool) (string, Pos, bool) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		if isNull(n) && allowEmpty {
+			return "", pos(n), true
+		}
+		p.add(pos(n), "%s: expected text, found %s", what, describeNode(n))
+		return "", pos(n), false
+	}
+	if n.Value == "" && !allowEmpty {
+		p.add(pos(n), "%s is empty", what)
+		return "", pos(n), false
+	}
+	return n.Value, pos(n), true
+}
+
+// object parses a contact, case or lead section.
+func (p *parser) object(e entry, sec Object) *ObjectMapping {
+	es := p.keys(e.val, string(sec), "object", "record_type", "external_id_field", "fields")
+	if es == nil {
+		return nil
+	}
+	o := &ObjectMapping{Section: sec, Pos: pos(e.key)}
+	p.objectCommon(o, es, scopeRecord, true)
+	if len(o.named) == 0 {
+		f, ok := es["fields"]
+		switch {
+		case !ok:
+			p.add(o.Pos, "%s: no fields mapped", sec)
+		case isNull(resolve(f.val)) || resolve(f.val).Kind == yaml.MappingNode:
+			p.add(pos(f.key), "%s: no fields mapped", sec)
+		}
+	}
+	if o.ExternalIDField != "" {
+		if _, ok := o.Field(o.ExternalIDField); !ok {
+			p.add(o.ExternalIDPos, "%s: external_id_field %q is not mapped in fields: the upsert needs its value", sec, o.ExternalIDField)
+		}
+	}
+	return o
+}
+
+// objectCommon reads object, record_type, external_id_field and fields;
+// object must be there when requireObject.
+func (p *parser) objectCommon(o *ObjectMapping, es map[string]entry, sc scope, requireObject bool) {
+	sec := string(o.Section)
+	if e, ok := es["object"]; ok {
+		o.Object, o.ObjectPos, _ = p.str(e.val, sec+".object", false)
+	} else if requireObject {
+		p.add(o.Pos, "%s: object is required", sec)
+	}
+	if e, ok := es["record_type"]; ok {
+		o.RecordType, o.RecordTypePos, _ = p.str(e.val, sec+".record_type", true)
+	}
+	if e, ok := es["external_id_field"]; ok {
+		o.ExternalIDField, o.ExternalIDPos, _ = p.str(e.val, sec+".external_id_field", false)
+	}
+	if e, ok := es["fields"]; ok {
+		o.FieldsPos = pos(e.key)
+		if !isNull(resolve(e.val)) {
+			o.Fields = p.fields(o, e.val, sec, sc)
+		}
+	}
+	if o.RecordType != "" {
+		if f, ok := o.Field("RecordTypeId"); ok {
+			p.add(f.Pos, "%s: RecordTypeId is set from record_type; do not map it", sec)
+		}
+	}
+}
+
+// fields parses a fields mapping.
+func (p *parser) fields(o *ObjectMapping, n *yaml.Node, sec string, sc scope) []FieldMapping {
+	list, ok := p.entries(n, sec+".fields")
+	if !ok {
+		return nil
+	}
+	var out []FieldMapping
+	for _, e := range list {
+		name := e.key.Value
+		o.named = append(o.named, name)
+		if name == "" {
+			p.add(pos(e.key), "%s.fields: a field name is empty", sec)
+			continue
+		}
+		if prev, dup := (&ObjectMapping{Fields: out}).Field(name); dup {
+			p.add(pos(e.key), "%s: duplicate field %q (also at line %d; Salesforce field names ignore case)", sec, name, prev.Pos.Line)
+			continue
+		}
+		v, ok := p.value(e.val, sec+"."+name, sc)
+		if !ok {
+			continue
+		}
+		out = append(out, FieldMapping{Name: name, Value: v, Pos: pos(e.key)})
+	}
+	return out
+}
+
+// value parses one field's value in any of the four forms.
+func (p *parser) value(n *yaml.Node, what string, sc scope) (Value, bool) {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if isNull(n) {
+			p.add(pos(n), "%s: no value (write a source path, {value: ...}, {from: ...} or {template: ...})", what)
+			return Value{}, false
+		}
+		if n.ShortTag() != "!!str" {
+			p.add(pos(n), "%s: %s is not a source path (write {value: %s} for a constant)", what, n.Value, n.Value)
+			return Value{}, false
+		}
+		sp := p.path(n.Value, pos(n), what, sc, true)
+		if sp == nil {
+			return Value{}, false
+		}
+		return Value{Form: FormFrom, From: sp, Pos: pos(n)}, true
+	case yaml.MappingNode:
+	default:
+		p.add(pos(n), "%s: expected a source path or a mapping, found %s", what, describeNode(n))
+		return Value{}, false
+	}
+	es := p.keys(n, what, "value", "from", "map", "default", "template")
+	v := Value{Pos: pos(n)}
+	var forms []string
+	for _, k := range []string{"value", "from", "template"} {
+		if _, ok := es[k]; ok {
+			forms = append(forms, k)
+		}
+	}
+	switch len(forms) {
+	case 0:
+		if len(es)*2 == len(n.Content) { // else an unknown key was reported
+			p.add(pos(n), "%s: needs one of value, from or template", what)
+		}
+		return Value{}, false
+	case 1:
+	default:
+		p.add(pos(es[forms[1]].key), "%s: give only one of value, from or template (found %s)", what, strings.Join(forms, ", "))
+		return Value{}, false
+	}
+	ok := true
+	switch forms[0] {
+	case "value":
+		v.Form = FormConst
+		c := resolve(es["value"].val)
+		if c.Kind != yaml.ScalarNode || isNull(c) {
+			p.add(pos(c), "%s: value must be a constant, found %s", what, describeNode(c))
+			ok = false
+		} else {
+			v.Const = scalar(c)
+		}
+		for _, k := range []string{"map", "default"} {
+			if e, has := es[k]; has {
+				p.add(pos(e.key), "%s: %s does not go with value", what, k)
+				ok = false
+			}
+		}
+	case "from":
+		v.Form = FormFrom
+		s, at, good := p.str(es["from"].val, what+".from", false)
+		if good {
+			v.From = p.path(s, at, what, sc, false)
+		}
+		ok = good && v.From != nil
+		if e, has := es["map"]; has {
+			v.Map = p.valueMap(e, what, v.From)
+		}
+	case "template":
+		v.Form = FormTemplate
+		v.Template = p.template(es["template"].val, what+".template", sc)
+		ok = v.Template != nil
+		if e, has := es["map"]; has {
+			p.add(pos(e.key), "%s: map goes with from, not template", what)
+			ok = false
+		}
+	}
+	if e, has := es["default"]; has && v.Form != FormConst {
+		v.Default = p.template(e.val, what+".default", sc)
+		ok = ok && v.Default != nil
+	}
+	return v, ok
+}
+
+func scalar(n *yaml.Node) *Scalar {
+	return &Scalar{Text: n.Value, Tag: n.ShortTag(), Pos: pos(n)}
+}
+
+// valueMap parses map: {source value: target value}.
+func (p *parser) valueMap(e entry, what string, from *SourcePath) []MapEntry {
+	list, ok := p.entries(e.val, what+".map")
+	if !ok {
+		return nil
+	}
+	if len(list) == 0 {
+		p.add(pos(e.key), "%s: map is empty", what)
+		return nil
+	}
+	var out []MapEntry
+	for _, kv := range list {
+		if from != nil && from.def.enum != nil && !slices.Contains(from.def.enum, kv.key.Value) {
+			p.add(pos(kv.key), "%s.map: %q is not a value of %s%s", what, kv.key.Value, from.Name, suggest(kv.key.Value, from.def.enum))
+		}
+		v := resolve(kv.val)
+		if v.Kind != yaml.ScalarNode || isNull(v) {
+			p.add(pos(v), "%s.map: %q must map to a constant, found %s", what, kv.key.Value, describeNode(v))
+			continue
+		}
+		out = append(out, MapEntry{Key: kv.key.Value, KeyPos: pos(kv.key), Value: *scalar(v)})
+	}
+	return out
+}
+
+// path resolves a source path name, reporting unknown paths with a
+// suggestion and paths used outside their section.
+func (p *parser) path(name string, at Pos, what string, sc scope, shorthand bool) *SourcePath {
+	def, ok := lookupPath(name)
+	if !ok {
+		hint := suggest(name, pathNames(sc))
+		switch {
+		case hint != "":
+		case name == strings.TrimSuffix(fieldPrefix, "."), name == fieldPrefix:
+			hint = " (write case.field.<name>)"
+		case shorthand && !strings.Contains(name, "."):
+			hint = fmt.Sprintf(" (write {value: %s} for a constant)", name)
+		}
+		p.add(at, "%s: unknown source path %q%s", what, name, hint)
+		return nil
+	}
+	if def.scope != sc {
+		if sc == scopeMessage {
+			p.add(at, "%s: source path %q is not available for messages (use message.* paths)", what, name)
+		} else {
+			p.add(at, "%s: source path %q is only available in the messages section", what, name)
+		}
+		return nil
+	}
+	return &SourcePath{Name: name, Pos: at, def: def}
+}
+
+// template parses a template scalar, reporting syntax errors and unknown
+// paths at their column where the scalar's style allows.
+func (p *parser) template(n *yaml.Node, what string, sc scope) *Template {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		p.add(pos(n), "%s: expected text, found %s", what, describeNode(n))
+		return nil
+	}
+	t := &Template{Text: n.Value, Pos: pos(n)}
+	toks, errs := lexTemplate(n.Value)
+	for _, e := range errs {
+		p.add(offsetPos(n, e.offset), "%s: %s", what, e.msg)
+	}
+	ok := len(errs) == 0
+	for _, tok := range toks {
+		if tok.path == "" {
+			t.parts = append(t.parts, tplPart{lit: tok.lit})
+			continue
+		}
+		sp := p.path(tok.path, offsetPos(n, tok.offset), what, sc, false)
+		if sp == nil {
+			ok = false
+			continue
+		}
+		t.parts = append(t.parts, tplPart{path: sp})
+	}
+	if !ok {
+		return nil
+	}
+	if len(t.parts) == 0 {
+		t.parts = []tplPart{{lit: ""}}
+	}
+	return t
+}
+
+// offsetPos is the position of byte off of a scalar's value: exact for
+// plain and quoted one-line scalars without escapes, the scalar's own
+// position otherwise.
+func offsetPos(n *yaml.Node, off int) Pos {
+	at := pos(n)
+	if off < 0 || off > len(n.Value) || strings.Contains(n.Value[:off], "\n") {
+		return at
+	}
+	switch n.Style {
+	case 0, yaml.TaggedStyle:
+		at.Col += utf8.RuneCountInString(n.Value[:off])
+	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		at.Col += 1 + utf8.RuneCountInString(n.Value[:off])
+	}
+	return at
+}
+
+// messages parses the messages section.
+func (p *parser) messages(e entry) *MessagesMapping {
+	es := p.keys(e.val, "messages", "mode", "object", "record_type", "external_id_field", "parent_field", "fields")
+	if es == nil {
+		return nil
+	}
+	m := &MessagesMapping{ObjectMapping: ObjectMapping{Section: ObjectMessages, Pos: pos(e.key)}}
+	if me, ok := es["mode"]; ok {
+		s, at, good := p.str(me.val, "messages.mode", false)
+		m.ModePos = at
+		modes := []string{string(MessagesOff), string(MessagesContinuous), string(MessagesOneTime)}
+		if good && !slices.Contains(modes, s) {
+			p.add(at, "messages.mode: %q is not one of off, continuous, one_time%s", s, suggest(s, modes))
+		} else if good {
+			m.Mode = MessagesMode(s)
+		}
+	} else {
+		p.add(m.Pos, "messages: mode is required (off, continuous or one_time)")
+	}
+	if pe, ok := es["parent_field"]; ok {
+		m.ParentField, m.ParentPos, _ = p.str(pe.val, "messages.parent_field", false)
+	}
+	p.objectCommon(&m.ObjectMapping, es, scopeMessage, m.Mode == MessagesContinuous)
+	if m.Mode == MessagesContinuous {
+		if m.ExternalIDField == "" {
+			p.add(m.Pos, "messages: external_id_field is required in continuous mode (message records are upserted by message id)")
+		}
+		if m.ParentField == "" {
+			p.add(m.Pos, "messages: parent_field is required in continuous mode (the field that links a message record to its case)")
+		}
+	}
+	for _, f := range m.Fields {
+		switch {
+		case m.ParentField != "" && strings.EqualFold(f.Name, m.ParentField):
+			p.add(f.Pos, "messages: field %q is set to the Salesforce case id from parent_field; do not map it", f.Name)
+		case m.ExternalIDField != "" && strings.EqualFold(f.Name, m.ExternalIDField):
+			p.add(f.Pos, "messages: field %q is set to message.id from external_id_field; do not map it", f.Name)
+		}
+	}
+	return m
+}
