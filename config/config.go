@@ -52,10 +52,17 @@ type Config struct {
 	// Path is the file the config came from, "" for defaults only.
 	Path string
 
-	// The secrets of the environment Load/Parse were given, kept as Secret
-	// so that printing a Config never shows them.
-	clientSecretEnv Secret
-	secretKeyEnv    Secret
+	// env holds the secrets of the environment Load/Parse were given. It
+	// is a pointer so that fmt prints an address, not the values: fmt
+	// cannot call Secret's methods on an unexported field.
+	env *envSecrets
+}
+
+// envSecrets are the secret variables of the environment a Config was
+// loaded with.
+type envSecrets struct {
+	clientSecret Secret
+	secretKey    Secret
 }
 
 // Care holds the Care store's settings.
@@ -163,8 +170,8 @@ const maxSecretFileSize = 1 << 20
 // was loaded with, else the trimmed contents of salesforce.client_secret_file
 // (read now, so a rotated file is picked up), else "".
 func (c *Config) ClientSecret() (Secret, error) {
-	if c.clientSecretEnv != "" {
-		return c.clientSecretEnv, nil
+	if c.env != nil && c.env.clientSecret != "" {
+		return c.env.clientSecret, nil
 	}
 	if c.Salesforce.ClientSecretFile == "" {
 		return "", nil
@@ -178,7 +185,12 @@ func (c *Config) ClientSecret() (Secret, error) {
 
 // SecretKeyEnv returns CAREBRIDGE_SECRET_KEY from the environment the config
 // was loaded with, "" when unset. Decoding it is the token store's business.
-func (c *Config) SecretKeyEnv() Secret { return c.secretKeyEnv }
+func (c *Config) SecretKeyEnv() Secret {
+	if c.env == nil {
+		return ""
+	}
+	return c.env.secretKey
+}
 
 // SecretKeyPath is where the token encryption key lives when
 // CAREBRIDGE_SECRET_KEY is unset: data_dir/secret.key.

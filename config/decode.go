@@ -24,7 +24,7 @@ import (
 // wrapped error (errors.Is(err, fs.ErrNotExist) works).
 func Load(path string, environ []string) (*Config, error) {
 	if path == "" {
-		return parse("", nil, environ)
+		return parse("", nil, environ, false)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -37,10 +37,10 @@ func Load(path string, environ []string) (*Config, error) {
 // problems and Config.Path, and relative paths in the file are resolved
 // against its directory.
 func Parse(name string, data []byte, environ []string) (*Config, error) {
-	return parse(name, data, environ)
+	return parse(name, data, environ, true)
 }
 
-func parse(name string, data []byte, environ []string) (*Config, error) {
+func parse(name string, data []byte, environ []string, hasFile bool) (*Config, error) {
 	d := &decoder{
 		name:    name,
 		dir:     filepath.Dir(name),
@@ -50,9 +50,8 @@ func parse(name string, data []byte, environ []string) (*Config, error) {
 		origins: map[string]origin{},
 	}
 	d.cfg.Path = name
-	d.cfg.clientSecretEnv = Secret(d.env[EnvClientSecret])
-	d.cfg.secretKeyEnv = Secret(d.env[EnvSecretKey])
-	if name != "" {
+	d.cfg.env = &envSecrets{clientSecret: Secret(d.env[EnvClientSecret]), secretKey: Secret(d.env[EnvSecretKey])}
+	if hasFile {
 		d.parseFile(data)
 	}
 	d.applyEnv()
@@ -106,7 +105,7 @@ func (d *decoder) at(o origin, path, msg string) {
 	} else {
 		p.File, p.Line, p.Column = d.name, o.line, o.col
 		if p.File == "" {
-			p.File = "(defaults)"
+			p.File = "config" // Parse with no name, or a default gone wrong
 		}
 		if path != "" {
 			p.Message = path + ": " + msg

@@ -11,6 +11,9 @@ const redacted = "[redacted]"
 // Secret is a string that never shows itself: fmt (every verb), slog, JSON,
 // YAML and text marshalling all give "[redacted]". Reveal returns the value
 // for the one place that needs it.
+//
+// One gap: encoding/json writes a map key of a string type as is, so never
+// use a Secret as a map key. Struct fields, values and pointers are safe.
 type Secret string
 
 // Reveal returns the secret's value.
@@ -41,8 +44,8 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // MarshalJSON implements json.Marshaler.
 func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
 
-// MarshalText implements encoding.TextMarshaler (map keys, XML, slog's text
-// handler fallback).
+// MarshalText implements encoding.TextMarshaler (XML, flag printing and
+// other text encoders).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // MarshalYAML implements yaml.Marshaler.
