@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errb, nil)
+	return code, out.String(), errb.String()
+}
+
+func TestTokenHash(t *testing.T) {
+	sum := sha256.Sum256([]byte("s3cret token"))
+	want := hex.EncodeToString(sum[:]) + "\n"
+	for _, in := range []string{"s3cret token", "s3cret token\n", "s3cret token\r\n"} {
+		code, out, errs := runCmd(t, in, "token", "hash")
+		if code != 0 || out != want {
+			t.Errorf("token hash of %q: exit %d, out %q, err %q", in, code, out, errs)
+		}
+	}
+	// Only one trailing newline is ignored.
+	if _, out, _ := runCmd(t, "s3cret token\n\n", "token", "hash"); out == want {
+		t.Error("two trailing newlines hashed like one")
+	}
+	if code, _, errs := runCmd(t, "", "token", "hash"); code != 1 || !strings.Contains(errs, "no token") {
+		t.Errorf("empty stdin: exit %d, %q", code, errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"serve", "extra"},
+		{"serve", "--no-such-flag"},
+		{"token"},
+		{"token", "hash", "more"},
+		{"version", "x"},
+	} {
+		code, _, errs := runCmd(t, "", args...)
+		if code != 2 || !strings.Contains(errs, "usage: carebridge") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 with usage", args, code, errs)
+		}
+	}
+	if code, out, _ := runCmd(t, "", "version"); code != 0 || !strings.HasPrefix(out, "carebridge ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\ncare:\n  grace_period: soon\nfrobs: 1\n"), 0o600)
+	code, _, errs := runCmd(t, "", "serve", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{cfg + ":3:17:", cfg + ":4:1:"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr misses %q:\n%s", want, errs)
+		}
+	}
+}
+
+// buildBinary builds the carebridge binary once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "carebridge")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
+}
+
+type daemonProc struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *syncBuffer
+	done chan error
+}
+
+// syncBuffer is a buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startDaemon runs `carebridge serve --config cfg` and waits for it to
+// listen.
+func startDaemon(t *testing.T, bin, cfg string, env ...string) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	cmd.Stderr = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &daemonProc{cmd: cmd, logs: &syncBuffer{}, done: make(chan error, 1)}
+	addrc := make(chan string, 1)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.logs.WriteString(line + "\n")
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "carebridge serving" {
+				addrc <- rec["addr"].(string)
+			}
+		}
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-scanned // every log line is in p.logs before done reports
+		p.done <- err
+	}()
+	select {
+	case p.addr = <-addrc:
+	case err := <-p.done:
+		t.Fatalf("daemon exited: %v\n%s", err, p.logs)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("daemon did not start:\n%s", p.logs)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return p
+}
+
+func (p *daemonProc) stop(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("daemon exit after %v: %v\n%s", sig, err, p.logs)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("daemon ignored %v", sig)
+	}
+}
+
+func call(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestServeBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte("sue-token"))
+	cfg := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
+data_dir: %s
+auth:
+  users:
+    - id: sue
+      name: Sue Supervisor
+      email: sue@example.com
+      role: supervisor
+      token_sha256: %s
+`, filepath.Join(dir, "data"), hex.EncodeToString(sum[:])), 0o600)
+
+	p := startDaemon(t, bin, cfg)
+	base := "http://" + p.addr
+	if code, _ := call(t, "GET", base+"/healthz", "", ""); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	if code, _ := call(t, "GET", base+"/readyz", "", ""); code != 200 {
+		t.Fatalf("readyz %d", code)
+	}
+	if code, body := call(t, "GET", base+"/api/v1/me", "sue-token", ""); code != 200 || !strings.Contains(body, `"role":"supervisor"`) {
+		t.Fatalf("me: %d %s", code, body)
+	}
+	escalation := `{"message":{"external_id":"x1","platform":"twitter","profile_id":"brand","customer":{"platform_user_id":"joe"},"text":"hello"}}`
+	if code, body := call(t, "POST", base+"/api/v1/cases", "sue-token", escalation); code != 201 {
+		t.Fatalf("escalate: %d %s", code, body)
+	}
+	_, metrics := call(t, "GET", base+"/metrics", "", "")
+	for _, want := range []string{`carebridge_cases{status="new"} 1`, `carebridge_cases{status="deleted"} 0`,
+		`carebridge_http_requests_total{code="201",route="POST /api/v1/cases"} 1`, "go_goroutines", "process_resident_memory_bytes"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics miss %q", want)
+		}
+	}
+	p.stop(t, syscall.SIGTERM)
+	if !strings.Contains(p.logs.String(), "stopped cleanly") {
+		t.Errorf("no clean stop in logs:\n%s", p.logs)
+	}
+	if strings.Contains(p.logs.String(), "sue-token") || strings.Contains(p.logs.String(), hex.EncodeToString(sum[:])) {
+		t.Error("logs carry a token or its hash")
+	}
+
+	// The case survives a restart; SIGINT stops cleanly too.
+	p = startDaemon(t, bin, cfg)
+	if code, body := call(t, "GET", "http://"+p.addr+"/api/v1/cases/1", "sue-token", ""); code != 200 || !strings.Contains(body, `"profile_id":"brand"`) {
+		t.Fatalf("case after restart: %d %s", code, body)
+	}
+	p.stop(t, syscall.SIGINT)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/carebridge/carebridge/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// shutdownGrace bounds how long a shutdown waits for in-flight requests.
+const shutdownGrace = 15 * time.Second
+
+func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []string) error {
+	fs := newFlagSet("serve", stderr)
+	cfgPath := fs.String("config", "", "config `FILE` (default: built-in defaults)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErr("serve takes no arguments")
+	}
+	cfg, err := config.Load(*cfgPath, environ)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg)
+	if cfg.Path == "" {
+		logger.Info("no config file given: running on defaults", "config", cfg)
+	}
+	d, err := newDaemon(cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	return d.run(ctx, nil)
+}
+
+func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
+}
+
+// daemon is the wired daemon: store, API, metrics, HTTP server.
+type daemon struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	store *bolt.Store
+	api   *httpapi.Server
+	reg   *prometheus.Registry
+	users *care.Directory
+}
+
+// newDaemon opens the store and builds the HTTP surface. clock nil is the
+// wall clock.
+func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daemon, error) {
+	users := make([]care.User, 0, len(cfg.Auth.Users))
+	creds := make([]httpapi.Credential, 0, len(cfg.Auth.Users))
+	for _, u := range cfg.Auth.Users {
+		cu := care.User{ID: u.ID, Name: u.Name, Email: u.Email, Role: care.Role(u.Role)}
+		users = append(users, cu)
+		creds = append(creds, httpapi.Credential{User: cu, TokenSHA256: u.TokenSHA256})
+	}
+	dir := care.NewDirectory(users)
+	policy := care.Policy{Grace: cfg.Care.GracePeriod}
+	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		store.Collector())
+	api, err := httpapi.New(httpapi.Options{
+		Service: store, Credentials: creds, Policy: policy, Clock: clock, Logger: logger,
+		Ready: store.Ping, Registerer: reg,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	if len(users) == 0 {
+		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
+	}
+	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir}, nil
+}
+
+// run serves until ctx ends, then drains: stop taking requests, let
+// in-flight ones finish up to a deadline, close the store. ready, when set,
+// receives the listening address.
+func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
+	defer d.store.Close()
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           d.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	d.log.Info("carebridge serving", "addr", ln.Addr().String(), "version", versionString(), "config", d.cfg)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	d.log.Info("shutting down: draining requests", "deadline", shutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		d.log.Warn("http shutdown", "err", err)
+	}
+	if err := d.store.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	d.log.Info("stopped cleanly")
+	return nil
+}
