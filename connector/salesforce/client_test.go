@@ -986,3 +986,63 @@ func TestNewDefaults(t *testing.T) {
 		}
 	}
 }
+
+// errSession is a Session with no usable token.
+type errSession struct{}
+
+func (errSession) Token(context.Context) (Token, error) {
+	return Token{}, ErrNoToken
+}
+
+func (errSession) Refresh(context.Context, Token) (Token, error) { return Token{}, ErrNoToken }
+
+func TestSessionWithoutToken(t *testing.T) {
+	c := New(testHTTPClient(), errSession{}, Options{})
+	_, err := c.Query(context.Background(), "SELECT Id FROM Case")
+	if !errors.Is(err, ErrNoToken) || Classify(err) != Auth {
+		t.Errorf("err %v class %v", err, Classify(err))
+	}
+}
+
+func TestServerErrorsThroughClient(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		class  Class
+		long   bool
+	}{
+		{"html 503", 503, "<html><body>maintenance</body></html>", Retryable, false},
+		{"empty 502", 502, "", Retryable, false},
+		{"unknown exception", 500, `[{"message":"An unexpected error occurred. Please include this ErrorId if you contact support: 1-2","errorCode":"UNKNOWN_EXCEPTION"}]`, Retryable, false},
+		{"daily limit", 403, `[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`, Retryable, true},
+		{"lock", 400, `[{"message":"unable to obtain exclusive access to this record","errorCode":"UNABLE_TO_LOCK_ROW","fields":[]}]`, Retryable, false},
+		{"bad value", 400, `[{"message":"Status: bad value for restricted picklist field: Foo","errorCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","fields":["Status"]}]`, NotRetryable, false},
+		{"huge body", 500, strings.Repeat("x", 3*maxErrorBody), Retryable, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("PATCH "+v+"/sobjects/Case/500RO00000A1b2cYAB", func(w http.ResponseWriter, r *http.Request) {
+				if r.ContentLength != 2 {
+					t.Errorf("nil fields must send {}, got %d bytes", r.ContentLength)
+				}
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			})
+			c, rec, _ := newOrg(t, mux, Options{})
+			err := c.Update(context.Background(), "Case", "500RO00000A1b2cYAB", nil)
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != tt.status || Classify(err) != tt.class || LongWait(err) != tt.long {
+				t.Fatalf("err %v class %v", err, Classify(err))
+			}
+			if len(err.Error()) > 600 || strings.Contains(err.Error(), "maintenance") {
+				t.Errorf("error echoes the body: %.200q", err.Error())
+			}
+			if rec.count() != 1 {
+				t.Errorf("client retried by itself: %d requests", rec.count())
+			}
+		})
+	}
+}

@@ -28,6 +28,10 @@ var (
 	// ErrInvalidGrant matches an OAuth invalid_grant: the refresh token,
 	// authorization code or JWT was refused and the user must reconnect.
 	ErrInvalidGrant = errors.New("salesforce: invalid grant")
+	// ErrNoToken is for Session implementations to wrap when no healthy
+	// token exists (nothing connected, or every token expired). It
+	// classifies as Auth: wait for a reconnect, then retry.
+	ErrNoToken = errors.New("salesforce: no usable token")
 )
 
 // Error codes the client branches on.
@@ -218,6 +222,9 @@ func (c Class) String() string {
 func Classify(err error) Class {
 	if err == nil {
 		return NotRetryable
+	}
+	if errors.Is(err, ErrNoToken) || errors.Is(err, ErrNoRefresh) {
+		return Auth
 	}
 	var oe *OAuthError
 	if errors.As(err, &oe) {

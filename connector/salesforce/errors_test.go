@@ -181,6 +181,8 @@ func TestClassifyOther(t *testing.T) {
 		{"unknown", errors.New("boom"), NotRetryable},
 		{"invalid argument", fmt.Errorf("x: %w", ErrInvalidArgument), NotRetryable},
 		{"network", &NetworkError{Operation: "create", Err: errors.New("connection refused")}, Retryable},
+		{"no token from the session", fmt.Errorf("salesforce query: get token: %w", ErrNoToken), Auth},
+		{"static session cannot refresh", fmt.Errorf("x: %w", ErrNoRefresh), Auth},
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), Retryable},
 		{"canceled", context.Canceled, Retryable},
 		{"oauth invalid_grant", &OAuthError{Status: 400, Code: "invalid_grant"}, Auth},

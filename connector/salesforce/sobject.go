@@ -46,6 +46,9 @@ func (c *Client) Create(ctx context.Context, object string, fields map[string]an
 	if err := checkName("object", object); err != nil {
 		return "", fmt.Errorf("salesforce create: %w", err)
 	}
+	if fields == nil {
+		fields = map[string]any{}
+	}
 	body, err := encodeBody(OpCreate, fields)
 	if err != nil {
 		return "", err
@@ -74,6 +77,9 @@ func (c *Client) Update(ctx context.Context, object, id string, fields map[strin
 	}
 	if err := checkID(id); err != nil {
 		return fmt.Errorf("salesforce update: %w", err)
+	}
+	if fields == nil {
+		fields = map[string]any{}
 	}
 	body, err := encodeBody(OpUpdate, fields)
 	if err != nil {
