@@ -7,10 +7,6 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-var bucketKV = []byte("kv")
-
-func init() { allBuckets = append(allBuckets, bucketKV) }
-
 // KV is a namespace of small durable values in the store's file, for
 // adapters that keep their own state next to the Care data (the Salesforce
 // token pool keeps its encrypted tokens here). Keys are strings; a Put has

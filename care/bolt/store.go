@@ -16,6 +16,7 @@
 //	case_messages   case id, sent_at, message seq → ∅
 //	mentions        user 0x00 note time, case id → ∅
 //	mention_latest  user 0x00 case id → note time
+//	kv              namespace 0x00 key → value (adapters' own state)
 //
 // Writes go through one committer goroutine that groups concurrent writes
 // into one transaction (group commit), so ingest is not bound by fsync.
@@ -53,10 +54,11 @@ var (
 	bucketCaseMessages  = []byte("case_messages")
 	bucketMentions      = []byte("mentions")
 	bucketMentionLatest = []byte("mention_latest")
+	bucketKV            = []byte("kv")
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV}
 )
 
 // ErrClosed is returned by writes after Close.

@@ -220,7 +220,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // WriteError writes the JSON error shape.
-func WriteError(w http.ResponseWriter, status int, code, msg string) { writeError(w, status, code, msg) }
+func WriteError(w http.ResponseWriter, status int, code, msg string) {
+	writeError(w, status, code, msg)
+}
 
 // statusOf maps each domain error code to its HTTP status.
 var statusOf = map[care.Code]int{
