@@ -169,11 +169,17 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	out := map[string]any{}
 	switch v.Form {
 	case FormConst:
-		out["value"] = v.Const.any()
+		if v.Const != nil {
+			out["value"] = v.Const.any()
+		}
 	case FormTemplate:
-		out["template"] = v.Template.Text
-	default:
-		out["from"] = v.From.Name
+		if v.Template != nil {
+			out["template"] = v.Template.Text
+		}
+	case FormFrom:
+		if v.From != nil {
+			out["from"] = v.From.Name
+		}
 	}
 	if len(v.Map) > 0 {
 		mp := map[string]any{}

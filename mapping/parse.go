@@ -112,6 +112,9 @@ func (p *parser) root(m *Mapping, data []byte) {
 		v := resolve(e.val)
 		if b, ok := boolNode(v); ok {
 			m.ContactSync = b
+			if b && m.Contact == nil && es["contact"].key == nil {
+				p.add(pos(v), "contact_sync: true needs a contact section to create contacts")
+			}
 		} else {
 			p.add(pos(v), "contact_sync must be true or false, not %s", describeNode(v))
 		}

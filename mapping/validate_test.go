@@ -2,6 +2,9 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +48,77 @@ func TestValidationGolden(t *testing.T) {
 				if p.File != path || p.Line < 1 || p.Line > lines || p.Col < 1 {
 					t.Errorf("bad position in %v", p)
 				}
+			}
+		})
+	}
+}
+
+// failing is a Describer whose org cannot be reached.
+type failing struct{ err error }
+
+func (f failing) Describe(context.Context, string) (*ObjectInfo, error) { return nil, f.err }
+
+func TestCheckErrors(t *testing.T) {
+	example := filepath.Join("testdata", "example.yaml")
+	network := errors.New("dial tcp: connection refused")
+	for _, tc := range []struct {
+		name string
+		path string
+		d    Describer
+		want error
+	}{
+		{"unreadable file", filepath.Join(t.TempDir(), "missing.yaml"), nil, os.ErrNotExist},
+		{"describe fails", example, failing{network}, network},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := CheckFile(context.Background(), tc.path, tc.d)
+			if !errors.Is(err, tc.want) || rep != nil {
+				t.Errorf("CheckFile = %v, %v; want error %v", rep, err, tc.want)
+			}
+		})
+	}
+	// A missing object is a problem, not an error.
+	rep, err := CheckFile(context.Background(), example, failing{fmt.Errorf("404: %w", ErrObjectNotFound)})
+	if err != nil || rep.OK() || len(rep.Problems) != 5 {
+		t.Fatalf("CheckFile = %v, %v", rep, err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil || !strings.Contains(string(b), `"line":3,"column":11,"message":"contact.object: Salesforce has no object \"Contact\""`) {
+		t.Errorf("report JSON %s, %v", b, err)
+	}
+}
+
+// TestOnlineRecordTypePicklists checks values against the picklist of the
+// record type when describe models one, and the field's own otherwise.
+func TestOnlineRecordTypePicklists(t *testing.T) {
+	src := "version: 1\ncase:\n  object: Case\n  record_type: %s\n  fields:\n    Subject: customer.name\n    Origin: { value: Web }\n" +
+		"status:\n  mode: conditions\n  salesforce_field: Status\n  conditions:\n    - when: { message_added: true }\n      set: New\n"
+	for _, tc := range []struct {
+		name, rt string
+		want     []string
+	}{
+		{"master uses the field's values", "Master", nil},
+		{"record type narrows", "Social", []string{
+			`t.yaml:7:22: case.Origin: "Web" is not a value of picklist Origin for record type Social`,
+			`t.yaml:13:12: status.conditions[0].set: "New" is inactive in picklist Status for record type Social`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := sfsim(t)
+			info := f["Case"]
+			origin := info.Fields["Origin"]
+			origin.Restricted = true
+			info.Fields["Origin"] = origin
+			info.RecordTypes = append(info.RecordTypes, RecordType{ID: "012S", DeveloperName: "Social", Active: true, Picklists: map[string][]PicklistValue{
+				"Origin": {{Value: "Social", Active: true}},
+				"Status": {{Value: "New", Active: false}, {Value: "Working", Active: true}},
+			}})
+			rep, _, err := Check(context.Background(), "t.yaml", []byte(fmt.Sprintf(src, tc.rt)), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(rep.Lines(), "\n"); got != strings.Join(tc.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", got, strings.Join(tc.want, "\n"))
 			}
 		})
 	}
