@@ -125,15 +125,5 @@ func picklistFor(f FieldInfo, rt *RecordType) []PicklistValue {
 	return f.Picklist
 }
 
-// textual reports whether a field of this describe type holds text.
-func textual(typ string) bool {
-	switch typ {
-	case "string", "textarea", "email", "phone", "url", "picklist", "multipicklist",
-		"combobox", "encryptedstring", "reference", "id", "":
-		return true
-	}
-	return false
-}
-
 // picklistType reports whether the type carries picklist values.
 func picklistType(typ string) bool { return typ == "picklist" || typ == "multipicklist" }

@@ -527,10 +527,10 @@ func (p *parser) messages(e entry) *MessagesMapping {
 	}
 	p.objectCommon(&m.ObjectMapping, es, scopeMessage, m.Mode == MessagesContinuous)
 	if m.Mode == MessagesContinuous {
-		if m.ExternalIDField == "" {
+		if _, given := es["external_id_field"]; !given {
 			p.add(m.Pos, "messages: external_id_field is required in continuous mode (message records are upserted by message id)")
 		}
-		if m.ParentField == "" {
+		if _, given := es["parent_field"]; !given {
 			p.add(m.Pos, "messages: parent_field is required in continuous mode (the field that links a message record to its case)")
 		}
 	}

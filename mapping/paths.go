@@ -58,6 +58,9 @@ func enumOf[T ~string](vals []T) []string {
 func text(s string) value       { return value{kind: kindText, s: s} }
 func timeVal(t time.Time) value { return value{kind: kindTime, t: t} }
 
+// id is a Care id; 0 (no case) is no value.
+func id(i int64) value { return value{kind: kindInt, i: i, null: i == 0} }
+
 // catalogue is the source-path catalogue of SPEC §5 (case.field.<name>
 // aside). It is built on each call: the table is small and only parsing
 // reads it.
@@ -71,7 +74,7 @@ func catalogue() []pathDef {
 	withEnum := func(d pathDef, enum []string) pathDef { d.enum = enum; return d }
 	withKind := func(d pathDef, k kind) pathDef { d.kind = k; return d }
 	return []pathDef{
-		withKind(rec("case.id", func(e *env) value { return value{kind: kindInt, i: e.in.Case.ID} }), kindInt),
+		withKind(rec("case.id", func(e *env) value { return id(e.in.Case.ID) }), kindInt),
 		rec("case.url", func(e *env) value { return text(e.in.CaseURL) }),
 		withEnum(rec("case.status", func(e *env) value { return text(string(e.in.Case.Status)) }), enumOf(care.Statuses)),
 		withEnum(rec("case.priority", func(e *env) value { return text(string(e.in.Case.Priority)) }), enumOf(care.Priorities)),
@@ -103,7 +106,7 @@ func catalogue() []pathDef {
 			enumOf([]care.MessageType{care.TypePost, care.TypeComment, care.TypeDirectMessage, care.TypeMention})),
 		withKind(msg("message.sent_at", func(m *care.Message) value { return timeVal(m.SentAt) }), kindTime),
 		msg("message.platform", func(m *care.Message) value { return text(m.Platform) }),
-		withKind(msg("message.case_id", func(m *care.Message) value { return value{kind: kindInt, i: m.CaseID} }), kindInt),
+		withKind(msg("message.case_id", func(m *care.Message) value { return id(m.CaseID) }), kindInt),
 	}
 }
 
@@ -162,6 +165,9 @@ func (v value) empty() bool {
 // String is the value as text, as templates and value maps see it: times
 // are RFC 3339 in UTC with seconds and Z.
 func (v value) String() string {
+	if v.null {
+		return ""
+	}
 	switch v.kind {
 	case kindInt:
 		return strconv.FormatInt(v.i, 10)

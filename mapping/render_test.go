@@ -244,7 +244,7 @@ func TestRenderErrors(t *testing.T) {
 	badOverride := sampleInput()
 	badOverride.Overrides = map[string]any{"Subjectt": "x", "CaseNumber": "1", "Description": []any{"x"}}
 	badType := mustParse(t, "b.yaml", "version: 1\ncase:\n  object: Case\n  fields:\n    Subject: customer.name\n    IsClosed: { value: maybe }\n")
-	rtMapping := mustParse(t, "rt.yaml", "version: 1\ncase:\n  object: Case\n  record_type: Social\n  fields:\n    Subject: customer.name\n")
+	rtMapping := mustParse(t, "rt.yaml", "version: 1\ncase:\n  object: Case\n  record_type: Partner\n  fields:\n    Subject: customer.name\n")
 	noExt := mustParse(t, "e.yaml", "version: 1\ncase:\n  object: Case\n  external_id_field: Care_Case_Id__c\n  fields:\n    Care_Case_Id__c: customer.email\n")
 	anon := sampleInput()
 	anon.Customer.Email = ""
@@ -287,13 +287,35 @@ func TestRenderErrors(t *testing.T) {
 
 func TestRenderRecordType(t *testing.T) {
 	info := sfsim(t)["Case"]
-	info.RecordTypes = append(info.RecordTypes, RecordType{ID: "0125g000000SOCAAA", Name: "Social case", DeveloperName: "Social", Active: true})
 	m := mustParse(t, "rt.yaml", "version: 1\ncase:\n  object: Case\n  record_type: Social\n  fields:\n    Subject: customer.name\n")
 	r, err := m.Render(ObjectCase, sampleInput(), info)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.Fields["RecordTypeId"]; got != "0125g000000SOCAAA" {
+	if got := r.Fields["RecordTypeId"]; got != "0125g00000SOCIAAA" {
 		t.Errorf("RecordTypeId = %v", got)
+	}
+}
+
+// TestRenderWithoutCase renders a contact for a customer alone (the API's
+// create-contact call): case paths give nothing rather than zero values.
+func TestRenderWithoutCase(t *testing.T) {
+	m := mustParse(t, "c.yaml", `version: 1
+contact:
+  object: Contact
+  fields:
+    LastName: { from: customer.last_name, default: "{customer.username}" }
+    Description: { template: "case {case.id} {case.created_at}" }
+    Care_Case__c: case.id
+    Since__c: case.created_at
+`)
+	in := Input{Customer: care.Customer{Username: "joedoe"}}
+	r, err := m.Render(ObjectContact, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"LastName": "joedoe", "Description": "case  "}
+	if len(r.Fields) != len(want) || r.Fields["LastName"] != want["LastName"] || r.Fields["Description"] != want["Description"] {
+		t.Errorf("fields %#v, want %#v", r.Fields, want)
 	}
 }

@@ -109,10 +109,14 @@ func TestOnlineRecordTypePicklists(t *testing.T) {
 			origin := info.Fields["Origin"]
 			origin.Restricted = true
 			info.Fields["Origin"] = origin
-			info.RecordTypes = append(info.RecordTypes, RecordType{ID: "012S", DeveloperName: "Social", Active: true, Picklists: map[string][]PicklistValue{
-				"Origin": {{Value: "Social", Active: true}},
-				"Status": {{Value: "New", Active: false}, {Value: "Working", Active: true}},
-			}})
+			for i := range info.RecordTypes {
+				if info.RecordTypes[i].DeveloperName == "Social" {
+					info.RecordTypes[i].Picklists = map[string][]PicklistValue{
+						"Origin": {{Value: "Social", Active: true}},
+						"Status": {{Value: "New", Active: false}, {Value: "Working", Active: true}},
+					}
+				}
+			}
 			rep, _, err := Check(context.Background(), "t.yaml", []byte(fmt.Sprintf(src, tc.rt)), f)
 			if err != nil {
 				t.Fatal(err)
