@@ -26,3 +26,17 @@ func TestExampleValid(t *testing.T) {
 		})
 	}
 }
+
+func TestSampleParses(t *testing.T) {
+	m, err := Parse("sample.yaml", Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Case == nil || m.MessagesMode() != MessagesContinuous || !m.Status.Bidirectional() {
+		t.Error("the sample is not the SPEC example")
+	}
+	Sample()[0] = 'x' // a copy: the next caller is unaffected
+	if Sample()[0] != 'v' {
+		t.Error("Sample shares its bytes")
+	}
+}
