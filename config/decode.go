@@ -64,12 +64,12 @@ func parse(name string, data []byte, environ []string, hasFile bool) (*Config, e
 	return &cfg, nil
 }
 
-// envMap turns KEY=VALUE entries into a map; a later entry wins, as with
-// exec.Cmd.Env.
+// envMap keeps the CAREBRIDGE_* entries of environ; a later entry wins, as
+// with exec.Cmd.Env.
 func envMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
+	m := map[string]string{}
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
 			m[k] = v
 		}
 	}
@@ -464,7 +464,7 @@ func (d *decoder) unknownKey(ko origin, parent, name string, known []string) {
 	msg := "unknown key " + quote(name)
 	if s := suggest(name, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", quote(s))
-	} else if full := d.elsewhere(parent, name); full != "" {
+	} else if full := d.elsewhere(parent, name); full != "" && (parent == "" || d.sc.isSection(parent)) {
 		msg += fmt.Sprintf(" (did you mean %s?)", quote(full))
 	}
 	d.at(ko, parent, msg)
