@@ -24,6 +24,7 @@ const usage = `usage: carebridge <command> [flags]
 
 commands:
   serve [--config FILE]                          run the daemon
+  mapping check FILE [--config FILE] [--online]  validate a mapping file
   token hash                                     print the SHA-256 of a token read on stdin
   version                                        print the version
 `
@@ -50,6 +51,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 		}
 		fmt.Fprint(stderr, usage)
 		return 2
+	case errors.Is(err, errMappingInvalid):
+		return 1 // the problems are printed already
 	default:
 		fmt.Fprintln(stderr, "carebridge:", err)
 		return 1
@@ -68,6 +71,11 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch cmd {
 	case "serve":
 		return serveCmd(ctx, rest, stderr, environ)
+	case "mapping":
+		if len(rest) == 0 || rest[0] != "check" {
+			return usageErr("mapping needs the subcommand check")
+		}
+		return mappingCheckCmd(ctx, rest[1:], stdout, stderr, environ)
 	case "token":
 		if len(rest) != 1 || rest[0] != "hash" {
 			return usageErr("token needs the subcommand hash")

@@ -65,6 +65,32 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+func TestMappingCheck(t *testing.T) {
+	example := filepath.Join("..", "..", "mapping", "testdata", "example.yaml")
+	if code, out, errs := runCmd(t, "", "mapping", "check", example); code != 0 || out != "" {
+		t.Fatalf("valid mapping: exit %d, out %q, err %q", code, out, errs)
+	}
+	bad := filepath.Join(t.TempDir(), "mapping.yaml")
+	os.WriteFile(bad, []byte("version: 1\ncase:\n  object: Case\n  fields:\n    Subject: case.idd\n  colour: red\n"), 0o600)
+	code, out, _ := runCmd(t, "", "mapping", "check", bad)
+	if code != 1 {
+		t.Fatalf("invalid mapping: exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], bad+":5:14: ") || !strings.Contains(out, bad+":6:3: ") {
+		t.Fatalf("problems not reported as FILE:LINE:COL, all at once:\n%s", out)
+	}
+	if !strings.Contains(out, "did you mean") {
+		t.Errorf("no suggestion for case.idd:\n%s", out)
+	}
+	if code, _, _ := runCmd(t, "", "mapping", "check"); code != 2 {
+		t.Errorf("no file: exit %d, want 2", code)
+	}
+	if code, _, _ := runCmd(t, "", "mapping", "check", filepath.Join(t.TempDir(), "missing.yaml")); code != 1 {
+		t.Errorf("missing file: exit %d, want 1", code)
+	}
+}
+
 func TestServeRejectsBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "carebridge.yaml")
@@ -174,6 +200,17 @@ func (p *daemonProc) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
+// waitFor polls cond for up to 20 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached in 20 s")
+}
+
 func call(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
@@ -197,8 +234,15 @@ func TestServeBinary(t *testing.T) {
 	dir := t.TempDir()
 	sum := sha256.Sum256([]byte("sue-token"))
 	cfg := filepath.Join(dir, "carebridge.yaml")
+	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappingFile := filepath.Join(dir, "mapping.yaml")
+	os.WriteFile(mappingFile, example, 0o600)
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
 data_dir: %s
+mapping_file: mapping.yaml
 auth:
   users:
     - id: sue
@@ -229,6 +273,22 @@ auth:
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics miss %q", want)
 		}
+	}
+	if code, body := call(t, "GET", base+"/api/v1/mapping", "sue-token", ""); code != 200 || !strings.Contains(body, `"valid":true`) {
+		t.Fatalf("mapping: %d %s", code, body)
+	}
+	// A broken mapping and SIGHUP: rejected, counted, the old one stays.
+	os.WriteFile(mappingFile, []byte("version: 1\nstatus:\n  mode: sideways\n"), 0o600)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, func() bool {
+		_, m := call(t, "GET", base+"/metrics", "", "")
+		return strings.Contains(m, `carebridge_mapping_reloads_total{result="error"} 1`) && strings.Contains(m, "carebridge_mapping_valid 0")
+	})
+	if code, body := call(t, "GET", base+"/readyz", "", ""); code != 200 {
+		t.Fatalf("readyz after a rejected reload: %d %s", code, body)
+	}
+	if _, body := call(t, "GET", base+"/api/v1/mapping", "sue-token", ""); !strings.Contains(body, "sideways") || !strings.Contains(body, `"Care_Case_Id__c"`) {
+		t.Fatalf("mapping after rejected reload should keep the old mapping and show the report: %s", body)
 	}
 	p.stop(t, syscall.SIGTERM)
 	if !strings.Contains(p.logs.String(), "stopped cleanly") {

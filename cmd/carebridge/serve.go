@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/mapping"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -56,8 +60,9 @@ type daemon struct {
 	log   *slog.Logger
 	store *bolt.Store
 	api   *httpapi.Server
-	reg   *prometheus.Registry
-	users *care.Directory
+	reg     *prometheus.Registry
+	users   *care.Directory
+	mapping *mapping.Holder
 }
 
 // newDaemon opens the store and builds the HTTP surface. clock nil is the
@@ -79,19 +84,47 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		store.Collector())
+	mm, err := mapping.NewMetrics(reg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	holder := mapping.NewHolder(cfg.MappingFile, mapping.HolderOptions{Logger: logger, Metrics: mm})
+	if err := holder.Reload(context.Background()); err != nil {
+		// Not fatal: the daemon serves but is not ready until a valid
+		// mapping arrives (the file is watched), so a bad ConfigMap edit
+		// does not crash-loop the pod.
+		logger.Error("mapping rejected: nothing is sent to Salesforce until it is fixed", "file", cfg.MappingFile, "err", err)
+	}
+	ready := func() error {
+		if err := store.Ping(); err != nil {
+			return err
+		}
+		if !holder.Ready() {
+			return errors.New("mapping not loaded: " + holder.Status().LastError)
+		}
+		return nil
+	}
 	api, err := httpapi.New(httpapi.Options{
 		Service: store, Credentials: creds, Policy: policy, Clock: clock, Logger: logger,
-		Ready: store.Ping, Registerer: reg,
+		Ready: ready, Registerer: reg,
 	})
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		if u.Role != care.RoleSupervisor {
+			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
+			return
+		}
+		httpapi.WriteJSON(w, http.StatusOK, holder.Status())
+	})
 	api.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
 	if len(users) == 0 {
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
-	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir}, nil
+	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder}, nil
 }
 
 // run serves until ctx ends, then drains: stop taking requests, let
@@ -115,6 +148,26 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go d.mapping.Run(bg)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if err := d.mapping.Reload(bg); err != nil {
+					d.log.Error("SIGHUP: mapping rejected, the previous one stays in use", "err", err)
+				} else {
+					d.log.Info("SIGHUP: mapping reloaded")
+				}
+			case <-bg.Done():
+				return
+			}
+		}
+	}()
 	d.log.Info("carebridge serving", "addr", ln.Addr().String(), "version", versionString(), "config", d.cfg)
 	if ready != nil {
 		ready(ln.Addr().String())
