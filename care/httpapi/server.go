@@ -41,6 +41,10 @@ type Options struct {
 	// mapping loaded); nil means always ready.
 	Ready      func() error
 	Registerer prometheus.Registerer
+	// SessionAuth, when set, authenticates requests that carry no
+	// Authorization header (the console's cookie session). It must refuse
+	// state-changing requests that fail its CSRF check.
+	SessionAuth func(r *http.Request) (care.User, bool)
 }
 
 // Server serves the Care API.
@@ -53,13 +57,15 @@ type Server struct {
 	ready    func() error
 	mux      *http.ServeMux
 	requests *prometheus.CounterVec
+	session  func(r *http.Request) (care.User, bool)
 }
 
 // New builds the API server. It fails when a credential's hash is not
 // SHA-256 hex.
 func New(opts Options) (*Server, error) {
 	s := &Server{svc: opts.Service, policy: opts.Policy, clock: opts.Clock, log: opts.Logger,
-		ready: opts.Ready, tokens: make(map[[sha256.Size]byte]care.User), mux: http.NewServeMux()}
+		ready: opts.Ready, tokens: make(map[[sha256.Size]byte]care.User), mux: http.NewServeMux(),
+		session: opts.SessionAuth}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -161,12 +167,27 @@ func (s *Server) User(token string) (care.User, bool) {
 	return u, ok
 }
 
+// Authenticate finds the caller of r: a bearer token, else (with no
+// Authorization header) the console session.
+func (s *Server) Authenticate(r *http.Request) (care.User, bool) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		if s.session != nil {
+			return s.session(r)
+		}
+		return care.User{}, false
+	}
+	scheme, token, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return care.User{}, false
+	}
+	return s.User(strings.TrimSpace(token))
+}
+
 func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, u care.User)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		scheme, token, _ := strings.Cut(auth, " ")
-		u, ok := s.User(strings.TrimSpace(token))
-		if !strings.EqualFold(scheme, "Bearer") || !ok {
+		u, ok := s.Authenticate(r)
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
 			writeError(w, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required")
 			return
