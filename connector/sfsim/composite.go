@@ -1,0 +1,721 @@
+package sfsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// sObject Collections (/composite/sobjects) and Composite (/composite).
+// Both run under the store's write lock held by handle, with a txn so that
+// allOrNone can roll back.
+
+const (
+	maxCollectionRecords = 200
+	maxCollectionChunks  = 10
+	maxCompositeRequests = 25
+	maxCompositeQueries  = 5
+)
+
+func errTooManyRecords() *Error {
+	return badRequest("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+}
+
+func rolledBack() jobj {
+	return jobj{{"success", false}, {"errors", []jobj{{
+		{"statusCode", "ALL_OR_NONE_OPERATION_ROLLED_BACK"},
+		{"message", "Record rolled back because not all records were valid and the request was using AllOrNone header"},
+		{"fields", []string{}},
+	}}}}
+}
+
+// recordResult is one element of a collections answer.
+type recordResult struct {
+	id      string
+	created *bool
+	err     error
+}
+
+func (rr recordResult) json() jobj {
+	if rr.err == nil {
+		o := jobj{{"id", rr.id}, {"success", true}, {"errors", []any{}}}
+		if rr.created != nil {
+			o = append(o, kv{"created", *rr.created})
+		}
+		return o
+	}
+	var errs []jobj
+	switch e := rr.err.(type) {
+	case *Error:
+		errs = []jobj{e.recordError()}
+	case Errors:
+		for _, x := range e {
+			errs = append(errs, x.recordError())
+		}
+	case *multipleMatches:
+		errs = []jobj{badRequest("DUPLICATE_EXTERNAL_ID", fmt.Sprintf("The external ID value matches %d records", len(e.urls))).recordError()}
+	default:
+		errs = []jobj{{{"statusCode", "UNKNOWN_EXCEPTION"}, {"message", e.Error()}, {"fields", []string{}}}}
+	}
+	o := jobj{}
+	if rr.id != "" {
+		o = append(o, kv{"id", rr.id})
+	}
+	return append(o, kv{"success", false}, kv{"errors", errs})
+}
+
+// collectionBody is the decoded {"allOrNone":..,"records":[..]}.
+type collectionBody struct {
+	allOrNone bool
+	records   [][]member
+}
+
+func (b body) decodeCollection() (*collectionBody, *Error) {
+	members, err := b.decodeObject(b, 0, "SObjectCollection")
+	if err != nil {
+		return nil, err
+	}
+	out := &collectionBody{}
+	seenRecords := false
+	for _, m := range members {
+		switch m.key {
+		case "allOrNone":
+			if err := json.Unmarshal(m.raw, &out.allOrNone); err != nil {
+				return nil, errJSON(fmt.Sprintf("Cannot deserialize instance of boolean from %s value %s or request may be missing a required field at %s", tokenName(m.raw), firstToken(m.raw), b.at(m.off)))
+			}
+		case "records":
+			seenRecords = true
+			elems, err := b.decodeArray(m.raw, m.off, "records")
+			if err != nil {
+				return nil, err
+			}
+			if len(elems) > maxCollectionRecords {
+				return nil, errTooManyRecords()
+			}
+			for _, el := range elems {
+				rec, err := b.decodeObject(el.raw, el.off, "SObject")
+				if err != nil {
+					return nil, err
+				}
+				out.records = append(out.records, rec)
+			}
+		default:
+			return nil, errJSON(fmt.Sprintf("Unrecognized field \"%s\" at %s", m.key, b.at(m.off)))
+		}
+	}
+	if !seenRecords {
+		return nil, errJSON("The HTTP entity body is required, but this request has no entity body.")
+	}
+	return out, nil
+}
+
+// recordType reads attributes.type of a collection record.
+func recordType(rec []member) string {
+	for _, m := range rec {
+		if m.key == "attributes" {
+			var a struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(m.raw, &a) == nil {
+				return a.Type
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) handleCollections(c *call) *response {
+	segs := c.segs
+	switch {
+	case len(segs) == 2 && c.method == http.MethodPost:
+		return s.collectionWrite(c, "create", nil, nil)
+	case len(segs) == 2 && c.method == http.MethodPatch:
+		return s.collectionWrite(c, "update", nil, nil)
+	case len(segs) == 2 && c.method == http.MethodDelete:
+		return s.collectionDelete(c)
+	case len(segs) == 3 && (c.method == http.MethodGet || c.method == http.MethodPost):
+		return s.collectionRetrieve(c, segs[2])
+	case len(segs) == 4 && c.method == http.MethodPatch:
+		o := s.schema.object(segs[2])
+		if o == nil {
+			return errResp(errNotFound())
+		}
+		f := o.field(segs[3])
+		if f == nil || !(f.ExternalID || f.IDLookup) {
+			return errResp(errBadExternalIDField(segs[3]))
+		}
+		return s.collectionWrite(c, "upsert", o, f)
+	case len(segs) <= 4:
+		return errResp(errMethodNotAllowed(c.method, "GET,POST,PATCH,DELETE"))
+	}
+	return errResp(errNotFound())
+}
+
+// collectionWrite runs create, update or upsert over up to 200 records.
+func (s *Server) collectionWrite(c *call, op string, upsertObj *object, extField *field) *response {
+	cb, err := c.body.decodeCollection()
+	if err != nil {
+		return errResp(err)
+	}
+	// Mixed types are processed in chunks by type change, at most 10.
+	chunks, last := 0, ""
+	for _, rec := range cb.records {
+		if t := recordType(rec); t != last || chunks == 0 {
+			chunks++
+			last = t
+		}
+	}
+	if chunks > maxCollectionChunks {
+		return errResp(badRequest("INVALID_BATCH_REQUEST", "Number of chunks exceeded the limit of 10 chunks per request"))
+	}
+	results := make([]recordResult, len(cb.records))
+	if c.lockRows {
+		out := make([]jobj, len(cb.records))
+		for i := range out {
+			out[i] = lockedResult()
+		}
+		return jsonResp(http.StatusOK, out)
+	}
+	start := c.tx.mark()
+	seenExt := map[string]int{}
+	if op == "upsert" {
+		// The same external id twice in one call fails both records.
+		for i, rec := range cb.records {
+			if v := extValue(rec, extField); v != "" {
+				seenExt[strings.ToLower(v)]++
+				_ = i
+			}
+		}
+	}
+	failed := false
+	for i, rec := range cb.records {
+		mark := c.tx.mark()
+		rr := s.collectionRecord(c, op, rec, upsertObj, extField, seenExt)
+		if rr.err != nil {
+			c.tx.rollback(mark)
+			failed = true
+		}
+		results[i] = rr
+	}
+	out := make([]jobj, len(results))
+	if failed && cb.allOrNone {
+		c.tx.rollback(start)
+		for i, rr := range results {
+			if rr.err != nil {
+				out[i] = rr.json()
+			} else {
+				out[i] = rolledBack()
+			}
+		}
+		return jsonResp(http.StatusOK, out)
+	}
+	for i, rr := range results {
+		out[i] = rr.json()
+	}
+	return jsonResp(http.StatusOK, out)
+}
+
+func extValue(rec []member, f *field) string {
+	for _, m := range rec {
+		if strings.EqualFold(m.key, f.Name) {
+			var v any
+			if json.Unmarshal(m.raw, &v) == nil {
+				switch x := v.(type) {
+				case string:
+					return x
+				case float64:
+					return strconv.FormatFloat(x, 'f', -1, 64)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) collectionRecord(c *call, op string, rec []member, upsertObj *object, extField *field, seenExt map[string]int) recordResult {
+	typ := recordType(rec)
+	var o *object
+	switch {
+	case op == "upsert":
+		o = upsertObj
+		if typ != "" && !strings.EqualFold(typ, o.Name) {
+			return recordResult{err: badRequest("INVALID_TYPE", fmt.Sprintf("Record type %s does not match the sObject %s in the URL", typ, o.Name))}
+		}
+	case typ == "":
+		return recordResult{err: badRequest("INVALID_TYPE", "Must send a concrete entity type.")}
+	default:
+		o = s.schema.object(typ)
+		if o == nil {
+			return recordResult{err: errInvalidType(typ)}
+		}
+	}
+	switch op {
+	case "create":
+		in, err := c.body.parseInput(o, rec, true, false)
+		if err != nil {
+			return recordResult{err: err}
+		}
+		r, cerr := s.createRecord(c.tx, c.userID, o, in)
+		if cerr != nil {
+			return recordResult{err: cerr}
+		}
+		return recordResult{id: r.id}
+	case "update":
+		in, err := c.body.parseInput(o, rec, false, true)
+		if err != nil {
+			return recordResult{err: err}
+		}
+		if in.id == "" {
+			return recordResult{err: badRequest("MISSING_ARGUMENT", "Id not specified in an update call", "Id")}
+		}
+		id, ok := NormalizeID(in.id)
+		if !ok {
+			return recordResult{err: badRequest("MALFORMED_ID", "malformed id "+in.id, "Id")}
+		}
+		r := s.store.byID(id)
+		if r == nil || r.obj != o {
+			return recordResult{id: id, err: badRequest("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")}
+		}
+		in.id = ""
+		if err := s.updateRecord(c.tx, c.userID, r, in); err != nil {
+			return recordResult{id: id, err: err}
+		}
+		return recordResult{id: id}
+	}
+	// upsert
+	value := extValue(rec, extField)
+	if value == "" {
+		return recordResult{err: badRequest("MISSING_ARGUMENT", extField.Name+" not specified", extField.Name)}
+	}
+	if seenExt[strings.ToLower(value)] > 1 {
+		return recordResult{err: badRequest("DUPLICATE_EXTERNAL_ID", "Duplicate external id specified: "+value, extField.Name)}
+	}
+	in, err := c.body.parseInput(o, rec, true, extField.Name == "Id")
+	if err != nil {
+		return recordResult{err: err}
+	}
+	r, created, uerr := s.upsertRecord(c.tx, c.userID, c.version, o, extField, value, in)
+	if uerr != nil {
+		return recordResult{err: uerr}
+	}
+	return recordResult{id: r.id, created: &created}
+}
+
+func (s *Server) collectionDelete(c *call) *response {
+	raw := c.query.Get("ids")
+	if raw == "" {
+		return errResp(badRequest("MISSING_ARGUMENT", "ids parameter is required"))
+	}
+	ids := strings.Split(raw, ",")
+	if len(ids) > maxCollectionRecords {
+		return errResp(errTooManyRecords())
+	}
+	allOrNone := strings.EqualFold(c.query.Get("allOrNone"), "true")
+	if c.lockRows {
+		out := make([]jobj, len(ids))
+		for i := range out {
+			out[i] = lockedResult()
+		}
+		return jsonResp(http.StatusOK, out)
+	}
+	start := c.tx.mark()
+	results := make([]recordResult, len(ids))
+	failed := false
+	for i, raw := range ids {
+		id, ok := NormalizeID(strings.TrimSpace(raw))
+		switch {
+		case !ok:
+			results[i] = recordResult{err: badRequest("MALFORMED_ID", "malformed id "+raw)}
+		default:
+			r := s.store.byID(id)
+			if r == nil {
+				results[i] = recordResult{id: id, err: badRequest("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")}
+			} else if err := s.deleteRecord(c.tx, r); err != nil {
+				if e, ok := err.(*Error); ok && e.Code == "ENTITY_IS_DELETED" {
+					e = badRequest(e.Code, e.Message)
+					err = e
+				}
+				results[i] = recordResult{id: id, err: err}
+			} else {
+				results[i] = recordResult{id: id}
+			}
+		}
+		failed = failed || results[i].err != nil
+	}
+	out := make([]jobj, len(results))
+	if failed && allOrNone {
+		c.tx.rollback(start)
+		for i, rr := range results {
+			if rr.err != nil {
+				out[i] = rr.json()
+			} else {
+				out[i] = rolledBack()
+			}
+		}
+		return jsonResp(http.StatusOK, out)
+	}
+	for i, rr := range results {
+		out[i] = rr.json()
+	}
+	return jsonResp(http.StatusOK, out)
+}
+
+// collectionRetrieve is GET /composite/sobjects/{O}?ids=&fields= (or POST
+// with {"ids":[..],"fields":[..]}): records in order, null where missing.
+func (s *Server) collectionRetrieve(c *call, objName string) *response {
+	o := s.schema.object(objName)
+	if o == nil {
+		return errResp(errNotFound())
+	}
+	var ids, fieldNames []string
+	if c.method == http.MethodPost {
+		var in struct {
+			IDs    []string `json:"ids"`
+			Fields []string `json:"fields"`
+		}
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			return errResp(errJSON("Unexpected input: " + err.Error()))
+		}
+		ids, fieldNames = in.IDs, in.Fields
+	} else {
+		if v := c.query.Get("ids"); v != "" {
+			ids = strings.Split(v, ",")
+		}
+		if v := c.query.Get("fields"); v != "" {
+			fieldNames = strings.Split(v, ",")
+		}
+	}
+	if len(ids) == 0 || len(fieldNames) == 0 {
+		return errResp(badRequest("MISSING_ARGUMENT", "ids and fields are required"))
+	}
+	if len(ids) > 2000 {
+		return errResp(errTooManyRecords())
+	}
+	var fields []*field
+	for _, name := range fieldNames {
+		f := o.field(strings.TrimSpace(name))
+		if f == nil {
+			return errResp(badRequest("INVALID_FIELD", noSuchColumn(strings.TrimSpace(name), o.Name)))
+		}
+		fields = append(fields, f)
+	}
+	out := make([]any, len(ids))
+	for i, raw := range ids {
+		id, ok := NormalizeID(strings.TrimSpace(raw))
+		if !ok {
+			return errResp(badRequest("MALFORMED_ID", "malformed id "+raw))
+		}
+		r := s.store.byID(id)
+		if r == nil || r.deleted || r.obj != o {
+			out[i] = nil
+			continue
+		}
+		out[i] = renderRecord(r, fields, c.version)
+	}
+	return jsonResp(http.StatusOK, out)
+}
+
+// Composite.
+
+type subrequest struct {
+	Method      string            `json:"method"`
+	URL         string            `json:"url"`
+	ReferenceID string            `json:"referenceId"`
+	Body        json.RawMessage   `json:"body"`
+	HTTPHeaders map[string]string `json:"httpHeaders"`
+}
+
+var (
+	refIDPattern = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	refPattern   = regexp.MustCompile(`@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[[0-9]+\])*)\}`)
+)
+
+func processingHalted(msg string) jobj {
+	return jobj{{"body", []jobj{{{"errorCode", "PROCESSING_HALTED"}, {"message", msg}}}}, {"httpHeaders", jobj{}}, {"httpStatusCode", http.StatusBadRequest}}
+}
+
+const haltedRolledBack = "The transaction was rolled back since another operation in the same transaction failed."
+
+func (s *Server) handleComposite(c *call) *response {
+	var req struct {
+		AllOrNone          bool            `json:"allOrNone"`
+		CollateSubrequests *bool           `json:"collateSubrequests"`
+		CompositeRequest   json.RawMessage `json:"compositeRequest"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return errResp(c.body.syntaxError(err, 0))
+	}
+	if len(req.CompositeRequest) == 0 {
+		return errResp(errJSON("'compositeRequest' is a required field."))
+	}
+	var subs []subrequest
+	if err := json.Unmarshal(req.CompositeRequest, &subs); err != nil {
+		return errResp(errJSON("Cannot deserialize instance of compositeRequest: " + err.Error()))
+	}
+	if len(subs) > maxCompositeRequests {
+		return errResp(badRequest("LIMIT_EXCEEDED", fmt.Sprintf("Limit Exceeded: the maximum number of subrequests is %d", maxCompositeRequests)))
+	}
+	seen := map[string]bool{}
+	queries := 0
+	for _, sub := range subs {
+		switch {
+		case sub.ReferenceID == "":
+			return errResp(errJSON("'referenceId' is a required field."))
+		case sub.Method == "":
+			return errResp(errJSON("'method' is a required field."))
+		case sub.URL == "":
+			return errResp(errJSON("'url' is a required field."))
+		case !refIDPattern.MatchString(sub.ReferenceID):
+			return errResp(errJSON(fmt.Sprintf("Invalid referenceId (%s): it may contain only letters, digits and underscores", sub.ReferenceID)))
+		case seen[sub.ReferenceID]:
+			return errResp(errJSON("Duplicate ReferenceId provided in the request: " + sub.ReferenceID))
+		}
+		seen[sub.ReferenceID] = true
+		if strings.Contains(sub.URL, "/query") || strings.Contains(sub.URL, "/composite/sobjects") {
+			queries++
+		}
+	}
+	if queries > maxCompositeQueries {
+		return errResp(badRequest("LIMIT_EXCEEDED", fmt.Sprintf("Limit Exceeded: at most %d subrequests may be sObject Collections or queries", maxCompositeQueries)))
+	}
+
+	start := c.tx.mark()
+	results := map[string]any{}      // referenceId → decoded body of a successful subrequest
+	entries := make([]jobj, len(subs))
+	failedAt := -1
+	for i, sub := range subs {
+		if failedAt >= 0 && req.AllOrNone {
+			entries[i] = append(processingHalted(haltedRolledBack), kv{"referenceId", sub.ReferenceID})
+			continue
+		}
+		if c.lockRows {
+			entries[i] = jobj{{"body", []*Error{errLockRow()}}, {"httpHeaders", jobj{}}, {"httpStatusCode", http.StatusBadRequest}, {"referenceId", sub.ReferenceID}}
+			failedAt = i
+			continue
+		}
+		entry, ok := s.runSubrequest(c, sub, results)
+		entries[i] = append(entry, kv{"referenceId", sub.ReferenceID})
+		if !ok && failedAt < 0 {
+			failedAt = i
+		}
+	}
+	if failedAt >= 0 && req.AllOrNone {
+		c.tx.rollback(start)
+		for i, sub := range subs {
+			if i != failedAt {
+				entries[i] = append(processingHalted(haltedRolledBack), kv{"referenceId", sub.ReferenceID})
+			}
+		}
+	}
+	return jsonResp(http.StatusOK, jobj{{"compositeResponse", entries}})
+}
+
+// runSubrequest resolves references, routes one subrequest and records its
+// body for later references. ok is false when it failed.
+func (s *Server) runSubrequest(c *call, sub subrequest, results map[string]any) (jobj, bool) {
+	resolve := func(text string, inURL bool) (string, string) {
+		var missing string
+		out := refPattern.ReplaceAllStringFunc(text, func(m string) string {
+			parts := refPattern.FindStringSubmatch(m)
+			v, ok := lookupRef(results, parts[1], parts[2])
+			if !ok {
+				if missing == "" {
+					missing = strings.TrimSuffix(strings.TrimPrefix(m, "@{"), "}")
+				}
+				return m
+			}
+			str := refString(v)
+			if inURL {
+				return url.PathEscape(str)
+			}
+			return str
+		})
+		return out, missing
+	}
+	u, missing := resolve(sub.URL, true)
+	if missing == "" && len(sub.Body) > 0 {
+		var b string
+		b, missing = resolveJSON(sub.Body, resolve)
+		sub.Body = json.RawMessage(b)
+	}
+	if missing != "" {
+		ref, _, _ := strings.Cut(missing, ".")
+		ref, _, _ = strings.Cut(ref, "[")
+		return processingHalted(fmt.Sprintf("Invalid reference specified. No value for %s found in %s. Provided referenceId ('%s') must match a referenceId in a previous subrequest in this composite request, and it must contain a value.", missing, ref, ref)), false
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || !strings.HasPrefix(parsed.EscapedPath(), "/services/data/") {
+		return subError(errNotFound()), false
+	}
+	segs := splitPath(strings.TrimPrefix(parsed.EscapedPath(), "/services/data/"))
+	version, vnum, ok := parseVersion(segs[0])
+	if !ok || vnum > c.vnum {
+		return subError(errNotFound()), false
+	}
+	rest := segs[1:]
+	if len(rest) == 1 && rest[0] == "composite" {
+		return subError(badRequest("INVALID_INPUT", "A composite request cannot contain a composite subrequest")), false
+	}
+	h := http.Header{}
+	for k, v := range sub.HTTPHeaders {
+		h.Set(k, v)
+	}
+	method := strings.ToUpper(sub.Method)
+	sc := &call{ctx: c.ctx, userID: c.userID, version: version, vnum: vnum, method: method,
+		segs: rest, query: parsed.Query(), header: h, body: body(sub.Body), tx: c.tx}
+	mark := c.tx.mark()
+	resp := s.route(sc)
+	okStatus := resp.status < 300
+	if !okStatus {
+		c.tx.rollback(mark)
+	}
+	headers := jobj{}
+	if loc := resp.header.Get("Location"); loc != "" {
+		headers = append(headers, kv{"Location", loc})
+	}
+	var bodyV any
+	if resp.body != nil {
+		bodyV = resp.body
+		if okStatus {
+			// Keep a generic copy for @{ref.field} lookups.
+			if b, err := marshal(resp.body); err == nil {
+				var generic any
+				d := json.NewDecoder(bytes.NewReader(b))
+				d.UseNumber()
+				if d.Decode(&generic) == nil {
+					results[sub.ReferenceID] = generic
+				}
+			}
+		}
+	} else if okStatus {
+		results[sub.ReferenceID] = map[string]any{}
+	}
+	return jobj{{"body", bodyV}, {"httpHeaders", headers}, {"httpStatusCode", resp.status}}, okStatus
+}
+
+func subError(e *Error) jobj {
+	return jobj{{"body", []*Error{e}}, {"httpHeaders", jobj{}}, {"httpStatusCode", e.StatusCode}}
+}
+
+// lookupRef evaluates ref.path (".field", "[n]") in a previous body.
+func lookupRef(results map[string]any, ref, path string) (any, bool) {
+	v, ok := results[ref]
+	if !ok {
+		return nil, false
+	}
+	for path != "" {
+		switch path[0] {
+		case '.':
+			end := strings.IndexAny(path[1:], ".[")
+			key := path[1:]
+			if end >= 0 {
+				key = path[1 : end+1]
+				path = path[end+1:]
+			} else {
+				path = ""
+			}
+			m, isMap := v.(map[string]any)
+			if !isMap {
+				return nil, false
+			}
+			v, ok = m[key]
+			if !ok {
+				return nil, false
+			}
+		case '[':
+			end := strings.IndexByte(path, ']')
+			n, err := strconv.Atoi(path[1:end])
+			path = path[end+1:]
+			arr, isArr := v.([]any)
+			if err != nil || !isArr || n >= len(arr) {
+				return nil, false
+			}
+			v = arr[n]
+		default:
+			return nil, false
+		}
+	}
+	return v, v != nil
+}
+
+func refString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// resolveJSON substitutes references inside the string values of a JSON
+// body, keeping key order.
+func resolveJSON(raw json.RawMessage, resolve func(string, bool) (string, string)) (string, string) {
+	if !refPattern.Match(raw) {
+		return string(raw), ""
+	}
+	var missing string
+	var b bytes.Buffer
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var walk func() error
+	walk = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			b.WriteRune(rune(t))
+			if t == '{' || t == '[' {
+				first := true
+				for dec.More() {
+					if !first {
+						b.WriteByte(',')
+					}
+					first = false
+					if t == '{' {
+						k, err := dec.Token()
+						if err != nil {
+							return err
+						}
+						kb, _ := json.Marshal(k)
+						b.Write(kb)
+						b.WriteByte(':')
+					}
+					if err := walk(); err != nil {
+						return err
+					}
+				}
+				end, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				b.WriteRune(rune(end.(json.Delim)))
+			}
+		case string:
+			out, miss := resolve(t, false)
+			if miss != "" && missing == "" {
+				missing = miss
+			}
+			sb, _ := marshal(out)
+			b.Write(sb)
+		default:
+			tb, _ := json.Marshal(t)
+			b.Write(tb)
+		}
+		return nil
+	}
+	if err := walk(); err != nil {
+		return string(raw), ""
+	}
+	return b.String(), missing
+}

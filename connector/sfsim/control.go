@@ -1,0 +1,611 @@
+package sfsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Operation names of SPEC §7, used by the stats.
+const (
+	opToken       = "token"
+	opQuery       = "query"
+	opSearch      = "search"
+	opDescribe    = "describe"
+	opCreate      = "create"
+	opUpdate      = "update"
+	opUpsert      = "upsert"
+	opCollections = "collections"
+	opComposite   = "composite"
+	opDelete      = "delete"
+	opRevoke      = "revoke"
+	opUserinfo    = "userinfo"
+	opLimits      = "limits"
+	// opOther counts calls outside the fixed set (unknown paths).
+	opOther = "other"
+)
+
+// Operations lists the operation names Stats counts, in SPEC §7 order.
+var Operations = []string{opToken, opQuery, opSearch, opDescribe, opCreate, opUpdate, opUpsert,
+	opCollections, opComposite, opDelete, opRevoke, opUserinfo, opLimits}
+
+// Stats counts the data and token calls the org received, whatever their
+// outcome (a call answered 401 or failed by a fault counts too).
+type Stats struct {
+	Total       int64            `json:"total"`
+	ByOperation map[string]int64 `json:"by_operation"`
+}
+
+type stats struct {
+	mu    sync.Mutex
+	total int64
+	by    map[string]int64
+}
+
+func newStats() *stats { return &stats{by: map[string]int64{}} }
+
+func (s *stats) count(op string) {
+	s.mu.Lock()
+	s.total++
+	s.by[op]++
+	s.mu.Unlock()
+}
+
+func (s *stats) snapshot() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := Stats{Total: s.total, ByOperation: make(map[string]int64, len(Operations)+1)}
+	for _, op := range Operations {
+		out.ByOperation[op] = s.by[op]
+	}
+	if n := s.by[opOther]; n > 0 {
+		out.ByOperation[opOther] = n
+	}
+	return out
+}
+
+func (s *stats) reset() {
+	s.mu.Lock()
+	s.total = 0
+	s.by = map[string]int64{}
+	s.mu.Unlock()
+}
+
+// limitState is the daily API allocation.
+type limitState struct {
+	mu   sync.Mutex
+	used int
+	max  int
+}
+
+// take counts one call; ok is false (and nothing is counted) once the
+// allocation is used up.
+func (l *limitState) take() (used, max int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.used >= l.max {
+		return l.used, l.max, false
+	}
+	l.used++
+	return l.used, l.max, true
+}
+
+func (l *limitState) get() (used, max int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.used, l.max
+}
+
+// Fault kinds for InjectFault and POST /__sim/faults.
+const (
+	FaultServerError          = "5xx"
+	FaultUnableToLockRow      = "unable_to_lock_row"
+	FaultRequestLimitExceeded = "request_limit_exceeded"
+	FaultDrop                 = "drop"
+	FaultLatency              = "latency"
+)
+
+// Fault makes the next Count data calls fail. With AfterCommit the call's
+// writes are applied first and the answer is then replaced by the failure,
+// as when a response is lost after Salesforce committed.
+type Fault struct {
+	Kind        string `json:"kind"`
+	Count       int    `json:"count"`
+	LatencyMS   int    `json:"latency_ms"`
+	AfterCommit bool   `json:"after_commit"`
+	// Status picks the 5xx answer: 500 (UNKNOWN_EXCEPTION, JSON), 502 or
+	// 503 (default; plain-text bodies, as the Salesforce edge sends).
+	Status int `json:"status,omitempty"`
+}
+
+func (f *Fault) validate() error {
+	switch f.Kind {
+	case FaultServerError:
+		switch f.Status {
+		case 0:
+			f.Status = http.StatusServiceUnavailable
+		case 500, 502, 503, 504:
+		default:
+			return fmt.Errorf("status %d is not a 5xx the simulator sends (500, 502, 503, 504)", f.Status)
+		}
+	case FaultUnableToLockRow, FaultRequestLimitExceeded, FaultDrop:
+	case FaultLatency:
+		if f.LatencyMS <= 0 {
+			return errors.New("a latency fault needs latency_ms > 0")
+		}
+	default:
+		return fmt.Errorf("unknown fault kind %q (want 5xx, unable_to_lock_row, request_limit_exceeded, drop or latency)", f.Kind)
+	}
+	if f.Count < 0 {
+		return errors.New("count must not be negative")
+	}
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	return nil
+}
+
+type faultQueue struct {
+	mu sync.Mutex
+	q  []Fault
+	// n mirrors len(q) so the hot path can skip the lock.
+	n atomic.Int64
+}
+
+func (fq *faultQueue) push(f Fault) {
+	fq.mu.Lock()
+	fq.q = append(fq.q, f)
+	fq.n.Store(int64(len(fq.q)))
+	fq.mu.Unlock()
+}
+
+// next takes one call's worth of the oldest fault.
+func (fq *faultQueue) next() *Fault {
+	if fq.n.Load() == 0 {
+		return nil
+	}
+	fq.mu.Lock()
+	defer fq.mu.Unlock()
+	if len(fq.q) == 0 {
+		return nil
+	}
+	f := fq.q[0]
+	fq.q[0].Count--
+	if fq.q[0].Count <= 0 {
+		fq.q = fq.q[1:]
+	}
+	fq.n.Store(int64(len(fq.q)))
+	return &f
+}
+
+func (fq *faultQueue) clear() {
+	fq.mu.Lock()
+	fq.q = nil
+	fq.n.Store(0)
+	fq.mu.Unlock()
+}
+
+// Record is a record as the REST API renders it, without "attributes":
+// canonical field names; strings, bool, float64, int64 and nil values;
+// date-times as Salesforce strings (2025-07-31T12:00:00.000+0000).
+type Record map[string]any
+
+// User is a simulated Salesforce user.
+type User struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+}
+
+func userFrom(r *record) User {
+	u := User{ID: r.id}
+	u.Username, _ = r.vals["Username"].(string)
+	u.Name, _ = r.vals["Name"].(string)
+	u.Email, _ = r.vals["Email"].(string)
+	return u
+}
+
+func plainRecord(r *record) Record {
+	out := Record{}
+	for _, f := range r.obj.Fields {
+		out[f.Name] = encodeValue(f, r.vals[f.Name])
+	}
+	return out
+}
+
+// Records returns the live records of object, in creation order.
+func (s *Server) Records(object string) []Record {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	o := s.schema.object(object)
+	if o == nil {
+		return nil
+	}
+	var out []Record
+	for _, r := range s.store.table(o).rows {
+		if !r.deleted {
+			out = append(out, plainRecord(r))
+		}
+	}
+	return out
+}
+
+// Record returns one live record of object by its 15- or 18-character id.
+func (s *Server) Record(object, id string) (Record, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	o := s.schema.object(object)
+	id18, ok := NormalizeID(id)
+	if o == nil || !ok {
+		return nil, false
+	}
+	r := s.store.table(o).byID[id18]
+	if r == nil || r.deleted {
+		return nil, false
+	}
+	return plainRecord(r), true
+}
+
+// Query runs a SOQL query as the admin user and returns every row (no
+// paging). Relationship fields come back as nested Records.
+func (s *Server) Query(soqlText string) ([]Record, error) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	res, err := s.runQuery(soqlText, DefaultVersion, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Record, 0, len(res.rows))
+	for _, row := range res.rows {
+		out = append(out, plainRow(row))
+	}
+	return out, nil
+}
+
+// plainRow turns a rendered query row into a Record without attributes.
+func plainRow(o jobj) Record {
+	out := Record{}
+	for _, m := range o {
+		if m.K == "attributes" {
+			continue
+		}
+		switch v := m.V.(type) {
+		case jobj:
+			out[m.K] = plainRow(v)
+		case *queryResult:
+			rows := make([]Record, len(v.rows))
+			for i, r := range v.rows {
+				rows[i] = plainRow(r)
+			}
+			out[m.K] = rows
+		default:
+			out[m.K] = v
+		}
+	}
+	return out
+}
+
+// CreateRecord creates a record as the admin user, with the validation the
+// REST API applies, and returns its id.
+func (s *Server) CreateRecord(object string, fields map[string]any) (string, error) {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return "", fmt.Errorf("sfsim: encode fields: %w", err)
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	o := s.schema.object(object)
+	if o == nil {
+		return "", errInvalidType(object)
+	}
+	in, err := parseWriteBody(body(b), o, true, false)
+	if err != nil {
+		return "", err
+	}
+	r, err := s.createRecord(nil, s.adminID, o, in)
+	if err != nil {
+		return "", err
+	}
+	return r.id, nil
+}
+
+// UpdateRecord changes a record as a Salesforce user (the admin) would from
+// the UI: validation applies and SystemModstamp and LastModifiedDate move.
+func (s *Server) UpdateRecord(object, id string, fields map[string]any) error {
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return fmt.Errorf("sfsim: encode fields: %w", err)
+	}
+	return s.updateFromBody(object, id, b)
+}
+
+func (s *Server) updateFromBody(object, id string, b []byte) error {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	o := s.schema.object(object)
+	if o == nil {
+		return errNotFound()
+	}
+	id18, ok := NormalizeID(id)
+	if !ok {
+		return errBadExternalIDField(id)
+	}
+	r := s.store.table(o).byID[id18]
+	if r == nil || r.deleted {
+		return errNotFound()
+	}
+	in, err := parseWriteBody(body(b), o, false, false)
+	if err != nil {
+		return err
+	}
+	return s.updateRecord(nil, s.adminID, r, in)
+}
+
+// DeleteRecord moves a record to the recycle bin as the admin user.
+func (s *Server) DeleteRecord(object, id string) error {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	o := s.schema.object(object)
+	id18, ok := NormalizeID(id)
+	if o == nil || !ok {
+		return errNotFound()
+	}
+	r := s.store.table(o).byID[id18]
+	if r == nil {
+		return errNotFound()
+	}
+	return s.deleteRecord(nil, r)
+}
+
+// CreateUser adds a standard user, as an admin would in Setup. It fails
+// when the username is taken.
+func (s *Server) CreateUser(username, firstName, lastName, email string) (User, error) {
+	if username == "" || lastName == "" {
+		return User{}, errors.New("sfsim: a user needs a username and a last name")
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	if r := s.userByName(username); r != nil {
+		return User{}, fmt.Errorf("sfsim: username %s is taken", username)
+	}
+	return userFrom(s.insertUser(nil, username, firstName, lastName, email)), nil
+}
+
+// User returns the user with that username.
+func (s *Server) User(username string) (User, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	r := s.userByName(username)
+	if r == nil {
+		return User{}, false
+	}
+	return userFrom(r), true
+}
+
+// userByName finds a user; callers hold the store lock.
+func (s *Server) userByName(username string) *record {
+	o := s.schema.object("User")
+	rs := s.store.findBy(o, o.field("Username"), username)
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs[0]
+}
+
+// ExpireSessions makes every access token stop working; refresh tokens
+// stay valid.
+func (s *Server) ExpireSessions() { s.auth.expireAll() }
+
+// RevokeUser revokes that user's refresh and access tokens.
+func (s *Server) RevokeUser(username string) error {
+	u, ok := s.User(username)
+	if !ok {
+		return fmt.Errorf("sfsim: no user %s", username)
+	}
+	s.auth.revokeUser(u.ID)
+	return nil
+}
+
+// InjectFault queues a fault for the next data calls.
+func (s *Server) InjectFault(f Fault) error {
+	if err := f.validate(); err != nil {
+		return fmt.Errorf("sfsim: %w", err)
+	}
+	s.faults.push(f)
+	return nil
+}
+
+// ClearFaults drops every queued fault.
+func (s *Server) ClearFaults() { s.faults.clear() }
+
+// Stats returns the call counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// ResetStats zeroes the call counters.
+func (s *Server) ResetStats() { s.stats.reset() }
+
+// SetDailyLimit changes the daily API allocation.
+func (s *Server) SetDailyLimit(n int) {
+	s.limits.mu.Lock()
+	s.limits.max = n
+	s.limits.mu.Unlock()
+}
+
+// SetAPIUsage sets the number of API calls counted today.
+func (s *Server) SetAPIUsage(n int) {
+	s.limits.mu.Lock()
+	s.limits.used = n
+	s.limits.mu.Unlock()
+}
+
+// APIUsage returns the calls counted today and the daily allocation.
+func (s *Server) APIUsage() (used, max int) { return s.limits.get() }
+
+// serveControl is the /__sim/ surface of SPEC §8 (no auth: tests only).
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	parts := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/__sim/"))
+	ctlErr := func(status int, msg string) {
+		writeJSON(w, status, map[string]string{"error": msg})
+	}
+	method := r.Method
+	b, err := readBody(r, 8<<20)
+	if err != nil {
+		ctlErr(http.StatusBadRequest, err.Error())
+		return
+	}
+	switch {
+	case len(parts) == 3 && parts[0] == "records" && method == http.MethodPatch:
+		if err := s.updateFromBody(parts[1], parts[2], b); err != nil {
+			writeAPIError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 2 && parts[0] == "records" && method == http.MethodGet:
+		recs := s.Records(parts[1])
+		if recs == nil {
+			recs = []Record{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"records": recs})
+	case len(parts) == 3 && parts[0] == "records" && method == http.MethodGet:
+		rec, ok := s.Record(parts[1], parts[2])
+		if !ok {
+			ctlErr(http.StatusNotFound, "no such record")
+			return
+		}
+		writeJSON(w, http.StatusOK, rec)
+	case len(parts) == 2 && parts[0] == "sessions" && parts[1] == "expire" && method == http.MethodPost:
+		s.ExpireSessions()
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "users" && method == http.MethodPost:
+		var in struct {
+			Username  string `json:"username"`
+			FirstName string `json:"first_name"`
+			LastName  string `json:"last_name"`
+			Email     string `json:"email"`
+		}
+		if err := strictJSON(b, &in); err != nil {
+			ctlErr(http.StatusBadRequest, err.Error())
+			return
+		}
+		u, err := s.CreateUser(in.Username, in.FirstName, in.LastName, in.Email)
+		if err != nil {
+			ctlErr(http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusCreated, u)
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "revoke" && method == http.MethodPost:
+		if err := s.RevokeUser(parts[1]); err != nil {
+			ctlErr(http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "faults" && method == http.MethodPost:
+		var f Fault
+		if err := strictJSON(b, &f); err != nil {
+			ctlErr(http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := s.InjectFault(f); err != nil {
+			ctlErr(http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "faults" && method == http.MethodDelete:
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "stats" && method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Stats())
+	case len(parts) == 1 && parts[0] == "stats" && method == http.MethodDelete:
+		s.ResetStats()
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "limits" && method == http.MethodPut:
+		var in struct {
+			DailyLimit *int `json:"daily_limit"`
+			Used       *int `json:"used"`
+		}
+		if err := strictJSON(b, &in); err != nil {
+			ctlErr(http.StatusBadRequest, err.Error())
+			return
+		}
+		if in.DailyLimit == nil && in.Used == nil {
+			ctlErr(http.StatusBadRequest, "give daily_limit and/or used")
+			return
+		}
+		if in.DailyLimit != nil {
+			if *in.DailyLimit < 0 {
+				ctlErr(http.StatusBadRequest, "daily_limit must not be negative")
+				return
+			}
+			s.SetDailyLimit(*in.DailyLimit)
+		}
+		if in.Used != nil {
+			s.SetAPIUsage(*in.Used)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "limits" && method == http.MethodGet:
+		used, max := s.APIUsage()
+		writeJSON(w, http.StatusOK, map[string]int{"daily_limit": max, "used": used})
+	default:
+		ctlErr(http.StatusNotFound, "unknown control endpoint "+r.Method+" "+r.URL.Path)
+	}
+}
+
+// strictJSON decodes one JSON value, refusing unknown fields.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("invalid JSON body: %w", err)
+	}
+	return nil
+}
+
+// splitPath splits an escaped path into unescaped segments, so that an
+// encoded "/" inside an external id stays inside its segment.
+func splitPath(p string) []string {
+	p = strings.Trim(p, "/")
+	if p == "" {
+		return nil
+	}
+	raw := strings.Split(p, "/")
+	out := make([]string, len(raw))
+	for i, seg := range raw {
+		if u, err := url.PathUnescape(seg); err == nil {
+			out[i] = u
+		} else {
+			out[i] = seg
+		}
+	}
+	return out
+}
+
+// writeAPIError answers err in Salesforce's REST error form.
+func writeAPIError(w http.ResponseWriter, err error) {
+	var one *Error
+	var many Errors
+	switch {
+	case errors.As(err, &many):
+		writeErrors(w, many.status(), many)
+	case errors.As(err, &one):
+		writeErrors(w, one.StatusCode, []*Error{one})
+	default:
+		writeErrors(w, http.StatusInternalServerError, []*Error{{StatusCode: 500, Code: "UNKNOWN_EXCEPTION", Message: "An unexpected error occurred. Please include this ErrorId if you contact support: " + err.Error()}})
+	}
+}
+
+// sortedKeys is a helper for deterministic output.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,713 @@
+package sfsim
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// API versions the org serves: 31.0 (the oldest not retired in 2025) to
+// 67.0 (Summer '26).
+const (
+	minVersion = 31
+	maxVersion = 67
+	// DefaultVersion renders URLs in Go helper results.
+	DefaultVersion = "62.0"
+)
+
+// versionLabel names the release of API version v (20.0 is Winter '11,
+// then three releases a year).
+func versionLabel(v int) string {
+	n := v - 20
+	season := [...]string{"Winter", "Spring", "Summer"}[n%3]
+	return fmt.Sprintf("%s '%02d", season, 11+n/3)
+}
+
+// parseVersion reads "v62.0" and returns "62.0" and 62.
+func parseVersion(seg string) (string, int, bool) {
+	if len(seg) < 2 || seg[0] != 'v' {
+		return "", 0, false
+	}
+	major, minor, ok := strings.Cut(seg[1:], ".")
+	if !ok || minor != "0" {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(major)
+	if err != nil || n < minVersion || n > maxVersion {
+		return "", 0, false
+	}
+	return seg[1:], n, true
+}
+
+// handleVersions answers GET /services/data: no auth, not counted.
+func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeErrors(w, http.StatusMethodNotAllowed, []*Error{errMethodNotAllowed(r.Method, "GET,HEAD")})
+		return
+	}
+	out := make([]jobj, 0, maxVersion-minVersion+1)
+	for v := minVersion; v <= maxVersion; v++ {
+		out = append(out, jobj{
+			{"label", versionLabel(v)},
+			{"url", fmt.Sprintf("/services/data/v%d.0", v)},
+			{"version", fmt.Sprintf("%d.0", v)},
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// call is one data API request, from HTTP or from a composite subrequest.
+type call struct {
+	ctx      context.Context
+	userID   string
+	version  string
+	vnum     int
+	method   string
+	segs     []string
+	query    url.Values
+	header   http.Header
+	body     body
+	tx       *txn
+	lockRows bool // an unable_to_lock_row fault applies to this call
+}
+
+// response is a data API answer before it is written.
+type response struct {
+	status int
+	header http.Header
+	body   any // JSON body; nil with no body
+	raw    []byte
+	ctype  string
+}
+
+func jsonResp(status int, v any) *response { return &response{status: status, body: v} }
+
+func errResp(err error) *response {
+	switch e := err.(type) {
+	case *Error:
+		return &response{status: e.StatusCode, body: []*Error{e}}
+	case Errors:
+		return &response{status: e.status(), body: []*Error(e)}
+	case *multipleMatches:
+		return &response{status: http.StatusMultipleChoices, body: e.urls}
+	}
+	return &response{status: http.StatusInternalServerError, body: []*Error{{Code: "UNKNOWN_EXCEPTION", Message: "An unexpected error occurred: " + err.Error()}}}
+}
+
+// operation classifies a data call for the stats (SPEC §7 names).
+func operation(method string, segs []string) string {
+	if len(segs) == 0 {
+		return opDescribe
+	}
+	switch segs[0] {
+	case "query", "queryAll":
+		return opQuery
+	case "search", "parameterizedSearch":
+		return opSearch
+	case "limits":
+		return opLimits
+	case "composite":
+		if len(segs) > 1 && segs[1] == "sobjects" {
+			return opCollections
+		}
+		return opComposite
+	case "sobjects":
+		switch {
+		case len(segs) <= 1:
+			return opDescribe
+		case len(segs) == 2:
+			if method == http.MethodPost {
+				return opCreate
+			}
+			return opDescribe
+		case segs[2] == "describe":
+			return opDescribe
+		case segs[2] == "updated" || segs[2] == "deleted":
+			return opQuery
+		}
+		switch method {
+		case http.MethodGet, http.MethodHead:
+			return opQuery
+		case http.MethodDelete:
+			return opDelete
+		case http.MethodPatch:
+			if len(segs) >= 4 {
+				return opUpsert
+			}
+			return opUpdate
+		case http.MethodPost:
+			return opCreate
+		}
+	}
+	return opOther
+}
+
+// serveData runs the data API pipeline: stats, version, session, daily
+// limit, latency, faults, then the handler.
+func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
+	segs := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/"))
+	rest := segs[1:]
+	s.stats.count(operation(r.Method, rest))
+	version, vnum, ok := parseVersion(segs[0])
+	if !ok {
+		writeErrors(w, http.StatusNotFound, []*Error{errNotFound()})
+		return
+	}
+	sess := s.auth.authenticate(r, s.now())
+	if sess == nil {
+		writeErrors(w, http.StatusUnauthorized, []*Error{errInvalidSession()})
+		return
+	}
+	used, max, ok := s.limits.take()
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", used, max))
+	if !ok {
+		writeErrors(w, http.StatusForbidden, []*Error{errRequestLimit()})
+		return
+	}
+	if err := sleep(r.Context(), s.opts.Latency); err != nil {
+		return
+	}
+	b, err := readBody(r, 64<<20)
+	if err != nil {
+		writeErrors(w, http.StatusRequestEntityTooLarge, []*Error{{Code: "REQUEST_ENTITY_TOO_LARGE", Message: err.Error()}})
+		return
+	}
+	fault := s.faults.next()
+	if fault != nil && fault.Kind == FaultLatency {
+		if err := sleep(r.Context(), time.Duration(fault.LatencyMS)*time.Millisecond); err != nil {
+			return
+		}
+		fault = nil
+	}
+	c := &call{
+		ctx: r.Context(), userID: sess.userID, version: version, vnum: vnum,
+		method: r.Method, segs: rest, query: r.URL.Query(), header: r.Header, body: body(b),
+	}
+	if fault != nil && !fault.AfterCommit {
+		if fault.Kind == FaultUnableToLockRow && isBatch(rest) {
+			c.lockRows = true
+		} else {
+			s.writeFault(w, fault, nil)
+			return
+		}
+	}
+	resp := s.handle(c)
+	if fault != nil && fault.AfterCommit {
+		s.writeFault(w, fault, resp)
+		return
+	}
+	s.log.Debug("sfsim: data call", "method", r.Method, "path", r.URL.Path, "status", resp.status)
+	writeResponse(w, resp)
+}
+
+// isBatch reports calls whose answer carries per-record results, where a
+// lock failure shows inside an HTTP 200.
+func isBatch(segs []string) bool { return len(segs) > 0 && segs[0] == "composite" }
+
+// handle takes the store lock (read for GET, write otherwise) and routes.
+func (s *Server) handle(c *call) *response {
+	if c.method == http.MethodGet || c.method == http.MethodHead {
+		s.store.mu.RLock()
+		defer s.store.mu.RUnlock()
+	} else {
+		s.store.mu.Lock()
+		defer s.store.mu.Unlock()
+		c.tx = &txn{}
+	}
+	return s.route(c)
+}
+
+func writeResponse(w http.ResponseWriter, resp *response) {
+	for k, vs := range resp.header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	switch {
+	case resp.raw != nil:
+		ct := resp.ctype
+		if ct == "" {
+			ct = "text/plain;charset=UTF-8"
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(resp.status)
+		_, _ = w.Write(resp.raw)
+	case resp.body == nil:
+		w.WriteHeader(resp.status)
+	default:
+		writeJSON(w, resp.status, resp.body)
+	}
+}
+
+// writeFault answers an injected failure. done is the committed answer for
+// after_commit faults (nil otherwise).
+func (s *Server) writeFault(w http.ResponseWriter, f *Fault, done *response) {
+	switch f.Kind {
+	case FaultDrop:
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic(http.ErrAbortHandler) // the net/http way to drop a response
+		}
+		conn, _, err := hj.Hijack()
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = conn.Close()
+	case FaultRequestLimitExceeded:
+		writeErrors(w, http.StatusForbidden, []*Error{errRequestLimit()})
+	case FaultUnableToLockRow:
+		if done != nil && done.status == http.StatusOK {
+			if lockAll(done) {
+				writeResponse(w, done)
+				return
+			}
+		}
+		writeErrors(w, http.StatusBadRequest, []*Error{errLockRow()})
+	case FaultServerError:
+		switch f.Status {
+		case http.StatusInternalServerError:
+			writeErrors(w, http.StatusInternalServerError, []*Error{{Code: "UNKNOWN_EXCEPTION",
+				Message: "An unexpected error occurred. Please include this ErrorId if you contact support: 1466391093-52177 (-1207291366)"}})
+		case http.StatusBadGateway:
+			writeRaw(w, f.Status, "text/html", "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n")
+		case http.StatusGatewayTimeout:
+			writeRaw(w, f.Status, "text/html", "<html><head><title>504 Gateway Timeout</title></head><body><h1>Gateway Timeout</h1></body></html>\n")
+		default:
+			writeRaw(w, http.StatusServiceUnavailable, "text/html", "<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request. Please try again later.</p></body></html>\n")
+		}
+	}
+}
+
+func writeRaw(w http.ResponseWriter, status int, ctype, text string) {
+	w.Header().Set("Content-Type", ctype)
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text))
+}
+
+func errLockRow() *Error {
+	return &Error{StatusCode: http.StatusBadRequest, Code: "UNABLE_TO_LOCK_ROW",
+		Message: "unable to obtain exclusive access to this record or 1 records", Fields: []string{}}
+}
+
+// lockAll rewrites a committed collections or composite answer so every
+// record or subrequest shows UNABLE_TO_LOCK_ROW. It reports false for
+// answers it does not know.
+func lockAll(resp *response) bool {
+	switch b := resp.body.(type) {
+	case []jobj: // collections
+		for i := range b {
+			b[i] = lockedResult()
+		}
+		return true
+	case jobj: // composite
+		v, ok := b.get("compositeResponse")
+		subs, ok2 := v.([]jobj)
+		if !ok || !ok2 {
+			return false
+		}
+		for i, sub := range subs {
+			ref, _ := sub.get("referenceId")
+			subs[i] = jobj{{"body", []*Error{errLockRow()}}, {"httpHeaders", jobj{}}, {"httpStatusCode", http.StatusBadRequest}, {"referenceId", ref}}
+		}
+		return true
+	}
+	return false
+}
+
+func lockedResult() jobj {
+	return jobj{{"success", false}, {"errors", []jobj{errLockRow().recordError()}}}
+}
+
+// route dispatches a data call; the store lock is held.
+func (s *Server) route(c *call) *response {
+	segs := c.segs
+	if len(segs) == 0 {
+		if c.method != http.MethodGet {
+			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+		}
+		return jsonResp(http.StatusOK, s.resources(c.version))
+	}
+	switch segs[0] {
+	case "sobjects":
+		return s.routeSObjects(c)
+	case "query", "queryAll":
+		if c.method != http.MethodGet {
+			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+		}
+		all := segs[0] == "queryAll"
+		if len(segs) == 2 {
+			return s.handleQueryMore(c, segs[1])
+		}
+		if len(segs) > 2 {
+			return errResp(errNotFound())
+		}
+		return s.handleQuery(c, all)
+	case "search":
+		if c.method != http.MethodGet {
+			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+		}
+		return s.handleSearch(c)
+	case "limits":
+		if c.method != http.MethodGet {
+			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+		}
+		return jsonResp(http.StatusOK, s.limitsBody())
+	case "composite":
+		switch {
+		case len(segs) == 1:
+			if c.method != http.MethodPost {
+				return errResp(errMethodNotAllowed(c.method, "POST"))
+			}
+			return s.handleComposite(c)
+		case segs[1] == "sobjects":
+			return s.handleCollections(c)
+		}
+	}
+	return errResp(errNotFound())
+}
+
+func (s *Server) resources(version string) jobj {
+	base := "/services/data/v" + version + "/"
+	var out jobj
+	for _, name := range []string{"tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"} {
+		if name == "identity" {
+			continue
+		}
+		out = append(out, kv{name, base + name})
+	}
+	return out
+}
+
+// routeSObjects serves /sobjects and everything below it.
+func (s *Server) routeSObjects(c *call) *response {
+	segs := c.segs
+	if len(segs) == 1 {
+		if c.method != http.MethodGet {
+			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+		}
+		return s.handleDescribeGlobal(c)
+	}
+	o := s.schema.object(segs[1])
+	if o == nil {
+		return errResp(errNotFound())
+	}
+	switch len(segs) {
+	case 2:
+		switch c.method {
+		case http.MethodGet:
+			return jsonResp(http.StatusOK, jobj{{"objectDescribe", s.globalEntry(o, c.version)}, {"recentItems", []any{}}})
+		case http.MethodPost:
+			return s.handleCreate(c, o)
+		}
+		return errResp(errMethodNotAllowed(c.method, "HEAD,GET,POST"))
+	case 3:
+		switch segs[2] {
+		case "describe":
+			if c.method != http.MethodGet {
+				return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+			}
+			return s.handleDescribe(c, o)
+		case "updated":
+			return s.handleUpdated(c, o)
+		case "deleted":
+			return s.handleDeleted(c, o)
+		}
+		return s.handleRecord(c, o, segs[2])
+	case 4:
+		return s.handleExternal(c, o, segs[2], segs[3])
+	}
+	return errResp(errNotFound())
+}
+
+// parseWriteBody decodes a single-record write body.
+func parseWriteBody(b body, o *object, create, allowID bool) (*writeInput, error) {
+	members, err := b.decodeObject(b, 0, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	in, perr := b.parseInput(o, members, create, allowID)
+	if perr != nil {
+		return nil, perr
+	}
+	return in, nil
+}
+
+func (s *Server) handleCreate(c *call, o *object) *response {
+	in, err := parseWriteBody(c.body, o, true, false)
+	if err != nil {
+		return errResp(err)
+	}
+	r, err := s.createRecord(c.tx, c.userID, o, in)
+	if err != nil {
+		return errResp(err)
+	}
+	resp := jsonResp(http.StatusCreated, jobj{{"id", r.id}, {"success", true}, {"errors", []any{}}})
+	resp.header = http.Header{"Location": {recordURL(c.version, o, r.id)}}
+	return resp
+}
+
+// lookupRecord resolves an id path segment. A segment that is not an id
+// is read as an external id field name, as Salesforce does.
+func (s *Server) lookupRecord(o *object, seg string) (*record, *Error) {
+	id, ok := NormalizeID(seg)
+	if !ok {
+		return nil, errBadExternalIDField(seg)
+	}
+	if id[:3] != o.KeyPrefix {
+		return nil, errNotFound()
+	}
+	r := s.store.table(o).byID[id]
+	if r == nil {
+		return nil, errNotFound()
+	}
+	return r, nil
+}
+
+func (s *Server) handleRecord(c *call, o *object, seg string) *response {
+	switch c.method {
+	case http.MethodGet, http.MethodPatch, http.MethodDelete, http.MethodHead:
+	default:
+		return errResp(errMethodNotAllowed(c.method, "HEAD,GET,PATCH,DELETE"))
+	}
+	r, lerr := s.lookupRecord(o, seg)
+	if lerr != nil {
+		return errResp(lerr)
+	}
+	switch c.method {
+	case http.MethodPatch:
+		in, err := parseWriteBody(c.body, o, false, false)
+		if err != nil {
+			return errResp(err)
+		}
+		if err := s.updateRecord(c.tx, c.userID, r, in); err != nil {
+			return errResp(err)
+		}
+		return &response{status: http.StatusNoContent}
+	case http.MethodDelete:
+		if err := s.deleteRecord(c.tx, r); err != nil {
+			return errResp(err)
+		}
+		return &response{status: http.StatusNoContent}
+	}
+	if r.deleted {
+		return errResp(errNotFound())
+	}
+	return s.getRecord(c, r)
+}
+
+// getRecord renders one record with every field or the ?fields= list
+// (plus Id, which Salesforce always adds).
+func (s *Server) getRecord(c *call, r *record) *response {
+	fields := r.obj.Fields
+	if fl := c.query.Get("fields"); fl != "" {
+		fields = nil
+		hasID := false
+		for _, name := range strings.Split(fl, ",") {
+			name = strings.TrimSpace(name)
+			f := r.obj.field(name)
+			if f == nil {
+				return errResp(badRequest("INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, r.obj.Name)))
+			}
+			hasID = hasID || f.Name == "Id"
+			fields = append(fields, f)
+		}
+		if !hasID {
+			fields = append(fields, r.obj.field("Id"))
+		}
+	}
+	return jsonResp(http.StatusOK, renderRecord(r, fields, c.version))
+}
+
+// handleExternal serves /sobjects/{O}/{Field}/{value}: GET, upsert
+// (PATCH) and DELETE by external id.
+func (s *Server) handleExternal(c *call, o *object, fieldName, value string) *response {
+	f := o.field(fieldName)
+	if f == nil || !(f.ExternalID || f.IDLookup) {
+		return errResp(errBadExternalIDField(fieldName))
+	}
+	switch c.method {
+	case http.MethodPatch:
+		in, err := parseWriteBody(c.body, o, true, f.Name == "Id")
+		if err != nil {
+			// An update-only body (e.g. a read-only field) is judged as an
+			// insert first, as Salesforce does for upserts.
+			return errResp(err)
+		}
+		r, created, err := s.upsertRecord(c.tx, c.userID, c.version, o, f, value, in)
+		if err != nil {
+			return errResp(err)
+		}
+		if created {
+			b := jobj{{"id", r.id}, {"success", true}, {"errors", []any{}}}
+			if c.vnum >= 46 {
+				b = append(b, kv{"created", true})
+			}
+			resp := jsonResp(http.StatusCreated, b)
+			resp.header = http.Header{"Location": {recordURL(c.version, o, r.id)}}
+			return resp
+		}
+		if c.vnum < 46 {
+			return &response{status: http.StatusNoContent}
+		}
+		return jsonResp(http.StatusOK, jobj{{"id", r.id}, {"success", true}, {"errors", []any{}}, {"created", false}})
+	case http.MethodGet, http.MethodHead, http.MethodDelete:
+		var matches []*record
+		if f.Name == "Id" {
+			if r, err := s.lookupRecord(o, value); err == nil && !r.deleted {
+				matches = append(matches, r)
+			}
+		} else {
+			matches = s.store.findBy(o, f, value)
+		}
+		switch len(matches) {
+		case 0:
+			return errResp(errNotFound())
+		case 1:
+			if c.method == http.MethodDelete {
+				if err := s.deleteRecord(c.tx, matches[0]); err != nil {
+					return errResp(err)
+				}
+				return &response{status: http.StatusNoContent}
+			}
+			return s.getRecord(c, matches[0])
+		}
+		m := &multipleMatches{}
+		for _, r := range matches {
+			m.urls = append(m.urls, recordURL(c.version, o, r.id))
+		}
+		return errResp(m)
+	}
+	return errResp(errMethodNotAllowed(c.method, "HEAD,GET,PATCH,DELETE"))
+}
+
+// renderRecord writes attributes, then the given fields in order.
+func renderRecord(r *record, fields []*field, version string) jobj {
+	out := make(jobj, 0, len(fields)+1)
+	out = append(out, kv{"attributes", attributes(r, version)})
+	for _, f := range fields {
+		out = append(out, kv{f.Name, encodeValue(f, r.vals[f.Name])})
+	}
+	return out
+}
+
+func attributes(r *record, version string) jobj {
+	return jobj{{"type", r.obj.Name}, {"url", recordURL(version, r.obj, r.id)}}
+}
+
+// encodeValue turns a stored value into its JSON form.
+func encodeValue(f *field, v any) any {
+	if t, ok := v.(time.Time); ok {
+		return formatTime(t)
+	}
+	return v
+}
+
+// handleUpdated serves getUpdated: ids whose SystemModstamp lies in
+// [start, end), both cut to the minute, at most 30 days back.
+func (s *Server) handleUpdated(c *call, o *object) *response {
+	start, end, errR := s.replicationWindow(c)
+	if errR != nil {
+		return errR
+	}
+	ids := []string{}
+	for _, r := range s.store.table(o).rows {
+		if r.deleted {
+			continue
+		}
+		if t, ok := r.vals["SystemModstamp"].(time.Time); ok && !t.Before(start) && t.Before(end) {
+			ids = append(ids, r.id)
+		}
+	}
+	return jsonResp(http.StatusOK, jobj{{"ids", ids}, {"latestDateCovered", formatTime(end)}})
+}
+
+// handleDeleted serves getDeleted from the recycle bin.
+func (s *Server) handleDeleted(c *call, o *object) *response {
+	start, end, errR := s.replicationWindow(c)
+	if errR != nil {
+		return errR
+	}
+	recs := []jobj{}
+	for _, r := range s.store.table(o).rows {
+		if r.deleted && !r.deletedAt.Before(start) && r.deletedAt.Before(end) {
+			recs = append(recs, jobj{{"id", r.id}, {"deletedDate", formatTime(r.deletedAt)}})
+		}
+	}
+	earliest := s.started.Truncate(time.Minute)
+	return jsonResp(http.StatusOK, jobj{{"deletedRecords", recs}, {"earliestDateAvailable", formatTime(earliest)}, {"latestDateCovered", formatTime(end)}})
+}
+
+func (s *Server) replicationWindow(c *call) (time.Time, time.Time, *response) {
+	if c.method != http.MethodGet {
+		return time.Time{}, time.Time{}, errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
+	}
+	startS, endS := c.query.Get("start"), c.query.Get("end")
+	if startS == "" || endS == "" {
+		return time.Time{}, time.Time{}, errResp(badRequest("MISSING_ARGUMENT", "start and end are required"))
+	}
+	start, err1 := parseInputTime(startS)
+	end, err2 := parseInputTime(endS)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, time.Time{}, errResp(badRequest("INVALID_REPLICATION_DATE", "start and end must be ISO 8601 date-times"))
+	}
+	now := s.now().UTC()
+	start = start.Truncate(time.Minute)
+	end = end.Truncate(time.Minute)
+	if cap := now.Truncate(time.Minute); end.After(cap) {
+		end = cap
+	}
+	if !start.Before(end) {
+		return time.Time{}, time.Time{}, errResp(badRequest("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate by more than one minute"))
+	}
+	if start.Before(now.Add(-30 * 24 * time.Hour)) {
+		return time.Time{}, time.Time{}, errResp(badRequest("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"))
+	}
+	return start, end, nil
+}
+
+// limitsBody is GET /limits: the DailyApiRequests allocation plus fixed
+// values for the other limits of a Developer Edition org.
+func (s *Server) limitsBody() jobj {
+	used, max := s.limits.get()
+	remaining := max - used
+	if remaining < 0 {
+		remaining = 0
+	}
+	lim := func(m, r int) jobj { return jobj{{"Max", m}, {"Remaining", r}} }
+	return jobj{
+		{"ConcurrentAsyncGetReportInstances", lim(200, 200)},
+		{"ConcurrentSyncReportRuns", lim(20, 20)},
+		{"DailyApiRequests", jobj{{"Max", max}, {"Remaining", remaining}, {"sfsim", lim(0, 0)}}},
+		{"DailyAsyncApexExecutions", lim(250000, 250000)},
+		{"DailyBulkApiBatches", lim(15000, 15000)},
+		{"DailyBulkV2QueryFileStorageMB", lim(976562, 976562)},
+		{"DailyBulkV2QueryJobs", lim(10000, 10000)},
+		{"DailyDurableGenericStreamingApiEvents", lim(10000, 10000)},
+		{"DailyDurableStreamingApiEvents", lim(10000, 10000)},
+		{"DailyGenericStreamingApiEvents", lim(10000, 10000)},
+		{"DailyStandardVolumePlatformEvents", lim(10000, 10000)},
+		{"DailyStreamingApiEvents", lim(10000, 10000)},
+		{"DailyWorkflowEmails", lim(405, 405)},
+		{"DataStorageMB", lim(5, 5)},
+		{"FileStorageMB", lim(20, 20)},
+		{"HourlyAsyncReportRuns", lim(1200, 1200)},
+		{"HourlyDashboardRefreshes", lim(200, 200)},
+		{"HourlyDashboardResults", lim(5000, 5000)},
+		{"HourlyDashboardStatuses", lim(999999999, 999999999)},
+		{"HourlyODataCallout", lim(10000, 10000)},
+		{"HourlyPublishedPlatformEvents", lim(50000, 50000)},
+		{"HourlySyncReportRuns", lim(500, 500)},
+		{"HourlyTimeBasedWorkflow", lim(50, 50)},
+		{"MassEmail", lim(10, 10)},
+		{"SingleEmail", lim(15, 15)},
+		{"StreamingApiConcurrentClients", lim(20, 20)},
+	}
+}

@@ -1,0 +1,260 @@
+package sfsim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for Options.Now.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock {
+	return &fakeClock{t: time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func startServer(t testing.TB, opts Options) *Server {
+	t.Helper()
+	srv, err := NewServer(opts)
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// noRedirect is an HTTP client that does not follow redirects.
+func noRedirect() *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// tokenResponse is the decoded token endpoint answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	InstanceURL  string `json:"instance_url"`
+	ID           string `json:"id"`
+	IssuedAt     string `json:"issued_at"`
+	Signature    string `json:"signature"`
+	Scope        string `json:"scope"`
+	TokenType    string `json:"token_type"`
+	IDToken      string `json:"id_token"`
+}
+
+const testRedirect = "http://localhost:9999/oauth/callback"
+
+// authorize runs the authorization-code flow with PKCE and returns the raw
+// token body and its status.
+func authorize(t testing.TB, srv *Server, loginHint, scope string) (int, []byte) {
+	t.Helper()
+	verifier := "verifier-" + strings.Repeat("x", 40)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {DefaultClientID},
+		"redirect_uri":          {testRedirect},
+		"state":                 {"st8"},
+		"code_challenge":        {challenge},
+		"code_challenge_method": {"S256"},
+	}
+	if loginHint != "" {
+		q.Set("login_hint", loginHint)
+	}
+	if scope != "" {
+		q.Set("scope", scope)
+	}
+	resp, err := noRedirect().Get(srv.LoginURL + "/services/oauth2/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: status %d", resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Query().Get("state") != "st8" {
+		t.Fatalf("state not echoed: %s", loc)
+	}
+	code := loc.Query().Get("code")
+	return postForm(t, srv.LoginURL+"/services/oauth2/token", url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"client_id":     {DefaultClientID},
+		"client_secret": {DefaultClientSecret},
+		"redirect_uri":  {testRedirect},
+		"code_verifier": {verifier},
+	})
+}
+
+func postForm(t testing.TB, u string, form url.Values) (int, []byte) {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// login returns a token for the user (the admin when empty).
+func login(t testing.TB, srv *Server, username string) tokenResponse {
+	t.Helper()
+	status, body := authorize(t, srv, username, "")
+	if status != http.StatusOK {
+		t.Fatalf("token: %d %s", status, body)
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// api is a tiny REST client for tests.
+type api struct {
+	t       testing.TB
+	base    string
+	token   string
+	version string
+	hc      *http.Client
+}
+
+func newAPI(t testing.TB, srv *Server, username string) *api {
+	t.Helper()
+	tr := login(t, srv, username)
+	return &api{t: t, base: tr.InstanceURL, token: tr.AccessToken, version: "62.0", hc: &http.Client{Timeout: 10 * time.Second}}
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r result) json(t testing.TB) any {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("decode %q: %v", r.body, err)
+	}
+	return v
+}
+
+func (r result) obj(t testing.TB) map[string]any {
+	t.Helper()
+	m, ok := r.json(t).(map[string]any)
+	if !ok {
+		t.Fatalf("want an object, got %s", r.body)
+	}
+	return m
+}
+
+// errCode returns the errorCode of a REST error array body.
+func (r result) errCode(t testing.TB) string {
+	t.Helper()
+	arr, ok := r.json(t).([]any)
+	if !ok || len(arr) == 0 {
+		t.Fatalf("want an error array, got %d %s", r.status, r.body)
+	}
+	return arr[0].(map[string]any)["errorCode"].(string)
+}
+
+func (r result) errMessage(t testing.TB) string {
+	t.Helper()
+	arr := r.json(t).([]any)
+	return arr[0].(map[string]any)["message"].(string)
+}
+
+// call sends a request; path is relative to /services/data/vXX.X/ unless
+// it starts with /.
+func (a *api) call(method, path string, body any, hdr ...string) result {
+	a.t.Helper()
+	u := path
+	if !strings.HasPrefix(path, "/") {
+		u = "/services/data/v" + a.version + "/" + path
+	}
+	if !strings.HasPrefix(u, "http") {
+		u = a.base + u
+	}
+	var rdr io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rdr = strings.NewReader(b)
+	case []byte:
+		rdr = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rdr = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, u, rdr)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	if rdr != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (a *api) mustCreate(object string, fields map[string]any) string {
+	a.t.Helper()
+	r := a.call(http.MethodPost, "sobjects/"+object, fields)
+	if r.status != http.StatusCreated {
+		a.t.Fatalf("create %s: %d %s", object, r.status, r.body)
+	}
+	return r.obj(a.t)["id"].(string)
+}
+
+func (a *api) query(soql string, hdr ...string) result {
+	a.t.Helper()
+	return a.call(http.MethodGet, "query?q="+url.QueryEscape(soql), nil, hdr...)
+}
