@@ -487,7 +487,7 @@ func (s *Server) handleComposite(c *call) *response {
 	}
 
 	start := c.tx.mark()
-	results := map[string]any{}      // referenceId → decoded body of a successful subrequest
+	results := map[string]any{} // referenceId → decoded body of a successful subrequest
 	entries := make([]jobj, len(subs))
 	failedAt := -1
 	for i, sub := range subs {

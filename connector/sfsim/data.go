@@ -333,7 +333,7 @@ func (s *Server) route(c *call) *response {
 		if c.method != http.MethodGet {
 			return errResp(errMethodNotAllowed(c.method, "GET,HEAD"))
 		}
-		return jsonResp(http.StatusOK, s.resources(c.version))
+		return jsonResp(http.StatusOK, s.resources(c.version, c.userID))
 	}
 	switch segs[0] {
 	case "sobjects":
@@ -374,11 +374,14 @@ func (s *Server) route(c *call) *response {
 	return errResp(errNotFound())
 }
 
-func (s *Server) resources(version string) jobj {
+// resources is the resource directory of GET /services/data/vXX.X/; its
+// identity entry is the caller's identity URL.
+func (s *Server) resources(version, userID string) jobj {
 	base := "/services/data/v" + version + "/"
 	var out jobj
 	for _, name := range []string{"tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"} {
 		if name == "identity" {
+			out = append(out, kv{name, s.identityURL(userID)})
 			continue
 		}
 		out = append(out, kv{name, base + name})
