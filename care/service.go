@@ -265,4 +265,7 @@ type Change struct {
 	// EscalateToSalesforce is set when a Community escalation asked for the
 	// case to go to Salesforce at once.
 	EscalateToSalesforce bool
+	// FromSalesforce marks a change that applied a value read from
+	// Salesforce; it never sends that value back.
+	FromSalesforce bool
 }

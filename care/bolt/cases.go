@@ -18,6 +18,8 @@ func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 
 // ---- records ----
 
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
 func getJSON(b *bbolt.Bucket, key []byte, v any) (bool, error) {
 	raw := b.Get(key)
 	if raw == nil {
@@ -353,13 +355,6 @@ func (s *Store) incomingMessage(in care.IncomingMessage, customerID int64, now t
 	}
 }
 
-func (s *Store) changed(tx *bbolt.Tx, ch care.Change) error {
-	if s.effects == nil {
-		return nil
-	}
-	return s.effects.CaseChanged(tx, ch)
-}
-
 // ---- service methods ----
 
 // Ingest takes in a social message: it joins the open case of its
@@ -540,7 +535,14 @@ func (s *Store) Case(ctx context.Context, actor care.User, id int64) (care.Case,
 
 // modifyCase loads a case, lets fn change it, and stores it with its index
 // entries, pair claim and side effects in one transaction.
-func (s *Store) modifyCase(ctx context.Context, actor care.User, id int64, fn func(tx *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error)) (care.Case, *care.Message, error) {
+func (s *Store) modifyCase(ctx context.Context, actor care.User, id int64, fn func(tx *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error), extra ...func(tx *bbolt.Tx) error) (care.Case, *care.Message, error) {
+	return s.modifyCaseAs(ctx, care.Change{Actor: actor}, id, fn, extra...)
+}
+
+// modifyCaseAs is modifyCase for a change described by proto (actor,
+// whether it came from Salesforce). extra runs after every check passed,
+// in the same transaction.
+func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, fn func(tx *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error), extra ...func(tx *bbolt.Tx) error) (care.Case, *care.Message, error) {
 	var out care.Case
 	var msg *care.Message
 	err := s.update(ctx, func(tx *bbolt.Tx) error {
@@ -576,7 +578,14 @@ func (s *Store) modifyCase(ctx context.Context, actor care.User, id int64, fn fu
 				return err
 			}
 		}
-		if err := s.changed(tx, care.Change{Actor: actor, Before: before, After: after, Message: m}); err != nil {
+		for _, fn := range extra {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		ch := proto
+		ch.Before, ch.After, ch.Message = before, after, m
+		if err := s.changed(tx, ch); err != nil {
 			return err
 		}
 		out, msg = after, m
@@ -831,10 +840,20 @@ func (s *Store) StatusCounts() (map[care.Status]int64, error) {
 }
 
 // SetSalesforceLink changes what a case knows of its Salesforce records
-// (after an escalation, or a status read back from Salesforce).
+// (after an agent's escalation). Linking a Salesforce case records the
+// side effects that follow (the message backfill) in the same transaction.
 func (s *Store) SetSalesforceLink(ctx context.Context, caseID int64, fn func(*care.SalesforceLink)) (care.Case, error) {
-	c, _, err := s.modifyCase(ctx, care.User{}, caseID, func(_ *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error) {
-		fn(&c.Salesforce)
+	return s.OutboxDoneWith(ctx, nil, caseID, func(c *care.Case) { fn(&c.Salesforce) })
+}
+
+// ApplyFromSalesforce changes a case with a value read from Salesforce (the
+// status poller). The change is marked FromSalesforce, so it never sends the
+// value back.
+func (s *Store) ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c *care.Case, now time.Time) error) (care.Case, error) {
+	c, _, err := s.modifyCaseAs(ctx, care.Change{FromSalesforce: true}, caseID, func(_ *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error) {
+		if err := fn(c, now); err != nil {
+			return nil, err
+		}
 		c.UpdatedAt = now
 		return nil, nil
 	})

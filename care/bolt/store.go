@@ -17,6 +17,8 @@
 //	mentions        user 0x00 note time, case id → ∅
 //	mention_latest  user 0x00 case id → note time
 //	kv              namespace 0x00 key → value (adapters' own state)
+//	outbox          entry id → OutboxEntry JSON (see outbox.go)
+//	outbox_counts   state → count
 //
 // Writes go through one committer goroutine that groups concurrent writes
 // into one transaction (group commit), so ingest is not bound by fsync.
@@ -58,7 +60,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts}
 )
 
 // ErrClosed is returned by writes after Close.
@@ -69,14 +71,9 @@ type Options struct {
 	Policy care.Policy
 	Clock  care.Clock // nil = care.SystemClock
 	Users  care.Users
-	// Effects, when set, runs inside every write transaction that changes
-	// a case, so that side effects (the Salesforce outbox) commit with it.
-	Effects Effects
-}
-
-// Effects records the side effects of Care changes in the same transaction.
-type Effects interface {
-	CaseChanged(tx *bbolt.Tx, ev care.Change) error
+	// Effects, when set, decides the Salesforce side effects of every case
+	// change; they are recorded in the outbox in the change's transaction.
+	Effects care.Effects
 }
 
 // Store is the bbolt-backed Care case store. It implements care.Service.
@@ -85,7 +82,7 @@ type Store struct {
 	policy  care.Policy
 	clock   care.Clock
 	users   care.Users
-	effects Effects
+	effects care.Effects
 	install string
 
 	writes  chan *writeReq

@@ -1,0 +1,334 @@
+package bolt
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// The outbox: Salesforce side effects recorded in the same transaction as
+// the Care change that caused them, delivered later by the connector.
+//
+//	outbox         entry id (global order) → OutboxEntry JSON (pending and failed)
+//	outbox_counts  "pending" | "failed" → count
+
+var (
+	bucketOutbox       = []byte("outbox")
+	bucketOutboxCounts = []byte("outbox_counts")
+)
+
+var (
+	countPending = []byte(care.OutboxPending)
+	countFailed  = []byte(care.OutboxFailed)
+)
+
+func addOutboxCount(tx *bbolt.Tx, which []byte, d int64) error {
+	b := tx.Bucket(bucketOutboxCounts)
+	var n int64
+	if v := b.Get(which); v != nil {
+		n = int64(getU64(v))
+	}
+	return b.Put(which, i64(max(n+d, 0)))
+}
+
+// enqueue records ops as pending outbox entries.
+func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error {
+	b := tx.Bucket(bucketOutbox)
+	for _, op := range ops {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		e := care.OutboxEntry{ID: seq, OutboxOp: op, State: care.OutboxPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := putJSON(b, u64(seq), e); err != nil {
+			return err
+		}
+		if err := addOutboxCount(tx, countPending, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// changed runs the side-effect recorder for a committed-to-be change.
+func (s *Store) changed(tx *bbolt.Tx, ch care.Change) error {
+	if s.effects == nil {
+		return nil
+	}
+	ops := s.effects.Effects(ch)
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.enqueue(tx, ops, s.now())
+}
+
+func getEntry(tx *bbolt.Tx, id uint64) (*care.OutboxEntry, error) {
+	var e care.OutboxEntry
+	ok, err := getJSON(tx.Bucket(bucketOutbox), u64(id), &e)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, care.Errorf(care.CodeNotFound, "outbox entry %d not found", id)
+	}
+	return &e, nil
+}
+
+// OutboxDue returns up to max pending entries that may be delivered at now,
+// oldest first, keeping each case's order: for every case only the entries
+// before its first entry that is not yet due (or whose case busy reports as
+// in delivery) are returned, so a case's entries form a prefix of its queue.
+func (s *Store) OutboxDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.OutboxEntry, error) {
+	var out []care.OutboxEntry
+	err := s.view(func(tx *bbolt.Tx) error {
+		blocked := map[int64]bool{}
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+			var e care.OutboxEntry
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.State != care.OutboxPending || blocked[e.CaseID] {
+				continue
+			}
+			if e.NextAttemptAt.After(now) || (busy != nil && busy(e.CaseID)) {
+				blocked[e.CaseID] = true
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// NextOutboxAttempt returns when the earliest pending entry becomes due
+// (zero when there is none).
+func (s *Store) NextOutboxAttempt(ctx context.Context) (time.Time, error) {
+	var next time.Time
+	err := s.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var e care.OutboxEntry
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.State == care.OutboxPending && (next.IsZero() || e.NextAttemptAt.Before(next)) {
+				next = e.NextAttemptAt
+			}
+			return nil
+		})
+	})
+	return next, err
+}
+
+// OutboxDone removes delivered entries.
+func (s *Store) OutboxDone(ctx context.Context, ids []uint64) error {
+	return s.update(ctx, func(tx *bbolt.Tx) error { return s.removeEntries(tx, ids) })
+}
+
+func (s *Store) removeEntries(tx *bbolt.Tx, ids []uint64) error {
+	b := tx.Bucket(bucketOutbox)
+	for _, id := range ids {
+		e, err := getEntry(tx, id)
+		if care.IsNotFound(err) {
+			continue // delivered twice: already gone
+		}
+		if err != nil {
+			return err
+		}
+		if err := b.Delete(u64(id)); err != nil {
+			return err
+		}
+		if err := addOutboxCount(tx, []byte(e.State), -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OutboxDoneWith removes delivered entries and changes their case in the
+// same transaction (recording the Salesforce case an escalation created, or
+// the status it wrote); the change's own side effects are recorded too.
+func (s *Store) OutboxDoneWith(ctx context.Context, ids []uint64, caseID int64, fn func(c *care.Case)) (care.Case, error) {
+	c, _, err := s.modifyCase(ctx, care.User{}, caseID, func(tx *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error) {
+		// Existence of every entry is not a domain check: an entry already
+		// delivered is simply skipped by removeEntries.
+		fn(c)
+		c.UpdatedAt = now
+		return nil, nil
+	}, func(tx *bbolt.Tx) error { return s.removeEntries(tx, ids) })
+	return c, err
+}
+
+// OutboxRetry schedules entries for another attempt at next, recording the
+// error that stopped this one.
+func (s *Store) OutboxRetry(ctx context.Context, ids []uint64, next time.Time, msg string) error {
+	return s.updateEntries(ctx, ids, func(e *care.OutboxEntry, now time.Time) {
+		e.Attempts++
+		e.NextAttemptAt = next
+		e.LastError = msg
+	})
+}
+
+// OutboxFail moves entries to failed: Salesforce refused them and only a
+// person (after fixing the mapping) can retry them.
+func (s *Store) OutboxFail(ctx context.Context, ids []uint64, msg string) error {
+	return s.updateEntries(ctx, ids, func(e *care.OutboxEntry, now time.Time) {
+		e.Attempts++
+		e.State = care.OutboxFailed
+		e.LastError = msg
+	})
+}
+
+// OutboxRequeue makes a failed entry pending again, due at once.
+func (s *Store) OutboxRequeue(ctx context.Context, id uint64) (care.OutboxEntry, error) {
+	var out care.OutboxEntry
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		e, err := getEntry(tx, id)
+		if err != nil {
+			return err
+		}
+		if e.State != care.OutboxFailed {
+			return care.Errorf(care.CodeConflict, "outbox entry %d is %s, not failed", id, e.State)
+		}
+		now := s.now()
+		e.State, e.Attempts, e.NextAttemptAt, e.UpdatedAt = care.OutboxPending, 0, now, now
+		if err := putJSON(tx.Bucket(bucketOutbox), u64(id), e); err != nil {
+			return err
+		}
+		if err := addOutboxCount(tx, countFailed, -1); err != nil {
+			return err
+		}
+		out = *e
+		return addOutboxCount(tx, countPending, 1)
+	})
+	return out, err
+}
+
+func (s *Store) updateEntries(ctx context.Context, ids []uint64, fn func(e *care.OutboxEntry, now time.Time)) error {
+	return s.update(ctx, func(tx *bbolt.Tx) error {
+		now := s.now()
+		for _, id := range ids {
+			e, err := getEntry(tx, id)
+			if care.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			was := e.State
+			fn(e, now)
+			e.UpdatedAt = now
+			if err := putJSON(tx.Bucket(bucketOutbox), u64(id), e); err != nil {
+				return err
+			}
+			if was != e.State {
+				if err := addOutboxCount(tx, []byte(was), -1); err != nil {
+					return err
+				}
+				if err := addOutboxCount(tx, []byte(e.State), 1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// OutboxList returns up to limit entries in a state, oldest first.
+func (s *Store) OutboxList(ctx context.Context, state care.OutboxState, limit int) ([]care.OutboxEntry, error) {
+	out := []care.OutboxEntry{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			var e care.OutboxEntry
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.State == state {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OutboxStats counts pending and failed entries and ages the oldest pending.
+func (s *Store) OutboxStats(ctx context.Context) (care.OutboxStats, error) {
+	var st care.OutboxStats
+	err := s.view(func(tx *bbolt.Tx) error {
+		counts := tx.Bucket(bucketOutboxCounts)
+		if v := counts.Get(countPending); v != nil {
+			st.Pending = int64(getU64(v))
+		}
+		if v := counts.Get(countFailed); v != nil {
+			st.Failed = int64(getU64(v))
+		}
+		if st.Pending == 0 {
+			return nil
+		}
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var e care.OutboxEntry
+			if err := jsonUnmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.State == care.OutboxPending {
+				st.OldestAge = max(s.now().Sub(e.CreatedAt), 0)
+				return nil
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// RecentMessages returns up to n of a case's latest messages (notes left
+// out), oldest first: what a backfill pushes.
+func (s *Store) RecentMessages(ctx context.Context, caseID int64, n int) ([]care.Message, error) {
+	var out []care.Message
+	err := s.view(func(tx *bbolt.Tx) error {
+		prefix := i64(caseID)
+		c := tx.Bucket(bucketCaseMessages).Cursor()
+		k, _ := c.Seek(i64(caseID + 1))
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && len(out) < n && len(k) == 24 && string(k[:8]) == string(prefix); k, _ = c.Prev() {
+			m, err := getMessage(tx, getU64(k[16:]))
+			if err != nil {
+				return err
+			}
+			if m.Kind != care.KindNote {
+				out = append(out, *m)
+			}
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
+}
+
+// Message returns one message by id.
+func (s *Store) Message(ctx context.Context, id string) (care.Message, error) {
+	seq, ok := s.messageSeq(id)
+	if !ok {
+		return care.Message{}, care.Errorf(care.CodeNotFound, "message %s not found", id)
+	}
+	var m *care.Message
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		m, err = getMessage(tx, seq)
+		return err
+	})
+	if err != nil {
+		return care.Message{}, err
+	}
+	return *m, nil
+}

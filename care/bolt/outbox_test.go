@@ -1,0 +1,234 @@
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+)
+
+// testEffects pushes every message of a linked case, backfills when a case
+// gets linked, and sets the status on status changes not from Salesforce.
+type testEffects struct{}
+
+func (testEffects) Effects(ch care.Change) []care.OutboxOp {
+	var ops []care.OutboxOp
+	linked := ch.After.Salesforce.CaseID != ""
+	if linked && ch.Before != nil && ch.Before.Salesforce.CaseID == "" {
+		ops = append(ops, care.OutboxOp{Kind: care.OpBackfill, CaseID: ch.After.ID})
+	}
+	if linked && ch.Message != nil && ch.Message.Kind == care.KindMessage {
+		ops = append(ops, care.OutboxOp{Kind: care.OpPushMessage, CaseID: ch.After.ID, MessageID: ch.Message.ID})
+	}
+	if linked && !ch.FromSalesforce && ch.Before != nil && ch.Before.Status != ch.After.Status {
+		ops = append(ops, care.OutboxOp{Kind: care.OpSetStatus, CaseID: ch.After.ID, Value: string(ch.After.Status), Actor: ch.Actor.ID})
+	}
+	if ch.EscalateToSalesforce && !linked {
+		ops = append(ops, care.OutboxOp{Kind: care.OpEscalate, CaseID: ch.After.ID, Actor: ch.Actor.ID})
+	}
+	return ops
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.t }
+
+func outboxStore(t *testing.T) (*Store, *fixedClock, string) {
+	t.Helper()
+	dir := t.TempDir()
+	clk := &fixedClock{t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
+	s, err := Open(dir, Options{Policy: care.Policy{Grace: time.Hour}, Users: benchUsers, Clock: clk, Effects: testEffects{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, clk, dir
+}
+
+func kinds(es []care.OutboxEntry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, fmt.Sprintf("%d:%s", e.CaseID, e.Kind))
+	}
+	return out
+}
+
+func TestOutboxRecordsEffectsWithTheChange(t *testing.T) {
+	s, clk, dir := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	alice, _ := benchUsers.User("alice")
+	res, err := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("a1", 1, clk.t), Salesforce: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Case.ID
+	// Not linked yet: messages make no push, but the escalation is queued.
+	s.Ingest(ctx, community, benchMessage("a2", 1, clk.t))
+	due, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	if got := kinds(due); !slices.Equal(got, []string{fmt.Sprintf("%d:escalate", id)}) {
+		t.Fatalf("due: %v", got)
+	}
+	// The escalation completes: the entry goes and the link brings a backfill.
+	c, err := s.OutboxDoneWith(ctx, []uint64{due[0].ID}, id, func(c *care.Case) {
+		c.Salesforce.CaseID, c.Salesforce.CaseNumber = "500xx0000000001AAA", "00001000"
+	})
+	if err != nil || c.Salesforce.CaseNumber != "00001000" {
+		t.Fatalf("done with link: %v %v", c, err)
+	}
+	s.Ingest(ctx, community, benchMessage("a3", 1, clk.t))
+	s.PatchCase(ctx, alice, id, care.CasePatch{Assignee: care.Optional[string]{Set: true, Value: "alice"}})
+	s.AddMessage(ctx, alice, id, care.NewMessage{Kind: "note", Text: "internal"})
+	due, _ = s.OutboxDue(ctx, clk.t, 100, nil)
+	want := []string{fmt.Sprintf("%d:backfill", id), fmt.Sprintf("%d:push_message", id), fmt.Sprintf("%d:set_status", id)}
+	if got := kinds(due); !slices.Equal(got, want) {
+		t.Fatalf("due after link: %v, want %v", got, want)
+	}
+	// A change from Salesforce records no status update back.
+	if _, err := s.ApplyFromSalesforce(ctx, id, func(c *care.Case, now time.Time) error {
+		return care.Policy{}.SetStatusFromSalesforce(c, care.StatusOnHold, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.OutboxStats(ctx)
+	if st.Pending != 3 || st.Failed != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	// Everything survives a restart.
+	s.Close()
+	s2, err := Open(dir, Options{Users: benchUsers, Clock: clk, Effects: testEffects{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	due2, _ := s2.OutboxDue(ctx, clk.t, 100, nil)
+	if !slices.Equal(kinds(due2), want) {
+		t.Fatalf("due after restart: %v", kinds(due2))
+	}
+}
+
+func TestOutboxOrderPerCase(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	var cases []int64
+	for i := range 3 {
+		res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage(fmt.Sprintf("o%d", i), i, clk.t)})
+		s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = fmt.Sprintf("500%d", i) })
+		cases = append(cases, res.Case.ID)
+	}
+	for round := range 3 {
+		for i := range 3 {
+			if _, err := s.Ingest(ctx, community, benchMessage(fmt.Sprintf("o%d-%d", i, round), i, clk.t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	all, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	if len(all) != 12 { // a backfill and three pushes per case
+		t.Fatalf("due: %v", kinds(all))
+	}
+	// The head of case 0 fails for now: its later entries wait behind it.
+	s.OutboxRetry(ctx, []uint64{all[0].ID}, clk.t.Add(time.Minute), "503 service unavailable")
+	due, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	for _, e := range due {
+		if e.CaseID == cases[0] {
+			t.Fatalf("case %d delivered past its waiting head: %v", cases[0], kinds(due))
+		}
+	}
+	if len(due) != 8 {
+		t.Fatalf("due with case 0 waiting: %v", kinds(due))
+	}
+	// A case in delivery is skipped whole.
+	due, _ = s.OutboxDue(ctx, clk.t, 100, func(c int64) bool { return c == cases[1] })
+	if len(due) != 4 || due[0].CaseID != cases[2] {
+		t.Fatalf("due with case 1 busy: %v", kinds(due))
+	}
+	// The limit cuts in global order.
+	if due, _ = s.OutboxDue(ctx, clk.t, 3, nil); len(due) != 3 {
+		t.Fatalf("limit: %v", kinds(due))
+	}
+	// After its time the head is due again, with its attempt and error kept.
+	clk.t = clk.t.Add(time.Minute)
+	due, _ = s.OutboxDue(ctx, clk.t, 100, nil)
+	if due[0].ID != all[0].ID || due[0].Attempts != 1 || due[0].LastError != "503 service unavailable" {
+		t.Fatalf("head after retry time: %+v", due[0])
+	}
+	next, _ := s.NextOutboxAttempt(ctx)
+	if next.After(clk.t) {
+		t.Fatalf("next attempt %v after now %v", next, clk.t)
+	}
+}
+
+func TestOutboxFailRequeueDone(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("f0", 0, clk.t)})
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500f" })
+	s.Ingest(ctx, community, benchMessage("f1", 0, clk.t))
+	due, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	if len(due) != 2 {
+		t.Fatalf("due: %v", kinds(due))
+	}
+	if err := s.OutboxFail(ctx, []uint64{due[1].ID}, "INVALID_FIELD: No such column 'Foo__c'"); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(10 * time.Second)
+	st, _ := s.OutboxStats(ctx)
+	if st.Pending != 1 || st.Failed != 1 || st.OldestAge != 10*time.Second {
+		t.Fatalf("stats: %+v", st)
+	}
+	failed, _ := s.OutboxList(ctx, care.OutboxFailed, 10)
+	if len(failed) != 1 || failed[0].LastError != "INVALID_FIELD: No such column 'Foo__c'" || failed[0].State != care.OutboxFailed {
+		t.Fatalf("failed list: %+v", failed)
+	}
+	// A failed entry does not hold up its case.
+	due2, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	if len(due2) != 1 || due2[0].ID != due[0].ID {
+		t.Fatalf("due with one failed: %v", kinds(due2))
+	}
+	if _, err := s.OutboxRequeue(ctx, due[0].ID); care.ErrorCode(err) != care.CodeConflict {
+		t.Fatalf("requeue of a pending entry: %v", err)
+	}
+	if _, err := s.OutboxRequeue(ctx, 9999); !care.IsNotFound(err) {
+		t.Fatalf("requeue of nothing: %v", err)
+	}
+	e, err := s.OutboxRequeue(ctx, due[1].ID)
+	if err != nil || e.State != care.OutboxPending || e.Attempts != 0 {
+		t.Fatalf("requeue: %+v %v", e, err)
+	}
+	s.OutboxDone(ctx, []uint64{due[0].ID, due[1].ID, due[1].ID})
+	st, _ = s.OutboxStats(ctx)
+	if st != (care.OutboxStats{}) {
+		t.Fatalf("stats after done: %+v", st)
+	}
+}
+
+func TestRecentMessages(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	alice, _ := benchUsers.User("alice")
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("r0", 0, clk.t)})
+	for i := 1; i < 120; i++ {
+		if _, err := s.Ingest(ctx, community, benchMessage(fmt.Sprintf("r%d", i), 0, clk.t.Add(time.Duration(i)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.AddMessage(ctx, alice, res.Case.ID, care.NewMessage{Kind: "note", Text: "not pushed"})
+	msgs, err := s.RecentMessages(ctx, res.Case.ID, 100)
+	if err != nil || len(msgs) != 100 {
+		t.Fatalf("recent: %d %v", len(msgs), err)
+	}
+	if msgs[0].ExternalID != "r20" || msgs[99].ExternalID != "r119" {
+		t.Fatalf("recent window: %s … %s", msgs[0].ExternalID, msgs[99].ExternalID)
+	}
+	m, err := s.Message(ctx, msgs[5].ID)
+	if err != nil || m.ExternalID != "r25" {
+		t.Fatalf("message by id: %v %v", m, err)
+	}
+}
