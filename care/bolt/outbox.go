@@ -34,8 +34,20 @@ func addOutboxCount(tx *bbolt.Tx, which []byte, d int64) error {
 	return b.Put(which, i64(max(n+d, 0)))
 }
 
+// OutboxSignal receives a value after commits that recorded or requeued
+// outbox entries, so the deliverer need not poll.
+func (s *Store) OutboxSignal() <-chan struct{} { return s.outboxSignal }
+
+func (s *Store) signalOutbox() {
+	select {
+	case s.outboxSignal <- struct{}{}:
+	default:
+	}
+}
+
 // enqueue records ops as pending outbox entries.
 func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error {
+	s.enqueued.Store(true)
 	b := tx.Bucket(bucketOutbox)
 	for _, op := range ops {
 		seq, err := b.NextSequence()
@@ -196,6 +208,7 @@ func (s *Store) OutboxRequeue(ctx context.Context, id uint64) (care.OutboxEntry,
 		}
 		now := s.now()
 		e.State, e.Attempts, e.NextAttemptAt, e.UpdatedAt = care.OutboxPending, 0, now, now
+		s.enqueued.Store(true)
 		if err := putJSON(tx.Bucket(bucketOutbox), u64(id), e); err != nil {
 			return err
 		}

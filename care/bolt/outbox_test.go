@@ -232,3 +232,27 @@ func TestRecentMessages(t *testing.T) {
 		t.Fatalf("message by id: %v %v", m, err)
 	}
 }
+
+func TestOutboxSignal(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	select {
+	case <-s.OutboxSignal():
+		t.Fatal("signal before anything was recorded")
+	default:
+	}
+	// An escalation without Salesforce records nothing: no signal.
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("s0", 0, clk.t)})
+	select {
+	case <-s.OutboxSignal():
+		t.Fatal("signal without an outbox entry")
+	default:
+	}
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500s" })
+	select {
+	case <-s.OutboxSignal():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no signal after a backfill was recorded")
+	}
+}

@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
@@ -85,6 +86,11 @@ type Store struct {
 	effects care.Effects
 	install string
 
+	// outboxSignal wakes the outbox's deliverer after a commit that
+	// recorded entries; enqueued notes that one did.
+	outboxSignal chan struct{}
+	enqueued     atomic.Bool
+
 	writes  chan *writeReq
 	closing chan struct{}
 	done    chan struct{}
@@ -108,7 +114,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s := &Store{db: db, policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
-		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{})}
+		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{}),
+		outboxSignal: make(chan struct{}, 1)}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -267,6 +274,9 @@ func (s *Store) commit(group []*writeReq) {
 			return nil
 		})
 		if err == nil {
+			if s.enqueued.Swap(false) {
+				s.signalOutbox()
+			}
 			for i, r := range group {
 				r.done <- results[i]
 			}
