@@ -1,0 +1,143 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carebridge/carebridge/connector/salesforce"
+)
+
+// errNoRefreshToken: an entry from the web-server flow without a refresh
+// token (the refresh_token scope was not granted) cannot be renewed.
+var errNoRefreshToken = errors.New("tokens: no refresh token (was the refresh_token scope granted?)")
+
+// errJWTNotConfigured: a stored JWT default token after the JWT bearer
+// flow was removed from the config.
+var errJWTNotConfigured = errors.New("tokens: the JWT bearer flow is no longer configured")
+
+// session is the salesforce.Session of one entry. It looks the entry up on
+// every call, so it keeps working across refreshes and reconnects.
+type session struct {
+	p   *Pool
+	key string
+}
+
+// Token returns the entry's current access token. A missing or expired
+// entry answers ErrTokenExpired. An entry whose last refresh could not be
+// stored is stored first: no token is handed out before it is on disk.
+func (s *session) Token(ctx context.Context) (salesforce.Token, error) {
+	rec, dirty := s.p.current(s.key)
+	if dirty {
+		release, err := s.p.acquire(ctx, s.key)
+		if err != nil {
+			return salesforce.Token{}, err
+		}
+		err = s.p.flush(ctx, s.key)
+		release()
+		if err != nil {
+			return salesforce.Token{}, err
+		}
+		rec, _ = s.p.current(s.key)
+	}
+	if rec == nil || !rec.Healthy || rec.AccessToken == "" {
+		return salesforce.Token{}, fmt.Errorf("salesforce token %s: %w", s.key, ErrTokenExpired)
+	}
+	return rec.token(), nil
+}
+
+// Refresh renews the entry's token after stale was refused (single-flight).
+func (s *session) Refresh(ctx context.Context, stale salesforce.Token) (salesforce.Token, error) {
+	return s.p.refresh(ctx, s.key, &stale)
+}
+
+// renewTimeout bounds a renewal once started (see refresh).
+const renewTimeout = 2 * time.Minute
+
+// refresh renews the token of the entry under key. With stale set it is the
+// client's refresh after a 401: when the entry already holds another access
+// token (another caller refreshed first) that token is returned without a
+// call. With stale nil (keepalive) it always renews.
+//
+// One renewal per entry runs at a time: callers wait on the entry's writer
+// lock, honouring their ctx. Once started, the renewal and the storing of
+// its result finish even if the caller gives up (a rotated refresh token
+// must not be lost), bounded by renewTimeout.
+//
+// A new refresh token is stored before the new access token is handed out.
+// An invalid_grant answer marks the entry expired; other failures (network,
+// 5xx) leave it healthy with the error noted.
+func (p *Pool) refresh(ctx context.Context, key string, stale *salesforce.Token) (salesforce.Token, error) {
+	release, err := p.acquire(ctx, key)
+	if err != nil {
+		return salesforce.Token{}, err
+	}
+	defer release()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renewTimeout)
+	defer cancel()
+
+	rec, dirty := p.current(key)
+	if rec == nil {
+		return salesforce.Token{}, fmt.Errorf("salesforce token %s: %w", key, ErrTokenExpired)
+	}
+	if dirty {
+		if err := p.flush(rctx, key); err != nil {
+			return salesforce.Token{}, err
+		}
+	}
+	if !rec.Healthy {
+		return salesforce.Token{}, fmt.Errorf("salesforce token %s (%s): %w", key, rec.Error, ErrTokenExpired)
+	}
+	if stale != nil && rec.AccessToken != stale.AccessToken {
+		return rec.token(), nil
+	}
+	next, err := p.renew(rctx, rec)
+	p.m.refreshed(err)
+	if err != nil {
+		rec.Error = safeError(err)
+		if errors.Is(err, salesforce.ErrInvalidGrant) || errors.Is(err, errNoRefreshToken) ||
+			errors.Is(err, errJWTNotConfigured) {
+			rec.Healthy = false
+			p.log.Warn("salesforce token expired; it must be connected again", "token", key,
+				"sf_user_id", rec.SFUserID, "error", rec.Error)
+			_ = p.commit(rctx, key, rec) // a failure is logged; the entry is expired in memory either way
+			return salesforce.Token{}, fmt.Errorf("salesforce token %s: %w: %w", key, ErrTokenExpired, err)
+		}
+		p.log.Warn("salesforce token refresh failed", "token", key, "sf_user_id", rec.SFUserID, "error", rec.Error)
+		p.setMemory(key, rec)
+		return salesforce.Token{}, fmt.Errorf("tokens: refresh %s: %w", key, err)
+	}
+	if err := p.commit(rctx, key, next); err != nil {
+		return salesforce.Token{}, err
+	}
+	p.log.Debug("salesforce token refreshed", "token", key, "sf_user_id", next.SFUserID,
+		"rotated", next.RefreshToken != rec.RefreshToken)
+	return next.token(), nil
+}
+
+// renew obtains a new token for rec: the refresh-token grant, or a new JWT
+// bearer grant for a JWT default token.
+func (p *Pool) renew(ctx context.Context, rec *record) (*record, error) {
+	auth, err := p.oauth(p.loginURLOf(rec))
+	if err != nil {
+		return nil, err
+	}
+	var tok salesforce.Token
+	switch {
+	case rec.JWT && !p.jwt.Enabled():
+		return nil, errJWTNotConfigured
+	case rec.JWT:
+		tok, err = p.jwtGrant(ctx, auth)
+	case rec.RefreshToken == "":
+		return nil, errNoRefreshToken
+	default:
+		tok, err = auth.Refresh(ctx, rec.RefreshToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	next := *rec
+	next.setToken(tok, p.now())
+	return &next, nil
+}
