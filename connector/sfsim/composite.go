@@ -450,7 +450,7 @@ func (s *Server) handleComposite(c *call) *response {
 	dec := json.NewDecoder(bytes.NewReader(c.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return errResp(c.body.syntaxError(err, 0))
+		return errResp(c.body.rawSyntaxError(c.body, 0, err))
 	}
 	if len(req.CompositeRequest) == 0 {
 		return errResp(errJSON("'compositeRequest' is a required field."))

@@ -32,14 +32,21 @@ func (b body) at(off int64) string {
 	return fmt.Sprintf("[line:%d, column:%d]", line, col)
 }
 
+// rawSyntaxError re-reads raw (which starts at offset base of the body)
+// with json.Unmarshal, whose error offsets are exact, and words the error.
+func (b body) rawSyntaxError(raw []byte, base int64, err error) *Error {
+	if uerr := json.Unmarshal(raw, new(any)); uerr != nil {
+		return b.syntaxError(uerr, base)
+	}
+	return b.syntaxError(err, base)
+}
+
 // syntaxError words a JSON syntax error as Salesforce's (Jackson) parser does.
 func (b body) syntaxError(err error, base int64) *Error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		off := base + se.Offset - 1
-		if off < 0 {
-			off = 0
-		}
+		// se.Offset counts from base, just past the offending byte.
+		off := max(base+se.Offset-1, 0)
 		if off < int64(len(b)) {
 			c := b[off]
 			return errJSON(fmt.Sprintf("Unexpected character ('%c' (code %d)): was expecting a valid value (number, String, array, object, 'true', 'false' or 'null') at %s", c, c, b.at(off)))
@@ -102,13 +109,13 @@ func (b body) decodeObject(raw []byte, base int64, what string) ([]member, *Erro
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil {
-		return nil, b.syntaxError(err, base)
+		return nil, b.rawSyntaxError(raw, base, err)
 	}
 	var out []member
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, b.syntaxError(err, base+dec.InputOffset())
+			return nil, b.rawSyntaxError(raw, base, err)
 		}
 		key, ok := tok.(string)
 		if !ok {
@@ -117,12 +124,12 @@ func (b body) decodeObject(raw []byte, base int64, what string) ([]member, *Erro
 		start := skipSpace(raw, dec.InputOffset())
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, b.syntaxError(err, base+start)
+			return nil, b.rawSyntaxError(raw, base, err)
 		}
 		out = append(out, member{key: key, raw: v, off: base + start})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, b.syntaxError(err, base+dec.InputOffset())
+		return nil, b.rawSyntaxError(raw, base, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errJSON("Unexpected character after the end of the object at " + b.at(base+dec.InputOffset()))
@@ -139,19 +146,19 @@ func (b body) decodeArray(raw []byte, base int64, what string) ([]member, *Error
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil {
-		return nil, b.syntaxError(err, base)
+		return nil, b.rawSyntaxError(raw, base, err)
 	}
 	var out []member
 	for dec.More() {
 		start := skipSpace(raw, dec.InputOffset())
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, b.syntaxError(err, base+start)
+			return nil, b.rawSyntaxError(raw, base, err)
 		}
 		out = append(out, member{raw: v, off: base + start})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, b.syntaxError(err, base+dec.InputOffset())
+		return nil, b.rawSyntaxError(raw, base, err)
 	}
 	return out, nil
 }
@@ -204,6 +211,12 @@ func (in *writeInput) set(name string, v any) {
 // fields that cannot be written (INVALID_FIELD_FOR_INSERT_UPDATE).
 // allowID lets an Id through (collections update, upsert by Id).
 func (b body) parseInput(o *object, members []member, create, allowID bool) (*writeInput, *Error) {
+	switch {
+	case create && !o.Createable:
+		return nil, badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be inserted: "+o.Label)
+	case !create && !o.Updateable:
+		return nil, badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be updated: "+o.Label)
+	}
 	in := &writeInput{vals: map[string]any{}}
 	var readOnlyFields []string
 	for _, m := range members {
@@ -313,7 +326,7 @@ func (b body) convert(f *field, m member) (any, *Error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, b.syntaxError(err, m.off)
+		return nil, b.rawSyntaxError(m.raw, m.off, err)
 	}
 	bad := func(typ string) *Error {
 		return errJSON(fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field at %s",
