@@ -47,6 +47,9 @@ func (b body) syntaxError(err error, base int64) *Error {
 	if errors.As(err, &se) {
 		// se.Offset counts from base, just past the offending byte.
 		off := max(base+se.Offset-1, 0)
+		if strings.Contains(se.Error(), "unexpected end") {
+			return errJSON("Unexpected end-of-input: expected close marker at " + b.at(int64(len(b))))
+		}
 		if off < int64(len(b)) {
 			c := b[off]
 			return errJSON(fmt.Sprintf("Unexpected character ('%c' (code %d)): was expecting a valid value (number, String, array, object, 'true', 'false' or 'null') at %s", c, c, b.at(off)))
