@@ -36,16 +36,22 @@ var (
 
 // Error codes the client branches on.
 const (
-	CodeInvalidSession        = "INVALID_SESSION_ID"
-	CodeRequestLimitExceeded  = "REQUEST_LIMIT_EXCEEDED"
-	CodeUnableToLockRow       = "UNABLE_TO_LOCK_ROW"
-	CodeNotFound              = "NOT_FOUND"
-	CodeEntityIsDeleted       = "ENTITY_IS_DELETED"
-	CodeServerUnavailable     = "SERVER_UNAVAILABLE"
-	CodeAllOrNoneRolledBack   = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
-	CodeProcessingHalted      = "PROCESSING_HALTED"
-	oauthCodeInvalidGrant     = "invalid_grant"
-	maxErrorBody              = 64 << 10
+	CodeInvalidSession       = "INVALID_SESSION_ID"
+	CodeRequestLimitExceeded = "REQUEST_LIMIT_EXCEEDED"
+	CodeUnableToLockRow      = "UNABLE_TO_LOCK_ROW"
+	CodeNotFound             = "NOT_FOUND"
+	CodeEntityIsDeleted      = "ENTITY_IS_DELETED"
+	CodeServerUnavailable    = "SERVER_UNAVAILABLE"
+	CodeAllOrNoneRolledBack  = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+	CodeProcessingHalted     = "PROCESSING_HALTED"
+)
+
+const (
+	oauthCodeInvalidGrant = "invalid_grant"
+	// maxErrorBody caps how much of an error answer is read.
+	maxErrorBody = 64 << 10
+	// nonJSONErrorMessagePrefix starts the message of an error whose body
+	// was not understood (and is not echoed).
 	nonJSONErrorMessagePrefix = "unrecognized error body"
 )
 
@@ -173,10 +179,12 @@ type NetworkError struct {
 	Err       error
 }
 
+// Error describes the failure as "salesforce <op>: network: <cause>".
 func (e *NetworkError) Error() string {
 	return fmt.Sprintf("salesforce %s: network: %v", e.Operation, e.Err)
 }
 
+// Unwrap returns the cause (e.g. context.DeadlineExceeded, a *net.OpError).
 func (e *NetworkError) Unwrap() error { return e.Err }
 
 // newNetworkError wraps a transport error, dropping the *url.Error layer that
@@ -204,6 +212,7 @@ const (
 	Auth
 )
 
+// String names the class: "retryable", "auth" or "not_retryable".
 func (c Class) String() string {
 	switch c {
 	case Retryable:
