@@ -176,6 +176,19 @@ func putCase(tx *bbolt.Tx, before, c *care.Case) error {
 			return err
 		}
 	}
+	if before == nil || before.Salesforce.CaseID != c.Salesforce.CaseID {
+		sf := tx.Bucket(bucketSFCases)
+		if before != nil && before.Salesforce.CaseID != "" {
+			if err := sf.Delete([]byte(before.Salesforce.CaseID)); err != nil {
+				return err
+			}
+		}
+		if c.Salesforce.CaseID != "" {
+			if err := sf.Put([]byte(c.Salesforce.CaseID), i64(c.ID)); err != nil {
+				return err
+			}
+		}
+	}
 	if before == nil || before.Status != c.Status {
 		counts := tx.Bucket(bucketStatusCounts)
 		if before != nil {
@@ -858,4 +871,32 @@ func (s *Store) ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c
 		return nil, nil
 	})
 	return c, err
+}
+
+// CaseBySalesforceID returns the Care case linked to a Salesforce case.
+func (s *Store) CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error) {
+	var c *care.Case
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketSFCases).Get([]byte(sfCaseID))
+		if v == nil {
+			return care.Errorf(care.CodeNotFound, "no Care case is linked to Salesforce case %s", sfCaseID)
+		}
+		var err error
+		c, err = getCase(tx, int64(getU64(v)))
+		return err
+	})
+	if err != nil {
+		return care.Case{}, err
+	}
+	return *c, nil
+}
+
+// LinkedCaseCount is how many Care cases have a Salesforce case.
+func (s *Store) LinkedCaseCount(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bucketSFCases).Stats().KeyN
+		return nil
+	})
+	return n, err
 }

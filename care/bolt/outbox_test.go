@@ -256,3 +256,24 @@ func TestOutboxSignal(t *testing.T) {
 		t.Fatal("no signal after a backfill was recorded")
 	}
 }
+
+func TestCaseBySalesforceID(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l0", 0, clk.t)})
+	if _, err := s.CaseBySalesforceID(ctx, "500A"); !care.IsNotFound(err) {
+		t.Fatalf("unlinked: %v", err)
+	}
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500A" })
+	if c, err := s.CaseBySalesforceID(ctx, "500A"); err != nil || c.ID != res.Case.ID {
+		t.Fatalf("linked: %v %v", c.ID, err)
+	}
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500B" })
+	if _, err := s.CaseBySalesforceID(ctx, "500A"); !care.IsNotFound(err) {
+		t.Fatalf("relinked, old id: %v", err)
+	}
+	if n, _ := s.LinkedCaseCount(ctx); n != 1 {
+		t.Fatalf("linked count %d", n)
+	}
+}

@@ -18,6 +18,7 @@
 //	mention_latest  user 0x00 case id → note time
 //	kv              namespace 0x00 key → value (adapters' own state)
 //	outbox          entry id → OutboxEntry JSON (see outbox.go)
+//	salesforce_cases  Salesforce case id → Care case id
 //	outbox_counts   state → count
 //
 // Writes go through one committer goroutine that groups concurrent writes
@@ -58,10 +59,11 @@ var (
 	bucketMentions      = []byte("mentions")
 	bucketMentionLatest = []byte("mention_latest")
 	bucketKV            = []byte("kv")
+	bucketSFCases       = []byte("salesforce_cases")
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases}
 )
 
 // ErrClosed is returned by writes after Close.

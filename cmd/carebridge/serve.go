@@ -17,6 +17,9 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/connector/sfapi"
+	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -56,13 +59,14 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 
 // daemon is the wired daemon: store, API, metrics, HTTP server.
 type daemon struct {
-	cfg   *config.Config
-	log   *slog.Logger
-	store *bolt.Store
-	api   *httpapi.Server
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *bolt.Store
+	api     *httpapi.Server
 	reg     *prometheus.Registry
 	users   *care.Directory
 	mapping *mapping.Holder
+	pool    *tokens.Pool
 }
 
 // newDaemon opens the store and builds the HTTP surface. clock nil is the
@@ -113,6 +117,18 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		store.Close()
 		return nil, err
 	}
+	pool, err := openPool(cfg, store, reg, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
+		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	sf.Register(api)
 	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if u.Role != care.RoleSupervisor {
 			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
@@ -124,7 +140,45 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	if len(users) == 0 {
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
-	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder}, nil
+	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder, pool: pool}, nil
+}
+
+// salesforceHTTPClient is the one HTTP client of every Salesforce call.
+func salesforceHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 16
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: tr, Timeout: 120 * time.Second}
+}
+
+// openPool opens the Salesforce token pool over the store, with the token
+// key from the environment or data_dir/secret.key.
+func openPool(cfg *config.Config, store *bolt.Store, reg prometheus.Registerer, logger *slog.Logger) (*tokens.Pool, error) {
+	key, err := tokens.LoadKey(cfg.SecretKeyEnv().Reveal(), cfg.SecretKeyPath(), logger)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := cfg.ClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	sfMetrics, err := salesforce.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	hc := salesforceHTTPClient()
+	oauth := tokens.NewOAuthSet(salesforce.OAuthConfig{ClientID: cfg.Salesforce.ClientID, ClientSecret: secret.Reveal(),
+		RedirectURL: cfg.RedirectURL(), HTTPClient: hc, Metrics: sfMetrics, Logger: logger})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return tokens.Open(ctx, tokens.Options{
+		Store: store.KV(tokens.Namespace), Key: key, OAuth: oauth, LoginURL: cfg.LoginURL(),
+		Environment:       cfg.Salesforce.Environment,
+		JWT:               tokens.JWTConfig{Username: cfg.Salesforce.JWT.Username, PrivateKeyFile: cfg.Salesforce.JWT.PrivateKeyFile},
+		HTTPClient:        hc,
+		Client:            salesforce.Options{APIVersion: cfg.Salesforce.APIVersion, Metrics: sfMetrics, Logger: logger},
+		KeepaliveInterval: cfg.Salesforce.KeepaliveInterval, Registerer: reg, Logger: logger,
+	})
 }
 
 // run serves until ctx ends, then drains: stop taking requests, let
@@ -151,6 +205,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	go d.mapping.Run(bg)
+	go d.pool.Run(bg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

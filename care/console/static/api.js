@@ -1,0 +1,117 @@
+// api.js: the /api/v1 client of the console, and the words for its errors.
+
+const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+const csrfToken = csrfMeta ? csrfMeta.content : '';
+
+/** An error answered by the API (or a network failure, status 0). */
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || '';
+    this.details = details;
+  }
+}
+
+/**
+ * Calls the API with the session cookie. State-changing calls carry the
+ * session's CSRF token. Resolves to the decoded JSON body (null when
+ * empty); rejects with an ApiError.
+ */
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network', 'network error');
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch (e) { data = null; }
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    throw new ApiError(res.status, e.code, e.message, e.details);
+  }
+  return data;
+}
+
+/** Builds a query string from an object, leaving out empty values. */
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+/**
+ * Reports whether an error means the route is not there (a part of the
+ * daemon not built or not enabled), as opposed to a missing record.
+ */
+export function unavailable(err) {
+  return err instanceof ApiError && (err.status === 404 || err.status === 405 || err.status === 501) &&
+    (err.code === '' || err.code === 'not_found' || err.code === 'not_implemented');
+}
+
+const words = {
+  network: 'Could not reach carebridge. Check your connection and try again.',
+  unauthenticated: 'Your session has ended or was refused. Reload the page, or sign in again.',
+  forbidden: 'You do not have permission to do that.',
+  not_assigned: 'Only the agent assigned to this case can do that. Assign the case to yourself first.',
+  profile_locked: 'The profile can no longer be changed: a reply has already been sent from this case\'s profile.',
+  case_unassigned: 'A case must be assigned before it can be marked done. Assign it first.',
+  invalid_transition: 'That status change is not allowed: a deleted case cannot change.',
+  no_profile: 'Choose the profile to reply from before sending a reply.',
+  locked_to_salesforce: 'This case has been escalated to Salesforce: replies are written from the Care page inside Salesforce.',
+  open_case_exists: 'This customer already has an open case with this profile.',
+  conflict: 'Someone else changed this at the same time. Reload and try again.',
+  not_found: 'It no longer exists, or you cannot see it.',
+  invalid_json: 'The request was not understood.',
+  body_too_large: 'The text is too long to send.',
+  contact_not_linked: 'Link a Salesforce contact to this customer first, or create a lead instead.',
+  contact_not_found: 'That Salesforce contact was not found. It may have been deleted in Salesforce.',
+  already_escalated: 'This case has already been escalated to Salesforce.',
+  salesforce_connection_expired: 'The Salesforce connection has expired. A supervisor must reconnect it on the Salesforce settings page.',
+  salesforce_rejected: 'Salesforce rejected the record.',
+  conversation_too_old: 'The customer\'s last message is 90 days old or more, so this case can no longer be escalated.',
+  internal: 'carebridge ran into an internal error. Try again; if it keeps happening, tell your administrator.',
+};
+
+/** Turns an error into a sentence for the user. */
+export function describe(err) {
+  if (!(err instanceof ApiError)) return 'Something went wrong: ' + String(err && err.message || err);
+  if (err.status === 401) return words.unauthenticated;
+  let text = words[err.code];
+  if (err.code === 'invalid_argument') {
+    text = 'That value is not accepted: ' + (err.message || 'check the form') + '.';
+  } else if (err.code === 'salesforce_rejected') {
+    const details = salesforceDetails(err.details);
+    text = words.salesforce_rejected + (details ? ' ' + details : (err.message ? ' ' + err.message : ''));
+  } else if (err.code === 'forbidden' && err.message) {
+    text = words.forbidden + ' (' + err.message + ')';
+  }
+  if (!text) {
+    text = err.message ? err.message.charAt(0).toUpperCase() + err.message.slice(1) : `The request failed (HTTP ${err.status}).`;
+  }
+  return text;
+}
+
+function salesforceDetails(d) {
+  const list = Array.isArray(d) ? d : (d && Array.isArray(d.errors) ? d.errors : null);
+  if (!list) return '';
+  return list.map((e) => {
+    const code = e.errorCode || e.statusCode || '';
+    const fields = Array.isArray(e.fields) && e.fields.length ? ' (' + e.fields.join(', ') + ')' : '';
+    return (code ? code + ': ' : '') + (e.message || '') + fields;
+  }).join('; ');
+}

@@ -1,0 +1,516 @@
+// casepage.js: one case: the conversation, the reply and note boxes, and
+// the property panel (Case, Customer, History, Salesforce tabs).
+
+import { api, describe, ApiError } from './api.js';
+import {
+  h, replace, announce, alertBox, okBox, badge, timeEl, select, tabSet, safeURL,
+  STATUS, PRIORITY, SENTIMENT, REPLY_TYPE, MESSAGE_TYPE,
+} from './dom.js';
+import { renderSalesforceTab } from './salesforce.js';
+
+const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
+
+/** The case page. opts: caseId, mode (console|embed), caseLink(id), onChange(). */
+export class CasePage {
+  constructor(container, boot, opts) {
+    this.container = container;
+    this.boot = boot;
+    this.me = boot.user;
+    this.opts = opts;
+    this.id = opts.caseId;
+    this.embed = opts.mode === 'embed';
+    this.drafts = { reply: '', note: '', replyType: null, markPending: false };
+    this.composeTab = 'reply';
+    this.propTab = 'case';
+  }
+
+  userName(id) {
+    return (this.boot.users.find((u) => u.id === id) || { name: id }).name;
+  }
+
+  async load() {
+    replace(this.container, h('p', { class: 'placeholder', 'aria-busy': 'true' }, `Loading case #${this.id}…`));
+    try {
+      const [c, msgs] = await Promise.all([
+        api('GET', `/api/v1/cases/${this.id}`),
+        api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
+      ]);
+      this.c = c;
+      this.msgs = msgs.messages;
+      this.customer = await api('GET', `/api/v1/customers/${c.customer_id}`).catch(() => null);
+    } catch (e) {
+      const msg = e instanceof ApiError && e.status === 404 ? `Case #${this.id} was not found, or you cannot see it.` : describe(e);
+      replace(this.container, h('div', { class: 'placeholder' }, h('h2', {}, `Case #${this.id}`), alertBox(msg)));
+      return;
+    }
+    this.render();
+  }
+
+  /** Reloads the case and its messages, re-rendering what shows them. */
+  async reload() {
+    const focusId = document.activeElement && document.activeElement.id;
+    try {
+      const [c, msgs] = await Promise.all([
+        api('GET', `/api/v1/cases/${this.id}`),
+        api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
+      ]);
+      this.c = c;
+      this.msgs = msgs.messages;
+    } catch (e) {
+      this.showError(describe(e));
+      return;
+    }
+    this.renderHead();
+    this.renderConversation();
+    this.renderComposer();
+    if (this.propTab === 'case') this.renderCaseTab(this.tabs.panel('case'));
+    if (focusId) {
+      const el = document.getElementById(focusId);
+      if (el) el.focus();
+    }
+  }
+
+  changed() {
+    this.opts.onChange();
+  }
+
+  showError(msg) {
+    replace(this.errorEl, alertBox(msg));
+  }
+
+  clearError() {
+    this.errorEl.replaceChildren();
+  }
+
+  customerName() {
+    const cu = this.customer;
+    return cu ? (cu.name || cu.username || `Customer ${cu.id}`) : `Customer ${this.c.customer_id}`;
+  }
+
+  hasOutbound() {
+    return this.msgs.some((m) => m.direction === 'outbound' && m.kind === 'message');
+  }
+
+  render() {
+    document.title = `Case #${this.id} · carebridge`;
+    this.headEl = h('header', { class: 'case-head' });
+    this.errorEl = h('div', { class: 'case-errors' });
+    this.convEl = h('ol', { class: 'conversation', 'aria-labelledby': 'conv-title' });
+    this.composerEl = h('div', { class: 'composer' });
+    const sf = this.c.salesforce || {};
+    this.tabs = tabSet('Case details', [
+      { id: 'case', label: 'Case', render: (p) => this.renderCaseTab(p) },
+      { id: 'customer', label: 'Customer', render: (p) => this.renderCustomerTab(p) },
+      { id: 'history', label: 'History', render: (p) => this.renderHistoryTab(p) },
+      {
+        id: 'salesforce', label: 'Salesforce', render: (p) => renderSalesforceTab(p, this),
+        marker: sf.escalated_without_contact ? 'escalated without a contact' : null,
+      },
+    ], this.propTab, (id) => { this.propTab = id; });
+    replace(this.container, h('div', { class: 'case' },
+      h('section', { class: 'conversation-pane', 'aria-labelledby': 'case-title' },
+        this.headEl, this.errorEl,
+        h('h3', { id: 'conv-title', class: 'sr-only' }, 'Conversation'),
+        this.convEl, this.composerEl),
+      h('aside', { class: 'props', 'aria-label': 'Case details' }, this.tabs.el)));
+    this.renderHead();
+    this.renderConversation();
+    this.renderComposer();
+  }
+
+  renderHead() {
+    const c = this.c;
+    const sf = c.salesforce || {};
+    const assigned = c.assignee === this.me.id;
+    replace(this.headEl,
+      h('h2', { id: 'case-title', tabindex: '-1' }, `Case #${c.id} · ${this.customerName()}`),
+      h('p', { class: 'case-badges' },
+        badge('status', c.status, STATUS), ' ',
+        badge('priority', c.priority, PRIORITY), ' ',
+        h('span', { class: 'meta' }, `Sentiment: ${SENTIMENT[c.sentiment] || c.sentiment}`),
+        h('span', { class: 'meta' }, `Platform: ${c.platform}`),
+        h('span', { class: 'meta' }, `Profile: ${c.profile_id || 'none chosen'}`),
+        h('span', { class: 'meta' }, c.assignee ? `Assignee: ${this.userName(c.assignee)}` : 'Unassigned'),
+        sf.case_number ? h('span', { class: 'meta' }, `Salesforce case ${sf.case_number}${sf.status ? ' (' + sf.status + ')' : ''}`) : null),
+      !assigned && c.status !== 'deleted'
+        ? h('p', {}, h('button', { type: 'button', id: 'head-assign-me', class: 'primary', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me'))
+        : null);
+  }
+
+  renderConversation() {
+    const items = this.msgs.map((m) => {
+      const note = m.kind === 'note';
+      const cls = note ? 'note' : m.direction;
+      const who = note ? 'Internal note' : (m.direction === 'inbound' ? 'Customer' : 'Reply');
+      const type = note ? null : (m.reply_type ? REPLY_TYPE[m.reply_type] : MESSAGE_TYPE[m.type] || m.type);
+      const atts = (m.attachments || []).filter((a) => a && safeURL(a.url));
+      return h('li', { class: `msg ${cls}`, 'data-kind': m.kind, 'data-direction': m.direction },
+        h('div', { class: 'msg-meta' },
+          h('span', { class: 'msg-label' }, who), ' ',
+          h('strong', {}, m.author || (m.author_id ? this.userName(m.author_id) : '')), ' ',
+          type ? h('span', { class: 'muted' }, `· ${type}`) : null, ' ',
+          m.via === 'salesforce' ? h('span', { class: 'muted' }, '· from Salesforce') : null, ' ',
+          h('span', { class: 'muted' }, '· ', timeEl(m.sent_at))),
+        h('p', { class: 'msg-text' }, m.text),
+        note && m.mentions && m.mentions.length
+          ? h('p', { class: 'msg-mentions' }, 'Mentions: ', m.mentions.map((id) => this.userName(id)).join(', '))
+          : null,
+        atts.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' },
+          atts.map((a) => h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.name || a.type || a.url)))) : null);
+    });
+    replace(this.convEl, items.length ? items : h('li', { class: 'empty' }, 'No messages yet.'));
+    const last = this.convEl.lastElementChild;
+    if (last && last.scrollIntoView) last.scrollIntoView({ block: 'nearest' });
+  }
+
+  // ---- composer ----
+
+  renderComposer() {
+    const set = tabSet('Write', [
+      { id: 'reply', label: 'Reply', render: (p) => this.renderReply(p) },
+      { id: 'note', label: 'Internal note', render: (p) => this.renderNote(p) },
+    ], this.composeTab, (id) => { this.composeTab = id; });
+    replace(this.composerEl, set.el);
+  }
+
+  defaultReplyType() {
+    const lastIn = [...this.msgs].reverse().find((m) => m.direction === 'inbound' && m.kind === 'message');
+    if (lastIn && lastIn.type === 'direct_message') return 'direct_message';
+    if (lastIn && lastIn.type === 'post') return 'comment_on_post';
+    return 'public_reply';
+  }
+
+  renderReply(panel) {
+    const c = this.c;
+    const assigned = c.assignee === this.me.id;
+    const locked = c.locked_for_reply && !this.embed;
+    const notices = [];
+    let blocked = false;
+    if (c.status === 'deleted') {
+      notices.push(h('p', { class: 'notice' }, 'This case is deleted; it cannot be replied to.'));
+      blocked = true;
+    } else if (locked) {
+      notices.push(h('p', { class: 'notice' }, 'This case has been escalated to Salesforce. Replies are written from the Care page inside the Salesforce case.'));
+      blocked = true;
+    } else if (!assigned) {
+      notices.push(h('p', { class: 'notice' }, c.assignee
+        ? `Only the assignee (${this.userName(c.assignee)}) can reply. Assign the case to yourself to reply.`
+        : 'Only the assignee can reply. Assign the case to yourself to reply.', ' ',
+      h('button', { type: 'button', id: 'reply-assign-me', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me')));
+      blocked = true;
+    } else if (!c.profile_id) {
+      const input = h('input', { id: 'reply-profile', name: 'profile_id', required: true, autocomplete: 'off' });
+      notices.push(h('form', {
+        class: 'notice row',
+        onsubmit: (ev) => {
+          ev.preventDefault();
+          const v = input.value.trim();
+          if (v) this.patch({ profile_id: v }, `Profile set to ${v}`);
+        },
+      }, h('label', { for: 'reply-profile' }, 'This case has no profile. Choose the profile to reply from:'), input,
+      h('button', { type: 'submit' }, 'Set profile')));
+      blocked = true;
+    }
+    const errBox = h('div', { class: 'form-errors' });
+    const type = select({ id: 'reply-type', name: 'reply_type', disabled: blocked, onchange: (ev) => { this.drafts.replyType = ev.target.value; } },
+      Object.entries(REPLY_TYPE), this.drafts.replyType || this.defaultReplyType());
+    const text = h('textarea', {
+      id: 'reply-text', name: 'text', rows: '4', required: true, disabled: blocked,
+      oninput: (ev) => { this.drafts.reply = ev.target.value; },
+    });
+    text.value = this.drafts.reply;
+    const pending = h('input', { type: 'checkbox', id: 'reply-pending', name: 'mark_pending', disabled: blocked, onchange: (ev) => { this.drafts.markPending = ev.target.checked; } });
+    pending.checked = this.drafts.markPending;
+    const send = h('button', { type: 'submit', class: 'primary', id: 'reply-send', disabled: blocked }, this.embed ? 'Send reply from Salesforce' : 'Send reply');
+    const form = h('form', {
+      class: 'stack', 'aria-label': 'Reply to the customer',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (!text.value.trim()) { replace(errBox, alertBox('Write the reply first.')); text.focus(); return; }
+        send.disabled = true;
+        try {
+          await api('POST', `/api/v1/cases/${this.id}/messages`, {
+            kind: 'reply', reply_type: type.value, text: text.value, mark_pending: pending.checked,
+            via: this.embed ? 'salesforce' : 'care',
+          });
+          this.drafts.reply = '';
+          this.drafts.markPending = false;
+          errBox.replaceChildren();
+          announce(pending.checked ? 'Reply sent; the case is pending.' : 'Reply sent.');
+          await this.reload();
+          this.changed();
+          const t = document.getElementById('reply-text');
+          if (t) t.focus();
+        } catch (e) {
+          send.disabled = false;
+          replace(errBox, alertBox(describe(e)));
+        }
+      },
+    },
+    h('div', { class: 'row' }, h('label', { for: 'reply-type' }, 'Reply as'), type),
+    h('label', { for: 'reply-text' }, 'Reply to the customer'), text,
+    h('div', { class: 'row' },
+      h('span', { class: 'check' }, pending, h('label', { for: 'reply-pending' }, 'Mark as pending after sending')),
+      send),
+    errBox);
+    replace(panel, notices, form);
+  }
+
+  mentionsIn(text) {
+    const ids = new Set();
+    for (const m of text.matchAll(MENTION)) {
+      if (this.boot.users.some((u) => u.id === m[2])) ids.add(m[2]);
+    }
+    return [...ids];
+  }
+
+  renderNote(panel) {
+    const errBox = h('div', { class: 'form-errors' });
+    const notifies = h('p', { class: 'hint', id: 'note-notifies', 'aria-live': 'polite' });
+    const text = h('textarea', { id: 'note-text', name: 'text', rows: '3', required: true, 'aria-describedby': 'note-help note-notifies' });
+    const updateNotifies = () => {
+      const ids = this.mentionsIn(text.value);
+      notifies.textContent = ids.length ? 'Notifies: ' + ids.map((id) => this.userName(id)).join(', ') : '';
+    };
+    text.value = this.drafts.note;
+    text.addEventListener('input', () => { this.drafts.note = text.value; updateNotifies(); });
+    updateNotifies();
+    const others = this.boot.users.filter((u) => u.id !== this.me.id);
+    const picker = select({
+      id: 'note-mention',
+      onchange: (ev) => {
+        const id = ev.target.value;
+        if (!id) return;
+        const sep = text.value && !/\s$/.test(text.value) ? ' ' : '';
+        text.value += `${sep}@${id} `;
+        this.drafts.note = text.value;
+        ev.target.value = '';
+        updateNotifies();
+        text.focus();
+      },
+    }, [['', 'Choose a colleague…'], ...others.map((u) => [u.id, `${u.name} (@${u.id})`])], '');
+    const add = h('button', { type: 'submit', id: 'note-add' }, 'Add note');
+    const form = h('form', {
+      class: 'stack', 'aria-label': 'Internal note',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (!text.value.trim()) { replace(errBox, alertBox('Write the note first.')); text.focus(); return; }
+        add.disabled = true;
+        try {
+          await api('POST', `/api/v1/cases/${this.id}/messages`, { kind: 'note', text: text.value, mentions: this.mentionsIn(text.value) });
+          this.drafts.note = '';
+          errBox.replaceChildren();
+          announce('Note added.');
+          this.composeTab = 'note';
+          await this.reload();
+          this.changed();
+          const t = document.getElementById('note-text');
+          if (t) t.focus();
+        } catch (e) {
+          add.disabled = false;
+          replace(errBox, alertBox(describe(e)));
+        }
+      },
+    },
+    h('label', { for: 'note-text' }, 'Internal note'),
+    h('p', { class: 'hint', id: 'note-help' }, 'Only Care users see notes; they never reach the customer or Salesforce. Type @ and a user id to mention someone.'),
+    text, notifies,
+    h('div', { class: 'row' }, h('label', { for: 'note-mention' }, 'Mention'), picker, add),
+    errBox);
+    replace(panel, form);
+  }
+
+  // ---- property panel ----
+
+  /** PATCHes the case; on success re-renders, on failure explains. */
+  async patch(body, done) {
+    this.clearError();
+    try {
+      this.c = await api('PATCH', `/api/v1/cases/${this.id}`, body);
+      announce(done);
+      await this.reload();
+      this.changed();
+      return true;
+    } catch (e) {
+      // The error shows next to the control that failed: in the property
+      // panel when the change came from there, else above the conversation.
+      const fromPanel = this.tabs.el.contains(document.activeElement);
+      const focusId = document.activeElement && document.activeElement.id;
+      if (fromPanel && this.propTab === 'case') {
+        this.renderCaseTab(this.tabs.panel('case'), describe(e));
+      } else {
+        this.showError(describe(e));
+        if (this.propTab === 'case') this.renderCaseTab(this.tabs.panel('case'));
+      }
+      this.renderHead();
+      this.renderComposer();
+      const el = focusId && document.getElementById(focusId);
+      if (el) el.focus();
+      return false;
+    }
+  }
+
+  renderCaseTab(panel, error) {
+    const c = this.c;
+    const deleted = c.status === 'deleted';
+    const assignee = select({
+      id: 'prop-assignee', disabled: deleted,
+      onchange: (ev) => this.patch({ assignee: ev.target.value || null }, ev.target.value ? `Assigned to ${this.userName(ev.target.value)}` : 'Unassigned'),
+    }, [['', 'Unassigned'], ...this.boot.users.map((u) => [u.id, u.name])], c.assignee || '');
+    const statuses = Object.entries(STATUS).filter(([k]) => k !== 'deleted' || deleted);
+    const status = select({
+      id: 'prop-status', disabled: deleted,
+      onchange: (ev) => this.patch({ status: ev.target.value }, `Status changed to ${STATUS[ev.target.value]}`),
+    }, statuses, c.status);
+    const priority = select({
+      id: 'prop-priority', disabled: deleted,
+      onchange: (ev) => this.patch({ priority: ev.target.value }, `Priority changed to ${PRIORITY[ev.target.value]}`),
+    }, Object.entries(PRIORITY), c.priority);
+    const sentiment = select({
+      id: 'prop-sentiment', disabled: deleted,
+      onchange: (ev) => this.patch({ sentiment: ev.target.value }, `Sentiment changed to ${SENTIMENT[ev.target.value]}`),
+    }, Object.entries(SENTIMENT), c.sentiment);
+
+    const profileLocked = this.hasOutbound();
+    const profile = h('input', { id: 'prop-profile', value: c.profile_id, disabled: profileLocked || deleted, 'aria-describedby': 'prop-profile-hint', autocomplete: 'off' });
+    const profileForm = h('form', {
+      class: 'row',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        this.patch({ profile_id: profile.value.trim() }, 'Profile saved');
+      },
+    }, profile, h('button', { type: 'submit', disabled: profileLocked || deleted }, 'Save'));
+
+    replace(panel,
+      error ? alertBox(error) : null,
+      h('h3', { class: 'sr-only' }, 'Case properties'),
+      h('div', { class: 'fields' },
+        h('label', { for: 'prop-assignee' }, 'Assignee'),
+        h('div', { class: 'row' }, assignee,
+          c.assignee !== this.me.id && !deleted ? h('button', { type: 'button', id: 'prop-assign-me', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me') : null),
+        h('label', { for: 'prop-status' }, 'Status'), status,
+        h('label', { for: 'prop-priority' }, 'Priority'), priority,
+        h('label', { for: 'prop-sentiment' }, 'Sentiment'), sentiment,
+        h('label', { for: 'prop-profile' }, 'Profile'), profileForm,
+        h('p', { class: 'hint', id: 'prop-profile-hint' }, profileLocked
+          ? 'The profile is fixed: a reply has been sent from it.'
+          : 'The social profile replies are sent from. Only the assignee can set it, and only before the first reply.')),
+      this.fieldsEditor(deleted),
+      h('p', { class: 'muted small' }, 'Created ', timeEl(c.created_at), c.last_customer_message_at ? h('span', {}, ' · last customer message ', timeEl(c.last_customer_message_at)) : null,
+        ` · Community: ${c.community_state}`),
+      deleted ? null : this.deleteButton());
+  }
+
+  fieldsEditor(deleted) {
+    const fields = this.c.fields || {};
+    const names = Object.keys(fields).sort();
+    const rows = names.map((name, i) => h('div', { class: 'field-row' },
+      h('label', { for: `cf-${i}` }, name),
+      h('input', { id: `cf-${i}`, 'data-name': name, value: fields[name], disabled: deleted }),
+      h('button', {
+        type: 'button', disabled: deleted, 'aria-label': `Remove field ${name}`,
+        onclick: () => this.patch({ fields: { [name]: null } }, `Field ${name} removed`),
+      }, 'Remove')));
+    const newName = h('input', { id: 'cf-new-name', placeholder: 'Field name', disabled: deleted, autocomplete: 'off' });
+    const newValue = h('input', { id: 'cf-new-value', placeholder: 'Value', disabled: deleted, autocomplete: 'off' });
+    return h('form', {
+      class: 'custom-fields',
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        const patch = {};
+        for (const inp of ev.target.querySelectorAll('input[data-name]')) {
+          if (inp.value !== fields[inp.dataset.name]) patch[inp.dataset.name] = inp.value;
+        }
+        if (newName.value.trim()) patch[newName.value.trim()] = newValue.value;
+        if (Object.keys(patch).length) this.patch({ fields: patch }, 'Fields saved');
+        else announce('No field changed.');
+      },
+    },
+    h('fieldset', {},
+      h('legend', {}, 'Custom fields'),
+      rows.length ? rows : h('p', { class: 'muted small' }, 'No custom fields yet.'),
+      h('div', { class: 'field-row new' },
+        h('label', { for: 'cf-new-name', class: 'sr-only' }, 'New field name'), newName,
+        h('label', { for: 'cf-new-value', class: 'sr-only' }, 'New field value'), newValue),
+      h('button', { type: 'submit', id: 'cf-save', disabled: deleted }, 'Save fields')));
+  }
+
+  deleteButton() {
+    const box = h('div', { class: 'danger-zone' });
+    const ask = () => replace(box,
+      h('p', {}, 'Delete this case? A deleted case cannot be restored.'),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'danger', id: 'case-delete-confirm', onclick: () => this.deleteCase() }, 'Delete case'),
+        h('button', { type: 'button', id: 'case-delete-cancel', onclick: () => { reset(); document.getElementById('case-delete').focus(); } }, 'Cancel')));
+    const reset = () => replace(box, h('button', { type: 'button', class: 'danger-outline', id: 'case-delete', onclick: () => { ask(); document.getElementById('case-delete-cancel').focus(); } }, 'Delete case…'));
+    reset();
+    return box;
+  }
+
+  async deleteCase() {
+    try {
+      await api('DELETE', `/api/v1/cases/${this.id}`);
+      announce('Case deleted.');
+      await this.reload();
+      this.changed();
+    } catch (e) {
+      this.showError(describe(e));
+    }
+  }
+
+  renderCustomerTab(panel) {
+    const cu = this.customer;
+    if (!cu) {
+      replace(panel, alertBox('The customer could not be loaded.'));
+      return;
+    }
+    const msg = h('div', { class: 'form-errors' });
+    const field = (name, label, type) => [
+      h('label', { for: `cust-${name}` }, label),
+      h('input', { id: `cust-${name}`, name, type: type || 'text', value: cu[name] || '', autocomplete: 'off' }),
+    ];
+    replace(panel,
+      h('h3', { class: 'sr-only' }, 'Customer'),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Platform'), h('dd', {}, cu.platform),
+        h('dt', {}, 'Platform user id'), h('dd', {}, cu.platform_user_id),
+        h('dt', {}, 'Salesforce contact'), h('dd', {}, cu.salesforce_contact_id || 'not linked')),
+      h('form', {
+        class: 'fields',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          const data = new FormData(ev.target);
+          const body = {};
+          for (const k of ['username', 'first_name', 'last_name', 'email']) body[k] = String(data.get(k) || '');
+          try {
+            this.customer = await api('PATCH', `/api/v1/customers/${cu.id}`, body);
+            replace(msg, okBox('Customer details saved.'));
+            this.renderHead();
+            this.changed();
+          } catch (e) {
+            replace(msg, alertBox(describe(e)));
+          }
+        },
+      },
+      field('username', 'Username'), field('first_name', 'First name'), field('last_name', 'Last name'), field('email', 'Email', 'email'),
+      h('div', {}, h('button', { type: 'submit', class: 'primary', id: 'cust-save' }, 'Save customer'))),
+      msg);
+  }
+
+  async renderHistoryTab(panel) {
+    replace(panel, h('h3', { class: 'sr-only' }, 'Case history'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading the customer\'s cases…'));
+    try {
+      const res = await api('GET', `/api/v1/customers/${this.c.customer_id}/cases`);
+      const items = res.cases.map((k) => h('li', {},
+        k.id === this.id
+          ? h('span', {}, h('strong', {}, `#${k.id}`), ' (this case)')
+          : h('a', { href: this.opts.caseLink(k.id), 'data-route': this.embed ? null : '' }, `Case #${k.id}`),
+        ' ', badge('status', k.status, STATUS), ' ',
+        h('span', { class: 'muted small' }, `profile ${k.profile_id || 'none'} · opened `, timeEl(k.created_at))));
+      replace(panel, h('h3', {}, `Cases of ${this.customerName()}`),
+        items.length ? h('ul', { class: 'history' }, items) : h('p', {}, 'No other cases.'));
+    } catch (e) {
+      replace(panel, alertBox(describe(e)));
+    }
+  }
+}
