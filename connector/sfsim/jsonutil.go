@@ -25,13 +25,13 @@ func (o jobj) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, err := json.Marshal(m.K)
+		k, err := marshal(m.K)
 		if err != nil {
 			return nil, err
 		}
 		b.Write(k)
 		b.WriteByte(':')
-		v, err := json.Marshal(m.V)
+		v, err := marshal(m.V)
 		if err != nil {
 			return nil, fmt.Errorf("marshal %s: %w", m.K, err)
 		}

@@ -163,6 +163,8 @@ type orderKey struct {
 type queryResult struct {
 	totalSize int
 	rows      []jobj
+	// aggregate results come in one batch: they have no queryMore.
+	aggregate bool
 }
 
 // MarshalJSON writes a done child result {"totalSize","done","records"}.
@@ -308,7 +310,7 @@ func (s *Server) execute(c *compiled, version string, all bool) *queryResult {
 	if c.agg != nil {
 		rows := c.agg.run(s.store, recs)
 		rows = window(rows, c.offset, c.limit)
-		return &queryResult{totalSize: len(rows), rows: rows}
+		return &queryResult{totalSize: len(rows), rows: rows, aggregate: true}
 	}
 	rows := make([]jobj, len(recs))
 	for i, r := range recs {
@@ -1062,7 +1064,11 @@ func (s *Server) handleQuery(c *call, all bool) *response {
 	if err != nil {
 		return errResp(err)
 	}
-	return jsonResp(http.StatusOK, s.page(c, res.totalSize, res.rows, 0, s.batchSize(c.header), nil))
+	batch := s.batchSize(c.header)
+	if res.aggregate {
+		batch = max(len(res.rows), 1)
+	}
+	return jsonResp(http.StatusOK, s.page(c, res.totalSize, res.rows, 0, batch, nil))
 }
 
 // page renders one batch of rows starting at pos, opening a cursor when
