@@ -330,7 +330,7 @@ var conformanceCases = []confCase{
 		return e.a.call(http.MethodGet, "sobjects", nil)
 	}},
 	{fixture: "describe_custom_object_v23.json", status: 200, extra: []string{"developerName", "master", "active", "urls", "layout"},
-		run: func(e *confEnv) result { return e.a.call(http.MethodGet, "sobjects/Whizbang/describe", nil) },
+		run:   func(e *confEnv) result { return e.a.call(http.MethodGet, "sobjects/Whizbang/describe", nil) },
 		check: checkDescribeByType},
 	{fixture: "limits_developer_edition_v50.json", status: 200, shape: limitsShape, run: func(e *confEnv) result {
 		return e.a.call(http.MethodGet, "limits", nil)
