@@ -19,7 +19,7 @@ type seeded struct {
 	t0, t1, t2          time.Time
 }
 
-func mustSeed(t *testing.T, srv *Server, object string, fields map[string]any) string {
+func mustSeed(t testing.TB, srv *Server, object string, fields map[string]any) string {
 	t.Helper()
 	id, err := srv.CreateRecord(object, fields)
 	if err != nil {
