@@ -21,12 +21,25 @@ const (
 	CodeLockedToSalesforce Code = "locked_to_salesforce"
 	CodeOpenCaseExists     Code = "open_case_exists"
 	CodeConflict           Code = "conflict"
+
+	// Salesforce escalation codes.
+	CodeContactNotFound       Code = "contact_not_found"
+	CodeContactNotLinked      Code = "contact_not_linked"
+	CodeAlreadyEscalated      Code = "already_escalated"
+	CodeConversationTooOld    Code = "conversation_too_old"
+	CodeConnectionExpired     Code = "salesforce_connection_expired"
+	CodeSalesforceRejected    Code = "salesforce_rejected"
+	CodeSalesforceUnavailable Code = "salesforce_unavailable"
+	CodeMappingNotConfigured  Code = "mapping_not_configured"
 )
 
 // Error is a domain error: a code and a message safe to show the caller.
 type Error struct {
 	Code    Code
 	Message string
+	// Details, when set, is shown to the caller inside the error (e.g.
+	// Salesforce's own errors of a rejected record).
+	Details any
 }
 
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }

@@ -67,10 +67,6 @@ func (m *IncomingMessage) Validate(now time.Time) error {
 	if !m.Type.Valid() {
 		return Errorf(CodeInvalidArgument, "message.type must be one of post, comment, direct_message, mention")
 	}
-	if m.Author == "" {
-		m.Author = Customer{FirstName: m.Customer.FirstName, LastName: m.Customer.LastName,
-			Username: m.Customer.Username, PlatformUserID: m.Customer.PlatformUserID}.Name()
-	}
 	if m.SentAt.IsZero() {
 		m.SentAt = now
 	}

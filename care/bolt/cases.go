@@ -360,9 +360,14 @@ func (s *Store) putMessage(tx *bbolt.Tx, m *care.Message, seq uint64, before *ca
 	return seq, nil
 }
 
-func (s *Store) incomingMessage(in care.IncomingMessage, customerID int64, now time.Time) *care.Message {
+// incomingMessage makes the stored message of an incoming one. A message
+// without an author is the customer's, by the customer's display name.
+func (s *Store) incomingMessage(in care.IncomingMessage, cust *care.Customer, now time.Time) *care.Message {
+	if in.Author == "" && in.Direction == care.Inbound {
+		in.Author = cust.Name()
+	}
 	return &care.Message{
-		ExternalID: in.ExternalID, CustomerID: customerID, Platform: in.Platform, ProfileID: in.ProfileID,
+		ExternalID: in.ExternalID, CustomerID: cust.ID, Platform: in.Platform, ProfileID: in.ProfileID,
 		Direction: in.Direction, Kind: care.KindMessage, Type: in.Type, Author: in.Author, Text: in.Text,
 		SentAt: in.SentAt, Attachments: in.Attachments, CreatedAt: now,
 	}
@@ -406,7 +411,7 @@ func (s *Store) Ingest(ctx context.Context, actor care.User, in care.IncomingMes
 				return err
 			}
 		}
-		m := s.incomingMessage(in, cust.ID, now)
+		m := s.incomingMessage(in, cust, now)
 		ev := care.EventNone
 		var before care.Case
 		if open != nil {
@@ -484,7 +489,7 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 			}
 		}
 		if m == nil {
-			m = s.incomingMessage(in.Message, cust.ID, now)
+			m = s.incomingMessage(in.Message, cust, now)
 		}
 		var before *care.Case
 		created := open == nil
@@ -899,4 +904,51 @@ func (s *Store) LinkedCaseCount(ctx context.Context) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// SetCustomerContact links a customer to a Salesforce contact ("" unlinks).
+func (s *Store) SetCustomerContact(ctx context.Context, customerID int64, contactID string) (care.Customer, error) {
+	var out care.Customer
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		c, err := getCustomer(tx, customerID)
+		if err != nil {
+			return err
+		}
+		c.ContactID, c.UpdatedAt = contactID, s.now()
+		if err := putCustomer(tx, c); err != nil {
+			return err
+		}
+		out = *c
+		return nil
+	})
+	return out, err
+}
+
+// MessagesForRender returns what a mapping renders of a case: its first
+// message and its last n, notes left out, oldest first.
+func (s *Store) MessagesForRender(ctx context.Context, caseID int64, n int) ([]care.Message, error) {
+	recent, err := s.RecentMessages(ctx, caseID, n)
+	if err != nil || len(recent) < n {
+		return recent, err
+	}
+	var first *care.Message
+	err = s.view(func(tx *bbolt.Tx) error {
+		prefix := i64(caseID)
+		c := tx.Bucket(bucketCaseMessages).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			m, err := getMessage(tx, getU64(k[16:]))
+			if err != nil {
+				return err
+			}
+			if m.Kind != care.KindNote {
+				first = m
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil || first == nil || first.ID == recent[0].ID {
+		return recent, err
+	}
+	return append([]care.Message{*first}, recent...), nil
 }

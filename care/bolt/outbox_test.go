@@ -277,3 +277,30 @@ func TestCaseBySalesforceID(t *testing.T) {
 		t.Fatalf("linked count %d", n)
 	}
 }
+
+func TestMessagesForRenderAndContactLink(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("mr0", 0, clk.t)})
+	for i := 1; i < 30; i++ {
+		s.Ingest(ctx, community, benchMessage(fmt.Sprintf("mr%d", i), 0, clk.t.Add(time.Duration(i)*time.Second)))
+	}
+	msgs, err := s.MessagesForRender(ctx, res.Case.ID, 10)
+	if err != nil || len(msgs) != 11 || msgs[0].ExternalID != "mr0" || msgs[1].ExternalID != "mr20" || msgs[10].ExternalID != "mr29" {
+		t.Fatalf("render messages: %d %v", len(msgs), err)
+	}
+	if msgs, _ := s.MessagesForRender(ctx, res.Case.ID, 100); len(msgs) != 30 {
+		t.Fatalf("all messages fit: %d", len(msgs))
+	}
+	cu, err := s.SetCustomerContact(ctx, res.Case.CustomerID, "003000000000001AAA")
+	if err != nil || cu.ContactID != "003000000000001AAA" {
+		t.Fatalf("link: %+v %v", cu, err)
+	}
+	if got, _ := s.Customer(ctx, community, cu.ID); got.ContactID != "003000000000001AAA" {
+		t.Fatal("link not stored")
+	}
+	if _, err := s.SetCustomerContact(ctx, 999, "x"); !care.IsNotFound(err) {
+		t.Fatalf("unknown customer: %v", err)
+	}
+}

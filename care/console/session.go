@@ -70,7 +70,9 @@ func newSigner(key []byte) signer {
 
 const cookieVersion = "v1."
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: a value has one encoding, so a cookie cannot be altered
+// in its unused trailing bits and still verify.
+var b64 = base64.RawURLEncoding.Strict()
 
 func (k signer) mac(msg string) []byte {
 	m := hmac.New(sha256.New, k.macKey)

@@ -258,6 +258,15 @@ var statusOf = map[care.Code]int{
 	care.CodeLockedToSalesforce: http.StatusLocked,
 	care.CodeOpenCaseExists:     http.StatusConflict,
 	care.CodeConflict:           http.StatusConflict,
+
+	care.CodeContactNotFound:       http.StatusNotFound,
+	care.CodeContactNotLinked:      http.StatusConflict,
+	care.CodeAlreadyEscalated:      http.StatusConflict,
+	care.CodeConversationTooOld:    http.StatusConflict,
+	care.CodeConnectionExpired:     http.StatusServiceUnavailable,
+	care.CodeSalesforceRejected:    http.StatusUnprocessableEntity,
+	care.CodeSalesforceUnavailable: http.StatusBadGateway,
+	care.CodeMappingNotConfigured:  http.StatusConflict,
 }
 
 // fail answers err: a domain error with its code, anything else as an
@@ -269,7 +278,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		writeError(w, status, string(de.Code), de.Message)
+		writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: string(de.Code), Message: de.Message, Details: de.Details}})
 		return
 	}
 	if errors.Is(err, context.Canceled) {

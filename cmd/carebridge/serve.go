@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
 	"github.com/carebridge/carebridge/connector/tokens"
@@ -81,19 +84,19 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	}
 	dir := care.NewDirectory(users)
 	policy := care.Policy{Grace: cfg.Care.GracePeriod}
-	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir})
-	if err != nil {
-		return nil, err
-	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		store.Collector())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mm, err := mapping.NewMetrics(reg)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	holder := mapping.NewHolder(cfg.MappingFile, mapping.HolderOptions{Logger: logger, Metrics: mm})
+	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir,
+		Effects: connector.Effects{Mapping: holder.Current}})
+	if err != nil {
+		return nil, err
+	}
+	reg.MustRegister(store.Collector())
 	if err := holder.Reload(context.Background()); err != nil {
 		// Not fatal: the daemon serves but is not ready until a valid
 		// mapping arrives (the file is watched), so a bad ConfigMap edit
@@ -129,6 +132,11 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		return nil, err
 	}
 	sf.Register(api)
+	escalator := &connector.Escalator{Store: store, Tokens: pool, Mapping: holder.Current, Users: dir, Clock: clock, Logger: logger,
+		CaseURL: func(id int64) string {
+			return strings.TrimRight(cfg.PublicURL, "/") + "/cases/" + strconv.FormatInt(id, 10)
+		}}
+	sfapi.NewCaseRoutes(escalator).Register(api)
 	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if u.Role != care.RoleSupervisor {
 			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")

@@ -1,4 +1,4 @@
-// dom.js: building the page without innerHTML, labels, time formatting.
+// dom.js: building the page from nodes (never from HTML strings), labels, time formatting.
 
 /**
  * Creates an element. attrs: class, text, html is not supported on purpose;

@@ -1,0 +1,546 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// The browser tests drive the console in headless Chromium. They skip when
+// /usr/bin/chromium is missing, unless CAREBRIDGE_REQUIRE_CHROMIUM=1 (CI),
+// which makes them fail instead. Screenshots go to a temporary directory,
+// or to CAREBRIDGE_SCREENSHOT_DIR when set (to look at them).
+
+const chromiumPath = "/usr/bin/chromium"
+
+var browser struct {
+	once    sync.Once
+	ctx     context.Context
+	cancels []context.CancelFunc
+	userDir string
+	err     error
+}
+
+// browserCtx starts the package's one browser on first use.
+func browserCtx(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CAREBRIDGE_REQUIRE_CHROMIUM") == "1" {
+			t.Fatalf("CAREBRIDGE_REQUIRE_CHROMIUM=1 but %s is missing: %v", chromiumPath, err)
+		}
+		t.Skipf("%s not installed; browser tests skipped", chromiumPath)
+	}
+	browser.once.Do(func() {
+		dir, err := os.MkdirTemp("", "carebridge-chromium-")
+		if err != nil {
+			browser.err = err
+			return
+		}
+		browser.userDir = dir
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(chromiumPath),
+			chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("disable-extensions", true),
+			chromedp.Flag("disable-default-apps", true),
+			chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
+			chromedp.Flag("password-store", "basic"),
+			chromedp.WindowSize(1366, 768),
+		}
+		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, bcancel := chromedp.NewContext(actx)
+		browser.cancels = []context.CancelFunc{bcancel, acancel}
+		browser.ctx = bctx
+		browser.err = chromedp.Do(bctx) // start it
+	})
+	if browser.err != nil {
+		t.Fatalf("start chromium: %v", browser.err)
+	}
+	return browser.ctx
+}
+
+// stopBrowser ends the browser (from TestMain).
+func stopBrowser() {
+	for _, c := range browser.cancels {
+		c()
+	}
+	if browser.userDir != "" {
+		os.RemoveAll(browser.userDir)
+	}
+}
+
+// tab is one test's page, in a browser context of its own (own cookies).
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string
+
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func newTab(t *testing.T, e *env) *tab {
+	t.Helper()
+	tctx, cancel := chromedp.NewContext(browserCtx(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tctx, chromedp.EmulateViewport(1366, 768)); err != nil {
+		t.Fatalf("open tab: %v", err)
+	}
+	ctx, cancelT := context.WithTimeout(tctx, 60*time.Second)
+	t.Cleanup(cancelT)
+	tb := &tab{t: t, ctx: ctx, base: e.srv.URL, dir: os.Getenv("CAREBRIDGE_SCREENSHOT_DIR")}
+	if tb.dir == "" {
+		tb.dir = t.TempDir()
+	}
+	msgs := chromedp.Console(tctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			tb.mu.Lock()
+			tb.msgs = append(tb.msgs, m)
+			tb.mu.Unlock()
+		}
+	}()
+	t.Cleanup(tb.checkConsole)
+	return tb
+}
+
+// checkConsole fails the test on a script exception or a CSP report: the
+// pages must run clean under their policy. Failed requests (a route that
+// answers 404) are expected and ignored.
+func (tb *tab) checkConsole() {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, m := range tb.msgs {
+		if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") ||
+			strings.Contains(m.Text, "Content Security Policy") {
+			tb.t.Errorf("browser console: %s %s (%s:%d)", m.Type, m.Text, m.URL, m.Line+1)
+		}
+	}
+}
+
+func (tb *tab) do(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// waitJS waits until a JavaScript expression is truthy.
+func (tb *tab) waitJS(what, expr string) {
+	tb.t.Helper()
+	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		tb.t.Fatalf("waiting for %s: %v\npage text: %s", what, err, tb.text("body"))
+	}
+}
+
+// waitText waits until the element sel contains s.
+func (tb *tab) waitText(sel, s string) {
+	tb.t.Helper()
+	tb.waitJS(fmt.Sprintf("%q in %s", s, sel), fmt.Sprintf(
+		`[...document.querySelectorAll(%s)].some((el) => el.textContent.includes(%s))`, jsString(sel), jsString(s)))
+}
+
+func (tb *tab) text(sel string) string {
+	s, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(document.querySelector(%s) || {innerText: ''}).innerText`, jsString(sel))))
+	return s
+}
+
+// choose picks an option of a <select> as a user does (change event).
+func (tb *tab) choose(sel, value string) {
+	tb.t.Helper()
+	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(() => { const el = document.querySelector(%s); el.focus(); el.value = %s; el.dispatchEvent(new Event('change', {bubbles: true})); })()`,
+		jsString(sel), jsString(value))))
+}
+
+// shot saves a screenshot and checks it is not blank.
+func (tb *tab) shot(name string) {
+	tb.t.Helper()
+	buf, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(tb.dir, strings.ReplaceAll(tb.t.Name(), "/", "_")+"-"+name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := checkNotBlank(buf); err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+}
+
+// checkNotBlank decodes a PNG and checks it shows something: many colours,
+// no single colour covering nearly all of it.
+func checkNotBlank(buf []byte) error {
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		return fmt.Errorf("not a PNG: %w", err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 800 || b.Dy() < 500 {
+		return fmt.Errorf("only %dx%d", b.Dx(), b.Dy())
+	}
+	hist := map[uint32]int{}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			hist[(r>>12)<<8|(g>>12)<<4|bl>>12]++
+		}
+	}
+	most := 0
+	for _, n := range hist {
+		most = max(most, n)
+	}
+	total := b.Dx() * b.Dy()
+	if len(hist) < 12 || float64(most)/float64(total) > 0.93 {
+		return fmt.Errorf("looks blank: %d colours, the commonest covers %.1f%%", len(hist), 100*float64(most)/float64(total))
+	}
+	return nil
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// signIn fills the sign-in form (the page must show it).
+func (tb *tab) signIn(user string) {
+	tb.t.Helper()
+	tb.do(
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), token(user)),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+	)
+}
+
+// caseState reads a case through the API.
+func (e *env) caseState(id int64) map[string]any {
+	e.t.Helper()
+	status, c := e.apiAs("sue", http.MethodGet, fmt.Sprintf("/api/v1/cases/%d", id), nil)
+	if status != http.StatusOK {
+		e.t.Fatalf("GET case %d: %d", id, status)
+	}
+	return c
+}
+
+func (e *env) messagesOf(id int64) []map[string]any {
+	e.t.Helper()
+	_, out := e.apiAs("sue", http.MethodGet, fmt.Sprintf("/api/v1/cases/%d/messages", id), nil)
+	var msgs []map[string]any
+	for _, m := range out["messages"].([]any) {
+		msgs = append(msgs, m.(map[string]any))
+	}
+	return msgs
+}
+
+func TestBrowserAgentWorksACase(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c1 := e.escalate("m1", "joe", "brand", "My parcel never arrived")
+	c2 := e.escalate("m2", "ann", "brand", "Wrong size delivered")
+	c3 := e.escalate("m3", "max", "", "Listening mention without a profile")
+	tb := newTab(t, e)
+
+	// Sign in: the console sends an anonymous visitor to the form.
+	tb.do(chromedp.Navigate(tb.base + "/"))
+	tb.waitJS("the sign-in page", `location.pathname === '/login'`)
+	tb.shot("login")
+	tb.signIn("alice")
+	tb.waitJS("the console", `location.pathname === '/' && !!document.querySelector('.view-list a[data-view="new"]')`)
+
+	// The views, with counts; agents have no spam view.
+	tb.waitText(`.view-list a[data-view="new"] .count`, "3")
+	if got := tb.text(".view-list"); strings.Contains(got, "Spam") {
+		t.Fatalf("an agent sees the spam view: %q", got)
+	}
+	tb.do(chromedp.Click(chromedp.CSS(`.view-list a[data-view="new"]`)))
+	tb.waitJS("the new-cases list", `location.search === '?view=new' && document.querySelectorAll('#case-list a[data-case]').length === 3`)
+	tb.waitText("#list-title", "New cases")
+	tb.waitText("#case-list", "Joe joe") // customer names filled in
+	tb.shot("case-list")
+
+	// Sorting changes the order: newest first puts case 3 on top.
+	tb.choose("#sort", "created_desc")
+	tb.waitJS("sorted list", fmt.Sprintf(`(document.querySelector('#case-list a[data-case]') || {}).dataset?.case === '%d'`, c3))
+
+	// Open a case: the conversation shows the customer's message.
+	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#case-list a[data-case="%d"]`, c1))))
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", c1))
+	tb.waitText(".msg.inbound .msg-text", "My parcel never arrived")
+	tb.shot("case")
+	// Not assigned: the reply box says why it is closed.
+	tb.waitText(".composer", "Only the assignee can reply")
+
+	// Assign to me.
+	tb.do(chromedp.Click(chromedp.ID("head-assign-me")), chromedp.WaitEnabled(chromedp.ID("reply-text")))
+	if c := e.caseState(c1); c["assignee"] != "alice" || c["status"] != "open" {
+		t.Fatalf("after assigning: %v %v", c["assignee"], c["status"])
+	}
+
+	// Reply.
+	const replyText = "Sorry about that! Could you send us your order number?"
+	tb.do(chromedp.SendKeys(chromedp.ID("reply-text"), replyText), chromedp.Click(chromedp.ID("reply-send")))
+	tb.waitText(".msg.outbound .msg-text", replyText)
+	msgs := e.messagesOf(c1)
+	last := msgs[len(msgs)-1]
+	if last["direction"] != "outbound" || last["kind"] != "message" || last["text"] != replyText || last["via"] != "care" || last["reply_type"] != "public_reply" {
+		t.Fatalf("the reply as stored: %v", last)
+	}
+
+	// A note mentioning Bob.
+	tb.do(chromedp.Click(chromedp.ID("tab-note")), chromedp.WaitVisible(chromedp.ID("note-text")),
+		chromedp.SendKeys(chromedp.ID("note-text"), "@bob can you check with the courier?"))
+	tb.waitText("#note-notifies", "Bob Agent")
+	tb.do(chromedp.Click(chromedp.ID("note-add")))
+	tb.waitText(".msg.note .msg-text", "check with the courier")
+	tb.waitText(".msg.note .msg-label", "Internal note")
+	msgs = e.messagesOf(c1)
+	last = msgs[len(msgs)-1]
+	if last["kind"] != "note" || fmt.Sprint(last["mentions"]) != "[bob]" {
+		t.Fatalf("the note as stored: %v", last)
+	}
+
+	// Change the status.
+	tb.choose("#prop-status", "on_hold")
+	tb.waitText(".case-head .badge", "On hold")
+	if c := e.caseState(c1); c["status"] != "on_hold" {
+		t.Fatalf("status %v, want on_hold", c["status"])
+	}
+	tb.shot("case-worked")
+
+	// Keyboard: arrow keys move between the property tabs.
+	tb.do(chromedp.Focus(chromedp.ID("tab-case")), chromedp.KeyEvent(kb.ArrowRight))
+	tb.waitJS("the customer tab", `document.getElementById('tab-customer').getAttribute('aria-selected') === 'true' && document.activeElement.id === 'tab-customer'`)
+	tb.waitText("#panel-customer", "Platform user id")
+
+	// An API refusal is explained in words: done needs an assignee.
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d?view=new", c2)))
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", c2))
+	tb.choose("#prop-status", "done")
+	tb.waitText("#panel-case .alert", "must be assigned before it can be marked done")
+	if c := e.caseState(c2); c["status"] != "new" {
+		t.Fatalf("a refused change went through: %v", c["status"])
+	}
+
+	// A case without a profile asks for one before the first reply.
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", c3)))
+	tb.do(chromedp.WaitVisible(chromedp.ID("head-assign-me")), chromedp.Click(chromedp.ID("head-assign-me")))
+	tb.do(chromedp.WaitVisible(chromedp.ID("reply-profile")), chromedp.SendKeys(chromedp.ID("reply-profile"), "brand_uk\n"))
+	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
+	if c := e.caseState(c3); c["profile_id"] != "brand_uk" {
+		t.Fatalf("profile %v", c["profile_id"])
+	}
+
+	// The settings page, for an agent: only their own connection.
+	tb.do(chromedp.Click(chromedp.CSS(`a[data-section="settings"]`)))
+	tb.waitText(".settings", "Your Salesforce account")
+	if strings.Contains(tb.text(".settings"), "Failed deliveries") {
+		t.Fatal("an agent sees the supervisor's settings")
+	}
+	tb.shot("settings-agent")
+
+	// Sign out: back to the form, and the session is gone.
+	tb.do(chromedp.Click(chromedp.CSS(`.who button[type="submit"]`)))
+	tb.waitJS("the sign-in page", `location.pathname === '/login'`)
+	tb.do(chromedp.Navigate(tb.base + "/"))
+	tb.waitJS("a redirect to sign-in", `location.pathname === '/login'`)
+}
+
+func TestBrowserEmbedRepliesViaSalesforce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	id := e.escalate("m1", "joe", "brand", "Is the store open on Sunday?")
+	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
+		t.Fatalf("assign: %d %v", s, out)
+	}
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/embed/cases/%d", id)))
+	tb.waitJS("the embed sign-in", `location.pathname === '/login' && location.search.includes('embed')`)
+	tb.signIn("alice")
+	tb.waitJS("the embed page", fmt.Sprintf(`location.pathname === '/embed/cases/%d'`, id))
+	tb.waitText(".msg.inbound", "open on Sunday")
+	if tb.text(".views") != "" || tb.text(".sections") != "" {
+		t.Fatal("the embed page shows the console's navigation")
+	}
+	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")),
+		chromedp.SendKeys(chromedp.ID("reply-text"), "Yes, 10 to 4."),
+		chromedp.Click(chromedp.ID("reply-send")))
+	tb.waitText(".msg.outbound", "from Salesforce")
+	msgs := e.messagesOf(id)
+	if last := msgs[len(msgs)-1]; last["via"] != "salesforce" || last["text"] != "Yes, 10 to 4." {
+		t.Fatalf("the embed reply as stored: %v", last)
+	}
+	tb.shot("embed")
+}
+
+// sfStub serves the Salesforce routes of SPEC §4 with canned answers, so
+// the Salesforce tab and settings page can be driven before the real
+// routes exist.
+type sfStub struct {
+	mu          sync.Mutex
+	linked      bool
+	created     bool
+	createTries int
+	retried     []string
+}
+
+func (s *sfStub) register(api *httpapi.Server) {
+	contact := map[string]any{"id": "003000000000001AAA", "name": "Joe Doe", "first_name": "Joe", "last_name": "Doe", "email": "joe@example.com"}
+	api.HandleAPI("GET /api/v1/cases/{id}/salesforce", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := map[string]any{"contact": nil, "case": nil, "lead": nil, "escalated_without_contact": false, "suggested_contacts": []any{}}
+		if s.linked {
+			out["contact"] = contact
+		}
+		if s.created {
+			out["case"] = map[string]any{"id": "500000000000001AAA", "number": "00001001", "status": "New", "url": "https://sfsim.example/lightning/r/Case/500000000000001AAA/view"}
+		}
+		httpapi.WriteJSON(w, http.StatusOK, out)
+	})
+	api.HandleAPI("GET /api/v1/salesforce/contacts", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contacts": []any{contact}})
+	})
+	api.HandleAPI("PUT /api/v1/customers/{id}/salesforce-contact", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		var in struct {
+			ContactID string `json:"contact_id"`
+		}
+		if !httpapi.Decode(w, r, &in) {
+			return
+		}
+		s.mu.Lock()
+		s.linked = in.ContactID == contact["id"]
+		s.mu.Unlock()
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contact": contact})
+	})
+	api.HandleAPI("GET /api/v1/cases/{id}/salesforce/preview", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Case", "fields": map[string]any{
+			"Subject": "Social case #1: Hi", "Origin": "Social"}, "shortened": []string{}})
+	})
+	api.HandleAPI("POST /api/v1/cases/{id}/salesforce/case", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		var in struct {
+			Fields map[string]string `json:"fields"`
+		}
+		if !httpapi.Decode(w, r, &in) {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.createTries++
+		if s.createTries == 1 {
+			httpapi.WriteError(w, http.StatusServiceUnavailable, "salesforce_connection_expired", "no healthy token")
+			return
+		}
+		if in.Fields["Subject"] != "Parcel lost" {
+			httpapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "override not sent")
+			return
+		}
+		s.created = true
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"case": map[string]any{"id": "500000000000001AAA", "number": "00001001", "url": ""}})
+	})
+	api.HandleAPI("GET /api/v1/salesforce/connection", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+			"state": "connected", "environment": "sandbox", "instance_url": "https://acme.sandbox.my.salesforce.com",
+			"default_token": map[string]any{"user_id": "sue", "sf_username": "sue@acme.test", "healthy": true},
+			"users": []any{map[string]any{"user_id": "alice", "sf_user_id": "005000000000001AAA", "sf_username": "alice@acme.test",
+				"healthy": false, "last_refreshed_at": "2026-03-01T08:00:00Z", "error": "refresh token revoked"}},
+			"status_sync": "bidirectional", "message_sync": "continuous", "contact_sync": true,
+			"outbox": map[string]any{"pending": 2, "failed": 1, "oldest_age_seconds": 12}, "last_poll_at": "2026-03-01T08:59:30Z",
+		})
+	})
+	api.HandleAPI("GET /api/v1/salesforce/outbox", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"operations": []any{map[string]any{
+			"id": 41, "kind": "push_message", "case_id": 1, "state": "failed", "attempts": 1,
+			"last_error": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Direction__c", "created_at": "2026-03-01T08:30:00Z"}}})
+	})
+	api.HandleAPI("POST /api/v1/salesforce/outbox/{id}/retry", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		s.mu.Lock()
+		s.retried = append(s.retried, r.PathValue("id"))
+		s.mu.Unlock()
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "state": "pending"})
+	})
+}
+
+func TestBrowserSalesforceNotAvailable(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	id := e.escalate("m1", "joe", "brand", "Hello")
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn("sue")
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
+	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.waitText("#panel-salesforce", "not available on this server")
+	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
+	tb.waitText(".settings", "The connection status: not available")
+	tb.waitText(".settings", "The outbox: not available")
+	tb.waitText(".settings", "The mapping: not available")
+	// A supervisor sees the spam view.
+	tb.do(chromedp.Navigate(tb.base + "/"))
+	tb.waitText(".view-list", "Spam")
+}
+
+func TestBrowserSalesforceTabAndSettings(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	stub := &sfStub{}
+	stub.register(e.api)
+	id := e.escalate("m1", "joe", "brand", "My parcel never arrived")
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn("sue")
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
+	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.waitText("#panel-salesforce", "No Salesforce contact is linked")
+
+	// Search and link a contact.
+	tb.do(chromedp.Click(chromedp.ID("sf-search-go")))
+	tb.waitText(".sf-results", "1 contact found")
+	tb.do(chromedp.Click(chromedp.ID("sf-link-res-0")))
+	tb.waitText("#panel-salesforce", "003000000000001AAA")
+
+	// Create the Salesforce case from the preview, overriding the subject.
+	tb.do(chromedp.Click(chromedp.ID("sf-case-start")))
+	tb.do(chromedp.WaitVisible(chromedp.ID("sf-case-f1")))
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const el = [...document.querySelectorAll('.sf-escalate [data-name]')].find((x) => x.dataset.name === 'Subject'); el.value = 'Parcel lost'; })()`))
+	tb.do(chromedp.Click(chromedp.ID("sf-case-create")))
+	tb.waitText("#sf-messages .alert", "Salesforce connection has expired")
+	tb.do(chromedp.Click(chromedp.ID("sf-case-create")))
+	tb.waitText("#panel-salesforce", "Case 00001001")
+	tb.shot("salesforce-tab")
+
+	// The settings page with the connection, failed deliveries and retry.
+	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
+	tb.waitText(".settings", "Connected")
+	tb.waitText(".settings table", "refresh token revoked")
+	tb.waitText(".settings", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+	tb.waitText(".settings", "2 pending, 1 failed")
+	tb.shot("settings-supervisor")
+	tb.do(chromedp.Click(chromedp.CSS(`button[aria-label="Retry operation 41"]`)))
+	tb.waitJS("the retry", `document.getElementById('live').textContent.includes('requeued')`)
+	stub.mu.Lock()
+	defer stub.mu.Unlock()
+	if len(stub.retried) != 1 || stub.retried[0] != "41" || stub.createTries != 2 {
+		t.Fatalf("retried %v, create tries %d", stub.retried, stub.createTries)
+	}
+}
