@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/connector/sfsim"
+)
+
+// freeAddr finds a free loopback port (the daemon's redirect URL must name
+// its port before it starts).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// connectDefault runs the OAuth web flow against the daemon at base as the
+// supervisor with token tok, authorizing sfUser at the simulated org.
+func connectDefault(t *testing.T, base, tok, sfUser string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	var last *url.URL
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+		last = r.URL
+		if r.URL.Path == "/" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	req, _ := http.NewRequest("GET", base+"/oauth/salesforce/connect?as=default&login_hint="+url.QueryEscape(sfUser), nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if last == nil || last.Path != "/" {
+		t.Fatalf("connect flow ended at %v with %d", last, res.StatusCode)
+	}
+}
+
+func TestMappingCheckOnline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	sim, err := sfsim.NewServer(sfsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	sum := sha256.Sum256([]byte("sue-token"))
+	cfg := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
+public_url: http://%s
+data_dir: data
+auth:
+  users:
+    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
+salesforce:
+  login_url: %s
+  client_id: sfsim-client
+`, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
+	secretEnv := "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"
+
+	p := startDaemon(t, bin, cfg, secretEnv)
+	connectDefault(t, "http://"+p.addr, "sue-token", "admin@sfsim.test")
+	_, conn := call(t, "GET", "http://"+p.addr+"/api/v1/salesforce/connection", "sue-token", "")
+	if !strings.Contains(conn, `"state":"connected"`) {
+		t.Fatalf("connection: %s", conn)
+	}
+	example := filepath.Join("..", "..", "mapping", "testdata", "example.yaml")
+	// While the daemon runs, the data directory is its own.
+	var out, errb bytes.Buffer
+	if code := run([]string{"mapping", "check", "--online", "--config", cfg, example}, nil, &out, &errb, []string{secretEnv}); code != 1 || !strings.Contains(errb.String(), "one carebridge per data directory") {
+		t.Fatalf("online check beside a running daemon: %d %s", code, errb.String())
+	}
+	p.stop(t, syscall.SIGTERM)
+
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"mapping", "check", example, "--online", "--config", cfg}, nil, &out, &errb, []string{secretEnv}); code != 0 {
+		t.Fatalf("online check of the example: %d\n%s%s", code, out.String(), errb.String())
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\ncase:\n  object: Case\n  fields:\n    Subjekt: case.id\n    Origin: { value: Carrier pigeon }\n"), 0o600)
+	out.Reset()
+	errb.Reset()
+	code := run([]string{"mapping", "check", "--online", "--config", cfg, bad}, nil, &out, &errb, []string{secretEnv})
+	if code != 1 || !strings.Contains(out.String(), bad+":5:5: ") || !strings.Contains(out.String(), "Subject") {
+		t.Fatalf("online check of a bad mapping: %d\n%s%s", code, out.String(), errb.String())
+	}
+	// Offline, the unknown field passes: only describe knows it.
+	out.Reset()
+	if code := run([]string{"mapping", "check", bad}, nil, &out, &errb, nil); code != 0 {
+		t.Fatalf("offline check of a mapping only describe can fault: %d %s", code, out.String())
+	}
+	if sim.Stats().ByOperation["describe"] == 0 {
+		t.Fatal("the online check described nothing")
+	}
+}
