@@ -24,6 +24,7 @@ const usage = `usage: carebridge <command> [flags]
 
 commands:
   serve [--config FILE]                          run the daemon
+  demo [--listen ADDR] [--data-dir DIR]          run the daemon against a simulated Salesforce org
   mapping check FILE [--config FILE] [--online]  validate a mapping file
   token hash                                     print the SHA-256 of a token read on stdin
   version                                        print the version
@@ -71,6 +72,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch cmd {
 	case "serve":
 		return serveCmd(ctx, rest, stderr, environ)
+	case "demo":
+		return demoCmd(ctx, rest, stdout, stderr, environ)
 	case "mapping":
 		if len(rest) == 0 || rest[0] != "check" {
 			return usageErr("mapping needs the subcommand check")

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is an io.Writer safe to read while a goroutine writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- dispatch(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, nil, out, errs, nil)
+	}()
+	var base, supToken, agentToken string
+	urlRe := regexp.MustCompile(`console:\s+(http://\S+)/`)
+	tokRe := regexp.MustCompile(`(?m)^\s+(sue|alice)\s+\w+\s+(\S+)$`)
+	for deadline := time.Now().Add(60 * time.Second); base == "" || supToken == "" || agentToken == ""; {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("demo did not print its URL and tokens:\n%s\n%s", out.String(), errs.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended: %v\n%s\n%s", err, out.String(), errs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		for _, m := range tokRe.FindAllStringSubmatch(out.String(), -1) {
+			if m[1] == "sue" {
+				supToken = m[2]
+			} else {
+				agentToken = m[2]
+			}
+		}
+	}
+	if strings.Contains(errs.String(), "seeding failed") {
+		t.Fatalf("seeding failed:\n%s", errs.String())
+	}
+	if code, body := call(t, "GET", base+"/readyz", "", ""); code != 200 {
+		t.Fatalf("readyz %d %s", code, body)
+	}
+	code, body := call(t, "GET", base+"/api/v1/cases", supToken, "")
+	var list struct {
+		Cases []struct {
+			Salesforce struct {
+				CaseID *string `json:"case_id"`
+			} `json:"salesforce"`
+		} `json:"cases"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Cases) < 6 {
+		t.Fatalf("demo cases: %d %s", code, body)
+	}
+	escalated := 0
+	for _, c := range list.Cases {
+		if c.Salesforce.CaseID != nil {
+			escalated++
+		}
+	}
+	if escalated == 0 {
+		t.Fatalf("no demo case is escalated to Salesforce: %s", body)
+	}
+	if code, body := call(t, "GET", base+"/api/v1/salesforce/connection", supToken, ""); code != 200 || !strings.Contains(body, `"state":"connected"`) {
+		t.Fatalf("connection: %d %s", code, body)
+	}
+	if code, _ := call(t, "GET", base+"/api/v1/cases?view=my_open", agentToken, ""); code != 200 {
+		t.Fatalf("agent view: %d", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+}
