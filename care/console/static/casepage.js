@@ -249,7 +249,7 @@ export class CasePage {
     },
     h('div', { class: 'row' }, h('label', { for: 'reply-type' }, 'Reply as'), type),
     h('label', { for: 'reply-text' }, 'Reply to the customer'), text,
-    h('div', { class: 'row' },
+    h('div', { class: 'row spread' },
       h('span', { class: 'check' }, pending, h('label', { for: 'reply-pending' }, 'Mark as pending after sending')),
       send),
     errBox);
@@ -315,7 +315,7 @@ export class CasePage {
     h('label', { for: 'note-text' }, 'Internal note'),
     h('p', { class: 'hint', id: 'note-help' }, 'Only Care users see notes; they never reach the customer or Salesforce. Type @ and a user id to mention someone.'),
     text, notifies,
-    h('div', { class: 'row' }, h('label', { for: 'note-mention' }, 'Mention'), picker, add),
+    h('div', { class: 'row spread' }, h('span', { class: 'row' }, h('label', { for: 'note-mention' }, 'Mention'), picker), add),
     errBox);
     replace(panel, form);
   }
