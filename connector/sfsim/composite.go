@@ -185,10 +185,9 @@ func (s *Server) collectionWrite(c *call, op string, upsertObj *object, extField
 	seenExt := map[string]int{}
 	if op == "upsert" {
 		// The same external id twice in one call fails both records.
-		for i, rec := range cb.records {
+		for _, rec := range cb.records {
 			if v := extValue(rec, extField); v != "" {
 				seenExt[strings.ToLower(v)]++
-				_ = i
 			}
 		}
 	}

@@ -16,7 +16,7 @@ func TestConcurrentCalls(t *testing.T) {
 	srv := startServer(t, Options{})
 	seed := newAPI(t, srv, "")
 	shared := seed.mustCreate("Case", map[string]any{"Subject": "shared"})
-	const workers, rounds, extIDs = 50, 8, 20
+	const workers, rounds, extIDs = 50, 5, 20
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	var wg sync.WaitGroup
 	errs := make(chan string, workers*rounds*8)

@@ -31,9 +31,13 @@ const (
 	opOther = "other"
 )
 
-// Operations lists the operation names Stats counts, in SPEC §7 order.
-var Operations = []string{opToken, opQuery, opSearch, opDescribe, opCreate, opUpdate, opUpsert,
+// operations are the names Stats counts, in SPEC §7 order.
+var operations = [...]string{opToken, opQuery, opSearch, opDescribe, opCreate, opUpdate, opUpsert,
 	opCollections, opComposite, opDelete, opRevoke, opUserinfo, opLimits}
+
+// Operations lists the operation names Stats counts, in SPEC §7 order
+// (SPEC §7's operation label set).
+func Operations() []string { return append([]string(nil), operations[:]...) }
 
 // Stats counts the data and token calls the org received, whatever their
 // outcome (a call answered 401 or failed by a fault counts too).
@@ -60,8 +64,8 @@ func (s *stats) count(op string) {
 func (s *stats) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Total: s.total, ByOperation: make(map[string]int64, len(Operations)+1)}
-	for _, op := range Operations {
+	out := Stats{Total: s.total, ByOperation: make(map[string]int64, len(operations)+1)}
+	for _, op := range operations {
 		out.ByOperation[op] = s.by[op]
 	}
 	if n := s.by[opOther]; n > 0 {

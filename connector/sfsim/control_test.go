@@ -76,7 +76,7 @@ func TestStats(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &st); status != 200 || err != nil {
 		t.Fatal(status, err)
 	}
-	if st.Total != 0 || len(st.ByOperation) != len(Operations) {
+	if st.Total != 0 || len(st.ByOperation) != len(Operations()) {
 		t.Fatalf("every operation is present at 0 from start: %s", body)
 	}
 	a := newAPI(t, srv, "") // token: 1

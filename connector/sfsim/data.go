@@ -538,10 +538,9 @@ func (s *Server) handleExternal(c *call, o *object, fieldName, value string) *re
 	}
 	switch c.method {
 	case http.MethodPatch:
+		// The body is checked as for an insert: an upsert may create.
 		in, err := parseWriteBody(c.body, o, true, f.Name == "Id")
 		if err != nil {
-			// An update-only body (e.g. a read-only field) is judged as an
-			// insert first, as Salesforce does for upserts.
 			return errResp(err)
 		}
 		r, created, err := s.upsertRecord(c.tx, c.userID, c.version, o, f, value, in)

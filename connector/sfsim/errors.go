@@ -74,10 +74,8 @@ func badRequest(code, msg string, fields ...string) *Error {
 	return e
 }
 
-// Frequently used errors, worded as Salesforce words them.
-var (
-	errNotFoundMessage = "The requested resource does not exist"
-)
+// errNotFoundMessage is Salesforce's text for a missing resource.
+const errNotFoundMessage = "The requested resource does not exist"
 
 func errNotFound() *Error {
 	return &Error{StatusCode: http.StatusNotFound, Code: "NOT_FOUND", Message: errNotFoundMessage}

@@ -665,7 +665,6 @@ func (s *Server) urls(version string) jobj {
 		{"recent", in + "/services/data/v" + version + "/recent/"},
 		{"tooling_soap", in + "/services/Soap/T/" + version + "/" + s.orgID[:15]},
 		{"tooling_rest", in + "/services/data/v" + version + "/tooling/"},
-		{"profile", in + "/" + "005"},
 		{"feeds", in + "/services/data/v" + version + "/chatter/feeds"},
 		{"groups", in + "/services/data/v" + version + "/chatter/groups"},
 		{"users", in + "/services/data/v" + version + "/chatter/users"},

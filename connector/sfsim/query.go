@@ -197,7 +197,6 @@ func soqlError(src string, err error) *Error {
 // child relationship q.From names.
 func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, *Error) {
 	var obj *object
-	var subField *field
 	if parent == nil {
 		obj = s.schema.object(q.From.Name)
 		if obj == nil {
@@ -211,7 +210,6 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 			return nil, b.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("Didn't understand relationship '%s' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
 		}
 		obj = s.schema.object(ch.ChildSObject)
-		subField = obj.field(ch.Field)
 	}
 	b := &binder{s: s, src: src, obj: obj, alias: q.From.Alias}
 	c := &compiled{src: src, obj: obj, out: &outNode{}, limit: -1}
@@ -242,8 +240,6 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 			c.out.children = append(c.out.children, &outNode{key: ch.RelationshipName, sub: sub, subField: sub.obj.field(ch.Field)})
 		}
 	}
-	_ = subField
-
 	// COUNT() alone counts rows.
 	if len(aggs) == 1 && aggs[0].Func == "COUNT" && aggs[0].Arg == nil {
 		if len(q.Select) != 1 || len(q.GroupBy) > 0 {
@@ -251,7 +247,7 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 		}
 		c.countOnly = true
 	} else if len(aggs) > 0 || len(q.GroupBy) > 0 {
-		plan, err := b.aggPlan(q, plain, aggs)
+		plan, err := b.aggPlan(q)
 		if err != nil {
 			return nil, err
 		}
@@ -264,7 +260,6 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 			}
 			c.out.add(p)
 		}
-		// A child subquery alone still needs its parent rows rendered.
 	}
 	for _, a := range aggs {
 		if a.Func == "COUNT" && a.Arg == nil && !c.countOnly {
@@ -687,12 +682,7 @@ func (b *binder) compare(x *soql.Compare) (cond, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		if v == nil && rg.lo == nil {
-			switch x.Op {
-			case "<", "<=", ">", ">=":
-				// Salesforce accepts these and matches nothing.
-			}
-		}
+		// NULL with < <= > >= is accepted and matches nothing.
 		c.vals = append(c.vals, v)
 		c.ranges = append(c.ranges, rg)
 	}
@@ -823,7 +813,7 @@ type aggCol struct {
 	arg   *path // nil for COUNT()
 }
 
-func (b *binder) aggPlan(q *soql.Query, plain []*soql.Field, aggs []*soql.Aggregate) (*aggPlan, *Error) {
+func (b *binder) aggPlan(q *soql.Query) (*aggPlan, *Error) {
 	plan := &aggPlan{}
 	grouped := map[string]bool{}
 	for _, g := range q.GroupBy {
@@ -865,8 +855,6 @@ func (b *binder) aggPlan(q *soql.Query, plain []*soql.Field, aggs []*soql.Aggreg
 			plan.cols = append(plan.cols, col)
 		}
 	}
-	_ = plain
-	_ = aggs
 	return plan, nil
 }
 

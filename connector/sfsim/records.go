@@ -235,9 +235,9 @@ func (s *Server) resolveExtRef(f *field, ref extRef) (string, *Error) {
 		if target == nil {
 			continue
 		}
-		ext := target.field(ref.field.Name)
+		ext := target.field(ref.fieldName)
 		if ext == nil || !(ext.ExternalID || ext.IDLookup) {
-			return "", badRequest("INVALID_FIELD", fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", ref.field.Name, target.Name))
+			return "", badRequest("INVALID_FIELD", fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", ref.fieldName, target.Name))
 		}
 		var matches []*record
 		if ext.Name == "Id" {

@@ -197,9 +197,8 @@ type writeInput struct {
 }
 
 type extRef struct {
-	target *object
-	field  *field
-	value  string
+	fieldName string
+	value     string
 }
 
 func (in *writeInput) set(name string, v any) {
@@ -299,10 +298,10 @@ func (b body) parseExtRef(rel *field, m member) (extRef, *Error) {
 		if mm.key == "attributes" {
 			continue
 		}
-		if ref.field != nil {
+		if ref.fieldName != "" {
 			return extRef{}, badRequest("INVALID_FIELD", "More than one field provided in an external foreign key reference in entity: "+rel.RelationshipName)
 		}
-		ref.field = &field{Name: mm.key}
+		ref.fieldName = mm.key
 		var s any
 		if err := json.Unmarshal(mm.raw, &s); err != nil {
 			return extRef{}, b.syntaxError(err, mm.off)
@@ -317,7 +316,7 @@ func (b body) parseExtRef(rel *field, m member) (extRef, *Error) {
 		}
 		ref.value = str
 	}
-	if ref.field == nil {
+	if ref.fieldName == "" {
 		return extRef{}, badRequest("INVALID_FIELD", "No external ID field provided in an external foreign key reference in entity: "+rel.RelationshipName)
 	}
 	return ref, nil
