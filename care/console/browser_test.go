@@ -357,6 +357,27 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 	tb.waitJS("the customer tab", `document.getElementById('tab-customer').getAttribute('aria-selected') === 'true' && document.activeElement.id === 'tab-customer'`)
 	tb.waitText("#panel-customer", "Platform user id")
 
+	// Customer details.
+	tb.do(chromedp.SendKeys(chromedp.ID("cust-email"), "joe@example.com"), chromedp.Click(chromedp.ID("cust-save")))
+	tb.waitText("#panel-customer .ok", "saved")
+	_, cu := e.apiAs("sue", http.MethodGet, fmt.Sprintf("/api/v1/customers/%v", e.caseState(c1)["customer_id"]), nil)
+	if cu["email"] != "joe@example.com" {
+		t.Fatalf("customer email %v", cu["email"])
+	}
+
+	// History: the customer's cases.
+	tb.do(chromedp.Click(chromedp.ID("tab-history")))
+	tb.waitText("#panel-history", "(this case)")
+
+	// A custom field.
+	tb.do(chromedp.Click(chromedp.ID("tab-case")), chromedp.WaitVisible(chromedp.ID("cf-new-name")),
+		chromedp.SendKeys(chromedp.ID("cf-new-name"), "Order"), chromedp.SendKeys(chromedp.ID("cf-new-value"), "A-1001"),
+		chromedp.Click(chromedp.ID("cf-save")))
+	tb.waitJS("the saved field", `!!document.querySelector('#panel-case input[data-name="Order"]')`)
+	if c := e.caseState(c1); fmt.Sprint(c["fields"]) != "map[Order:A-1001]" {
+		t.Fatalf("fields %v", c["fields"])
+	}
+
 	// An API refusal is explained in words: done needs an assignee.
 	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d?view=new", c2)))
 	tb.waitText("#case-title", fmt.Sprintf("Case #%d", c2))
@@ -373,6 +394,18 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
 	if c := e.caseState(c3); c["profile_id"] != "brand_uk" {
 		t.Fatalf("profile %v", c["profile_id"])
+	}
+	// A direct message that marks the case pending.
+	tb.choose("#reply-type", "direct_message")
+	tb.do(chromedp.SendKeys(chromedp.ID("reply-text"), "We sent you a DM."), chromedp.Click(chromedp.ID("reply-pending")),
+		chromedp.Click(chromedp.ID("reply-send")))
+	tb.waitText(".case-head .badge", "Pending")
+	if c := e.caseState(c3); c["status"] != "pending" {
+		t.Fatalf("status %v, want pending", c["status"])
+	}
+	msgs = e.messagesOf(c3)
+	if last := msgs[len(msgs)-1]; last["reply_type"] != "direct_message" {
+		t.Fatalf("reply type %v", last["reply_type"])
 	}
 
 	// The settings page, for an agent: only their own connection.
@@ -420,11 +453,12 @@ func TestBrowserEmbedRepliesViaSalesforce(t *testing.T) {
 // the Salesforce tab and settings page can be driven before the real
 // routes exist.
 type sfStub struct {
-	mu          sync.Mutex
-	linked      bool
-	created     bool
-	createTries int
-	retried     []string
+	mu            sync.Mutex
+	linked        bool
+	created       bool
+	createTries   int
+	retried       []string
+	contactFields map[string]any
 }
 
 func (s *sfStub) register(api *httpapi.Server) {
@@ -456,9 +490,33 @@ func (s *sfStub) register(api *httpapi.Server) {
 		s.mu.Unlock()
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contact": contact})
 	})
+	api.HandleAPI("DELETE /api/v1/customers/{id}/salesforce-contact", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		s.mu.Lock()
+		s.linked = false
+		s.mu.Unlock()
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contact": nil})
+	})
+	api.HandleAPI("POST /api/v1/customers/{id}/salesforce-contact", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		var in struct {
+			Fields map[string]any `json:"fields"`
+		}
+		if !httpapi.Decode(w, r, &in) {
+			return
+		}
+		s.mu.Lock()
+		s.contactFields, s.linked = in.Fields, true
+		s.mu.Unlock()
+		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"contact": contact})
+	})
 	api.HandleAPI("GET /api/v1/cases/{id}/salesforce/preview", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		if r.URL.Query().Get("object") == "contact" {
+			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Contact", "fields": map[string]any{
+				"FirstName": "Joe", "LastName": "joe", "Email": nil}, "shortened": []string{}, "described": true})
+			return
+		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Case", "fields": map[string]any{
-			"Subject": "Social case #1: Hi", "Origin": "Social"}, "shortened": []string{}})
+			"Subject": "Social case #1: Hi", "Origin": "Social", "Description": "[2026-03-01T09:00:00Z] Joe: Hi"},
+			"shortened": []string{"Description"}, "described": true})
 	})
 	api.HandleAPI("POST /api/v1/cases/{id}/salesforce/case", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		var in struct {
@@ -474,7 +532,7 @@ func (s *sfStub) register(api *httpapi.Server) {
 			httpapi.WriteError(w, http.StatusServiceUnavailable, "salesforce_connection_expired", "no healthy token")
 			return
 		}
-		if in.Fields["Subject"] != "Parcel lost" {
+		if len(in.Fields) != 1 || in.Fields["Subject"] != "Parcel lost" {
 			httpapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "override not sent")
 			return
 		}
@@ -484,10 +542,10 @@ func (s *sfStub) register(api *httpapi.Server) {
 	api.HandleAPI("GET /api/v1/salesforce/connection", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{
 			"state": "connected", "environment": "sandbox", "instance_url": "https://acme.sandbox.my.salesforce.com",
-			"default_token": map[string]any{"user_id": "sue", "sf_username": "sue@acme.test", "healthy": true},
+			"default_token": map[string]any{"holder": "sue", "user_id": "sue", "flow": "web", "sf_username": "sue@acme.test", "healthy": true},
 			"users": []any{map[string]any{"user_id": "alice", "sf_user_id": "005000000000001AAA", "sf_username": "alice@acme.test",
 				"healthy": false, "last_refreshed_at": "2026-03-01T08:00:00Z", "error": "refresh token revoked"}},
-			"status_sync": "bidirectional", "message_sync": "continuous", "contact_sync": true,
+			"status_sync": "bidirectional", "message_sync": "continuous", "contact_sync": "on",
 			"outbox": map[string]any{"pending": 2, "failed": 1, "oldest_age_seconds": 12}, "last_poll_at": "2026-03-01T08:59:30Z",
 		})
 	})
@@ -540,9 +598,25 @@ func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	tb.do(chromedp.Click(chromedp.ID("sf-link-res-0")))
 	tb.waitText("#panel-salesforce", "003000000000001AAA")
 
+	// Unlink, then create a contact from the mapping's record: only the
+	// field the agent filled in is sent as an override.
+	tb.do(chromedp.Click(chromedp.ID("sf-unlink")))
+	tb.waitText("#panel-salesforce", "No Salesforce contact is linked")
+	tb.do(chromedp.Click(chromedp.ID("sf-contact-start")), chromedp.WaitVisible(chromedp.ID("sf-contact-f2")))
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('.sf-escalate [data-name="Email"]'); el.value = 'joe@example.com'; })()`))
+	tb.do(chromedp.Click(chromedp.ID("sf-contact-create")))
+	tb.waitText("#panel-salesforce", "003000000000001AAA")
+	stub.mu.Lock()
+	got := fmt.Sprint(stub.contactFields)
+	stub.mu.Unlock()
+	if got != "map[Email:joe@example.com]" {
+		t.Fatalf("contact overrides sent: %s", got)
+	}
+
 	// Create the Salesforce case from the preview, overriding the subject.
 	tb.do(chromedp.Click(chromedp.ID("sf-case-start")))
-	tb.do(chromedp.WaitVisible(chromedp.ID("sf-case-f1")))
+	tb.do(chromedp.WaitVisible(chromedp.ID("sf-case-f2")))
+	tb.waitText(".sf-escalate", "shortened to fit")
 	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const el = [...document.querySelectorAll('.sf-escalate [data-name]')].find((x) => x.dataset.name === 'Subject'); el.value = 'Parcel lost'; })()`))
 	tb.do(chromedp.Click(chromedp.ID("sf-case-create")))
 	tb.waitText("#sf-messages .alert", "Salesforce connection has expired")
@@ -556,6 +630,7 @@ func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	tb.waitText(".settings table", "refresh token revoked")
 	tb.waitText(".settings", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
 	tb.waitText(".settings", "2 pending, 1 failed")
+	tb.waitText(".settings", "held by sue")
 	tb.shot("settings-supervisor")
 	tb.do(chromedp.Click(chromedp.CSS(`button[aria-label="Retry operation 41"]`)))
 	tb.waitJS("the retry", `document.getElementById('live').textContent.includes('requeued')`)

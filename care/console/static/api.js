@@ -84,6 +84,9 @@ const words = {
   salesforce_connection_expired: 'The Salesforce connection has expired. A supervisor must reconnect it on the Salesforce settings page.',
   salesforce_rejected: 'Salesforce rejected the record.',
   conversation_too_old: 'The customer\'s last message is 90 days old or more, so this case can no longer be escalated.',
+  salesforce_unavailable: 'Salesforce did not answer. Try again in a moment.',
+  mapping_not_configured: 'The Salesforce mapping does not cover this: a supervisor must add it to the mapping file.',
+  salesforce_authorization_failed: 'Salesforce did not authorize the connection.',
   internal: 'carebridge ran into an internal error. Try again; if it keeps happening, tell your administrator.',
 };
 
@@ -97,6 +100,8 @@ export function describe(err) {
   } else if (err.code === 'salesforce_rejected') {
     const details = salesforceDetails(err.details);
     text = words.salesforce_rejected + (details ? ' ' + details : (err.message ? ' ' + err.message : ''));
+  } else if ((err.code === 'mapping_not_configured' || err.code === 'salesforce_unavailable') && err.message) {
+    text = text + ' (' + err.message + ')';
   } else if (err.code === 'forbidden' && err.message) {
     text = words.forbidden + ' (' + err.message + ')';
   }

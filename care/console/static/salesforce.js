@@ -121,32 +121,30 @@ function contactSection(p, info, msg, refresh) {
   },
   h('label', { for: 'sf-search' }, 'Search Salesforce contacts by name'),
   h('div', { class: 'row' }, q, h('button', { type: 'submit', id: 'sf-search-go' }, 'Search'))), results);
-  // Create.
-  const field = (id, label, value, type) => [h('label', { for: id }, label), h('input', { id, value: value || '', type: type || 'text', autocomplete: 'off' })];
-  const createForm = h('form', {
-    class: 'fields',
-    onsubmit: async (ev) => {
-      ev.preventDefault();
-      const fields = {};
-      for (const [id, name] of [['sf-new-first', 'FirstName'], ['sf-new-last', 'LastName'], ['sf-new-email', 'Email']]) {
-        const v = ev.target.querySelector('#' + id).value.trim();
-        if (v) fields[name] = v;
-      }
-      try {
-        await api('POST', `/api/v1/customers/${p.c.customer_id}/salesforce-contact`, { fields });
-        announce('Salesforce contact created and linked.');
-        await refresh();
-      } catch (e) {
-        replace(msg, alertBox(unavailable(e) ? 'Creating contacts is not available on this server.' : describe(e)));
-      }
+  // Create: the contact mapping's record for this customer, editable.
+  const createBody = h('div', {});
+  const start = h('button', {
+    type: 'button', id: 'sf-contact-start',
+    onclick: () => {
+      start.hidden = true;
+      mappedForm(p, 'contact', createBody, {
+        submitLabel: 'Create Salesforce contact',
+        fallback: [
+          { name: 'FirstName', label: 'First name', value: cust && cust.first_name },
+          { name: 'LastName', label: 'Last name', value: cust && (cust.last_name || cust.username) },
+          { name: 'Email', label: 'Email', value: cust && cust.email },
+        ],
+        submit: async (fields) => {
+          await api('POST', `/api/v1/customers/${p.c.customer_id}/salesforce-contact`, { fields });
+          announce('Salesforce contact created and linked.');
+          await refresh();
+        },
+        fail: (e) => replace(msg, alertBox(unavailable(e) ? 'Creating contacts is not available on this server.' : describe(e))),
+        cancel: () => { start.hidden = false; start.focus(); },
+      });
     },
-  },
-  field('sf-new-first', 'First name', cust && cust.first_name),
-  field('sf-new-last', 'Last name', cust && (cust.last_name || cust.username)),
-  field('sf-new-email', 'Email', cust && cust.email, 'email'),
-  h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Create Salesforce contact')));
-  sec.append(h('details', { class: 'disclosure' }, h('summary', {}, 'Create a Salesforce contact'),
-    h('p', { class: 'hint' }, 'The contact mapping fills in the rest; what you enter here overrides it.'), createForm));
+  }, 'Create a Salesforce contact…');
+  sec.append(h('div', { class: 'disclosure' }, start, createBody));
   return sec;
 }
 
@@ -173,7 +171,24 @@ function escalationSection(p, info, object, msg, refresh) {
   const body = h('div', {});
   const open = h('button', {
     type: 'button', id: `sf-${object}-start`, class: isCase ? 'primary' : '',
-    onclick: () => { open.hidden = true; escalateForm(p, object, body, msg, refresh, () => { open.hidden = false; open.focus(); }); },
+    onclick: () => {
+      open.hidden = true;
+      mappedForm(p, object, body, {
+        submitLabel: isCase ? 'Create Salesforce case' : 'Create Salesforce lead',
+        submit: async (fields) => {
+          const res = await api('POST', `/api/v1/cases/${p.id}/salesforce/${object}`, { fields });
+          const rec = res && res[object];
+          replace(msg, okBox(isCase ? `Salesforce case ${(rec && (rec.number || rec.id)) || ''} created.` : `Salesforce lead ${(rec && rec.id) || ''} created.`));
+          announce(isCase ? 'Salesforce case created.' : 'Salesforce lead created.');
+          await refresh();
+        },
+        fail: (e) => {
+          replace(msg, alertBox(unavailable(e) ? `Creating a Salesforce ${object} is not available on this server.` : describe(e)));
+          msg.scrollIntoView({ block: 'nearest' });
+        },
+        cancel: () => { open.hidden = false; open.focus(); },
+      });
+    },
   }, isCase ? 'Create Salesforce case…' : 'Create lead…');
   sec.append(h('p', { class: 'hint' }, isCase
     ? (info.contact ? 'Escalate this case to Salesforce, filled in from the mapping.' : 'A Salesforce case needs a linked contact; a lead does not.')
@@ -181,32 +196,58 @@ function escalationSection(p, info, object, msg, refresh) {
   return sec;
 }
 
-/** Normalises a preview answer into [{name, value, shortened}]. */
+/**
+ * Turns an edited field back into the type the preview had, so a number
+ * or a checkbox field is not sent as text.
+ */
+function typed(raw, text) {
+  if (typeof raw === 'number') {
+    const n = Number(text);
+    return text.trim() !== '' && Number.isFinite(n) ? n : text;
+  }
+  if (typeof raw === 'boolean') return text.trim().toLowerCase() === 'true';
+  if (raw === null && text === '') return null;
+  return text;
+}
+
+/** Normalises a preview answer into [{name, value, raw, shortened}]. */
 function previewFields(pv) {
   if (!pv) return [];
   const shortened = new Set([...(pv.shortened || []), ...(pv.truncated || [])]);
   const src = pv.fields || pv.record || {};
   if (Array.isArray(src)) {
-    return src.map((f) => ({ name: f.name || f.field, value: f.value == null ? '' : String(f.value), shortened: !!(f.shortened || f.truncated) || shortened.has(f.name || f.field) }));
+    return src.map((f) => ({ name: f.name || f.field, value: f.value == null ? '' : String(f.value), raw: f.value, shortened: !!(f.shortened || f.truncated) || shortened.has(f.name || f.field) }));
   }
   return Object.entries(src).filter(([k]) => k !== 'attributes').map(([k, v]) => {
     const val = v && typeof v === 'object' && 'value' in v ? v.value : v;
     const short = !!(v && typeof v === 'object' && (v.shortened || v.truncated)) || shortened.has(k);
-    return { name: k, value: val == null ? '' : String(val), shortened: short };
+    return { name: k, value: val == null ? '' : String(val), raw: val, shortened: short };
   });
 }
 
-async function escalateForm(p, object, body, msg, refresh, cancel) {
-  const isCase = object === 'case';
+/**
+ * Shows the record the mapping would send for object (case, lead or
+ * contact), each field editable; submits only the fields the user changed,
+ * as overrides. Without a preview it offers opts.fallback fields, sent
+ * when filled in.
+ */
+async function mappedForm(p, object, body, opts) {
   replace(body, h('p', { class: 'muted' }, 'Preparing the record…'));
   let fields = [];
-  let previewNote = null;
+  let note = null;
+  let fallback = false;
   try {
-    fields = previewFields(await api('GET', `/api/v1/cases/${p.id}/salesforce/preview` + qs({ object })));
+    const pv = await api('GET', `/api/v1/cases/${p.id}/salesforce/preview` + qs({ object }));
+    fields = previewFields(pv);
+    if (pv && pv.described === false) note = h('p', { class: 'hint' }, 'Field lengths are not known yet: Salesforce shortens nothing in this preview.');
   } catch (e) {
-    previewNote = h('p', { class: 'hint' }, unavailable(e)
-      ? 'A preview is not available; the record will be filled in from the mapping.'
-      : 'The preview could not be loaded (' + describe(e) + '); the record will be filled in from the mapping.');
+    note = h('p', { class: 'hint' }, unavailable(e)
+      ? 'A preview is not available; the record is filled in from the mapping.'
+      : 'The preview could not be loaded (' + describe(e) + '); the record is filled in from the mapping.');
+    if (opts.fallback) {
+      fallback = true;
+      fields = opts.fallback.map((f) => ({ name: f.name, label: f.label, value: f.value || '', raw: undefined }));
+    }
   }
   const inputs = fields.map((f, i) => {
     const id = `sf-${object}-f${i}`;
@@ -214,34 +255,28 @@ async function escalateForm(p, object, body, msg, refresh, cancel) {
     const input = long ? h('textarea', { id, rows: '4', 'data-name': f.name }) : h('input', { id, 'data-name': f.name, autocomplete: 'off' });
     input.value = f.value;
     return h('div', { class: 'stack' },
-      h('label', { for: id }, f.name, f.shortened ? h('span', { class: 'tag' }, ' shortened to fit') : null), input);
+      h('label', { for: id }, f.label || f.name, f.shortened ? h('span', { class: 'tag' }, 'shortened to fit') : null), input);
   });
-  const submit = h('button', { type: 'submit', class: 'primary', id: `sf-${object}-create` }, isCase ? 'Create Salesforce case' : 'Create Salesforce lead');
+  const submit = h('button', { type: 'submit', class: 'primary', id: `sf-${object}-create` }, opts.submitLabel);
   replace(body, h('form', {
-    class: 'stack sf-escalate',
+    class: 'stack sf-escalate', 'aria-label': opts.submitLabel,
     onsubmit: async (ev) => {
       ev.preventDefault();
       const overrides = {};
       ev.target.querySelectorAll('[data-name]').forEach((el, i) => {
-        if (el.value !== fields[i].value) overrides[el.dataset.name] = el.value;
+        if (fallback ? el.value.trim() !== '' : el.value !== fields[i].value) overrides[el.dataset.name] = typed(fields[i].raw, el.value);
       });
       submit.disabled = true;
       try {
-        const res = await api('POST', `/api/v1/cases/${p.id}/salesforce/${object}`, { fields: overrides });
-        const rec = res && res[object];
-        replace(msg, okBox(isCase ? `Salesforce case ${rec && (rec.number || rec.id) || ''} created.` : `Salesforce lead ${rec && rec.id || ''} created.`));
-        announce(isCase ? 'Salesforce case created.' : 'Salesforce lead created.');
-        await refresh();
+        await opts.submit(overrides);
       } catch (e) {
         submit.disabled = false;
-        replace(msg, alertBox(unavailable(e) ? `Creating a Salesforce ${object} is not available on this server.` : describe(e)));
-        const m = document.getElementById('sf-messages');
-        if (m) m.scrollIntoView({ block: 'nearest' });
+        opts.fail(e);
       }
     },
   },
-  previewNote, inputs,
-  h('div', { class: 'row' }, submit, h('button', { type: 'button', onclick: () => { body.replaceChildren(); cancel(); } }, 'Cancel'))));
+  note, inputs,
+  h('div', { class: 'row' }, submit, h('button', { type: 'button', onclick: () => { body.replaceChildren(); opts.cancel(); } }, 'Cancel'))));
   const first = body.querySelector('input, textarea, button');
   if (first) first.focus();
 }
@@ -296,6 +331,13 @@ function syncText(v) {
   return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, ' ')}: ${x === null ? '—' : (typeof x === 'object' ? JSON.stringify(x) : (/_at$/.test(k) ? fmtTime(x) : x))}`).join(', ');
 }
 
+function defaultTokenText(dt) {
+  let t = dt.sf_username || dt.holder || dt.user_id || 'connected';
+  if (dt.holder && dt.holder !== dt.sf_username) t += ` (held by ${dt.holder}${dt.flow === 'jwt' ? ', JWT bearer flow' : ''})`;
+  if (dt.healthy === false) t += ' — not healthy' + (dt.error ? ': ' + dt.error : '');
+  return t;
+}
+
 async function renderConnection(sec, boot) {
   replace(sec, h('h3', { id: 'set-conn' }, 'Connection'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
   let c;
@@ -315,14 +357,30 @@ async function renderConnection(sec, boot) {
       c.environment ? ` · ${c.environment}` : '', c.instance_url ? ` · ${c.instance_url}` : ''),
     h('dl', { class: 'facts' },
       h('dt', {}, 'Default token'),
-      h('dd', {}, dt ? `${dt.sf_username || dt.user_id || 'connected'}${dt.healthy === false ? ' (not healthy' + (dt.error ? ': ' + dt.error : '') + ')' : ''}` : 'none'),
+      h('dd', {}, dt ? defaultTokenText(dt) : 'none'),
       h('dt', {}, 'Status sync'), h('dd', {}, syncText(c.status_sync)),
       h('dt', {}, 'Message sync'), h('dd', {}, syncText(c.message_sync)),
       h('dt', {}, 'Contact sync'), h('dd', {}, syncText(c.contact_sync)),
       h('dt', {}, 'Outbox'), h('dd', {}, `${ob.pending ?? 0} pending, ${ob.failed ?? 0} failed` + (ob.oldest_age_seconds ? `, oldest ${Math.round(ob.oldest_age_seconds)} s` : '')),
       h('dt', {}, 'Last status poll'), h('dd', {}, c.last_poll_at ? timeEl(c.last_poll_at) : 'never')),
-    h('p', {}, h('a', { class: 'button primary', href: '/oauth/salesforce/connect?as=default', id: 'connect-default' },
-      dt ? 'Reconnect the default token as me' : 'Connect the default token')),
+    h('div', { class: 'row' },
+      h('a', { class: 'button primary', href: '/oauth/salesforce/connect?as=default', id: 'connect-default' },
+        dt ? 'Reconnect the default token as me' : 'Connect the default token'),
+      h('a', { class: 'button', href: '/oauth/salesforce/connect?as=default&environment=sandbox', id: 'connect-default-sandbox' },
+        'Connect a sandbox org'),
+      dt ? h('button', {
+        type: 'button', id: 'disconnect-default',
+        onclick: async () => {
+          try {
+            await api('DELETE', '/api/v1/salesforce/default');
+            announce('The default token is disconnected.');
+            renderConnection(sec, boot);
+          } catch (e) {
+            replace(msg, alertBox(unavailable(e) ? 'Disconnecting the default token is not available on this server.' : describe(e)));
+          }
+        },
+      }, 'Disconnect the default token') : null),
+    h('p', { class: 'hint' }, 'The default token creates cases and leads for users who have not connected their own account, and runs the background sync.'),
     h('h4', {}, 'Connected users'),
     users.length ? h('table', { class: 'table' },
       h('caption', { class: 'sr-only' }, 'Care users connected to Salesforce'),
