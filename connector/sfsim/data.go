@@ -152,7 +152,12 @@ func operation(method string, segs []string) string {
 func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	segs := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/"))
 	rest := segs[1:]
-	s.stats.count(operation(r.Method, rest))
+	method := r.Method
+	// Clients that cannot send PATCH use POST with ?_HttpMethod=PATCH.
+	if override := r.URL.Query().Get("_HttpMethod"); method == http.MethodPost && override != "" {
+		method = strings.ToUpper(override)
+	}
+	s.stats.count(operation(method, rest))
 	version, vnum, ok := parseVersion(segs[0])
 	if !ok {
 		writeErrors(w, http.StatusNotFound, []*Error{errNotFound()})
@@ -186,7 +191,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{
 		ctx: r.Context(), userID: sess.userID, version: version, vnum: vnum,
-		method: r.Method, segs: rest, query: r.URL.Query(), header: r.Header, body: body(b),
+		method: method, segs: rest, query: r.URL.Query(), header: r.Header, body: body(b),
 	}
 	if fault != nil && !fault.AfterCommit {
 		if fault.Kind == FaultUnableToLockRow && isBatch(rest) {

@@ -544,3 +544,31 @@ func TestGetUpdatedAndDeleted(t *testing.T) {
 		t.Fatalf("more than 30 days back: %d %s", r.status, r.body)
 	}
 }
+
+func TestMethodOverride(t *testing.T) {
+	srv := startServer(t, Options{})
+	a := newAPI(t, srv, "")
+	id := a.mustCreate("Contact", map[string]any{"LastName": "x"})
+	if r := a.call(http.MethodPost, "sobjects/Contact/"+id+"?_HttpMethod=PATCH", map[string]any{"Title": "over"}); r.status != 204 {
+		t.Fatalf("POST ?_HttpMethod=PATCH: %d %s", r.status, r.body)
+	}
+	if rec, _ := srv.Record("Contact", id); rec["Title"] != "over" {
+		t.Fatal("override not applied")
+	}
+	if got := srv.Stats().ByOperation[opUpdate]; got != 1 {
+		t.Fatalf("counted as update %d times", got)
+	}
+}
+
+func TestEmptyStringIsNull(t *testing.T) {
+	srv := startServer(t, Options{})
+	a := newAPI(t, srv, "")
+	id := a.mustCreate("Contact", map[string]any{"LastName": "x", "Title": "", "Email": "", "AccountId": ""})
+	rec, _ := srv.Record("Contact", id)
+	if rec["Title"] != nil || rec["Email"] != nil || rec["AccountId"] != nil {
+		t.Fatalf("empty strings must be stored as null: %v", rec)
+	}
+	if r := a.query("SELECT Id FROM Contact WHERE Title = null"); len(column(t, r, "Id")) != 1 {
+		t.Fatalf("null query: %s", r.body)
+	}
+}

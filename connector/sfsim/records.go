@@ -187,7 +187,8 @@ func (s *Server) checkWrite(o *object, vals, old map[string]any, in *writeInput,
 			}
 			vals[name] = id
 		}
-		if v == "" && (f.Type == typeReference || f.Type == typeID || f.Type == typeDate) {
+		if v == "" {
+			// Salesforce stores an empty string as null.
 			vals[name] = nil
 		}
 	}
