@@ -1,16 +1,3 @@
-// Package sfsim is an in-memory Salesforce org with a real HTTP surface:
-// the same paths, JSON shapes, headers and error bodies as Salesforce, so
-// that off-the-shelf clients (jsforce, the project's own client) work against
-// it unchanged. It serves the OAuth endpoints and a control surface
-// (/__sim/) on a login URL, and the REST data API on a separate instance URL,
-// as a real org does.
-//
-// Use it from Go tests like net/http/httptest:
-//
-//	srv, err := sfsim.NewServer(sfsim.Options{})
-//	if err != nil { ... }
-//	defer srv.Close()
-//	// srv.LoginURL, srv.InstanceURL
 package sfsim
 
 import (

@@ -1,0 +1,61 @@
+// Package sfsim is an in-memory Salesforce org with a real HTTP surface:
+// the same paths, JSON shapes, headers and error bodies as Salesforce, so
+// that off-the-shelf clients (jsforce, golang.org/x/oauth2, the project's
+// own client) work against it unchanged. It serves OAuth and the /__sim/
+// control surface on a login URL, and the REST data API on a separate
+// instance URL, as a real org does (data calls sent to the login URL fail).
+//
+// Use it from Go tests like net/http/httptest:
+//
+//	srv, err := sfsim.NewServer(sfsim.Options{})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	// OAuth at srv.LoginURL; data at srv.InstanceURL (the token's instance_url)
+//
+// The files follow the areas of the simulator: server (listeners, options),
+// oauth, data (REST routing and CRUD), records and validation (the write
+// path), query (SOQL evaluation; the parser is package soql), search (SOSL),
+// composite (sObject Collections and Composite), describe, schema and
+// schemafile (the default org and --schema files), control (/__sim/ and its
+// Go equivalents), ids (18-character ids).
+//
+// # Fidelity notes
+//
+// Where ../shared/salesforce-api.md marks behaviour as known from memory
+// and it is ambiguous, the simulator takes the most Salesforce-like reading:
+//
+//   - Upsert that updates answers 200 with created:false from v46.0 and 204
+//     before; the created flag on 201 appears from v46.0.
+//   - Update or delete of a deleted record: 404 ENTITY_IS_DELETED; GET of a
+//     deleted or missing record: 404 NOT_FOUND.
+//   - Read-only fields in a body: 400 INVALID_FIELD_FOR_INSERT_UPDATE naming
+//     all of them; an Id in an insert: "cannot specify Id in an insert call".
+//   - STRING_TOO_LONG counts UTF-16 code units (Java string length), so an
+//     emoji counts two; the message is "Label: data value too large: VALUE
+//     (max length=N)".
+//   - Text external ids and unique fields compare case-insensitively (the
+//     default "treat ABC and abc as duplicates"); an empty string is stored
+//     as null.
+//   - A malformed reference id is MALFORMED_ID, an id of the wrong object is
+//     FIELD_INTEGRITY_EXCEPTION, a missing or deleted target is
+//     INVALID_CROSS_REFERENCE_KEY.
+//   - JSON_PARSER_ERROR messages follow Jackson's wording with the line and
+//     column of the offending value.
+//   - Access tokens live SessionTTL from issue (Salesforce's timeout slides
+//     with activity; a fixed lifetime is easier to test against).
+//   - JWT bearer: exp must be in the future and at most a day ahead (which
+//     catches milliseconds); Salesforce asks for minutes but clients such as
+//     x/oauth2/jwt default to an hour. aud must be the login URL.
+//   - Collections with more than 200 records: 400 EXCEEDED_ID_LIMIT; the
+//     same external id twice in one upsert call fails both records with
+//     DUPLICATE_EXTERNAL_ID.
+//   - Composite over 25 subrequests (or over 5 queries and collections):
+//     400 LIMIT_EXCEEDED.
+//   - Query cursors expire after 15 idle minutes and each user keeps at most
+//     10 (opening an 11th releases the oldest): 400 INVALID_QUERY_LOCATOR.
+//   - SOSL matches whole words (with * and ? wildcards) in the fields of the
+//     IN scope, and indexes at once; Salesforce may take minutes.
+//   - Case numbers are 8-digit auto-numbers from 00000001; Lead and Case
+//     picklists carry the values a new org ships with (plus Social in Case
+//     Origin).
+package sfsim
