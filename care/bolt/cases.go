@@ -39,6 +39,10 @@ func putJSON(b *bbolt.Bucket, key []byte, v any) error {
 	return b.Put(key, raw)
 }
 
+// appendFill is the fill percent of buckets whose keys only grow (sequence
+// numbers): bbolt's default of one half would leave every page half empty.
+const appendFill = 0.95
+
 func getCase(tx *bbolt.Tx, id int64) (*care.Case, error) {
 	var c care.Case
 	ok, err := getJSON(tx.Bucket(bucketCases), i64(id), &c)
@@ -101,6 +105,7 @@ func customerFor(tx *bbolt.Tx, platform string, in care.CustomerInput, now time.
 
 func putCustomer(tx *bbolt.Tx, c *care.Customer) error {
 	b := tx.Bucket(bucketCustomers)
+	b.FillPercent = appendFill
 	if c.ID == 0 {
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -147,6 +152,7 @@ func indexKeys(c *care.Case) [][]byte {
 // entries from before's to c's.
 func putCase(tx *bbolt.Tx, before, c *care.Case) error {
 	cases := tx.Bucket(bucketCases)
+	cases.FillPercent = appendFill
 	if c.ID == 0 {
 		if err := assignCaseID(tx, c); err != nil {
 			return err
@@ -336,6 +342,7 @@ func caseMessageKey(m *care.Message, seq uint64) []byte {
 // before is the stored version when m changed case.
 func (s *Store) putMessage(tx *bbolt.Tx, m *care.Message, seq uint64, before *care.Message) (uint64, error) {
 	msgs := tx.Bucket(bucketMessages)
+	msgs.FillPercent = appendFill
 	if seq == 0 {
 		var err error
 		if seq, err = msgs.NextSequence(); err != nil {

@@ -49,6 +49,7 @@ func (s *Store) signalOutbox() {
 func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error {
 	s.enqueued.Store(true)
 	b := tx.Bucket(bucketOutbox)
+	b.FillPercent = appendFill
 	for _, op := range ops {
 		seq, err := b.NextSequence()
 		if err != nil {
