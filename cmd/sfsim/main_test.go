@@ -17,6 +17,8 @@ import (
 	"time"
 )
 
+var testClient = &http.Client{Timeout: 10 * time.Second}
+
 var startLine = regexp.MustCompile(`^sfsim: login_url=(http://127\.0\.0\.1:\d+) instance_url=(http://127\.0\.0\.1:\d+)$`)
 
 func TestUsageErrors(t *testing.T) {
@@ -95,7 +97,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	if m == nil || m[1] == m[2] {
 		t.Fatalf("start line %q", line)
 	}
-	resp, err := http.Get(m[1] + "/__sim/limits")
+	resp, err := testClient.Get(m[1] + "/__sim/limits")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestBinaryExitsCleanlyOnSignals(t *testing.T) {
 			if m == nil {
 				t.Fatalf("start line %q", sc.Text())
 			}
-			resp, err := http.Get(m[2] + "/services/data")
+			resp, err := testClient.Get(m[2] + "/services/data")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -205,7 +205,7 @@ type confCase struct {
 }
 
 func tokenCall(e *confEnv, form url.Values) result {
-	resp, err := http.PostForm(e.srv.LoginURL+"/services/oauth2/token", form)
+	resp, err := testClient.PostForm(e.srv.LoginURL+"/services/oauth2/token", form)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func jwtCall(e *confEnv, change func(map[string]any)) result {
 
 var conformanceCases = []confCase{
 	{fixture: "versions_list.json", status: 200, run: func(e *confEnv) result {
-		resp, err := http.Get(e.srv.InstanceURL + "/services/data")
+		resp, err := testClient.Get(e.srv.InstanceURL + "/services/data")
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ func simCall(t *testing.T, srv *Server, method, path, body string) (int, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestStats(t *testing.T) {
 	postForm(t, srv.LoginURL+"/services/oauth2/revoke", map[string][]string{"token": {"x"}})
 	req, _ := http.NewRequest(http.MethodGet, srv.LoginURL+"/services/oauth2/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+a.token)
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := testClient.Do(req); err == nil {
 		resp.Body.Close()
 	}
 	bad := *a

@@ -17,7 +17,7 @@ func TestVersionsAndHosts(t *testing.T) {
 	srv := startServer(t, Options{})
 	a := newAPI(t, srv, "")
 	for _, host := range []string{srv.LoginURL, srv.InstanceURL} {
-		resp, err := http.Get(host + "/services/data")
+		resp, err := testClient.Get(host + "/services/data")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestVersionsAndHosts(t *testing.T) {
 		}
 	}
 	// Data calls sent to the login host fail.
-	login := &api{t: t, base: srv.LoginURL, token: a.token, version: "62.0", hc: http.DefaultClient}
+	login := &api{t: t, base: srv.LoginURL, token: a.token, version: "62.0", hc: testClient}
 	if r := login.call(http.MethodGet, "sobjects", nil); r.status != 404 || r.errCode(t) != "NOT_FOUND" {
 		t.Fatalf("data call on the login host: %d %s", r.status, r.body)
 	}
@@ -388,7 +388,7 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("over the limit: %d %s", r.status, r.body)
 	}
 	// The version list is not counted.
-	if resp, err := http.Get(srv.InstanceURL + "/services/data"); err != nil || resp.StatusCode != 200 {
+	if resp, err := testClient.Get(srv.InstanceURL + "/services/data"); err != nil || resp.StatusCode != 200 {
 		t.Fatal("version list must work over the limit")
 	} else {
 		resp.Body.Close()
@@ -397,7 +397,7 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("usage %d/%d", used, max)
 	}
 	req, _ := http.NewRequest(http.MethodPut, srv.LoginURL+"/__sim/limits", strings.NewReader(`{"daily_limit":10}`))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil || resp.StatusCode != 204 {
 		t.Fatalf("PUT limits: %v", err)
 	}

@@ -46,6 +46,9 @@ func startServer(t testing.TB, opts Options) *Server {
 	return srv
 }
 
+// testClient is the HTTP client of the tests (never http.DefaultClient).
+var testClient = &http.Client{Timeout: 10 * time.Second}
+
 // noRedirect is an HTTP client that does not follow redirects.
 func noRedirect() *http.Client {
 	return &http.Client{
@@ -118,7 +121,7 @@ func authorize(t testing.TB, srv *Server, loginHint, scope string) (int, []byte)
 
 func postForm(t testing.TB, u string, form url.Values) (int, []byte) {
 	t.Helper()
-	resp, err := http.PostForm(u, form)
+	resp, err := testClient.PostForm(u, form)
 	if err != nil {
 		t.Fatal(err)
 	}

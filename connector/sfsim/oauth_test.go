@@ -210,7 +210,7 @@ func TestCodeExchange(t *testing.T) {
 				req, _ := http.NewRequest(http.MethodPost, srv.LoginURL+"/services/oauth2/token", strings.NewReader(f.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.SetBasicAuth(DefaultClientID, DefaultClientSecret)
-				resp, err := http.DefaultTransport.RoundTrip(req)
+				resp, err := testClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -288,7 +288,7 @@ func TestSessionExpiry(t *testing.T) {
 	clock := newClock()
 	srv := startServer(t, Options{Now: clock.Now, SessionTTL: 30 * time.Minute})
 	tr := login(t, srv, "")
-	a := &api{t: t, base: srv.InstanceURL, token: tr.AccessToken, version: "62.0", hc: http.DefaultClient}
+	a := &api{t: t, base: srv.InstanceURL, token: tr.AccessToken, version: "62.0", hc: testClient}
 	if r := a.call(http.MethodGet, "limits", nil); r.status != 200 {
 		t.Fatalf("fresh token: %d", r.status)
 	}
@@ -316,11 +316,11 @@ func TestExpireAndRevokeHooks(t *testing.T) {
 	alice := login(t, srv, "alice@example.com")
 	bob := login(t, srv, "bob@example.com")
 	get := func(tok string) int {
-		a := &api{t: t, base: srv.InstanceURL, token: tok, version: "62.0", hc: http.DefaultClient}
+		a := &api{t: t, base: srv.InstanceURL, token: tok, version: "62.0", hc: testClient}
 		return a.call(http.MethodGet, "sobjects", nil).status
 	}
 	post := func(path string) int {
-		resp, err := http.Post(srv.LoginURL+path, "application/json", nil)
+		resp, err := testClient.Post(srv.LoginURL+path, "application/json", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +372,7 @@ func TestRevokeEndpoint(t *testing.T) {
 	if status, _ := revoke(tr.RefreshToken); status != 200 {
 		t.Fatal("revoke refresh token")
 	}
-	b := &api{t: t, base: srv.InstanceURL, token: tr.AccessToken, version: "62.0", hc: http.DefaultClient}
+	b := &api{t: t, base: srv.InstanceURL, token: tr.AccessToken, version: "62.0", hc: testClient}
 	if r := b.call(http.MethodGet, "limits", nil); r.status != 401 {
 		t.Fatal("access tokens of a revoked refresh token must die")
 	}
@@ -392,7 +392,7 @@ func TestUserinfoAndIdentity(t *testing.T) {
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -534,7 +534,7 @@ func TestJWTBearer(t *testing.T) {
 		if tok.RefreshToken != "" || !tok.Expiry.IsZero() || tok.Extra("instance_url") != srv.InstanceURL {
 			t.Fatalf("token %+v", tok)
 		}
-		a := &api{t: t, base: srv.InstanceURL, token: tok.AccessToken, version: "62.0", hc: http.DefaultClient}
+		a := &api{t: t, base: srv.InstanceURL, token: tok.AccessToken, version: "62.0", hc: testClient}
 		id := a.mustCreate("Lead", map[string]any{"LastName": "Jwt", "Company": "Acme"})
 		u, _ := srv.User("integration@example.com")
 		if rec, _ := srv.Record("Lead", id); rec["CreatedById"] != u.ID {
