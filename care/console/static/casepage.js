@@ -211,17 +211,22 @@ export class CasePage {
       h('button', { type: 'submit' }, 'Set profile')));
       blocked = true;
     }
+    if (blocked) {
+      // Only the reason and the way out; a greyed-out form would only take room.
+      replace(panel, notices);
+      return;
+    }
     const errBox = h('div', { class: 'form-errors' });
-    const type = select({ id: 'reply-type', name: 'reply_type', disabled: blocked, onchange: (ev) => { this.drafts.replyType = ev.target.value; } },
+    const type = select({ id: 'reply-type', name: 'reply_type', onchange: (ev) => { this.drafts.replyType = ev.target.value; } },
       Object.entries(REPLY_TYPE), this.drafts.replyType || this.defaultReplyType());
     const text = h('textarea', {
-      id: 'reply-text', name: 'text', rows: '4', required: true, disabled: blocked,
+      id: 'reply-text', name: 'text', rows: '3', required: true,
       oninput: (ev) => { this.drafts.reply = ev.target.value; },
     });
     text.value = this.drafts.reply;
-    const pending = h('input', { type: 'checkbox', id: 'reply-pending', name: 'mark_pending', disabled: blocked, onchange: (ev) => { this.drafts.markPending = ev.target.checked; } });
+    const pending = h('input', { type: 'checkbox', id: 'reply-pending', name: 'mark_pending', onchange: (ev) => { this.drafts.markPending = ev.target.checked; } });
     pending.checked = this.drafts.markPending;
-    const send = h('button', { type: 'submit', class: 'primary', id: 'reply-send', disabled: blocked }, this.embed ? 'Send reply from Salesforce' : 'Send reply');
+    const send = h('button', { type: 'submit', class: 'primary', id: 'reply-send' }, this.embed ? 'Send reply from Salesforce' : 'Send reply');
     const form = h('form', {
       class: 'stack', 'aria-label': 'Reply to the customer',
       onsubmit: async (ev) => {
@@ -253,7 +258,7 @@ export class CasePage {
       h('span', { class: 'check' }, pending, h('label', { for: 'reply-pending' }, 'Mark as pending after sending')),
       send),
     errBox);
-    replace(panel, notices, form);
+    replace(panel, form);
   }
 
   mentionsIn(text) {

@@ -102,7 +102,7 @@ function contactSection(p, info, msg, refresh) {
   }
   // Search.
   const results = h('div', { class: 'sf-results', 'aria-live': 'polite' });
-  const q = h('input', { id: 'sf-search', type: 'search', autocomplete: 'off', value: cust ? [cust.first_name, cust.last_name].filter(Boolean).join(' ') : '' });
+  const q = h('input', { id: 'sf-search', type: 'search', autocomplete: 'off', value: cust ? ([cust.first_name, cust.last_name].filter(Boolean).join(' ') || (cust.username || '').replace(/^@/, '')) : '' });
   sec.append(h('form', {
     class: 'stack',
     onsubmit: async (ev) => {
@@ -331,6 +331,11 @@ function syncText(v) {
   return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, ' ')}: ${x === null ? '—' : (typeof x === 'object' ? JSON.stringify(x) : (/_at$/.test(k) ? fmtTime(x) : x))}`).join(', ');
 }
 
+function userLabel(boot, id) {
+  const u = boot.users.find((x) => x.id === id);
+  return u ? `${u.name} (${id})` : id;
+}
+
 function defaultTokenText(dt) {
   let t = dt.sf_username || dt.holder || dt.user_id || 'connected';
   if (dt.holder && dt.holder !== dt.sf_username) t += ` (held by ${dt.holder}${dt.flow === 'jwt' ? ', JWT bearer flow' : ''})`;
@@ -386,15 +391,15 @@ async function renderConnection(sec, boot) {
       h('caption', { class: 'sr-only' }, 'Care users connected to Salesforce'),
       h('thead', {}, h('tr', {}, ['Care user', 'Salesforce user', 'Health', 'Last refreshed', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, users.map((u) => h('tr', {},
-        h('td', {}, u.user_id), h('td', {}, u.sf_username || u.sf_user_id || ''),
+        h('td', {}, userLabel(boot, u.user_id)), h('td', {}, u.sf_username || u.sf_user_id || ''),
         h('td', {}, u.healthy ? 'Healthy' : 'Not healthy' + (u.error ? ': ' + u.error : '')),
         h('td', {}, timeEl(u.last_refreshed_at)),
         h('td', {}, h('button', {
-          type: 'button', 'aria-label': `Disconnect ${u.user_id}`,
+          type: 'button', 'aria-label': `Disconnect ${userLabel(boot, u.user_id)}`,
           onclick: async () => {
             try {
               await api('DELETE', `/api/v1/salesforce/users/${encodeURIComponent(u.user_id)}`);
-              announce(`${u.user_id} disconnected.`);
+              announce(`${userLabel(boot, u.user_id)} disconnected.`);
               renderConnection(sec, boot);
             } catch (e) {
               replace(msg, alertBox(describe(e)));
