@@ -1,0 +1,443 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/connector"
+	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/tokens"
+	"github.com/carebridge/carebridge/mapping"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// The store implements every interface the package asks of it.
+var (
+	_ Store       = (*bolt.Store)(nil)
+	_ PollStore   = (*bolt.Store)(nil)
+	_ AdminStore  = (*bolt.Store)(nil)
+	_ StatsSource = (*bolt.Store)(nil)
+	_ KV          = (*bolt.KV)(nil)
+)
+
+var testUsers = []care.User{
+	{ID: "sue", Name: "Sue Supervisor", Email: "sue@example.com", Role: care.RoleSupervisor},
+	{ID: "alice", Name: "Alice Agent", Email: "alice@example.com", Role: care.RoleAgent},
+	{ID: "community", Name: "Community", Role: care.RoleIntegration},
+}
+
+var (
+	sue       = testUsers[0]
+	alice     = testUsers[1]
+	community = testUsers[2]
+)
+
+// syncBuffer collects log output from many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// world is a simulated org, a real bbolt Care store with the connector's
+// effects, a token pool connected through the simulator's OAuth flow, a
+// mapping file and the sync engine.
+type world struct {
+	t       *testing.T
+	sim     *sfsim.Server
+	store   *bolt.Store
+	pool    *tokens.Pool
+	oauth   tokens.OAuthFunc
+	holder  *mapping.Holder
+	mapFile string
+	reg     *prometheus.Registry
+	metrics *Metrics
+	budget  *Budget
+	logs    *syncBuffer
+	log     *slog.Logger
+	d       *Deliverer
+	p       *Poller
+
+	escalations atomic.Int64
+
+	runMu   sync.Mutex
+	cancels []func()
+}
+
+// worldOptions adjust a world.
+type worldOptions struct {
+	mapping   []byte // mapping YAML; nil = the SPEC example
+	sim       sfsim.Options
+	budget    BudgetOptions
+	deliverer func(*Options)
+	poller    func(*PollerOptions)
+}
+
+func exampleMapping(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newWorld(t *testing.T, wo worldOptions) *world {
+	t.Helper()
+	sim, err := sfsim.NewServer(wo.sim)
+	if err != nil {
+		t.Fatalf("sfsim: %v", err)
+	}
+	t.Cleanup(sim.Close)
+	w := &world{t: t, sim: sim, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
+	w.log = slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", w.logs.String())
+		}
+	})
+	dir := t.TempDir()
+	if wo.mapping == nil {
+		wo.mapping = exampleMapping(t)
+	}
+	w.mapFile = filepath.Join(dir, "mapping.yaml")
+	if err := os.WriteFile(w.mapFile, wo.mapping, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.holder = mapping.NewHolder(w.mapFile, mapping.HolderOptions{Logger: w.log})
+	if err := w.holder.Reload(context.Background()); err != nil {
+		t.Fatalf("mapping: %v", err)
+	}
+	w.store, err = bolt.Open(dir, bolt.Options{
+		Policy: care.Policy{Grace: 24 * time.Hour}, Users: care.NewDirectory(testUsers),
+		Effects: connector.Effects{Mapping: w.holder.Current},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := tokens.LoadKey("", filepath.Join(dir, "secret.key"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 20 * time.Second}
+	w.oauth = tokens.NewOAuthSet(salesforce.OAuthConfig{
+		ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
+		RedirectURL: "http://127.0.0.1:1/oauth/salesforce/callback", HTTPClient: hc, Logger: w.log,
+	})
+	w.pool, err = tokens.Open(context.Background(), tokens.Options{
+		Store: w.store.KV(tokens.Namespace), Key: key, OAuth: w.oauth, LoginURL: sim.LoginURL,
+		HTTPClient: hc, Client: salesforce.Options{Logger: w.log}, Logger: w.log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.budget = NewBudget(wo.budget)
+	w.metrics, err = NewMetrics(w.reg, w.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		Store: w.store, Tokens: w.pool, Mapping: w.holder.Current, Escalator: fakeEscalator{w},
+		Budget: w.budget, Metrics: w.metrics, Logger: w.log,
+		BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Linger: 30 * time.Millisecond, IdleCheck: 100 * time.Millisecond,
+	}
+	if wo.deliverer != nil {
+		wo.deliverer(&opts)
+	}
+	if w.d, err = New(opts); err != nil {
+		t.Fatal(err)
+	}
+	popts := PollerOptions{
+		Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool, Mapping: w.holder.Current,
+		Policy: care.Policy{Grace: 24 * time.Hour}, Deliverer: w.d, Budget: w.budget, Metrics: w.metrics,
+		Logger: w.log, Interval: 200 * time.Millisecond, Overlap: 2 * time.Second,
+	}
+	if wo.poller != nil {
+		wo.poller(&popts)
+	}
+	if w.p, err = NewPoller(popts); err != nil {
+		t.Fatal(err)
+	}
+	// Stop the engine before the store closes (cleanups run last first).
+	t.Cleanup(func() { w.store.Close() })
+	t.Cleanup(w.stop)
+	return w
+}
+
+// authorize runs the web-server flow at the simulator as loginHint.
+func (w *world) authorize(loginHint string) salesforce.Token {
+	w.t.Helper()
+	auth, err := w.oauth(w.sim.LoginURL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	verifier := salesforce.NewVerifier()
+	c := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(auth.AuthCodeURL("st", verifier, loginHint))
+	if err != nil {
+		w.t.Fatalf("authorize: %v", err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		w.t.Fatalf("authorize: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok, err := auth.Exchange(context.Background(), loc.Query().Get("code"), verifier)
+	if err != nil {
+		w.t.Fatalf("exchange: %v", err)
+	}
+	return tok
+}
+
+// connect makes the admin the default token's Salesforce user.
+func (w *world) connect() {
+	w.t.Helper()
+	if _, err := w.pool.Connect(context.Background(), tokens.Grant{Kind: tokens.KindDefault, UserID: "sue",
+		Token: w.authorize(sfsim.DefaultUsername)}); err != nil {
+		w.t.Fatalf("connect: %v", err)
+	}
+}
+
+// runDeliverer starts the deliverer; stop (or the test's end) stops it.
+func (w *world) runDeliverer() { w.run(w.d.Run) }
+
+// runPoller starts the poller.
+func (w *world) runPoller() { w.run(w.p.Run) }
+
+func (w *world) run(fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil {
+			w.t.Errorf("run: %v", err)
+		}
+	}()
+	w.runMu.Lock()
+	w.cancels = append(w.cancels, func() { cancel(); <-done })
+	w.runMu.Unlock()
+}
+
+// stop stops everything started with run.
+func (w *world) stop() {
+	w.runMu.Lock()
+	cs := w.cancels
+	w.cancels = nil
+	w.runMu.Unlock()
+	for _, c := range cs {
+		c()
+	}
+}
+
+// message is an inbound social message of customer n.
+func message(ext string, n int) care.IncomingMessage {
+	return care.IncomingMessage{
+		ExternalID: ext, Platform: "twitter", ProfileID: "brand",
+		Customer: care.CustomerInput{PlatformUserID: fmt.Sprintf("u%d", n), Username: fmt.Sprintf("@u%d", n),
+			FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", n)},
+		Type: care.TypeMention, Text: fmt.Sprintf("message %s: does your new perfume have hibiscus in it?", ext),
+	}
+}
+
+// newCase opens a Care case for customer n; salesforce asks for the
+// automatic escalation.
+func (w *world) newCase(n int, salesforce bool) care.Case {
+	w.t.Helper()
+	res, err := w.store.Escalate(context.Background(), community, care.EscalateInput{
+		Message: message(fmt.Sprintf("c%d-first", n), n), Salesforce: salesforce})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return res.Case
+}
+
+// ingest adds an inbound message of customer n (joining their case).
+func (w *world) ingest(n int, ext string) care.Message {
+	w.t.Helper()
+	res, err := w.store.Ingest(context.Background(), community, message(ext, n))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if res.CaseID == 0 {
+		w.t.Fatalf("message %s joined no case", ext)
+	}
+	return res.Message
+}
+
+// sfCase creates a Case in the org directly (no API call counted).
+func (w *world) sfCase(subject string) string {
+	w.t.Helper()
+	id, err := w.sim.CreateRecord("Case", map[string]any{"Subject": subject, "Origin": "Web"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return id
+}
+
+// link links a Care case to a Salesforce case whose status is New.
+func (w *world) link(caseID int64, sfID string) care.Case {
+	w.t.Helper()
+	c, err := w.store.SetSalesforceLink(context.Background(), caseID, func(l *care.SalesforceLink) {
+		l.CaseID, l.CaseNumber, l.Status = sfID, "0000", "New"
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// linkedCase opens case n and links it to a new Salesforce case.
+func (w *world) linkedCase(n int) (care.Case, string) {
+	w.t.Helper()
+	c := w.newCase(n, false)
+	sf := w.sfCase(fmt.Sprintf("case %d", n))
+	return w.link(c.ID, sf), sf
+}
+
+func (w *world) careCase(id int64) care.Case {
+	w.t.Helper()
+	c, err := w.store.Case(context.Background(), care.User{}, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+func (w *world) stats() care.OutboxStats {
+	w.t.Helper()
+	st, err := w.store.OutboxStats(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return st
+}
+
+// messageRecords are the org's message records by external id.
+func (w *world) messageRecords() map[string]sfsim.Record {
+	out := map[string]sfsim.Record{}
+	for _, r := range w.sim.Records("Care_Social_Post__c") {
+		out[r["Care_Message_Id__c"].(string)] = r
+	}
+	return out
+}
+
+func (w *world) calls(op string) int64 { return w.sim.Stats().ByOperation[op] }
+
+// setMapping rewrites the mapping file and reloads it.
+func (w *world) setMapping(b []byte) {
+	w.t.Helper()
+	if err := os.WriteFile(w.mapFile, b, 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.holder.Reload(context.Background()); err != nil {
+		w.t.Fatalf("mapping: %v", err)
+	}
+}
+
+// fakeEscalator creates the Salesforce case by upsert on Care_Case_Id__c
+// (a retry never makes a second one) and links it, as the connector's
+// automatic escalation does.
+type fakeEscalator struct{ w *world }
+
+func (f fakeEscalator) EscalateAutomatically(ctx context.Context, caseID int64, actor string) error {
+	var sfID string
+	err := f.w.pool.DoBackground(ctx, func(conn *tokens.Conn) error {
+		res, err := conn.Client.Upsert(ctx, "Case", "Care_Case_Id__c", strconv.FormatInt(caseID, 10),
+			map[string]any{"Subject": fmt.Sprintf("Social case #%d", caseID), "Origin": "Web"})
+		sfID = res.ID
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("escalate case %d: %w", caseID, err)
+	}
+	f.w.escalations.Add(1)
+	_, err = f.w.store.SetSalesforceLink(ctx, caseID, func(l *care.SalesforceLink) {
+		l.CaseID, l.Status = sfID, "New"
+	})
+	return err
+}
+
+// eventually waits until cond holds, failing the test after timeout. It
+// checks the outcome of work other goroutines do; it asserts nothing about
+// how long that takes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("not reached within %s: %s", timeout, what)
+		case <-tick.C:
+		}
+	}
+}
+
+// metricValue returns a gauge or counter value, or a histogram's count.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if v, ok := labels[lp.GetName()]; !ok || v != lp.GetValue() {
+					continue next
+				}
+			}
+			return value(m), true
+		}
+	}
+	return 0, false
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
