@@ -550,9 +550,10 @@ func (s *sfStub) register(api *httpapi.Server) {
 		})
 	})
 	api.HandleAPI("GET /api/v1/salesforce/outbox", func(w http.ResponseWriter, r *http.Request, u care.User) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"operations": []any{map[string]any{
-			"id": 41, "kind": "push_message", "case_id": 1, "state": "failed", "attempts": 1,
-			"last_error": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Direction__c", "created_at": "2026-03-01T08:30:00Z"}}})
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"entries": []any{map[string]any{
+			"id": 41, "kind": "set_status", "case_id": 1, "value": "Closed", "state": "failed", "attempts": 1,
+			"error":      map[string]any{"code": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "message": "Status: bad value for restricted picklist field: Closed"},
+			"created_at": "2026-03-01T08:30:00Z"}}})
 	})
 	api.HandleAPI("POST /api/v1/salesforce/outbox/{id}/retry", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		s.mu.Lock()
@@ -628,7 +629,8 @@ func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
 	tb.waitText(".settings", "Connected")
 	tb.waitText(".settings table", "refresh token revoked")
-	tb.waitText(".settings", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+	tb.waitText(".settings table", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Status: bad value")
+	tb.waitText(".settings table", "set status → Closed")
 	tb.waitText(".settings", "2 pending, 1 failed")
 	tb.waitText(".settings", "held by sue")
 	tb.shot("settings-supervisor")

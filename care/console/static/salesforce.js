@@ -409,6 +409,14 @@ async function renderConnection(sec, boot) {
     msg);
 }
 
+function outboxError(op) {
+  if (typeof op.last_error === 'string') return op.last_error;
+  const e = op.error;
+  if (!e) return '';
+  if (typeof e === 'string') return e;
+  return (e.code ? e.code + ': ' : '') + (e.message || '');
+}
+
 async function renderOutbox(sec) {
   replace(sec, h('h3', { id: 'set-outbox' }, 'Failed deliveries'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
   let list;
@@ -425,9 +433,9 @@ async function renderOutbox(sec) {
       h('caption', { class: 'sr-only' }, 'Failed outbox operations'),
       h('thead', {}, h('tr', {}, ['Operation', 'Case', 'Error', 'Attempts', 'Since', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((op) => h('tr', {},
-        h('td', {}, (op.kind || op.operation || '').replace(/_/g, ' ')),
+        h('td', {}, (op.kind || op.operation || '').replace(/_/g, ' ') + (op.value ? ` → ${op.value}` : '')),
         h('td', {}, op.case_id ? h('a', { href: `/cases/${op.case_id}` }, `#${op.case_id}`) : ''),
-        h('td', {}, typeof op.last_error === 'string' ? op.last_error : (op.error ? (op.error.message || JSON.stringify(op.error)) : '')),
+        h('td', {}, outboxError(op)),
         h('td', {}, String(op.attempts ?? '')),
         h('td', {}, timeEl(op.created_at)),
         h('td', {}, h('button', {
