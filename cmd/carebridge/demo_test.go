@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 
 	"regexp"
 	"strings"
@@ -91,6 +95,21 @@ func TestDemo(t *testing.T) {
 	}
 	if code, _ := call(t, "GET", base+"/api/v1/cases?view=my_open", agentToken, ""); code != 200 {
 		t.Fatalf("agent view: %d", code)
+	}
+	// The console: sign-in page, and a signed-in agent gets the app.
+	if code, body := call(t, "GET", base+"/login", "", ""); code != 200 || !strings.Contains(body, `name="token"`) {
+		t.Fatalf("console sign-in page: %d %.200s", code, body)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	res, err := browser.PostForm(base+"/login", url.Values{"token": {agentToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(string(page), "csrf-token") {
+		t.Fatalf("console after sign-in: %d at %s: %.300s", res.StatusCode, res.Request.URL, page)
 	}
 	cancel()
 	select {

@@ -25,7 +25,12 @@ func onlineDescriber(ctx context.Context, cfg *config.Config, stderr io.Writer) 
 		return nil, nil, fmt.Errorf("%w (stop the daemon, or validate online from the console)", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pool, err := openPool(cfg, store, prometheus.NewRegistry(), logger)
+	key, err := tokens.LoadKey(cfg.SecretKeyEnv().Reveal(), cfg.SecretKeyPath(), logger)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	pool, err := openPool(cfg, key, store, prometheus.NewRegistry(), logger)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/care/console"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
@@ -120,13 +121,27 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		store.Close()
 		return nil, err
 	}
-	pool, err := openPool(cfg, store, reg, logger)
+	key, err := tokens.LoadKey(cfg.SecretKeyEnv().Reveal(), cfg.SecretKeyPath(), logger)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	pool, err := openPool(cfg, key, store, reg, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	con, err := console.New(context.Background(), console.Options{
+		Users: dir, Key: key.Derive("console session key v1"), PublicURL: cfg.PublicURL,
+		EmbedFrameAncestors: cfg.Salesforce.EmbedFrameAncestors, Revocations: store.KV("console_sessions"),
+		Clock: clock, Logger: logger})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	con.Register(api)
 	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
-		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger})
+		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -159,13 +174,9 @@ func salesforceHTTPClient() *http.Client {
 	return &http.Client{Transport: tr, Timeout: 120 * time.Second}
 }
 
-// openPool opens the Salesforce token pool over the store, with the token
-// key from the environment or data_dir/secret.key.
-func openPool(cfg *config.Config, store *bolt.Store, reg prometheus.Registerer, logger *slog.Logger) (*tokens.Pool, error) {
-	key, err := tokens.LoadKey(cfg.SecretKeyEnv().Reveal(), cfg.SecretKeyPath(), logger)
-	if err != nil {
-		return nil, err
-	}
+// openPool opens the Salesforce token pool over the store, its tokens
+// encrypted with key.
+func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg prometheus.Registerer, logger *slog.Logger) (*tokens.Pool, error) {
 	secret, err := cfg.ClientSecret()
 	if err != nil {
 		return nil, err

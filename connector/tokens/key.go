@@ -1,7 +1,9 @@
 package tokens
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -195,4 +197,12 @@ func createKeyFile(path string) (*Key, error) {
 		_ = d.Close()
 	}
 	return k, nil
+}
+
+// Derive returns a 32-byte key for another purpose, named by label (an HMAC
+// of this key), so one secret can protect several things without reuse.
+func (k *Key) Derive(label string) []byte {
+	m := hmac.New(sha256.New, k.b[:])
+	m.Write([]byte("carebridge derive: " + label))
+	return m.Sum(nil)
 }

@@ -171,3 +171,18 @@ func TestLoadKeyCreatesFileOnce(t *testing.T) {
 		t.Fatal("all-zero key")
 	}
 }
+
+func TestKeyDerive(t *testing.T) {
+	a, _ := ParseKey(strings.Repeat("ab", 32))
+	b, _ := ParseKey(strings.Repeat("cd", 32))
+	x, y := a.Derive("console"), a.Derive("console")
+	if len(x) != 32 || string(x) != string(y) {
+		t.Fatal("derive is not a stable 32-byte key")
+	}
+	if string(a.Derive("other")) == string(x) || string(b.Derive("console")) == string(x) {
+		t.Fatal("different labels or keys derive the same key")
+	}
+	if strings.Contains(string(x), string(a.b[:8])) {
+		t.Fatal("derived key carries the key")
+	}
+}
