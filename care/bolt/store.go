@@ -224,7 +224,12 @@ const maxGroup = 512
 
 func (s *Store) commitLoop() {
 	defer close(s.done)
+	lastTrim := time.Now()
 	for {
+		if time.Since(lastTrim) > trimInterval {
+			s.trimResident()
+			lastTrim = time.Now()
+		}
 		var first *writeReq
 		select {
 		case first = <-s.writes:
