@@ -161,3 +161,29 @@ func (b *Budget) State() BudgetState {
 	defer b.mu.Unlock()
 	return BudgetState{Share: b.share, Usage: b.info, Paused: !b.pausedUntil.IsZero(), Exceeded: b.exceeded}
 }
+
+// Observer returns a salesforce.Observer for the clients' Options.Metrics
+// (the token pool's client options): every answer, agent calls included,
+// then keeps the budget current, and everything is passed on to next
+// (the request metrics; may be nil).
+func (b *Budget) Observer(next salesforce.Observer) salesforce.Observer {
+	return budgetObserver{b: b, next: next}
+}
+
+type budgetObserver struct {
+	b    *Budget
+	next salesforce.Observer
+}
+
+func (o budgetObserver) ObserveRequest(op salesforce.Operation, code int, d time.Duration) {
+	if o.next != nil {
+		o.next.ObserveRequest(op, code, d)
+	}
+}
+
+func (o budgetObserver) ObserveLimit(l salesforce.LimitInfo) {
+	o.b.Observe(l, true)
+	if o.next != nil {
+		o.next.ObserveLimit(l)
+	}
+}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/sfsim"
 )
 
 // drained reports whether the outbox has nothing pending.
@@ -72,11 +74,13 @@ func TestBackfillLast100InOneCall(t *testing.T) {
 			// A new message goes on its own.
 			m := w.ingest(1, "later")
 			eventually(t, 10*time.Second, "new message pushed", func() bool { _, ok := w.messageRecords()[m.ID]; return ok && w.drained() })
+			// Backfills are history, not lag: one observation, the new message.
+			eventually(t, 10*time.Second, "push lag observed", func() bool {
+				v, _ := metricValue(t, w.reg, "carebridge_push_lag_seconds", nil)
+				return v == 1
+			})
 			if v, _ := metricValue(t, w.reg, "carebridge_messages_pushed_total", nil); v != 101 {
 				t.Fatalf("pushed_total %v, want 101", v)
-			}
-			if v, _ := metricValue(t, w.reg, "carebridge_push_lag_seconds", nil); v != 1 {
-				t.Fatalf("push lag observations %v, want 1 (backfills are history, not lag)", v)
 			}
 		})
 	}
@@ -210,9 +214,7 @@ func TestStatusCoalescedAndRecorded(t *testing.T) {
 	if n := w.calls("collections"); n != 2 {
 		t.Fatalf("%d collections calls for 5 cases' backfills and statuses, want 2", n)
 	}
-	if v, _ := metricValue(t, w.reg, "carebridge_status_sync_total", map[string]string{"direction": DirectionToSalesforce}); v != 5 {
-		t.Fatalf("status_sync_total to_salesforce %v", v)
-	}
+	eventually(t, 10*time.Second, "five status syncs counted", func() bool { return w.syncs(DirectionToSalesforce) == 5 })
 	if v, ok := metricValue(t, w.reg, "carebridge_status_sync_total", map[string]string{"direction": DirectionFromSalesforce}); !ok || v != 0 {
 		t.Fatalf("from_salesforce series %v %v, want exported at 0", v, ok)
 	}
@@ -249,5 +251,71 @@ func TestOrderPerCase(t *testing.T) {
 	// The last status change (pending) wins.
 	if r["Status"] != "Working" {
 		t.Fatalf("Salesforce status %v", r["Status"])
+	}
+}
+
+func TestFaultsEveryMessageExactlyOnce(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	var ns []int
+	var all []string
+	for n := range 50 {
+		c, _ := w.linkedCase(n)
+		ns = append(ns, n)
+		msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
+		for _, m := range msgs {
+			all = append(all, m.ID)
+		}
+	}
+	faults := []sfsim.Fault{
+		{Kind: sfsim.FaultServerError, Count: 2},
+		{Kind: sfsim.FaultUnableToLockRow, Count: 2},
+		{Kind: sfsim.FaultDrop, Count: 1},
+		{Kind: sfsim.FaultDrop, Count: 1, AfterCommit: true},
+		{Kind: sfsim.FaultLatency, Count: 3, LatencyMS: 300},
+		{Kind: sfsim.FaultServerError, Count: 1, Status: 500, AfterCommit: true},
+		{Kind: sfsim.FaultUnableToLockRow, Count: 1, AfterCommit: true},
+		{Kind: sfsim.FaultServerError, Count: 1, Status: 502},
+	}
+	inject := func() {
+		for _, f := range faults {
+			if err := w.sim.InjectFault(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	w.sim.ResetStats()
+	inject()
+	w.runDeliverer()
+	all = append(all, w.burst(ns[:25], 19)...)
+	inject() // a second round in the middle of the burst
+	all = append(all, w.burst(ns[25:], 19)...)
+	eventually(t, 45*time.Second, "outbox drained", w.drained)
+
+	if st := w.stats(); st.Failed != 0 {
+		failed, _ := w.store.OutboxList(context.Background(), care.OutboxFailed, 10)
+		t.Fatalf("%d entries failed: %+v", st.Failed, failed)
+	}
+	rows := w.sim.Records("Care_Social_Post__c")
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r["Care_Message_Id__c"].(string)]++
+	}
+	for _, id := range all {
+		if seen[id] != 1 {
+			t.Fatalf("message %s is in Salesforce %d times", id, seen[id])
+		}
+	}
+	if len(rows) != len(all) {
+		t.Fatalf("%d records for %d messages", len(rows), len(all))
+	}
+	if !strings.Contains(w.logs.String(), "outbox: retry scheduled") {
+		t.Fatal("no delivery was retried: the faults did not bite")
+	}
+	calls := w.calls("collections")
+	t.Logf("faults: %d messages over 50 cases in %d collections calls (%.0f messages per call), %d data calls in all",
+		len(all), calls, float64(len(all))/float64(calls), w.sim.Stats().Total)
+	if v, _ := metricValue(t, w.reg, "carebridge_messages_pushed_total", nil); v < float64(len(all)) {
+		t.Fatalf("pushed_total %v < %d", v, len(all))
 	}
 }

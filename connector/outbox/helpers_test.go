@@ -84,6 +84,7 @@ type world struct {
 	d       *Deliverer
 	p       *Poller
 
+	dopts       Options
 	escalations atomic.Int64
 
 	runMu   sync.Mutex
@@ -150,14 +151,15 @@ func newWorld(t *testing.T, wo worldOptions) *world {
 		ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
 		RedirectURL: "http://127.0.0.1:1/oauth/salesforce/callback", HTTPClient: hc, Logger: w.log,
 	})
+	// Every answer, background or not, keeps the budget current.
+	w.budget = NewBudget(wo.budget)
 	w.pool, err = tokens.Open(context.Background(), tokens.Options{
 		Store: w.store.KV(tokens.Namespace), Key: key, OAuth: w.oauth, LoginURL: sim.LoginURL,
-		HTTPClient: hc, Client: salesforce.Options{Logger: w.log}, Logger: w.log,
+		HTTPClient: hc, Client: salesforce.Options{Logger: w.log, Metrics: w.budget.Observer(nil)}, Logger: w.log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.budget = NewBudget(wo.budget)
 	w.metrics, err = NewMetrics(w.reg, w.store)
 	if err != nil {
 		t.Fatal(err)
@@ -171,6 +173,7 @@ func newWorld(t *testing.T, wo worldOptions) *world {
 	if wo.deliverer != nil {
 		wo.deliverer(&opts)
 	}
+	w.dopts = opts
 	if w.d, err = New(opts); err != nil {
 		t.Fatal(err)
 	}
@@ -228,6 +231,19 @@ func (w *world) connect() {
 
 // runDeliverer starts the deliverer; stop (or the test's end) stops it.
 func (w *world) runDeliverer() { w.run(w.d.Run) }
+
+// restartDeliverer stops what runs and starts a new deliverer, as after a
+// restart of the daemon.
+func (w *world) restartDeliverer() {
+	w.t.Helper()
+	w.stop()
+	d, err := New(w.dopts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.d = d
+	w.runDeliverer()
+}
 
 // runPoller starts the poller.
 func (w *world) runPoller() { w.run(w.p.Run) }

@@ -1,0 +1,333 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+)
+
+// sfSet changes a Salesforce case as a Salesforce user would.
+func (w *world) sfSet(sfID, status string) {
+	w.t.Helper()
+	if err := w.sim.UpdateRecord("Case", sfID, map[string]any{"Status": status}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// careSet changes a Care case's status as an agent.
+func (w *world) careSet(id int64, st care.Status) {
+	w.t.Helper()
+	if _, err := w.store.PatchCase(context.Background(), alice, id, care.CasePatch{
+		Status: care.Optional[care.Status]{Set: true, Value: st}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) sfStatus(sfID string) string {
+	r, _ := w.sim.Record("Case", sfID)
+	s, _ := r["Status"].(string)
+	return s
+}
+
+func (w *world) poll() PollResult {
+	w.t.Helper()
+	res, err := w.p.Poll(context.Background())
+	if err != nil {
+		w.t.Fatalf("poll: %v", err)
+	}
+	return res
+}
+
+func (w *world) syncs(direction string) float64 {
+	v, _ := metricValue(w.t, w.reg, "carebridge_status_sync_total", map[string]string{"direction": direction})
+	return v
+}
+
+func TestPollerCarriesSalesforceStatus(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	other, otherSF := w.linkedCase(2)
+	w.runDeliverer()
+	w.runPoller()
+	eventually(t, 10*time.Second, "backfills delivered", w.drained)
+
+	w.sfSet(sf, "Escalated")
+	eventually(t, 10*time.Second, "Escalated reaches Care", func() bool { return w.careCase(c.ID).Status == care.StatusOnHold })
+	got := w.careCase(c.ID)
+	if got.Salesforce.Status != "Escalated" {
+		t.Fatalf("recorded Salesforce status %q", got.Salesforce.Status)
+	}
+	// Done from Salesforce needs no assignee.
+	w.sfSet(otherSF, "Closed")
+	eventually(t, 10*time.Second, "Closed reaches Care", func() bool { return w.careCase(other.ID).Status == care.StatusDone })
+	if st := w.stats(); st.Pending != 0 {
+		t.Fatalf("%d entries pending: a value from Salesforce went back", st.Pending)
+	}
+	eventually(t, 10*time.Second, "two syncs from Salesforce counted", func() bool {
+		lag, _ := metricValue(t, w.reg, "carebridge_status_sync_lag_seconds", map[string]string{"direction": DirectionFromSalesforce})
+		return w.syncs(DirectionFromSalesforce) == 2 && lag == 2
+	})
+	if last := w.p.LastPollAt(); last.IsZero() {
+		t.Fatal("no successful poll recorded")
+	}
+	if v, _ := metricValue(t, w.reg, "carebridge_poll_last_success_timestamp_seconds", nil); v == 0 {
+		t.Fatal("poll timestamp gauge not set")
+	}
+}
+
+func TestPollerCustomField(t *testing.T) {
+	m := bytes.Replace(exampleMapping(t), []byte("care_field: status "), []byte(`care_field: "field:SF status"`), 1)
+	w := newWorld(t, worldOptions{mapping: m})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	w.sfSet(sf, "Escalated")
+	if res := w.poll(); res.Applied != 1 {
+		t.Fatalf("poll: %+v", res)
+	}
+	got := w.careCase(c.ID)
+	if got.Fields["SF status"] != "on_hold" || got.Status != care.StatusNew {
+		t.Fatalf("case: status %s fields %v", got.Status, got.Fields)
+	}
+	// A value from_salesforce does not list is copied as it is.
+	if err := w.sim.UpdateRecord("Case", sf, map[string]any{"Subject": "touched"}); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.poll(); res.Applied != 0 {
+		t.Fatalf("an unchanged status applied: %+v", res)
+	}
+}
+
+// linkMany opens n cases and links each to a new Salesforce case, from
+// concurrent writers.
+func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
+	w.t.Helper()
+	cases, sfIDs = make([]int64, n), make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res, err := w.store.Escalate(context.Background(), community, care.EscalateInput{Message: message(fmt.Sprintf("many-%d", i), 1000+i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			sf, err := w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("many %d", i)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if _, err := w.store.SetSalesforceLink(context.Background(), res.Case.ID, func(l *care.SalesforceLink) {
+				l.CaseID, l.Status = sf, "New"
+			}); err != nil {
+				errs <- err
+				return
+			}
+			cases[i], sfIDs[i] = res.Case.ID, sf
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		w.t.Fatal(err)
+	}
+	return cases, sfIDs
+}
+
+func TestPollCallsDoNotGrowWithLinkedCases(t *testing.T) {
+	perPoll := map[int]int64{}
+	for _, n := range []int{10, 1000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			w := newWorld(t, worldOptions{})
+			w.connect()
+			cases, sfIDs := w.linkMany(n)
+			w.poll()
+			var calls []int64
+			for round := range 3 {
+				for i := range 3 { // a few cases change between polls
+					w.sfSet(sfIDs[round*3+i], "Escalated")
+				}
+				before := w.calls("query")
+				res := w.poll()
+				calls = append(calls, w.calls("query")-before)
+				if res.Applied != 3 || int64(res.Pages) != calls[round] {
+					t.Fatalf("round %d: %+v, %d calls", round, res, calls[round])
+				}
+			}
+			for round := range 3 {
+				for i := range 3 {
+					if c := w.careCase(cases[round*3+i]); c.Status != care.StatusOnHold {
+						t.Fatalf("case %d: %s", c.ID, c.Status)
+					}
+				}
+			}
+			t.Logf("%d linked cases: query calls per poll %v", n, calls)
+			for _, c := range calls {
+				if c != 1 {
+					t.Fatalf("%d calls in one poll, want 1", c)
+				}
+			}
+			perPoll[n] = calls[0]
+		})
+	}
+	if perPoll[10] != perPoll[1000] {
+		t.Fatalf("calls per poll: %v", perPoll)
+	}
+}
+
+func TestNoPingPongWithLossyMaps(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.runDeliverer()
+	w.runPoller()
+	eventually(t, 10*time.Second, "backfill delivered", w.drained)
+
+	steps := []struct {
+		care     care.Status // a Care change, or
+		sf       string      // a Salesforce change
+		wantCare care.Status
+		wantSF   string
+	}{
+		{care: care.StatusPending, wantCare: care.StatusPending, wantSF: "Working"}, // Working maps back to open: not taken back
+		{sf: "Escalated", wantCare: care.StatusOnHold, wantSF: "Escalated"},
+		{care: care.StatusOpen, wantCare: care.StatusOpen, wantSF: "Working"},
+		{sf: "Closed", wantCare: care.StatusDone, wantSF: "Closed"},
+		{care: care.StatusPending, wantCare: care.StatusPending, wantSF: "Working"},
+		{sf: "New", wantCare: care.StatusOpen, wantSF: "New"}, // New maps to open, to_salesforce[open] is Working: not sent
+	}
+	for i, s := range steps {
+		if s.sf != "" {
+			w.sfSet(sf, s.sf)
+		} else {
+			w.careSet(c.ID, s.care)
+		}
+		eventually(t, 10*time.Second, fmt.Sprintf("step %d settles", i), func() bool {
+			got := w.careCase(c.ID)
+			return got.Status == s.wantCare && w.sfStatus(sf) == s.wantSF && got.Salesforce.Status == s.wantSF && w.drained()
+		})
+	}
+	eventually(t, 10*time.Second, "three syncs each way counted", func() bool {
+		return w.syncs(DirectionToSalesforce) == 3 && w.syncs(DirectionFromSalesforce) == 3
+	})
+	to, from := w.syncs(DirectionToSalesforce), w.syncs(DirectionFromSalesforce)
+	// Many poll cycles later nothing has moved.
+	polls := w.calls("query")
+	eventually(t, 10*time.Second, "five more polls", func() bool { return w.calls("query") >= polls+5 })
+	if got := w.careCase(c.ID); got.Status != care.StatusOpen || w.sfStatus(sf) != "New" || !w.drained() {
+		t.Fatalf("after more polls: care %s, salesforce %s, outbox %+v", got.Status, w.sfStatus(sf), w.stats())
+	}
+	if w.syncs(DirectionToSalesforce) != to || w.syncs(DirectionFromSalesforce) != from {
+		t.Fatalf("syncs moved: to %v from %v", w.syncs(DirectionToSalesforce), w.syncs(DirectionFromSalesforce))
+	}
+	if n := w.calls("collections"); n != 1+3 { // the backfill, three status updates
+		t.Fatalf("%d collections calls", n)
+	}
+}
+
+func TestLaterChangeWins(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		careFirst  bool // Care changes before Salesforce
+		wantCare   care.Status
+		wantSF     string
+		superseded int
+		skipped    int
+	}{
+		// Salesforce changed after Care's update was queued: Salesforce wins
+		// and Care's pending update is dropped.
+		{name: "salesforce later", careFirst: true, wantCare: care.StatusOnHold, wantSF: "Escalated", superseded: 1},
+		// Care changed after Salesforce: Care's update goes out, the older
+		// Salesforce value is not applied.
+		{name: "care later", careFirst: false, wantCare: care.StatusPending, wantSF: "Working", skipped: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, worldOptions{})
+			w.connect()
+			c, sf := w.linkedCase(1)
+			w.poll()
+			if tc.careFirst {
+				w.careSet(c.ID, care.StatusPending)
+				nextMillis(2) // distinct timestamps on both sides
+				w.sfSet(sf, "Escalated")
+			} else {
+				w.sfSet(sf, "Escalated")
+				nextMillis(2)
+				w.careSet(c.ID, care.StatusPending)
+			}
+			res := w.poll()
+			if res.Superseded != tc.superseded || res.SkippedNewer != tc.skipped {
+				t.Fatalf("poll: %+v", res)
+			}
+			w.runDeliverer()
+			eventually(t, 10*time.Second, "outbox drained", w.drained)
+			w.poll()
+			got := w.careCase(c.ID)
+			if got.Status != tc.wantCare || w.sfStatus(sf) != tc.wantSF || got.Salesforce.Status != tc.wantSF {
+				t.Fatalf("care %s (recorded %q), salesforce %s; want %s and %s", got.Status, got.Salesforce.Status, w.sfStatus(sf), tc.wantCare, tc.wantSF)
+			}
+		})
+	}
+}
+
+func TestWatermarkSurvivesRestart(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	c1, sf1 := w.linkedCase(1)
+	c2, sf2 := w.linkedCase(2)
+	w.sfSet(sf1, "Escalated")
+	if res := w.poll(); res.Applied != 1 {
+		t.Fatalf("first poll: %+v", res)
+	}
+	raw, err := w.store.KV(Namespace).Get(context.Background(), watermarkKey)
+	if err != nil || raw == nil {
+		t.Fatalf("watermark: %q %v", raw, err)
+	}
+	var wm watermark
+	if err := json.Unmarshal(raw, &wm); err != nil || wm.At.IsZero() || wm.ID == "" {
+		t.Fatalf("watermark %s: %v", raw, err)
+	}
+	// A new poller over the same store: the change is not applied again
+	// (the agent's later change stays), and later changes are read.
+	w.careSet(c1.ID, care.StatusOpen)
+	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
+		Mapping: w.holder.Current, Overlap: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sfSet(sf2, "Closed")
+	res, err := p2.Poll(context.Background())
+	if err != nil || res.Applied != 1 || res.Pages != 1 {
+		t.Fatalf("poll after restart: %+v %v", res, err)
+	}
+	if got := w.careCase(c1.ID); got.Status != care.StatusOpen {
+		t.Fatalf("case 1 is %s: an old change was applied again", got.Status)
+	}
+	if got := w.careCase(c2.ID); got.Status != care.StatusDone {
+		t.Fatalf("case 2 is %s", got.Status)
+	}
+}
+
+// nextMillis returns once the wall clock has moved on by n whole
+// milliseconds, so that changes on both sides carry distinct timestamps
+// (Salesforce's have millisecond precision).
+func nextMillis(n int64) {
+	until := time.Now().Truncate(time.Millisecond).Add(time.Duration(n) * time.Millisecond)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(until) {
+		<-tick.C
+	}
+}
