@@ -39,8 +39,8 @@ const (
 // (whose describe cache it should use).
 type DescribeFunc func(ctx context.Context, c *salesforce.Client, object string) (*mapping.ObjectInfo, error)
 
-// Options configure a Deliverer.
-type Options struct {
+// DelivererOptions configure a Deliverer.
+type DelivererOptions struct {
 	// Store holds the outbox (required).
 	Store Store
 	// Tokens hands out background connections (required).
@@ -88,8 +88,8 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Deliverer delivers the outbox to Salesforce. Build it with New and run it
-// with Run; all methods are safe for concurrent use.
+// Deliverer delivers the outbox to Salesforce. Build it with NewDeliverer
+// and run it with Run; all methods are safe for concurrent use.
 type Deliverer struct {
 	store     Store
 	tokens    Tokens
@@ -128,7 +128,7 @@ type Deliverer struct {
 }
 
 // New checks opts and returns a Deliverer.
-func New(opts Options) (*Deliverer, error) {
+func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 	switch {
 	case opts.Store == nil:
 		return nil, errors.New("outbox: Store is required")

@@ -84,7 +84,7 @@ type world struct {
 	d       *Deliverer
 	p       *Poller
 
-	dopts       Options
+	dopts       DelivererOptions
 	escalations atomic.Int64
 
 	runMu   sync.Mutex
@@ -96,7 +96,7 @@ type worldOptions struct {
 	mapping   []byte // mapping YAML; nil = the SPEC example
 	sim       sfsim.Options
 	budget    BudgetOptions
-	deliverer func(*Options)
+	deliverer func(*DelivererOptions)
 	poller    func(*PollerOptions)
 }
 
@@ -164,7 +164,7 @@ func newWorld(t *testing.T, wo worldOptions) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{
+	opts := DelivererOptions{
 		Store: w.store, Tokens: w.pool, Mapping: w.holder.Current, Escalator: fakeEscalator{w},
 		Budget: w.budget, Metrics: w.metrics, Logger: w.log,
 		BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
@@ -174,7 +174,7 @@ func newWorld(t *testing.T, wo worldOptions) *world {
 		wo.deliverer(&opts)
 	}
 	w.dopts = opts
-	if w.d, err = New(opts); err != nil {
+	if w.d, err = NewDeliverer(opts); err != nil {
 		t.Fatal(err)
 	}
 	popts := PollerOptions{
@@ -237,7 +237,7 @@ func (w *world) runDeliverer() { w.run(w.d.Run) }
 func (w *world) restartDeliverer() {
 	w.t.Helper()
 	w.stop()
-	d, err := New(w.dopts)
+	d, err := NewDeliverer(w.dopts)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -68,15 +68,20 @@ type unit struct {
 	runs    []*caseRun
 	records int
 	closed  bool // a run did not fit: the batch is as full as it gets
-	partial bool // started as a small batch (see Options.Linger)
+	partial bool // started as a small batch (see DelivererOptions.Linger)
 }
 
-func (u *unit) entries() []care.OutboxEntry {
-	var out []care.OutboxEntry
-	for _, r := range u.runs {
-		out = append(out, r.entries...)
+// kindOf is the unit kind that delivers an operation.
+func kindOf(op care.OpKind) (unitKind, bool) {
+	switch op {
+	case care.OpBackfill, care.OpPushMessage:
+		return unitMessages, true
+	case care.OpSetStatus:
+		return unitStatus, true
+	case care.OpEscalate:
+		return unitEscalate, true
 	}
-	return out
+	return 0, false
 }
 
 // errNotLinked marks entries of a case without a Salesforce case.
@@ -131,8 +136,23 @@ func (d *Deliverer) plan(ctx context.Context, m *mapping.Mapping, probe bool) ([
 		units = append(units, u)
 		return true
 	}
+	// room reports whether a unit of kind could still take a run.
+	room := func(kind unitKind) bool {
+		if slots > 0 {
+			return true
+		}
+		for _, u := range bins[kind] {
+			if u.records < d.batch {
+				return true
+			}
+		}
+		return false
+	}
 	for _, id := range order {
 		es := byCase[id]
+		if k, ok := kindOf(es[0].Kind); ok && !room(k) {
+			continue // nothing more fits this round
+		}
 		switch es[0].Kind {
 		case care.OpEscalate:
 			if slots > 0 {

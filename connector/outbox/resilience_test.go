@@ -71,6 +71,12 @@ func TestNoHealthyTokenOutboxWaitsThenDrains(t *testing.T) {
 	if got := len(w.messageRecords()); got != 1 {
 		t.Fatalf("%d records", got)
 	}
+	if v, _ := metricValue(t, w.reg, "carebridge_outbox_pending", nil); v != 31 {
+		t.Fatalf("outbox_pending gauge %v", v)
+	}
+	if v, _ := metricValue(t, w.reg, "carebridge_outbox_oldest_age_seconds", nil); v < 1 {
+		t.Fatalf("oldest age %v, want at least the second waited", v)
+	}
 
 	// A supervisor connects again: everything goes, polling resumes.
 	w.connect()
@@ -85,6 +91,9 @@ func TestNoHealthyTokenOutboxWaitsThenDrains(t *testing.T) {
 		t.Fatalf("status %s", w.sfStatus(sf))
 	}
 	eventually(t, 10*time.Second, "polling resumed", func() bool { return w.calls("query") > calls["query"] })
+	if v, _ := metricValue(t, w.reg, "carebridge_outbox_oldest_age_seconds", nil); v != 0 {
+		t.Fatalf("oldest age %v with nothing pending", v)
+	}
 }
 
 func TestBudget(t *testing.T) {
