@@ -22,7 +22,7 @@ const (
 	DefaultBaseBackoff  = time.Second
 	DefaultMaxBackoff   = 10 * time.Minute
 	DefaultDrainTimeout = 10 * time.Second
-	DefaultIdleCheck    = time.Second
+	DefaultIdleCheck    = 5 * time.Second
 	// BackfillMessages is how many of a case's latest messages a backfill
 	// pushes (SPEC §6).
 	BackfillMessages = 100
@@ -82,7 +82,7 @@ type DelivererOptions struct {
 	// after its context ends (default 10s); Drain can cut it short.
 	DrainTimeout time.Duration
 	// IdleCheck is the longest the deliverer sleeps without looking at the
-	// outbox when nothing wakes it (default 1s).
+	// outbox when nothing wakes it (default 5s).
 	IdleCheck time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
