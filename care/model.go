@@ -235,6 +235,18 @@ type SalesforceLink struct {
 	LeadID                  string `json:"lead_id"`
 	ContactID               string `json:"contact_id"`
 	EscalatedWithoutContact bool   `json:"escalated_without_contact"`
+	// WantStatus is the Salesforce status Care last asked for (queued in
+	// the outbox, maybe not delivered yet); Status is what Salesforce has.
+	WantStatus string `json:"want_status,omitempty"`
+}
+
+// TargetStatus is the Salesforce status the case is heading for: the one
+// last asked for, else the one Salesforce has.
+func (l SalesforceLink) TargetStatus() string {
+	if l.WantStatus != "" {
+		return l.WantStatus
+	}
+	return l.Status
 }
 
 // Case is a Care case: the conversation of one customer with one owned

@@ -62,8 +62,9 @@ func (e Effects) Effects(ch care.Change) []care.OutboxOp {
 				mc.FieldsChanged[k] = ""
 			}
 		}
-		// Only real changes: a value Salesforce already has is not sent.
-		if v, ok := m.Status.ForChange(mc); ok && v != after.Salesforce.Status {
+		// Only real changes: a value Salesforce has, or is about to get,
+		// is not sent again.
+		if v, ok := m.Status.ForChange(mc); ok && v != after.Salesforce.TargetStatus() {
 			ops = append(ops, care.OutboxOp{Kind: care.OpSetStatus, CaseID: after.ID, Value: v, Actor: ch.Actor.ID})
 		}
 	}

@@ -434,10 +434,11 @@ func (s *Store) Ingest(ctx context.Context, actor care.User, in care.IncomingMes
 			return err
 		}
 		if open != nil {
+			ops := s.effectsOf(care.Change{Actor: actor, Before: &before, After: *open, Message: m}, open)
 			if err := putCase(tx, &before, open); err != nil {
 				return err
 			}
-			if err := s.changed(tx, care.Change{Actor: actor, Before: &before, After: *open, Message: m}); err != nil {
+			if err := s.enqueue(tx, ops, now); err != nil {
 				return err
 			}
 		}
@@ -469,7 +470,8 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 					return err
 				}
 				if in.Salesforce && c.Salesforce.CaseID == "" {
-					if err := s.changed(tx, care.Change{Actor: actor, Before: c, After: *c, EscalateToSalesforce: true}); err != nil {
+					ops := s.effectsOf(care.Change{Actor: actor, Before: c, After: *c, EscalateToSalesforce: true}, c)
+					if err := s.enqueue(tx, ops, now); err != nil {
 						return err
 					}
 				}
@@ -519,6 +521,15 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 			}
 			s.policy.Join(open, m, now)
 		}
+		if seq, err = s.putMessage(tx, m, seq, stored); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketExternalIDs).Put(externalKey(m.Platform, m.ExternalID),
+			externalEntry{seq: seq, caseID: m.CaseID, event: ev}.bytes()); err != nil {
+			return err
+		}
+		ops := s.effectsOf(care.Change{Actor: actor, Before: before, After: *open, Message: m,
+			EscalateToSalesforce: in.Salesforce}, open)
 		if err := putCase(tx, before, open); err != nil {
 			return err
 		}
@@ -527,15 +538,7 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 				return err
 			}
 		}
-		if seq, err = s.putMessage(tx, m, seq, stored); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketExternalIDs).Put(externalKey(m.Platform, m.ExternalID),
-			externalEntry{seq: seq, caseID: m.CaseID, event: ev}.bytes()); err != nil {
-			return err
-		}
-		if err := s.changed(tx, care.Change{Actor: actor, Before: before, After: *open, Message: m,
-			EscalateToSalesforce: in.Salesforce}); err != nil {
+		if err := s.enqueue(tx, ops, now); err != nil {
 			return err
 		}
 		res = care.EscalateResult{Case: *open, Created: created}
@@ -595,6 +598,13 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 				return err
 			}
 		}
+		if proto.FromSalesforce && after.Salesforce.Status != before.Salesforce.Status {
+			// Salesforce moved on: what Care asked for before is history.
+			after.Salesforce.WantStatus = ""
+		}
+		ch := proto
+		ch.Before, ch.After, ch.Message = before, after, m
+		ops := s.effectsOf(ch, &after)
 		if err := putCase(tx, before, &after); err != nil {
 			return err
 		}
@@ -608,9 +618,7 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 				return err
 			}
 		}
-		ch := proto
-		ch.Before, ch.After, ch.Message = before, after, m
-		if err := s.changed(tx, ch); err != nil {
+		if err := s.enqueue(tx, ops, now); err != nil {
 			return err
 		}
 		out, msg = after, m

@@ -47,6 +47,9 @@ func (s *Store) signalOutbox() {
 
 // enqueue records ops as pending outbox entries.
 func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error {
+	if len(ops) == 0 {
+		return nil
+	}
 	s.enqueued.Store(true)
 	b := tx.Bucket(bucketOutbox)
 	b.FillPercent = appendFill
@@ -66,16 +69,21 @@ func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error 
 	return nil
 }
 
-// changed runs the side-effect recorder for a committed-to-be change.
-func (s *Store) changed(tx *bbolt.Tx, ch care.Change) error {
+// effectsOf decides a change's side effects. The Salesforce status they
+// ask for is noted on after (WantStatus), so that the next change compares
+// against it rather than against a value still on its way. Call it before
+// after is stored, and enqueue the ops in the same transaction.
+func (s *Store) effectsOf(ch care.Change, after *care.Case) []care.OutboxOp {
 	if s.effects == nil {
 		return nil
 	}
 	ops := s.effects.Effects(ch)
-	if len(ops) == 0 {
-		return nil
+	for _, op := range ops {
+		if op.Kind == care.OpSetStatus && op.CaseID == after.ID {
+			after.Salesforce.WantStatus = op.Value
+		}
 	}
-	return s.enqueue(tx, ops, s.now())
+	return ops
 }
 
 func getEntry(tx *bbolt.Tx, id uint64) (*care.OutboxEntry, error) {

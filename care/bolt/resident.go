@@ -1,7 +1,10 @@
 package bolt
 
 import (
+	"bufio"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,12 +20,42 @@ const trimInterval = 2 * time.Second
 // B-tree walk ever touched stays resident, also after copy-on-write freed
 // it: without this the resident set grows towards the file size. The pages
 // stay in the page cache; the next read maps them again with a minor fault.
+//
+// It runs on the committer goroutine, between write transactions, so the
+// mapping cannot be replaced meanwhile (bbolt remaps only while writing).
 func (s *Store) trimResident() {
-	fi, err := os.Stat(s.db.Path())
-	if err != nil || fi.Size() == 0 {
+	base := s.db.Info().Data
+	size := mappingSize(base)
+	if size == 0 {
 		return
 	}
 	// bbolt exposes the mapping only as an address (DB.Info), so the
-	// system call takes it as it is.
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, s.db.Info().Data, uintptr(fi.Size()), unix.MADV_DONTNEED)
+	// system call takes it as it is. The length is the mapping's own, read
+	// from /proc/self/maps: the file may be longer than what is mapped, and
+	// advising past the mapping would discard other memory.
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, base, size, unix.MADV_DONTNEED)
+}
+
+// mappingSize is the length of the memory mapping that starts at base, 0
+// when there is none.
+func mappingSize(base uintptr) uintptr {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		rng, _, _ := strings.Cut(sc.Text(), " ")
+		lo, hi, ok := strings.Cut(rng, "-")
+		if !ok {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uintptr(start) == base && end > start {
+			return uintptr(end - start)
+		}
+	}
+	return 0
 }
