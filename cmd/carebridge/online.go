@@ -11,6 +11,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
+	"github.com/carebridge/carebridge/connector/outbox"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,7 @@ func onlineDescriber(ctx context.Context, cfg *config.Config, stderr io.Writer) 
 		store.Close()
 		return nil, nil, err
 	}
-	pool, err := openPool(cfg, key, store, prometheus.NewRegistry(), logger)
+	pool, err := openPool(cfg, key, store, prometheus.NewRegistry(), outbox.NewBudget(outbox.BudgetOptions{}), logger)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

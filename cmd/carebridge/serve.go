@@ -21,6 +21,7 @@ import (
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
+	"github.com/carebridge/carebridge/connector/outbox"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
 	"github.com/carebridge/carebridge/connector/tokens"
@@ -30,8 +31,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// shutdownGrace bounds how long a shutdown waits for in-flight requests.
-const shutdownGrace = 15 * time.Second
+// shutdownGrace bounds how long a shutdown waits for in-flight requests;
+// deliveryGrace how long it then waits for deliveries to Salesforce. Both
+// together stay under the 60 s systemd and Kubernetes give.
+const (
+	shutdownGrace = 15 * time.Second
+	deliveryGrace = 30 * time.Second
+)
 
 func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []string) error {
 	fs := newFlagSet("serve", stderr)
@@ -63,14 +69,16 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 
 // daemon is the wired daemon: store, API, metrics, HTTP server.
 type daemon struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	store   *bolt.Store
-	api     *httpapi.Server
-	reg     *prometheus.Registry
-	users   *care.Directory
-	mapping *mapping.Holder
-	pool    *tokens.Pool
+	cfg       *config.Config
+	log       *slog.Logger
+	store     *bolt.Store
+	api       *httpapi.Server
+	reg       *prometheus.Registry
+	users     *care.Directory
+	mapping   *mapping.Holder
+	pool      *tokens.Pool
+	deliverer *outbox.Deliverer
+	poller    *outbox.Poller
 }
 
 // newDaemon opens the store and builds the HTTP surface. clock nil is the
@@ -126,7 +134,8 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		store.Close()
 		return nil, err
 	}
-	pool, err := openPool(cfg, key, store, reg, logger)
+	budget := outbox.NewBudget(outbox.BudgetOptions{Share: cfg.Salesforce.BackgroundBudget})
+	pool, err := openPool(cfg, key, store, reg, budget, logger)
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -140,8 +149,26 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		return nil, err
 	}
 	con.Register(api)
+	var poller *outbox.Poller // set below; the connection API reads its last poll
+	syncStatus := func(ctx context.Context) sfapi.SyncStatus {
+		var st sfapi.SyncStatus
+		if m := holder.Current(); m != nil {
+			st.MessageSync = string(m.MessagesMode())
+			if m.Status != nil {
+				st.StatusSync = string(m.Status.Mode)
+			}
+			st.ContactSync = m.ContactSync
+		}
+		if ob, err := store.OutboxStats(ctx); err == nil {
+			st.Outbox = sfapi.OutboxStatus{Pending: int(ob.Pending), Failed: int(ob.Failed), OldestAge: ob.OldestAge}
+		}
+		if poller != nil {
+			st.LastPollAt = poller.LastPollAt()
+		}
+		return st
+	}
 	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
-		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate})
+		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate, Sync: syncStatus})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -152,6 +179,25 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 			return strings.TrimRight(cfg.PublicURL, "/") + "/cases/" + strconv.FormatInt(id, 10)
 		}}
 	sfapi.NewCaseRoutes(escalator).Register(api)
+	syncMetrics, err := outbox.NewMetrics(reg, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	deliverer, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: store, Tokens: pool, Mapping: holder.Current,
+		Escalator: escalator, Budget: budget, Metrics: syncMetrics, Logger: logger})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	poller, err = outbox.NewPoller(outbox.PollerOptions{Store: store, KV: store.KV(outbox.Namespace), Tokens: pool,
+		Mapping: holder.Current, Policy: policy, Deliverer: deliverer, Budget: budget, Metrics: syncMetrics,
+		Logger: logger, Interval: cfg.Salesforce.PollInterval})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	outbox.NewHandler(store).Register(api)
 	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if u.Role != care.RoleSupervisor {
 			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
@@ -163,7 +209,8 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	if len(users) == 0 {
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
-	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder, pool: pool}, nil
+	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder, pool: pool,
+		deliverer: deliverer, poller: poller}, nil
 }
 
 // salesforceHTTPClient is the one HTTP client of every Salesforce call.
@@ -176,7 +223,7 @@ func salesforceHTTPClient() *http.Client {
 
 // openPool opens the Salesforce token pool over the store, its tokens
 // encrypted with key.
-func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg prometheus.Registerer, logger *slog.Logger) (*tokens.Pool, error) {
+func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg prometheus.Registerer, budget *outbox.Budget, logger *slog.Logger) (*tokens.Pool, error) {
 	secret, err := cfg.ClientSecret()
 	if err != nil {
 		return nil, err
@@ -195,7 +242,7 @@ func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg promet
 		Environment:       cfg.Salesforce.Environment,
 		JWT:               tokens.JWTConfig{Username: cfg.Salesforce.JWT.Username, PrivateKeyFile: cfg.Salesforce.JWT.PrivateKeyFile},
 		HTTPClient:        hc,
-		Client:            salesforce.Options{APIVersion: cfg.Salesforce.APIVersion, Metrics: sfMetrics, Logger: logger},
+		Client:            salesforce.Options{APIVersion: cfg.Salesforce.APIVersion, Metrics: budget.Observer(sfMetrics), Logger: logger},
 		KeepaliveInterval: cfg.Salesforce.KeepaliveInterval, Registerer: reg, Logger: logger,
 	})
 }
@@ -225,6 +272,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	defer stopBG()
 	go d.mapping.Run(bg)
 	go d.pool.Run(bg)
+	go d.poller.Run(bg)
+	go d.deliverer.Run(bg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -256,6 +305,14 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		d.log.Warn("http shutdown", "err", err)
+	}
+	// Deliveries in flight finish up to the deadline; past it they are
+	// cancelled and stay in the outbox for the next start.
+	stopBG()
+	dctx, dcancel := context.WithTimeout(context.Background(), deliveryGrace)
+	defer dcancel()
+	if err := d.deliverer.Drain(dctx); err != nil {
+		d.log.Warn("deliveries still in flight at the deadline stay in the outbox", "err", err)
 	}
 	if err := d.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
