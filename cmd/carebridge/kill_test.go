@@ -90,7 +90,7 @@ func (w *syncWorld) linkCases(n, backlog int) {
 		for j := range backlog {
 			msg := map[string]any{"external_id": fmt.Sprintf("c%d-b%d", i, j), "platform": "twitter", "profile_id": "brand",
 				"customer": map[string]any{"platform_user_id": fmt.Sprintf("cust%d", i), "first_name": "Cust", "last_name": fmt.Sprintf("Number%d", i)},
-				"text": fmt.Sprintf("backlog %d of case %d", j, i)}
+				"text":     fmt.Sprintf("backlog %d of case %d", j, i)}
 			if j == 0 {
 				res := w.post("/api/v1/cases", map[string]any{"message": msg, "salesforce": true})
 				w.linked = append(w.linked, int64(res["case"].(map[string]any)["id"].(float64)))
