@@ -239,7 +239,7 @@ async function mappedForm(p, object, body, opts) {
   try {
     const pv = await api('GET', `/api/v1/cases/${p.id}/salesforce/preview` + qs({ object }));
     fields = previewFields(pv);
-    if (pv && pv.described === false) note = h('p', { class: 'hint' }, 'Field lengths are not known yet: Salesforce shortens nothing in this preview.');
+    if (pv && pv.described === false) note = h('p', { class: 'hint' }, 'Field lengths are not known yet, so nothing is shortened in this preview; what does not fit is shortened when the record is created.');
   } catch (e) {
     note = h('p', { class: 'hint' }, unavailable(e)
       ? 'A preview is not available; the record is filled in from the mapping.'
@@ -300,7 +300,8 @@ export function renderSettings(main, boot) {
   renderMine(mine, boot);
   if (sup) {
     renderConnection(conn, boot);
-    renderOutbox(outbox);
+    // A retry changes the outbox counts the connection card shows.
+    renderOutbox(outbox, () => renderConnection(conn, boot));
     renderMapping(mapping);
   }
 }
@@ -417,7 +418,7 @@ function outboxError(op) {
   return (e.code ? e.code + ': ' : '') + (e.message || '');
 }
 
-async function renderOutbox(sec) {
+async function renderOutbox(sec, onRetry) {
   replace(sec, h('h3', { id: 'set-outbox' }, 'Failed deliveries'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
   let list;
   try {
@@ -444,7 +445,8 @@ async function renderOutbox(sec) {
             try {
               await api('POST', `/api/v1/salesforce/outbox/${encodeURIComponent(op.id)}/retry`);
               announce('Operation requeued.');
-              renderOutbox(sec);
+              renderOutbox(sec, onRetry);
+              if (onRetry) onRetry();
             } catch (e) {
               replace(msg, alertBox(describe(e)));
             }
