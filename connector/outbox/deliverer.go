@@ -18,7 +18,7 @@ import (
 // Deliverer defaults.
 const (
 	DefaultWorkers      = 4
-	DefaultLinger       = 100 * time.Millisecond
+	DefaultLinger       = 250 * time.Millisecond
 	DefaultBaseBackoff  = time.Second
 	DefaultMaxBackoff   = 10 * time.Minute
 	DefaultDrainTimeout = 10 * time.Second
@@ -70,7 +70,7 @@ type DelivererOptions struct {
 	// and maximum 200).
 	BatchSize int
 	// Linger is how long a small batch (under three quarters of BatchSize)
-	// waits for company before it goes (default 100ms). A small batch also
+	// waits for company before it goes (default 250ms). A small batch also
 	// waits while another small batch of its kind is in flight.
 	Linger time.Duration
 	// BaseBackoff and MaxBackoff shape the retry schedule of an entry:

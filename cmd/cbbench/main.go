@@ -1,0 +1,176 @@
+// Command cbbench measures carebridge: message push to Salesforce against
+// the in-process simulator with added latency (and the naive
+// one-call-per-message baseline), status latency from Salesforce, and the
+// Care store. It prints a table, or JSON with --json.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// report is the whole benchmark result.
+type report struct {
+	Store *storeResult `json:"store,omitempty"`
+	Push  *pushResult  `json:"push,omitempty"`
+	Poll  *pollResult  `json:"status_from_salesforce,omitempty"`
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	only := fs.String("only", "push,status,store", "comma-separated sections to run: push, status, store")
+	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
+	messages := fs.Int("messages", 1000, "push: messages in the burst")
+	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
+	backlog := fs.Int("backfill", 100, "push: messages a case has when it is escalated")
+	linger := fs.Duration("linger", 0, "push: how long a small batch waits for company (0: the deliverer's default)")
+	linked := fs.String("linked", "10,1000,10000", "status: numbers of linked cases to poll over")
+	changes := fs.Int("changes", 10, "status: Salesforce-side changes timed per size")
+	poll := fs.Duration("poll", time.Second, "status: poll interval")
+	storeMessages := fs.Int("store-messages", 100_000, "store: messages to ingest")
+	storeCases := fs.Int("store-cases", 100_000, "store: cases for the inbox view")
+	workers := fs.Int("workers", 64, "store: concurrent ingest callers")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "cbbench takes no arguments")
+		return 2
+	}
+	sizes, err := parseInts(*linked)
+	if err != nil {
+		fmt.Fprintln(stderr, "cbbench: --linked:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	progress := func(s string) { fmt.Fprintln(stderr, "cbbench:", s) }
+	var rep report
+	sections := strings.Split(*only, ",")
+	for _, s := range sections {
+		var err error
+		switch strings.TrimSpace(s) {
+		case "store":
+			var r storeResult
+			r, err = benchStore(ctx, *storeMessages, *storeCases, *workers, progress)
+			rep.Store = &r
+		case "push":
+			var r pushResult
+			r, err = benchPush(ctx, pushOptions{latency: *latency, linger: *linger, messages: *messages, cases: *escalated, backfill: *backlog}, progress)
+			rep.Push = &r
+		case "status":
+			var r pollResult
+			r, err = benchPoll(ctx, pollOptions{latency: *latency, sizes: sizes, changes: *changes, interval: *poll}, progress)
+			rep.Poll = &r
+		default:
+			fmt.Fprintf(stderr, "cbbench: unknown section %q\n", s)
+			return 2
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cbbench: %s: %v\n", s, err)
+			return 1
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		return 0
+	}
+	printTable(stdout, rep, *latency)
+	return 0
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func printTable(w io.Writer, rep report, latency time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "section\tmeasure\tvalue\n")
+	if p := rep.Push; p != nil {
+		fmt.Fprintf(tw, "push\tburst: messages over cases\t%d over %d (Salesforce latency %s)\n", p.Messages, p.Cases, latency)
+		fmt.Fprintf(tw, "push\tSalesforce API calls\t%d\n", p.Calls)
+		fmt.Fprintf(tw, "push\tmessages per call\t%.1f\n", p.MessagesPerCall)
+		fmt.Fprintf(tw, "push\tmessages/s\t%.0f\n", p.MessagesPerSecond)
+		fmt.Fprintf(tw, "push\tCare→Salesforce latency p50/p95/p99\t%.0f / %.0f / %.0f ms\n", p.LatencyP50Millis, p.LatencyP95Millis, p.LatencyP99Millis)
+		fmt.Fprintf(tw, "push\tnaive baseline: calls, messages/s\t%d, %.0f\n", p.BaselineCalls, p.BaselinePerSecond)
+		fmt.Fprintf(tw, "push\tcalls saved (baseline / carebridge)\t%.1f×\n", p.CallRatio)
+		fmt.Fprintf(tw, "push\tbackfill of %d messages: calls\t%d\n", p.BackfillMessages, p.BackfillCalls)
+	}
+	if p := rep.Poll; p != nil {
+		for _, s := range p.Sizes {
+			fmt.Fprintf(tw, "status\t%d linked cases: calls per poll\t%.1f\n", s.Linked, s.CallsPerPoll)
+			fmt.Fprintf(tw, "status\t%d linked cases: Salesforce→Care p50/p95\t%.0f / %.0f ms (poll every %s, %d polls)\n", s.Linked, s.P50Millis, s.P95Millis, p.Interval, s.Polls)
+		}
+	}
+	if s := rep.Store; s != nil {
+		fmt.Fprintf(tw, "store\tingest (%d callers)\t%.0f messages/s\n", s.IngestConcurrent, s.IngestPerSecond)
+		fmt.Fprintf(tw, "store\tafter ingesting %d messages: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Messages, float64(s.IngestFileBytes)/1e6, float64(s.IngestPeakRSSBytes)/1e6)
+		fmt.Fprintf(tw, "store\tGET /api/v1/cases?view=inbox, %d cases, p50/p95\t%.2f / %.2f ms\n", s.Cases, s.InboxP50Millis, s.InboxP95Millis)
+		fmt.Fprintf(tw, "store\tagent inbox p95\t%.2f ms\n", s.AgentInboxP95)
+		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
+	}
+	tw.Flush()
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func drain(res *http.Response) (int64, error) {
+	defer res.Body.Close()
+	return io.Copy(io.Discard, res.Body)
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), in bytes.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// A small run of every section: the harness works end to end and reports
+// figures that make sense (not its speed: benchmarks are not tests).
+func TestSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the benchmark harness")
+	}
+	var out, errs bytes.Buffer
+	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
+		"--linked", "5,50", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8"},
+		&out, &errs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	var rep report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out.String())
+	}
+	p := rep.Push
+	if p == nil || p.Calls < 1 || p.Calls > 200 || p.BaselineCalls != 200 || p.BackfillCalls != 1 || p.CallRatio < 1 {
+		t.Fatalf("push: %+v", p)
+	}
+	if s := rep.Poll; s == nil || len(s.Sizes) != 2 || s.Sizes[1].CallsPerPoll > 2 || s.Sizes[0].P95Millis <= 0 {
+		t.Fatalf("status: %+v", s)
+	}
+	if s := rep.Store; s == nil || s.IngestPerSecond <= 0 || s.InboxP95Millis <= 0 || s.FileBytes <= 0 || s.PeakRSSBytes <= 0 {
+		t.Fatalf("store: %+v", s)
+	}
+	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
+		t.Fatalf("unknown section: exit %d", code)
+	}
+}

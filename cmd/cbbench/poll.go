@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/outbox"
+)
+
+type pollSize struct {
+	Linked       int     `json:"linked_cases"`
+	Polls        int     `json:"polls"`
+	CallsPerPoll float64 `json:"calls_per_poll"`
+	P50Millis    float64 `json:"p50_ms"`
+	P95Millis    float64 `json:"p95_ms"`
+}
+
+type pollResult struct {
+	Interval string     `json:"poll_interval"`
+	Sizes    []pollSize `json:"sizes"`
+}
+
+type pollOptions struct {
+	latency  time.Duration
+	sizes    []int
+	changes  int
+	interval time.Duration
+}
+
+// benchPoll measures the time from a Salesforce-side status change to the
+// Care status, and the Salesforce calls each poll costs, for each number
+// of linked cases.
+func benchPoll(ctx context.Context, o pollOptions, progress func(string)) (pollResult, error) {
+	res := pollResult{Interval: o.interval.String()}
+	for _, n := range o.sizes {
+		s, err := benchPollSize(ctx, o, n, progress)
+		if err != nil {
+			return res, err
+		}
+		res.Sizes = append(res.Sizes, s)
+	}
+	return res, nil
+}
+
+func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func(string)) (pollSize, error) {
+	res := pollSize{Linked: linked}
+	w, err := newWorld(ctx, o.latency)
+	if err != nil {
+		return res, err
+	}
+	defer w.close()
+	progress(fmt.Sprintf("status: %d linked cases", linked))
+	now := time.Now().UTC()
+	sfIDs := make([]string, linked)
+	careIDs := make([]int64, linked)
+	if err := runConcurrently(linked, 32, func(i int) error {
+		c, sf, err := w.linkedCase(ctx, i, 1, now)
+		sfIDs[i], careIDs[i] = sf, c.ID
+		return err
+	}); err != nil {
+		return res, err
+	}
+	// The backfills of the links are delivered first, as a running daemon
+	// would have done long before.
+	d, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: w.store, Tokens: w.pool, Mapping: w.holder.Current})
+	if err != nil {
+		return res, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go d.Run(runCtx)
+	for {
+		st, err := w.store.OutboxStats(ctx)
+		if err != nil {
+			return res, err
+		}
+		if st.Pending == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.present()
+	p, err := outbox.NewPoller(outbox.PollerOptions{Store: w.store, KV: w.store.KV(outbox.Namespace), Tokens: w.pool,
+		Mapping: w.holder.Current, Policy: w.policy, Deliverer: d, Interval: o.interval})
+	if err != nil {
+		return res, err
+	}
+	go p.Run(runCtx)
+	for p.LastPollAt().IsZero() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.sim.ResetStats()
+	firstPoll := p.LastPollAt()
+	// Salesforce users change statuses; Care follows.
+	values := []struct {
+		sf   string
+		care care.Status
+	}{{"Escalated", care.StatusOnHold}, {"Closed", care.StatusDone}, {"Working", care.StatusOpen}}
+	var lat []time.Duration
+	for i := range o.changes {
+		k := (i * 7919) % linked
+		v := values[i%len(values)]
+		c, err := w.store.Case(ctx, care.User{}, careIDs[k])
+		if err != nil {
+			return res, err
+		}
+		if c.Status == v.care {
+			v = values[(i+1)%len(values)]
+		}
+		changed := time.Now()
+		if err := w.sim.UpdateRecord("Case", sfIDs[k], map[string]any{"Status": v.sf}); err != nil {
+			return res, err
+		}
+		deadline := changed.Add(o.interval*3 + 10*time.Second)
+		for {
+			c, err := w.store.Case(ctx, care.User{}, careIDs[k])
+			if err != nil {
+				return res, err
+			}
+			if c.Status == v.care {
+				lat = append(lat, time.Since(changed))
+				break
+			}
+			if time.Now().After(deadline) {
+				return res, fmt.Errorf("case %d: Salesforce status %s did not reach Care", careIDs[k], v.sf)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	polls := int(p.LastPollAt().Sub(firstPoll)/o.interval) + 1
+	res.Polls = polls
+	res.CallsPerPoll = float64(w.sim.Stats().ByOperation["query"]) / float64(polls)
+	res.P50Millis, res.P95Millis = millis(percentile(lat, 0.5)), millis(percentile(lat, 0.95))
+	return res, nil
+}

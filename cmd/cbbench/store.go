@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/care/httpapi"
+)
+
+// storeResult is the store section of the report.
+type storeResult struct {
+	Messages        int     `json:"messages"`
+	IngestPerSecond float64 `json:"ingest_messages_per_second"`
+	Cases           int     `json:"cases"`
+	InboxP50Millis  float64 `json:"inbox_p50_ms"`
+	InboxP95Millis  float64 `json:"inbox_p95_ms"`
+	AgentInboxP95   float64 `json:"agent_inbox_p95_ms"`
+	FileBytes       int64   `json:"bbolt_file_bytes"`
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	// After the ingest alone (before the store grows to Cases cases).
+	IngestFileBytes    int64 `json:"ingest_bbolt_file_bytes"`
+	IngestPeakRSSBytes int64 `json:"ingest_peak_rss_bytes"`
+	IngestConcurrent   int   `json:"ingest_concurrency"`
+}
+
+var benchUsers = []care.User{
+	{ID: "sue", Name: "Sue", Email: "sue@example.com", Role: care.RoleSupervisor},
+	{ID: "alice", Name: "Alice", Email: "alice@example.com", Role: care.RoleAgent},
+	{ID: "community", Name: "Community", Email: "community@example.com", Role: care.RoleIntegration},
+}
+
+func incoming(ext string, customer int, sent time.Time) care.IncomingMessage {
+	return care.IncomingMessage{
+		ExternalID: ext, Platform: "twitter", ProfileID: "brand",
+		Customer: care.CustomerInput{PlatformUserID: fmt.Sprintf("u%d", customer), Username: fmt.Sprintf("@u%d", customer),
+			FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", customer)},
+		Type: care.TypeMention, Text: "Hi, does your new perfume have hibiscus in it? I would love to know before I order.",
+		SentAt: sent,
+	}
+}
+
+// runConcurrently calls fn(i) for i in [0,n) on workers goroutines.
+func runConcurrently(n, workers int, fn func(i int) error) error {
+	var next atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || firstErr.Load() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return err
+	}
+	return nil
+}
+
+// benchStore measures ingest into 1,000 open cases, then the inbox view
+// over HTTP with the store grown to cases cases.
+func benchStore(ctx context.Context, messages, cases, workers int, progress func(string)) (storeResult, error) {
+	res := storeResult{Messages: messages, Cases: cases, IngestConcurrent: workers}
+	dir, err := os.MkdirTemp("", "cbbench-store-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(dir)
+	users := care.NewDirectory(benchUsers)
+	policy := care.Policy{Grace: 24 * time.Hour}
+	st, err := bolt.Open(dir, bolt.Options{Policy: policy, Users: users})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	community, _ := users.User("community")
+	now := time.Now().UTC()
+
+	const openCases = 1000
+	progress(fmt.Sprintf("store: %d open cases", openCases))
+	if err := runConcurrently(openCases, workers, func(i int) error {
+		_, err := st.Escalate(ctx, community, care.EscalateInput{Message: incoming(fmt.Sprintf("open-%d", i), i, now)})
+		return err
+	}); err != nil {
+		return res, err
+	}
+	progress(fmt.Sprintf("store: ingesting %d messages", messages))
+	start := time.Now()
+	if err := runConcurrently(messages, workers, func(i int) error {
+		r, err := st.Ingest(ctx, community, incoming(fmt.Sprintf("m-%d", i), i%openCases, now.Add(time.Duration(i)*time.Millisecond)))
+		if err == nil && r.CaseID == 0 {
+			err = fmt.Errorf("message %d found no case", i)
+		}
+		return err
+	}); err != nil {
+		return res, err
+	}
+	res.IngestPerSecond = float64(messages) / time.Since(start).Seconds()
+	res.IngestPeakRSSBytes = peakRSS()
+	if fi, err := os.Stat(filepath.Join(dir, bolt.FileName)); err == nil {
+		res.IngestFileBytes = fi.Size()
+	}
+
+	progress(fmt.Sprintf("store: growing to %d cases", cases))
+	sue, _ := users.User("sue")
+	if err := runConcurrently(max(cases-openCases, 0), workers, func(i int) error {
+		c, err := st.Escalate(ctx, community, care.EscalateInput{Message: incoming(fmt.Sprintf("case-%d", i), openCases+i, now)})
+		if err != nil || i%3 != 0 {
+			return err
+		}
+		// A third of the cases get worked: assigned, some done.
+		p := care.CasePatch{Assignee: care.Optional[string]{Set: true, Value: "alice"}}
+		if i%9 == 0 {
+			p.Status = care.Optional[care.Status]{Set: true, Value: care.StatusDone}
+		}
+		_, err = st.PatchCase(ctx, sue, c.Case.ID, p)
+		return err
+	}); err != nil {
+		return res, err
+	}
+
+	var creds []httpapi.Credential
+	for _, u := range benchUsers {
+		sum := sha256.Sum256([]byte("bench-" + u.ID))
+		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
+	}
+	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: policy})
+	if err != nil {
+		return res, err
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	progress("store: timing GET /api/v1/cases?view=inbox")
+	if res.InboxP50Millis, res.InboxP95Millis, err = timeView(ctx, srv.URL, "sue", 500); err != nil {
+		return res, err
+	}
+	if _, res.AgentInboxP95, err = timeView(ctx, srv.URL, "alice", 500); err != nil {
+		return res, err
+	}
+	if fi, err := os.Stat(filepath.Join(dir, bolt.FileName)); err == nil {
+		res.FileBytes = fi.Size()
+	}
+	res.PeakRSSBytes = peakRSS()
+	return res, nil
+}
+
+// timeView requests the inbox view n times as user and returns p50 and p95
+// in milliseconds.
+func timeView(ctx context.Context, base, user string, n int) (p50, p95 float64, err error) {
+	client := &http.Client{Timeout: 30 * time.Second}
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/cases?view=inbox", nil)
+		req.Header.Set("Authorization", "Bearer bench-"+user)
+		t := time.Now()
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		_, err = drain(res)
+		lat = append(lat, time.Since(t))
+		if err != nil {
+			return 0, 0, err
+		}
+		if res.StatusCode != 200 {
+			return 0, 0, fmt.Errorf("inbox view: %d", res.StatusCode)
+		}
+	}
+	return millis(percentile(lat, 0.50)), millis(percentile(lat, 0.95)), nil
+}
