@@ -175,6 +175,15 @@ func navigatedAway(err error) bool {
 		strings.Contains(msg, "Cannot find context")
 }
 
+// click clicks the element sel as soon as it is there, finding and clicking
+// it in one step: lists that re-render (counts, refreshed views) would
+// otherwise swap the node between a find and a click.
+func (tb *tab) click(sel string) {
+	tb.t.Helper()
+	tb.waitJS("a click on "+sel, fmt.Sprintf(
+		`(() => { const el = document.querySelector(%s); if (!el) return false; el.click(); return true; })()`, jsString(sel)))
+}
+
 // waitText waits until the element sel contains s.
 func (tb *tab) waitText(sel, s string) {
 	tb.t.Helper()
@@ -297,7 +306,7 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 	if got := tb.text(".view-list"); strings.Contains(got, "Spam") {
 		t.Fatalf("an agent sees the spam view: %q", got)
 	}
-	tb.do(chromedp.Click(chromedp.CSS(`.view-list a[data-view="new"]`)))
+	tb.click(`.view-list a[data-view="new"]`)
 	tb.waitJS("the new-cases list", `location.search === '?view=new' && document.querySelectorAll('#case-list a[data-case]').length === 3`)
 	tb.waitText("#list-title", "New cases")
 	tb.waitText("#case-list", "Joe joe") // customer names filled in
@@ -308,7 +317,7 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 	tb.waitJS("sorted list", fmt.Sprintf(`(document.querySelector('#case-list a[data-case]') || {}).dataset?.case === '%d'`, c3))
 
 	// Open a case: the conversation shows the customer's message.
-	tb.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#case-list a[data-case="%d"]`, c1))))
+	tb.click(fmt.Sprintf(`#case-list a[data-case="%d"]`, c1))
 	tb.waitText("#case-title", fmt.Sprintf("Case #%d", c1))
 	tb.waitText(".msg.inbound .msg-text", "My parcel never arrived")
 	tb.shot("case")
