@@ -363,17 +363,24 @@ func (e *Escalator) checkEscalation(c care.Case, object mapping.Object) error {
 	return nil
 }
 
-// CreateCase escalates a Care case to a Salesforce case by hand: the
-// customer must be linked to a contact.
-func (e *Escalator) CreateCase(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, error) {
+// escalatable loads a case an agent escalates by hand to object, checking
+// the agent's right and the case's state.
+func (e *Escalator) escalatable(ctx context.Context, actor care.User, caseID int64, object mapping.Object) (care.Case, error) {
 	if err := checkAgent(actor); err != nil {
-		return Record{}, err
+		return care.Case{}, err
 	}
 	c, err := e.Store.Case(ctx, actor, caseID)
 	if err != nil {
-		return Record{}, err
+		return care.Case{}, err
 	}
-	if err := e.checkEscalation(c, mapping.ObjectCase); err != nil {
+	return c, e.checkEscalation(c, object)
+}
+
+// CreateCase escalates a Care case to a Salesforce case by hand: the
+// customer must be linked to a contact.
+func (e *Escalator) CreateCase(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, error) {
+	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectCase)
+	if err != nil {
 		return Record{}, err
 	}
 	cu, err := e.Store.Customer(ctx, actor, c.CustomerID)
@@ -455,14 +462,8 @@ func recordURL(conn *tokens.Conn, object, id string) string {
 
 // CreateLead makes a Salesforce lead of a Care case; no contact is needed.
 func (e *Escalator) CreateLead(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, error) {
-	if err := checkAgent(actor); err != nil {
-		return Record{}, err
-	}
-	c, err := e.Store.Case(ctx, actor, caseID)
+	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectLead)
 	if err != nil {
-		return Record{}, err
-	}
-	if err := e.checkEscalation(c, mapping.ObjectLead); err != nil {
 		return Record{}, err
 	}
 	m, err := e.mapping()

@@ -2,19 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 )
@@ -32,27 +29,13 @@ func freeAddr(t *testing.T) string {
 }
 
 // connectDefault runs the OAuth web flow against the daemon at base as the
-// supervisor with token tok, authorizing sfUser at the simulated org.
+// supervisor with token tok, authorizing sfUser at the simulated org, the
+// way the demo does.
 func connectDefault(t *testing.T, base, tok, sfUser string) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	var last *url.URL
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		last = r.URL
-		if r.URL.Path == "/" {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	req, _ := http.NewRequest("GET", base+"/oauth/salesforce/connect?as=default&login_hint="+url.QueryEscape(sfUser), nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	res, err := c.Do(req)
-	if err != nil {
+	c := &demoClient{base: base, users: map[string]*demoUser{"sup": {id: "sup", token: tok}}}
+	if err := c.connect(context.Background(), "sup", "default", sfUser); err != nil {
 		t.Fatal(err)
-	}
-	res.Body.Close()
-	if last == nil || last.Path != "/" {
-		t.Fatalf("connect flow ended at %v with %d", last, res.StatusCode)
 	}
 }
 
