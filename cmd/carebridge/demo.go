@@ -181,7 +181,7 @@ func (c *demoClient) connect(ctx context.Context, user, as, sfUser string) error
 	var last *url.URL
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
 		last = r.URL
-		if r.URL.Path == "/" {
+		if r.URL.Path == consoleSettings {
 			return http.ErrUseLastResponse
 		}
 		return nil
@@ -197,7 +197,7 @@ func (c *demoClient) connect(ctx context.Context, user, as, sfUser string) error
 	}
 	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 	res.Body.Close()
-	if last == nil || last.Path != "/" {
+	if last == nil || last.Path != consoleSettings {
 		return fmt.Errorf("connect %s: the flow ended with %d: %s", user, res.StatusCode, bytes.TrimSpace(body))
 	}
 	return nil

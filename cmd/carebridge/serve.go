@@ -168,7 +168,8 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		return st
 	}
 	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
-		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate, Sync: syncStatus})
+		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate, Sync: syncStatus,
+		ConsoleURL: consoleSettings})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -212,6 +213,10 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder, pool: pool,
 		deliverer: deliverer, poller: poller}, nil
 }
+
+// consoleSettings is the console's Salesforce settings page, where a
+// connect ends so the person sees the connection they made.
+const consoleSettings = "/settings/salesforce"
 
 // salesforceHTTPClient is the one HTTP client of every Salesforce call.
 func salesforceHTTPClient() *http.Client {
