@@ -21,9 +21,15 @@ const trimInterval = 2 * time.Second
 // it: without this the resident set grows towards the file size. The pages
 // stay in the page cache; the next read maps them again with a minor fault.
 //
-// It runs on the committer goroutine, between write transactions, so the
-// mapping cannot be replaced meanwhile (bbolt remaps only while writing).
+// bbolt replaces the mapping only inside a write transaction, so the trim
+// holds one (rolled back, nothing written) while it advises: the mapping
+// cannot move under it.
 func (s *Store) trimResident() {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return
+	}
+	defer tx.Rollback()
 	base := s.db.Info().Data
 	size := mappingSize(base)
 	if size == 0 {
