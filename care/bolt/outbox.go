@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -12,13 +13,67 @@ import (
 // The outbox: Salesforce side effects recorded in the same transaction as
 // the Care change that caused them, delivered later by the connector.
 //
-//	outbox         entry id (global order) → OutboxEntry JSON (pending and failed)
-//	outbox_counts  "pending" | "failed" → count
+//	outbox          entry id (global order) → OutboxEntry JSON (pending and failed)
+//	outbox_pending  entry id → case id, next attempt (pending entries only)
+//	outbox_counts   "pending" | "failed" → count
+//
+// The due list and the next attempt are read from outbox_pending, 16 bytes
+// an entry, so a backlog of many thousand entries (a long Salesforce outage)
+// is scanned without decoding them.
 
 var (
-	bucketOutbox       = []byte("outbox")
-	bucketOutboxCounts = []byte("outbox_counts")
+	bucketOutbox        = []byte("outbox")
+	bucketOutboxPending = []byte("outbox_pending")
+	bucketOutboxCounts  = []byte("outbox_counts")
 )
+
+// putEntry stores e and keeps the pending index in step with its state.
+func putEntry(tx *bbolt.Tx, e *care.OutboxEntry) error {
+	if err := putJSON(tx.Bucket(bucketOutbox), u64(e.ID), e); err != nil {
+		return err
+	}
+	idx := tx.Bucket(bucketOutboxPending)
+	if e.State != care.OutboxPending {
+		return idx.Delete(u64(e.ID))
+	}
+	idx.FillPercent = appendFill
+	return idx.Put(u64(e.ID), join(i64(e.CaseID), u64(care.TimeKey(e.NextAttemptAt))))
+}
+
+// pendingHead is what the pending index keeps of an entry.
+type pendingHead struct {
+	id     uint64
+	caseID int64
+	next   uint64 // care.TimeKey of the next attempt
+}
+
+func readHead(k, v []byte) (pendingHead, bool) {
+	if len(k) != 8 || len(v) != 16 {
+		return pendingHead{}, false
+	}
+	return pendingHead{id: getU64(k), caseID: int64(getU64(v[:8])), next: getU64(v[8:])}, true
+}
+
+// rebuildPendingIndex makes the pending index from the entries, for a
+// store written before the index existed (or damaged by hand).
+func rebuildPendingIndex(tx *bbolt.Tx) error {
+	if err := tx.DeleteBucket(bucketOutboxPending); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
+		return err
+	}
+	if _, err := tx.CreateBucket(bucketOutboxPending); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+		var e care.OutboxEntry
+		if err := jsonUnmarshal(v, &e); err != nil {
+			return err
+		}
+		if e.State != care.OutboxPending {
+			return nil
+		}
+		return putEntry(tx, &e)
+	})
+}
 
 var (
 	countPending = []byte(care.OutboxPending)
@@ -59,7 +114,7 @@ func (s *Store) enqueue(tx *bbolt.Tx, ops []care.OutboxOp, now time.Time) error 
 			return err
 		}
 		e := care.OutboxEntry{ID: seq, OutboxOp: op, State: care.OutboxPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-		if err := putJSON(b, u64(seq), e); err != nil {
+		if err := putEntry(tx, &e); err != nil {
 			return err
 		}
 		if err := addOutboxCount(tx, countPending, 1); err != nil {
@@ -106,20 +161,22 @@ func (s *Store) OutboxDue(ctx context.Context, now time.Time, max int, busy func
 	var out []care.OutboxEntry
 	err := s.view(func(tx *bbolt.Tx) error {
 		blocked := map[int64]bool{}
-		c := tx.Bucket(bucketOutbox).Cursor()
+		due := care.TimeKey(now)
+		c := tx.Bucket(bucketOutboxPending).Cursor()
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			var e care.OutboxEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
+			h, ok := readHead(k, v)
+			if !ok || blocked[h.caseID] {
+				continue
+			}
+			if h.next > due || (busy != nil && busy(h.caseID)) {
+				blocked[h.caseID] = true
+				continue
+			}
+			e, err := getEntry(tx, h.id)
+			if err != nil {
 				return err
 			}
-			if e.State != care.OutboxPending || blocked[e.CaseID] {
-				continue
-			}
-			if e.NextAttemptAt.After(now) || (busy != nil && busy(e.CaseID)) {
-				blocked[e.CaseID] = true
-				continue
-			}
-			out = append(out, e)
+			out = append(out, *e)
 		}
 		return nil
 	})
@@ -129,20 +186,20 @@ func (s *Store) OutboxDue(ctx context.Context, now time.Time, max int, busy func
 // NextOutboxAttempt returns when the earliest pending entry becomes due
 // (zero when there is none).
 func (s *Store) NextOutboxAttempt(ctx context.Context) (time.Time, error) {
-	var next time.Time
+	var next uint64
+	found := false
 	err := s.view(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
-			var e care.OutboxEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return err
-			}
-			if e.State == care.OutboxPending && (next.IsZero() || e.NextAttemptAt.Before(next)) {
-				next = e.NextAttemptAt
+		return tx.Bucket(bucketOutboxPending).ForEach(func(k, v []byte) error {
+			if h, ok := readHead(k, v); ok && (!found || h.next < next) {
+				next, found = h.next, true
 			}
 			return nil
 		})
 	})
-	return next, err
+	if err != nil || !found {
+		return time.Time{}, err
+	}
+	return time.Unix(0, int64(next)).UTC(), nil
 }
 
 // OutboxDone removes delivered entries.
@@ -161,6 +218,9 @@ func (s *Store) removeEntries(tx *bbolt.Tx, ids []uint64) error {
 			return err
 		}
 		if err := b.Delete(u64(id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOutboxPending).Delete(u64(id)); err != nil {
 			return err
 		}
 		if err := addOutboxCount(tx, []byte(e.State), -1); err != nil {
@@ -218,7 +278,7 @@ func (s *Store) OutboxRequeue(ctx context.Context, id uint64) (care.OutboxEntry,
 		now := s.now()
 		e.State, e.Attempts, e.NextAttemptAt, e.UpdatedAt = care.OutboxPending, 0, now, now
 		s.enqueued.Store(true)
-		if err := putJSON(tx.Bucket(bucketOutbox), u64(id), e); err != nil {
+		if err := putEntry(tx, e); err != nil {
 			return err
 		}
 		if err := addOutboxCount(tx, countFailed, -1); err != nil {
@@ -244,7 +304,7 @@ func (s *Store) updateEntries(ctx context.Context, ids []uint64, fn func(e *care
 			was := e.State
 			fn(e, now)
 			e.UpdatedAt = now
-			if err := putJSON(tx.Bucket(bucketOutbox), u64(id), e); err != nil {
+			if err := putEntry(tx, e); err != nil {
 				return err
 			}
 			if was != e.State {
@@ -293,17 +353,16 @@ func (s *Store) OutboxStats(ctx context.Context) (care.OutboxStats, error) {
 		if st.Pending == 0 {
 			return nil
 		}
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var e care.OutboxEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
-				return err
-			}
-			if e.State == care.OutboxPending {
-				st.OldestAge = max(s.now().Sub(e.CreatedAt), 0)
-				return nil
-			}
+		// Entry ids grow with time: the first pending one is the oldest.
+		k, _ := tx.Bucket(bucketOutboxPending).Cursor().First()
+		if k == nil {
+			return nil
 		}
+		e, err := getEntry(tx, getU64(k))
+		if err != nil {
+			return err
+		}
+		st.OldestAge = max(s.now().Sub(e.CreatedAt), 0)
 		return nil
 	})
 	return st, err

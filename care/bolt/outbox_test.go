@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // testEffects pushes every message of a linked case, backfills when a case
@@ -302,5 +303,41 @@ func TestMessagesForRenderAndContactLink(t *testing.T) {
 	}
 	if _, err := s.SetCustomerContact(ctx, 999, "x"); !care.IsNotFound(err) {
 		t.Fatalf("unknown customer: %v", err)
+	}
+}
+
+// The pending index is rebuilt at open when it does not match the entries
+// (a store written before it existed), and the due list reads it.
+func TestPendingIndexRebuilt(t *testing.T) {
+	s, clk, dir := outboxStore(t)
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("p0", 0, clk.t)})
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500p" })
+	s.Ingest(ctx, community, benchMessage("p1", 0, clk.t))
+	due, _ := s.OutboxDue(ctx, clk.t, 10, nil)
+	if len(due) != 2 {
+		t.Fatalf("due: %v", kinds(due))
+	}
+	s.OutboxRetry(ctx, []uint64{due[1].ID}, clk.t.Add(time.Hour), "later")
+	// Lose the index, as an older store would not have it.
+	s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketOutboxPending) })
+	s.Close()
+	s2, err := Open(dir, Options{Users: benchUsers, Clock: clk, Effects: testEffects{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	due2, _ := s2.OutboxDue(ctx, clk.t, 10, nil)
+	if len(due2) != 1 || due2[0].ID != due[0].ID {
+		t.Fatalf("due after rebuild: %v", kinds(due2))
+	}
+	next, _ := s2.NextOutboxAttempt(ctx)
+	if !next.Equal(clk.t) {
+		t.Fatalf("next attempt %v, want %v", next, clk.t)
+	}
+	s2.OutboxDone(ctx, []uint64{due[0].ID})
+	if next, _ := s2.NextOutboxAttempt(ctx); !next.Equal(clk.t.Add(time.Hour)) {
+		t.Fatalf("next attempt after done %v", next)
 	}
 }

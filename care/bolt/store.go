@@ -18,6 +18,7 @@
 //	mention_latest  user 0x00 case id → note time
 //	kv              namespace 0x00 key → value (adapters' own state)
 //	outbox          entry id → OutboxEntry JSON (see outbox.go)
+//	outbox_pending  entry id → case id, next attempt (pending entries)
 //	salesforce_cases  Salesforce case id → Care case id
 //	outbox_counts   state → count
 //
@@ -63,7 +64,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending}
 )
 
 // ErrClosed is returned by writes after Close.
@@ -139,6 +140,15 @@ func (noUsers) User(string) (care.User, bool) { return care.User{}, false }
 func (s *Store) init(tx *bbolt.Tx) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	var pending int64
+	if v := tx.Bucket(bucketOutboxCounts).Get(countPending); v != nil {
+		pending = int64(getU64(v))
+	}
+	if int64(tx.Bucket(bucketOutboxPending).Stats().KeyN) != pending {
+		if err := rebuildPendingIndex(tx); err != nil {
 			return err
 		}
 	}
