@@ -184,6 +184,15 @@ func startDaemon(t *testing.T, bin, cfg string, env ...string) *daemonProc {
 		t.Fatalf("daemon did not start:\n%s", p.logs)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
+	// Serving means answering: wait for the first health check to pass.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _, err := tryCall("GET", "http://"+p.addr+"/healthz", "", ""); err == nil && code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon at %s does not answer /healthz:\n%s", p.addr, p.logs)
+		}
+	}
 	return p
 }
 

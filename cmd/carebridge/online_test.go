@@ -6,26 +6,34 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 )
 
 // freeAddr finds a free loopback port (the daemon's redirect URL must name
-// its port before it starts).
+// its port before it starts). It picks below Linux's ephemeral range, so no
+// outgoing connection of a parallel test takes the port before the daemon
+// binds it.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port")
+	return ""
 }
 
 // connectDefault runs the OAuth web flow against the daemon at base as the
@@ -34,9 +42,16 @@ func freeAddr(t *testing.T) string {
 func connectDefault(t *testing.T, base, tok, sfUser string) {
 	t.Helper()
 	c := &demoClient{base: base, users: map[string]*demoUser{"sup": {id: "sup", token: tok}}}
-	if err := c.connect(context.Background(), "sup", "default", sfUser); err != nil {
-		t.Fatal(err)
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// A connection reset right after a start is retried; a refused
+		// flow is not (the OAuth state is single use, a retry starts anew).
+		if err = c.connect(context.Background(), "sup", "default", sfUser); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
+	t.Fatal(err)
 }
 
 func TestMappingCheckOnline(t *testing.T) {
