@@ -54,13 +54,14 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	// Bind first so that a :0 port is known for the redirect URL.
+	// Bind first so that a :0 port is known for the redirect URL; the
+	// daemon serves this listener.
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
 
 	sim, err := sfsim.NewServer(sfsim.Options{})
 	if err != nil {
@@ -100,6 +101,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if err != nil {
 		return err
 	}
+	d.listener = ln
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)
 	go func() { errc <- d.run(ctx, func(a string) { ready <- a }) }()

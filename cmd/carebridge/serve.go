@@ -79,6 +79,9 @@ type daemon struct {
 	pool      *tokens.Pool
 	deliverer *outbox.Deliverer
 	poller    *outbox.Poller
+	// listener, when set, is served instead of listening on cfg.Listen
+	// (the demo binds first to learn its port).
+	listener net.Listener
 }
 
 // newDaemon opens the store and builds the HTTP surface. clock nil is the
@@ -257,9 +260,12 @@ func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg promet
 // receives the listening address.
 func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	defer d.store.Close()
-	ln, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, err)
+	ln := d.listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", d.cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", d.cfg.Listen, err)
+		}
 	}
 	srv := &http.Server{
 		Handler:           d.api,
