@@ -1,6 +1,7 @@
 package care
 
 import (
+	"maps"
 	"strings"
 	"time"
 )
@@ -142,7 +143,10 @@ func (p Policy) ApplyPatch(actor User, users Users, c *Case, patch CasePatch, no
 		return nil
 	}
 	next := *c
-	next.Fields = copyFields(c.Fields)
+	next.Fields = maps.Clone(c.Fields)
+	if next.Fields == nil {
+		next.Fields = map[string]string{}
+	}
 	if patch.Assignee.Set {
 		id := patch.Assignee.Value
 		if patch.Assignee.Null || id == "" {
@@ -211,15 +215,25 @@ func (p Policy) ApplyPatch(actor User, users Users, c *Case, patch CasePatch, no
 	return nil
 }
 
+// SetStatus applies a status change an agent's action makes (marking done
+// needs an assignee). It changes c only when it returns nil.
+func (p Policy) SetStatus(c *Case, s Status, now time.Time) error {
+	return p.changeStatus(c, s, true, now)
+}
+
 // SetStatusFromSalesforce applies a status that came from Salesforce: the
 // same transition rule as an agent's change, but no assignee is needed to
 // mark it done.
 func (p Policy) SetStatusFromSalesforce(c *Case, s Status, now time.Time) error {
+	return p.changeStatus(c, s, false, now)
+}
+
+func (p Policy) changeStatus(c *Case, s Status, needAssignee bool, now time.Time) error {
 	if !s.Valid() {
 		return Errorf(CodeInvalidArgument, "unknown status %q", s)
 	}
 	next := *c
-	if err := p.setStatus(&next, s, false, now); err != nil {
+	if err := p.setStatus(&next, s, needAssignee, now); err != nil {
 		return err
 	}
 	next.UpdatedAt = now
@@ -244,14 +258,6 @@ func (p Policy) setStatus(c *Case, s Status, needAssignee bool, now time.Time) e
 		c.DoneAt = time.Time{}
 	}
 	return nil
-}
-
-func copyFields(f map[string]string) map[string]string {
-	out := make(map[string]string, len(f))
-	for k, v := range f {
-		out[k] = v
-	}
-	return out
 }
 
 // CheckReply checks that actor may send a reply on c.

@@ -92,7 +92,7 @@ type Scope struct {
 // order, and the filters left to apply to each case.
 type Plan struct {
 	Scope    Scope
-	Statuses []Status // nil: every status but deleted (only with MentionsOf)
+	Statuses []Status // the statuses a case must have
 	Sort     Sort
 	Limit    int
 	After    *Position // resume after this position

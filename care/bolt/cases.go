@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +18,6 @@ import (
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
 
 // ---- records ----
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func getJSON(b *bbolt.Bucket, key []byte, v any) (bool, error) {
 	raw := b.Get(key)
@@ -123,11 +122,13 @@ func statusByte(s care.Status) byte {
 	return byte(slices.Index(care.Statuses, s))
 }
 
-func scopeOf(c *care.Case) []byte {
-	if c.Assignee == "" {
+// assigneeScope is the index scope of the cases assigned to a user ("" =
+// unassigned).
+func assigneeScope(user string) []byte {
+	if user == "" {
 		return []byte("-")
 	}
-	return []byte("u:" + c.Assignee)
+	return []byte("u:" + user)
 }
 
 var scopeAll = []byte("*")
@@ -140,7 +141,7 @@ var indexedSorts = []care.SortKey{care.SortCreated, care.SortLastMessage, care.S
 
 func indexKeys(c *care.Case) [][]byte {
 	keys := make([][]byte, 0, 6)
-	for _, scope := range [][]byte{scopeAll, scopeOf(c)} {
+	for _, scope := range [][]byte{scopeAll, assigneeScope(c.Assignee)} {
 		for _, k := range indexedSorts {
 			keys = append(keys, indexKey(scope, c.Status, k, care.SortValue(c, k), c.ID))
 		}
@@ -580,7 +581,7 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 			return err
 		}
 		after := *before
-		after.Fields = maps(before.Fields)
+		after.Fields = maps.Clone(before.Fields)
 		m, err := fn(tx, &after, now)
 		if err != nil {
 			return err
@@ -627,14 +628,6 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 	return out, msg, err
 }
 
-func maps(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // PatchCase changes a case's properties.
 func (s *Store) PatchCase(ctx context.Context, actor care.User, id int64, p care.CasePatch) (care.Case, error) {
 	c, _, err := s.modifyCase(ctx, actor, id, func(_ *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error) {
@@ -678,7 +671,7 @@ func (s *Store) AddMessage(ctx context.Context, actor care.User, caseID int64, n
 		c.HasOutbound = true
 		c.UpdatedAt = now
 		if nm.MarkPending {
-			if err := s.policy.SetStatusFromSalesforce(c, care.StatusPending, now); err != nil {
+			if err := s.policy.SetStatus(c, care.StatusPending, now); err != nil {
 				return nil, err
 			}
 		}
@@ -728,9 +721,7 @@ func (s *Store) Messages(ctx context.Context, actor care.User, caseID int64, lim
 		if _, err := getCase(tx, caseID); err != nil {
 			return err
 		}
-		prefix := i64(caseID)
-		c := tx.Bucket(bucketCaseMessages).Cursor()
-		var k []byte
+		var until []byte
 		if before != "" {
 			seq, ok := s.messageSeq(before)
 			if !ok {
@@ -740,33 +731,47 @@ func (s *Store) Messages(ctx context.Context, actor care.User, caseID int64, lim
 			if err != nil || bm.CaseID != caseID {
 				return care.Errorf(care.CodeInvalidArgument, "before names no message of case %d", caseID)
 			}
-			c.Seek(caseMessageKey(bm, seq))
-			k, _ = c.Prev()
-		} else {
-			k, _ = c.Seek(i64(caseID + 1))
-			if k == nil {
-				k, _ = c.Last()
-			} else {
-				k, _ = c.Prev()
-			}
+			until = caseMessageKey(bm, seq)
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
-			m, err := getMessage(tx, getU64(k[16:]))
-			if err != nil {
-				return err
-			}
-			if m.Kind == care.KindNote && !actor.IsAgent() {
-				continue
-			}
-			out = append(out, *m)
-		}
-		return nil
+		var err error
+		out, err = latestMessages(tx, caseID, until, limit, func(m *care.Message) bool {
+			return m.Kind != care.KindNote || actor.IsAgent()
+		})
+		return err
 	})
-	slices.Reverse(out)
 	if out == nil {
 		out = []care.Message{}
 	}
 	return out, err
+}
+
+// latestMessages returns up to limit messages of a case that keep accepts,
+// the latest before the case_messages key until (nil: the end), oldest
+// first.
+func latestMessages(tx *bbolt.Tx, caseID int64, until []byte, limit int, keep func(*care.Message) bool) ([]care.Message, error) {
+	prefix := i64(caseID)
+	c := tx.Bucket(bucketCaseMessages).Cursor()
+	if until == nil {
+		until = i64(caseID + 1)
+	}
+	var k []byte
+	if k, _ = c.Seek(until); k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	var out []care.Message
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
+		m, err := getMessage(tx, getU64(k[16:]))
+		if err != nil {
+			return nil, err
+		}
+		if keep(m) {
+			out = append(out, *m)
+		}
+	}
+	slices.Reverse(out)
+	return out, nil
 }
 
 // Customer returns one customer.
@@ -861,10 +866,9 @@ func (s *Store) StatusCounts() (map[care.Status]int64, error) {
 	err := s.view(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketStatusCounts)
 		for _, st := range care.Statuses {
+			out[st] = 0
 			if v := b.Get([]byte(st)); v != nil {
 				out[st] = int64(getU64(v))
-			} else {
-				out[st] = 0
 			}
 		}
 		return nil

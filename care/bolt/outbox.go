@@ -2,8 +2,8 @@ package bolt
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
@@ -65,7 +65,7 @@ func rebuildPendingIndex(tx *bbolt.Tx) error {
 	}
 	return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
 		var e care.OutboxEntry
-		if err := jsonUnmarshal(v, &e); err != nil {
+		if err := json.Unmarshal(v, &e); err != nil {
 			return err
 		}
 		if e.State != care.OutboxPending {
@@ -327,7 +327,7 @@ func (s *Store) OutboxList(ctx context.Context, state care.OutboxState, limit in
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			var e care.OutboxEntry
-			if err := jsonUnmarshal(v, &e); err != nil {
+			if err := json.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			if e.State == state {
@@ -373,26 +373,10 @@ func (s *Store) OutboxStats(ctx context.Context) (care.OutboxStats, error) {
 func (s *Store) RecentMessages(ctx context.Context, caseID int64, n int) ([]care.Message, error) {
 	var out []care.Message
 	err := s.view(func(tx *bbolt.Tx) error {
-		prefix := i64(caseID)
-		c := tx.Bucket(bucketCaseMessages).Cursor()
-		k, _ := c.Seek(i64(caseID + 1))
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && len(out) < n && len(k) == 24 && string(k[:8]) == string(prefix); k, _ = c.Prev() {
-			m, err := getMessage(tx, getU64(k[16:]))
-			if err != nil {
-				return err
-			}
-			if m.Kind != care.KindNote {
-				out = append(out, *m)
-			}
-		}
-		return nil
+		var err error
+		out, err = latestMessages(tx, caseID, nil, n, func(m *care.Message) bool { return m.Kind != care.KindNote })
+		return err
 	})
-	slices.Reverse(out)
 	return out, err
 }
 

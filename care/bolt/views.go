@@ -35,11 +35,8 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 			}
 		default:
 			scope := scopeAll
-			switch {
-			case plan.Scope.Unassigned:
-				scope = []byte("-")
-			case plan.Scope.Assignee != "":
-				scope = []byte("u:" + plan.Scope.Assignee)
+			if plan.Scope.Unassigned || plan.Scope.Assignee != "" {
+				scope = assigneeScope(plan.Scope.Assignee)
 			}
 			streams := make([]*indexStream, 0, len(plan.Statuses))
 			for _, st := range plan.Statuses {
