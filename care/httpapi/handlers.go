@@ -146,17 +146,17 @@ func CustomerView(c care.Customer) CustomerJSON {
 // ---- handlers ----
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, u care.User) {
-	writeJSON(w, http.StatusOK, u)
+	WriteJSON(w, http.StatusOK, u)
 }
 
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request, u care.User) {
 	var in care.IncomingMessage
-	if !decode(w, r, &in) {
+	if !Decode(w, r, &in) {
 		return
 	}
 	res, err := s.svc.Ingest(r.Context(), u, in)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	body := struct {
@@ -168,7 +168,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, u care.User) {
 	if res.CaseID != 0 {
 		body.CaseID, status = &res.CaseID, http.StatusOK
 	}
-	writeJSON(w, status, body)
+	WriteJSON(w, status, body)
 }
 
 type caseResult struct {
@@ -178,19 +178,19 @@ type caseResult struct {
 
 func (s *Server) escalate(w http.ResponseWriter, r *http.Request, u care.User) {
 	var in care.EscalateInput
-	if !decode(w, r, &in) {
+	if !Decode(w, r, &in) {
 		return
 	}
 	res, err := s.svc.Escalate(r.Context(), u, in)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	status := http.StatusOK
 	if res.Created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, caseResult{Case: s.caseView(res.Case), Created: res.Created})
+	WriteJSON(w, status, caseResult{Case: s.caseView(res.Case), Created: res.Created})
 }
 
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -203,14 +203,14 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) 
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
+			WriteError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
 			return
 		}
 		cq.Limit = n
 	}
 	page, err := s.svc.Cases(r.Context(), u, cq)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	out := struct {
@@ -221,54 +221,54 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) 
 	for _, c := range page.Cases {
 		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	c, err := s.svc.Case(r.Context(), u, id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.caseView(c))
+	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) patchCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	var p care.CasePatch
-	if !decode(w, r, &p) {
+	if !Decode(w, r, &p) {
 		return
 	}
 	c, err := s.svc.PatchCase(r.Context(), u, id, p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.caseView(c))
+	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) deleteCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	c, err := s.svc.DeleteCase(r.Context(), u, id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.caseView(c))
+	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
@@ -276,14 +276,14 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.Use
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
+			WriteError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
 			return
 		}
 		limit = n
 	}
 	msgs, err := s.svc.Messages(r.Context(), u, id, limit, r.URL.Query().Get("before"))
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	out := struct {
@@ -292,64 +292,64 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.Use
 	for _, m := range msgs {
 		out.Messages = append(out.Messages, MessageView(m))
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	var nm care.NewMessage
-	if !decode(w, r, &nm) {
+	if !Decode(w, r, &nm) {
 		return
 	}
 	m, _, err := s.svc.AddMessage(r.Context(), u, id, nm)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, MessageView(m))
+	WriteJSON(w, http.StatusCreated, MessageView(m))
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	c, err := s.svc.Customer(r.Context(), u, id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, CustomerView(c))
+	WriteJSON(w, http.StatusOK, CustomerView(c))
 }
 
 func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	var p care.CustomerPatch
-	if !decode(w, r, &p) {
+	if !Decode(w, r, &p) {
 		return
 	}
 	c, err := s.svc.PatchCustomer(r.Context(), u, id, p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, CustomerView(c))
+	WriteJSON(w, http.StatusOK, CustomerView(c))
 }
 
 func (s *Server) customerCases(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := PathID(w, r)
 	if !ok {
 		return
 	}
 	cases, err := s.svc.CustomerCases(r.Context(), u, id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
 	out := struct {
@@ -359,16 +359,16 @@ func (s *Server) customerCases(w http.ResponseWriter, r *http.Request, u care.Us
 	for _, c := range cases {
 		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) communityMessage(w http.ResponseWriter, r *http.Request, u care.User) {
 	st, err := s.svc.CommunityMessage(r.Context(), u, r.PathValue("platform"), r.PathValue("external_id"))
 	if err != nil {
-		s.fail(w, r, err)
+		s.Fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	WriteJSON(w, http.StatusOK, map[string]any{
 		"case_id": st.CaseID, "locked": st.Locked, "community_state": st.State,
 	})
 }

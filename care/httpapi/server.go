@@ -129,16 +129,16 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.ready != nil {
 			if err := s.ready(); err != nil {
-				writeError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
+				WriteError(w, http.StatusServiceUnavailable, "not_ready", err.Error())
 				return
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.HandleAPI("GET /api/v1/me", s.me)
 	s.HandleAPI("POST /api/v1/messages", s.ingest)
@@ -154,7 +154,7 @@ func (s *Server) routes() {
 	s.HandleAPI("GET /api/v1/customers/{id}/cases", s.customerCases)
 	s.HandleAPI("GET /api/v1/community/messages/{platform}/{external_id}", s.communityMessage)
 	s.mux.Handle("/api/v1/", s.authed(func(w http.ResponseWriter, r *http.Request, _ care.User) {
-		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
+		WriteError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
 	}))
 }
 
@@ -189,7 +189,7 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, u care.Us
 		u, ok := s.Authenticate(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required")
+			WriteError(w, http.StatusUnauthorized, "unauthenticated", "a valid bearer token is required")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)), u)
@@ -218,7 +218,8 @@ type ErrorDetail struct {
 	Details any    `json:"details,omitempty"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as a JSON response.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -233,16 +234,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(buf.Bytes())
 }
 
-// WriteJSON writes v as a JSON response (for adapters sharing the API).
-func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
-}
-
 // WriteError writes the JSON error shape.
 func WriteError(w http.ResponseWriter, status int, code, msg string) {
-	writeError(w, status, code, msg)
+	WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
 }
 
 // statusOf maps each domain error code to its HTTP status.
@@ -269,58 +263,52 @@ var statusOf = map[care.Code]int{
 	care.CodeMappingNotConfigured:  http.StatusConflict,
 }
 
-// fail answers err: a domain error with its code, anything else as an
+// Fail answers err: a domain error with its code, anything else as an
 // internal error (logged in full, answered without detail).
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	var de *care.Error
 	if errors.As(err, &de) {
 		status, ok := statusOf[de.Code]
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: string(de.Code), Message: de.Message, Details: de.Details}})
+		WriteJSON(w, status, ErrorBody{Error: ErrorDetail{Code: string(de.Code), Message: de.Message, Details: de.Details}})
 		return
 	}
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
-	writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 }
 
-// Fail answers err as the API does (for adapters sharing the API).
-func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) }
-
-// decode reads a JSON body strictly into v: at most MaxBodyBytes, no unknown
+// Decode reads a JSON body strictly into v: at most MaxBodyBytes, no unknown
 // fields, nothing after the value. It answers the error itself and reports
 // whether decoding succeeded.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func Decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large",
+			WriteError(w, http.StatusRequestEntityTooLarge, "body_too_large",
 				fmt.Sprintf("request body is over %d bytes", MaxBodyBytes))
 			return false
 		}
-		writeError(w, http.StatusBadRequest, "invalid_json", "could not read the request body")
+		WriteError(w, http.StatusBadRequest, "invalid_json", "could not read the request body")
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_json", jsonProblem(err))
+		WriteError(w, http.StatusBadRequest, "invalid_json", jsonProblem(err))
 		return false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "invalid_json", "unexpected data after the JSON value")
+		WriteError(w, http.StatusBadRequest, "invalid_json", "unexpected data after the JSON value")
 		return false
 	}
 	return true
 }
-
-// Decode is decode for adapters sharing the API.
-func Decode(w http.ResponseWriter, r *http.Request, v any) bool { return decode(w, r, v) }
 
 func jsonProblem(err error) string {
 	var syn *json.SyntaxError
@@ -341,10 +329,12 @@ func jsonProblem(err error) string {
 	return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 
-func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+// PathID reads the positive integer {id} of the route, answering 404 when
+// it is not one.
+func PathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, "not_found", "no such id: "+r.PathValue("id"))
+		WriteError(w, http.StatusNotFound, "not_found", "no such id: "+r.PathValue("id"))
 		return 0, false
 	}
 	return id, true
