@@ -308,11 +308,28 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s: %v truncations, want %v", field, v, want)
 		}
 	}
+	// An override's spelling of a field name is not a label of its own:
+	// the cut is counted under describe's name.
+	in := sampleInput()
+	in.Overrides = map[string]any{"sUBJECT__C": strings.Repeat("long ", 10)}
+	r, err := m.Render(ObjectCase, in, shortInfo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Fields["Subject__c"]; !ok || len(r.Fields) != 8 {
+		t.Errorf("override not stored under describe's name: %v", r.Fields)
+	}
+	if v := testutil.ToFloat64(mt.truncations.WithLabelValues("Ticket__c", "Subject__c")); v != 3 {
+		t.Errorf("Subject__c: %v truncations, want 3", v)
+	}
+	if n := testutil.CollectAndCount(mt.truncations); n != 8 {
+		t.Errorf("%d truncation series, want 8 (no series for the override's spelling)", n)
+	}
 	// Rendering without a describe cuts nothing and counts nothing more.
 	if _, err := m.Render(ObjectCase, sampleInput(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if v := testutil.ToFloat64(mt.truncations.WithLabelValues("Ticket__c", "Subject__c")); v != 2 {
-		t.Errorf("Subject__c: %v truncations, want 2", v)
+	if v := testutil.ToFloat64(mt.truncations.WithLabelValues("Ticket__c", "Subject__c")); v != 3 {
+		t.Errorf("Subject__c: %v truncations, want 3", v)
 	}
 }

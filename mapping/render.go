@@ -54,7 +54,8 @@ type Input struct {
 	Messages []care.Message // the case's messages in any order; notes are left out
 	CaseURL  string         // the case's link in Care (case.url)
 	// Overrides are fields from the API, applied after rendering and then
-	// shortened like the rest. A nil value leaves the field out.
+	// shortened like the rest, under describe's spelling of the field name
+	// when a describe is given. A nil value leaves the field out.
 	Overrides map[string]any
 }
 
@@ -235,13 +236,20 @@ func (b *builder) set(name string, v value) {
 	b.r.Fields[name] = out
 }
 
-// override applies one API override.
+// override applies one API override. With a describe the field is stored
+// under describe's spelling of its name, so that a caller's spelling
+// ("sUbJeCt") never becomes a record key of its own nor a truncation
+// metric label.
 func (b *builder) override(name string, raw any) {
-	if f, ok := b.field(name); !ok {
+	f, ok := b.field(name)
+	switch {
+	case !ok:
 		return
-	} else if f != nil && !f.Createable {
+	case f != nil && !f.Createable:
 		b.fail(name, ErrNotCreateable)
 		return
+	case f != nil:
+		name = f.Name
 	}
 	// Drop the mapped field under any spelling of the name.
 	for k := range b.r.Fields {
