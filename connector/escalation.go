@@ -13,6 +13,7 @@ import (
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
+	"github.com/sethvargo/go-retry"
 )
 
 // Store is what escalation needs of the Care store.
@@ -295,28 +296,28 @@ func save(ctx context.Context, c *salesforce.Client, rec *mapping.Rendered) (str
 	if rec.ExternalIDField == "" {
 		return c.Create(ctx, rec.Object, rec.Fields)
 	}
+	// Idempotent: an answer lost after Salesforce committed is retried, and
+	// the retry finds the record by its external id.
 	var res salesforce.UpsertResult
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	backoff := retry.WithMaxRetries(2, retry.NewExponential(200*time.Millisecond))
+	err := retry.Do(ctx, backoff, func(ctx context.Context) error {
+		var err error
 		res, err = c.Upsert(ctx, rec.Object, rec.ExternalIDField, rec.ExternalID, rec.Fields)
-		if err == nil || salesforce.Classify(err) != salesforce.Retryable {
-			break
+		if err != nil && salesforce.Classify(err) == salesforce.Retryable {
+			return retry.RetryableError(err)
 		}
-		// Idempotent: the answer may have been lost after Salesforce
-		// committed; trying again finds the record by its external id.
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
 	if res.ID == "" {
 		recs, qerr := c.Query(ctx, fmt.Sprintf("SELECT Id FROM %s WHERE %s = %s LIMIT 1", rec.Object, rec.ExternalIDField, salesforce.QuoteSOQL(rec.ExternalID)))
-		if qerr != nil || len(recs) == 0 {
-			return "", fmt.Errorf("upsert %s answered no id: %w", rec.Object, qerr)
+		if qerr != nil {
+			return "", fmt.Errorf("upsert %s answered no id, and reading it back failed: %w", rec.Object, qerr)
+		}
+		if len(recs) == 0 {
+			return "", fmt.Errorf("upsert %s answered no id, and no record has %s %s", rec.Object, rec.ExternalIDField, rec.ExternalID)
 		}
 		res.ID = recs[0].ID()
 	}
