@@ -43,7 +43,8 @@ type Options struct {
 	// sessions at once. Required.
 	Users Users
 	// Key signs session cookies; at least MinKeySize bytes. Derive it from
-	// the daemon's secret key with DeriveKey. Required.
+	// the daemon's secret key (tokens.Key.Derive), so the secret itself
+	// never signs cookies and rotating it signs everyone out. Required.
 	Key []byte
 	// PublicURL is the console's external base URL (config public_url).
 	// Over https the cookies are Secure and the embed cookie is
@@ -217,7 +218,7 @@ func (c *Console) current(r *http.Request) (session, care.User, bool) {
 const cspBase = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors "
 
-// secure sets the headers every console response carries. embed selects
+// headers sets the headers every console response carries. embed selects
 // the embed page's frame-ancestors list instead of 'none'.
 func (c *Console) headers(w http.ResponseWriter, embed bool) {
 	h := w.Header()
@@ -378,11 +379,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
 	var u care.User
-	ok := false
-	if c.api != nil {
-		if au, found := c.api.User(token); found {
-			u, ok = c.users.User(au.ID) // the directory is the authority
-		}
+	au, ok := c.api.User(token) // c.api is set by Register, the only way to reach this handler
+	if ok {
+		u, ok = c.users.User(au.ID) // the directory is the authority
 	}
 	if !ok {
 		c.log.InfoContext(r.Context(), "console sign-in refused", "reason", "unknown token")

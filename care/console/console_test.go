@@ -569,16 +569,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
-func TestDeriveKey(t *testing.T) {
-	a, b := DeriveKey([]byte("secret one")), DeriveKey([]byte("secret two"))
-	if len(a) < MinKeySize || bytes.Equal(a, b) || bytes.Equal(a, []byte("secret one")) {
-		t.Fatalf("DeriveKey: %x %x", a, b)
-	}
-	if !bytes.Equal(a, DeriveKey([]byte("secret one"))) {
-		t.Fatal("DeriveKey is not deterministic")
-	}
-}
-
 func TestSealOpen(t *testing.T) {
 	k := newSigner(testKey)
 	s := session{ID: "abc", UserID: "alice", Expires: 1_900_000_000, Embed: true}

@@ -44,15 +44,6 @@ type session struct {
 
 func (s session) expiresAt() time.Time { return time.Unix(s.Expires, 0) }
 
-// DeriveKey derives the console's session key from the daemon's secret key,
-// so the secret itself never signs cookies and rotating it signs everyone
-// out.
-func DeriveKey(secret []byte) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("carebridge console session key v1"))
-	return m.Sum(nil)
-}
-
 // signer seals and opens session cookies.
 type signer struct {
 	macKey  []byte
