@@ -32,12 +32,11 @@ const fieldPrefix = "case.field."
 
 // pathDef describes one source path of the catalogue.
 type pathDef struct {
-	name   string
-	scope  scope
-	kind   kind
-	digest bool     // a multi-line message digest
-	enum   []string // the closed set of values, when there is one
-	get    func(e *env) value
+	name  string
+	scope scope
+	kind  kind
+	enum  []string // the closed set of values, when there is one
+	get   func(e *env) value
 }
 
 // env is what a source path reads: the rendering input, or one message.
@@ -91,9 +90,9 @@ func catalogue() []pathDef {
 		rec("customer.email", func(e *env) value { return text(e.in.Customer.Email) }),
 		rec("agent.name", func(e *env) value { return text(e.in.Agent.Name) }),
 		rec("agent.email", func(e *env) value { return text(e.in.Agent.Email) }),
-		{name: "messages.first", scope: scopeRecord, digest: true, get: func(e *env) value { return digest(e.visible, digestFirst) }},
-		{name: "messages.latest", scope: scopeRecord, digest: true, get: func(e *env) value { return digest(e.visible, digestLatest) }},
-		{name: "messages.last_10", scope: scopeRecord, digest: true, get: func(e *env) value { return digest(e.visible, digestLast10) }},
+		rec("messages.first", func(e *env) value { return digest(e.visible, digestFirst) }),
+		rec("messages.latest", func(e *env) value { return digest(e.visible, digestLatest) }),
+		rec("messages.last_10", func(e *env) value { return digest(e.visible, digestLast10) }),
 		rec("messages.first.text", func(e *env) value { return bareText(e.visible, digestFirst) }),
 		rec("messages.latest.text", func(e *env) value { return bareText(e.visible, digestLatest) }),
 		msg("message.id", func(m *care.Message) value { return text(m.ID) }),

@@ -45,15 +45,6 @@ func (s *StatusMapping) CustomField() (string, bool) {
 	return strings.CutPrefix(s.CareField, careFieldPrefix)
 }
 
-// SalesforceValue is to_salesforce[st].
-func (s *StatusMapping) SalesforceValue(st care.Status) (string, bool) {
-	if s == nil {
-		return "", false
-	}
-	v, ok := s.ToSalesforce[st]
-	return v, ok
-}
-
 // CareUpdateFor maps a Salesforce status value read by the poller to its
 // Care update through from_salesforce. In bidirectional mode only. A value
 // from_salesforce does not list changes no Care status; with a custom

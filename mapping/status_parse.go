@@ -92,22 +92,13 @@ func (p *parser) toSalesforce(s *StatusMapping, e entry) {
 	}
 	var missing []string
 	for _, st := range requiredStatuses {
-		if _, ok := s.ToSalesforce[st]; !ok && !p.hasKey(list, string(st)) {
+		if !slices.ContainsFunc(list, func(kv entry) bool { return kv.key.Value == string(st) }) {
 			missing = append(missing, string(st))
 		}
 	}
 	if len(missing) > 0 {
 		p.add(pos(e.key), "status.to_salesforce: misses Care status %s (spam and deleted are optional)", strings.Join(missing, ", "))
 	}
-}
-
-func (p *parser) hasKey(list []entry, key string) bool {
-	for _, kv := range list {
-		if kv.key.Value == key {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) fromSalesforce(s *StatusMapping, e entry) {

@@ -103,10 +103,10 @@ status:
 			}
 		})
 	}
-	if v, ok := ex.Status.SalesforceValue(care.StatusPending); v != "Working" || !ok {
-		t.Errorf("SalesforceValue(pending) = %q, %v", v, ok)
+	if v, ok := ex.Status.ToSalesforce[care.StatusPending]; v != "Working" || !ok {
+		t.Errorf("to_salesforce[pending] = %q, %v", v, ok)
 	}
-	if _, ok := ex.Status.SalesforceValue(care.StatusDeleted); ok {
-		t.Error("SalesforceValue(deleted) is mapped")
+	if _, ok := ex.Status.ToSalesforce[care.StatusDeleted]; ok {
+		t.Error("to_salesforce[deleted] is mapped")
 	}
 }

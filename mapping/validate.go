@@ -164,12 +164,8 @@ func (o *online) field(info *ObjectInfo, name string, at Pos, what string) (Fiel
 	f, ok := info.Field(name)
 	if !ok {
 		o.add(at, "%s: %s has no field %q%s", what, info.Name, name, suggest(name, info.fieldNames()))
-		return f, false
 	}
-	if f.Name == "" {
-		f.Name = name
-	}
-	return f, true
+	return f, ok
 }
 
 // writable reports a field records cannot set: every record is created;
