@@ -436,12 +436,17 @@ func (c *Console) cookie(s session, value string, maxAge time.Duration) *http.Co
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	_ = r.ParseForm()
+	perr := r.ParseForm()
 	next := safeNext(r.PostFormValue("next"))
 	embed := isEmbedNext(next)
 	c.headers(w, embed)
 	if !c.sameOrigin(r) {
 		http.Error(w, "sign-out refused: it did not come from a carebridge page", http.StatusForbidden)
+		return
+	}
+	if perr != nil {
+		// Not "the token does not match": the form never got that far.
+		http.Error(w, "sign-out refused: the form could not be read; reload the page and try again", http.StatusBadRequest)
 		return
 	}
 	token := r.PostFormValue("csrf")

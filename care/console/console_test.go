@@ -412,6 +412,14 @@ func TestLogout(t *testing.T) {
 	if r := e.request(http.MethodGet, "/api/v1/me", nil, nil, ck); r.status != http.StatusOK {
 		t.Fatal("a refused logout ended the session")
 	}
+	// A form too large to read is refused as such, and ends nothing.
+	r = e.postForm("/logout", url.Values{"csrf": {csrf}, "pad": {strings.Repeat("x", maxFormBytes)}}, nil, ck)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "could not be read") {
+		t.Fatalf("logout with an oversized form: %d %s, want 400", r.status, r.body)
+	}
+	if r := e.request(http.MethodGet, "/api/v1/me", nil, nil, ck); r.status != http.StatusOK {
+		t.Fatal("an unreadable logout ended the session")
+	}
 	r = e.postForm("/logout", url.Values{"csrf": {csrf}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, ck)
 	if r.status != http.StatusForbidden {
 		t.Fatalf("cross-site logout: %d, want 403", r.status)
