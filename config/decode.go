@@ -249,7 +249,6 @@ func (d *decoder) mapping(v *yaml.Node, path string) {
 		case full == usersPath:
 			d.users(val)
 		case d.sc.isSection(full):
-			d.origins[full] = ko
 			d.mapping(val, full)
 		case d.sc.byPath[full] != nil:
 			d.value(d.sc.byPath[full], val)
@@ -364,9 +363,12 @@ func (d *decoder) users(v *yaml.Node) {
 		d.at(nodeOrigin(v), usersPath, "expected a list of users, got "+describe(n))
 		return
 	}
-	firstID := map[string]int{}     // id -> line
-	firstToken := map[string]User{} // token -> user
-	tokenLine := map[string]int{}
+	type first struct {
+		id   string
+		line int
+	}
+	firstID := map[string]int{}      // id -> line
+	firstToken := map[string]first{} // token -> its first user
 	users := make([]User, 0, len(n.Content))
 	for i, it := range n.Content {
 		path := itemPath(usersPath, i)
@@ -434,11 +436,10 @@ func (d *decoder) users(v *yaml.Node) {
 				d.at(o, path+".token_sha256", fmt.Sprintf(
 					"must be the 64 hex characters of the token's SHA-256 (see `carebridge token hash`), got %d characters",
 					len(u.TokenSHA256)))
-			} else if first, dup := firstToken[u.TokenSHA256]; dup {
-				d.at(o, path+".token_sha256", fmt.Sprintf("same token as user %s (line %d)", quote(first.ID), tokenLine[u.TokenSHA256]))
+			} else if f, dup := firstToken[u.TokenSHA256]; dup {
+				d.at(o, path+".token_sha256", fmt.Sprintf("same token as user %s (line %d)", quote(f.id), f.line))
 			} else {
-				firstToken[u.TokenSHA256] = u
-				tokenLine[u.TokenSHA256] = o.line
+				firstToken[u.TokenSHA256] = first{u.ID, o.line}
 			}
 		}
 		users = append(users, u)
