@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -72,8 +71,8 @@ type Options struct {
 	Environment      string
 	LoginURLOverride string
 	// Authenticate identifies the caller of /oauth/salesforce/connect.
-	// Nil: the bearer token, through the API server's users. The console
-	// plugs in its cookie session here.
+	// Nil: the API server's own (*httpapi.Server).Authenticate, a bearer
+	// token, else the console's cookie session.
 	Authenticate func(r *http.Request) (care.User, bool)
 	// Sync reports the sync modes, outbox and last poll; nil reports the
 	// zero SyncStatus.
@@ -92,6 +91,7 @@ type Options struct {
 // Handler serves the routes. Build it with New and add it to the API
 // server with Register.
 type Handler struct {
+	api      *httpapi.Server // set by Register
 	pool     *tokens.Pool
 	env      string
 	override string
@@ -138,28 +138,17 @@ func New(opts Options) (*Handler, error) {
 }
 
 // Register adds the routes to srv. Without Options.Authenticate, connect
-// authenticates the bearer token through srv.
+// authenticates its caller through srv.Authenticate.
 func (h *Handler) Register(srv *httpapi.Server) {
+	h.api = srv
 	if h.auth == nil {
-		h.auth = BearerAuth(srv.User)
+		h.auth = srv.Authenticate
 	}
 	srv.Handle("GET /oauth/salesforce/connect", http.HandlerFunc(h.connect))
 	srv.Handle("GET /oauth/salesforce/callback", http.HandlerFunc(h.callback))
 	srv.HandleAPI("GET /api/v1/salesforce/connection", h.connection)
 	srv.HandleAPI("DELETE /api/v1/salesforce/users/{user_id}", h.disconnectUser)
 	srv.HandleAPI("DELETE /api/v1/salesforce/default", h.disconnectDefault)
-}
-
-// BearerAuth authenticates a request by its Authorization: Bearer token,
-// looked up with user (e.g. (*httpapi.Server).User).
-func BearerAuth(user func(token string) (care.User, bool)) func(r *http.Request) (care.User, bool) {
-	return func(r *http.Request) (care.User, bool) {
-		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			return care.User{}, false
-		}
-		return user(strings.TrimSpace(token))
-	}
 }
 
 // ---- pending connect flows ----
@@ -368,10 +357,9 @@ func (h *Handler) salesforceFailed(w http.ResponseWriter, r *http.Request, what 
 	}
 }
 
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
-	h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "error", err)
-	httpapi.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
-}
+// internal answers an unexpected error as the API does: logged in full,
+// answered without detail.
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) { h.api.Fail(w, r, err) }
 
 // ---- the connection API ----
 
@@ -443,11 +431,11 @@ func (h *Handler) connection(w http.ResponseWriter, r *http.Request, u care.User
 		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only a supervisor can see the Salesforce connection")
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, h.Connection(r.Context()))
+	httpapi.WriteJSON(w, http.StatusOK, h.connectionBody(r.Context()))
 }
 
-// Connection builds the body of GET /api/v1/salesforce/connection.
-func (h *Handler) Connection(ctx context.Context) any {
+// connectionBody builds the body of GET /api/v1/salesforce/connection.
+func (h *Handler) connectionBody(ctx context.Context) connectionJSON {
 	st := h.pool.Status()
 	var sync SyncStatus
 	if h.sync != nil {

@@ -123,7 +123,8 @@ func newEnv(t *testing.T) *env {
 		sum := sha256.Sum256([]byte(bearer(u.ID)))
 		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
 	}
-	srv, err := httpapi.New(httpapi.Options{Credentials: creds, Logger: log, Registerer: reg})
+	srv, err := httpapi.New(httpapi.Options{Credentials: creds, Logger: log, Registerer: reg,
+		SessionAuth: sessionAuth})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +138,23 @@ func newEnv(t *testing.T) *env {
 	e.ts.Start()
 	t.Cleanup(e.ts.Close)
 	return e
+}
+
+// sessionCookie stands in for the console's session cookie: its value is
+// the user id.
+const sessionCookie = "test_session"
+
+func sessionAuth(r *http.Request) (care.User, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return care.User{}, false
+	}
+	for _, u := range users {
+		if u.ID == c.Value {
+			return u, true
+		}
+	}
+	return care.User{}, false
 }
 
 // browser follows redirects like a browser, across the daemon and the
@@ -618,4 +636,79 @@ func keys(m map[string]any) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestConnectWithConsoleSession: without Options.Authenticate, connect
+// knows the caller as the API does, by the console session too.
+func TestConnectWithConsoleSession(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, session string
+		status        int
+	}{
+		{"signed-in supervisor", "sam", http.StatusFound},
+		{"signed-in agent asks for the default", "alice", http.StatusForbidden},
+		{"unknown session", "mallory", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", e.ts.URL+"/oauth/salesforce/connect?as=default&login_hint=sam%40acme.test", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: tt.session})
+			resp, err := e.browser().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if tt.status != http.StatusFound {
+				if resp.StatusCode != tt.status {
+					t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body(t, resp))
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusFound || resp.Request.URL.Path != "/oauth/salesforce/callback" {
+				t.Fatalf("flow ended with %d at %s: %s", resp.StatusCode, resp.Request.URL, body(t, resp))
+			}
+			if info, ok := e.pool.Get(tokens.KindDefault, ""); !ok || info.Holder != tt.session || !info.Healthy {
+				t.Fatalf("default token %+v (present %v), want held by %s", info, ok, tt.session)
+			}
+		})
+	}
+}
+
+func TestStateStore(t *testing.T) {
+	t0 := time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)
+	s := &stateStore{ttl: time.Minute, max: 3, m: map[string]pending{}}
+	for i, st := range []string{"a", "b", "c", "d"} {
+		s.put(st, pending{userID: st}, t0.Add(time.Duration(i)*time.Second))
+	}
+	tests := []struct {
+		name, state string
+		at          time.Duration // after t0
+		ok          bool
+	}{
+		{"oldest dropped beyond max", "a", 10 * time.Second, false},
+		{"pending", "b", 10 * time.Second, true},
+		{"single use", "b", 10 * time.Second, false},
+		{"expired at its TTL", "c", 2*time.Second + time.Minute, false},
+		{"just before its TTL", "d", 3*time.Second + time.Minute - time.Nanosecond, true},
+		{"unknown", "zz", 0, false},
+		{"empty", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := s.take(tt.state, t0.Add(tt.at))
+			if ok != tt.ok || (ok && p.userID != tt.state) {
+				t.Fatalf("take(%q) = %+v, %v; want ok=%v", tt.state, p, ok, tt.ok)
+			}
+		})
+	}
+	// Expired flows are swept at the next put, not only when taken.
+	s.put("e", pending{}, t0)
+	s.put("f", pending{}, t0.Add(2*time.Minute))
+	if _, ok := s.m["e"]; ok || len(s.m) != 1 {
+		t.Fatalf("after a put past the TTL: %d pending, want only f", len(s.m))
+	}
 }
