@@ -458,9 +458,10 @@ func TestBrowserEmbedRepliesViaSalesforce(t *testing.T) {
 	tb.shot("embed")
 }
 
-// sfStub serves the Salesforce routes of SPEC §4 with canned answers, so
-// the Salesforce tab and settings page can be driven before the real
-// routes exist.
+// sfStub serves the Salesforce routes of SPEC §4 with canned answers in the
+// real routes' shapes, for what the real stack (e2e_test.go) does not
+// readily show: a create refused once with 503, a field shortened in the
+// preview, an unhealthy user token, a failed status update.
 type sfStub struct {
 	mu            sync.Mutex
 	linked        bool

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -245,19 +246,15 @@ func (e *env) csrfOf(ck *http.Cookie) string {
 	return metaContent(e.t, r.body, "csrf-token")
 }
 
-func metaContent(t *testing.T, html, name string) string {
+func metaContent(t *testing.T, page, name string) string {
 	t.Helper()
 	marker := `<meta name="` + name + `" content="`
-	i := strings.Index(html, marker)
+	i := strings.Index(page, marker)
 	if i < 0 {
 		t.Fatalf("no meta %s in page", name)
 	}
-	rest := html[i+len(marker):]
-	return unescapeHTML(rest[:strings.IndexByte(rest, '"')])
-}
-
-func unescapeHTML(s string) string {
-	return strings.NewReplacer("&#34;", `"`, "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	rest := page[i+len(marker):]
+	return html.UnescapeString(rest[:strings.IndexByte(rest, '"')])
 }
 
 // apiAs calls the API with a bearer token and decodes the JSON answer.
