@@ -553,12 +553,10 @@ func (s *Server) runSubrequest(c *call, sub subrequest, results map[string]any) 
 	if err != nil || !strings.HasPrefix(parsed.EscapedPath(), "/services/data/") {
 		return subError(errNotFound()), false
 	}
-	segs := splitPath(strings.TrimPrefix(parsed.EscapedPath(), "/services/data/"))
-	version, vnum, ok := parseVersion(segs[0])
+	version, vnum, rest, ok := splitDataPath(parsed.EscapedPath())
 	if !ok || vnum > c.vnum {
 		return subError(errNotFound()), false
 	}
-	rest := segs[1:]
 	if len(rest) == 1 && rest[0] == "composite" {
 		return subError(badRequest("INVALID_INPUT", "A composite request cannot contain a composite subrequest")), false
 	}

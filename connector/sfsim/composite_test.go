@@ -274,6 +274,20 @@ func TestComposite(t *testing.T) {
 			t.Fatal("allOrNone composite committed")
 		}
 	})
+	t.Run("a subrequest without a version fails and rolls back", func(t *testing.T) {
+		out := run(t, map[string]any{"allOrNone": true, "compositeRequest": []any{
+			sub("POST", "/services/data/v62.0/sobjects/Contact", "first", map[string]any{"LastName": "Versionless"}),
+			sub("GET", "/services/data/", "noversion", nil),
+			sub("GET", "/services/data//limits", "emptyversion", nil),
+		}})
+		if len(out) != 3 || out[1].HTTPStatusCode != 404 || !strings.Contains(string(out[1].Body), "NOT_FOUND") {
+			t.Fatalf("%+v", out)
+		}
+		r := a.query("SELECT COUNT() FROM Contact WHERE LastName = 'Versionless'")
+		if r.obj(t)["totalSize"].(json.Number).String() != "0" {
+			t.Fatal("allOrNone composite committed")
+		}
+	})
 	t.Run("allOrNone false keeps independent work", func(t *testing.T) {
 		out := run(t, map[string]any{"allOrNone": false, "compositeRequest": []any{
 			sub("POST", "/services/data/v62.0/sobjects/Lead", "bad", map[string]any{"LastName": "x"}),

@@ -44,6 +44,18 @@ func parseVersion(seg string) (string, int, bool) {
 	return seg[1:], n, true
 }
 
+// splitDataPath splits an escaped path under /services/data/ into the API
+// version and the segments after it. ok is false when the version is
+// missing or not served; rest is set either way.
+func splitDataPath(escaped string) (version string, vnum int, rest []string, ok bool) {
+	segs := splitPath(strings.TrimPrefix(escaped, "/services/data/"))
+	if len(segs) == 0 {
+		return "", 0, nil, false
+	}
+	version, vnum, ok = parseVersion(segs[0])
+	return version, vnum, segs[1:], ok
+}
+
 // handleVersions answers GET /services/data: no auth, not counted.
 func (s *Server) handleVersions(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -150,15 +162,13 @@ func operation(method string, segs []string) string {
 // serveData runs the data API pipeline: stats, version, session, daily
 // limit, latency, faults, then the handler.
 func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
-	segs := splitPath(strings.TrimPrefix(r.URL.EscapedPath(), "/services/data/"))
-	rest := segs[1:]
+	version, vnum, rest, ok := splitDataPath(r.URL.EscapedPath())
 	method := r.Method
 	// Clients that cannot send PATCH use POST with ?_HttpMethod=PATCH.
 	if override := r.URL.Query().Get("_HttpMethod"); method == http.MethodPost && override != "" {
 		method = strings.ToUpper(override)
 	}
 	s.stats.count(operation(method, rest))
-	version, vnum, ok := parseVersion(segs[0])
 	if !ok {
 		writeErrors(w, http.StatusNotFound, []*Error{errNotFound()})
 		return

@@ -145,6 +145,9 @@ func TestPathErrors(t *testing.T) {
 		{"PATCH", "sobjects/Case/Subject/abc", 404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: Subject"},
 		{"PUT", "sobjects/Case/" + caseID, 405, "METHOD_NOT_ALLOWED", "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE"},
 		{"GET", "nothing/here", 404, "NOT_FOUND", "The requested resource does not exist"},
+		// Empty segments leave no version to read: 404, not a handler panic.
+		{"GET", "/services/data//", 404, "NOT_FOUND", "The requested resource does not exist"},
+		{"GET", "/services/data///sobjects", 404, "NOT_FOUND", "The requested resource does not exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
