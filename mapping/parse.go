@@ -230,6 +230,16 @@ func (p *parser) str(n *yaml.Node, what string, allowEmpty bool) (string, Pos, b
 	return n.Value, pos(n), true
 }
 
+// oneOf reads a text scalar that must be one of allowed.
+func (p *parser) oneOf(n *yaml.Node, what string, allowed ...string) (string, Pos, bool) {
+	s, at, ok := p.str(n, what, false)
+	if ok && !slices.Contains(allowed, s) {
+		p.add(at, "%s: %q is not one of %s%s", what, s, strings.Join(allowed, ", "), suggest(s, allowed))
+		return "", at, false
+	}
+	return s, at, ok
+}
+
 // object parses a contact, case or lead section.
 func (p *parser) object(e entry, sec Object) *ObjectMapping {
 	es := p.keys(e.val, string(sec), "object", "record_type", "external_id_field", "fields")
@@ -511,14 +521,9 @@ func (p *parser) messages(e entry) *MessagesMapping {
 	}
 	m := &MessagesMapping{ObjectMapping: ObjectMapping{Section: ObjectMessages, Pos: pos(e.key)}}
 	if me, ok := es["mode"]; ok {
-		s, at, good := p.str(me.val, "messages.mode", false)
-		m.ModePos = at
-		modes := []string{string(MessagesOff), string(MessagesContinuous), string(MessagesOneTime)}
-		if good && !slices.Contains(modes, s) {
-			p.add(at, "messages.mode: %q is not one of off, continuous, one_time%s", s, suggest(s, modes))
-		} else if good {
-			m.Mode = MessagesMode(s)
-		}
+		var s string
+		s, m.ModePos, _ = p.oneOf(me.val, "messages.mode", string(MessagesOff), string(MessagesContinuous), string(MessagesOneTime))
+		m.Mode = MessagesMode(s)
 	} else {
 		p.add(m.Pos, "messages: mode is required (off, continuous or one_time)")
 	}

@@ -21,12 +21,9 @@ func (p *parser) status(e entry) *StatusMapping {
 	}
 	s := &StatusMapping{Pos: pos(e.key), CareField: "status", Mode: StatusOff}
 	if me, ok := es["mode"]; ok {
-		v, at, good := p.str(me.val, "status.mode", false)
+		v, at, good := p.oneOf(me.val, "status.mode", string(StatusOff), string(StatusConditions), string(StatusBidirectional))
 		s.ModePos = at
-		modes := []string{string(StatusOff), string(StatusConditions), string(StatusBidirectional)}
-		if good && !slices.Contains(modes, v) {
-			p.add(at, "status.mode: %q is not one of off, conditions, bidirectional%s", v, suggest(v, modes))
-		} else if good {
+		if good {
 			s.Mode = StatusMode(v)
 		}
 	} else {
@@ -179,13 +176,9 @@ func (p *parser) condition(e entry, what string) (Condition, bool) {
 		c.MessageAdded = true
 	}
 	if de, has := es["direction"]; has {
-		v, at, good := p.str(de.val, what+".direction", false)
-		dirs := []string{"inbound", "outbound", "any"}
+		v, _, good := p.oneOf(de.val, what+".direction", "inbound", "outbound", "any")
 		switch {
 		case !good:
-			ok = false
-		case !slices.Contains(dirs, v):
-			p.add(at, "%s.direction: %q is not one of inbound, outbound, any%s", what, v, suggest(v, dirs))
 			ok = false
 		case !c.MessageAdded:
 			p.add(pos(de.key), "%s: direction goes with message_added", what)
