@@ -67,14 +67,12 @@ func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.SlogLevel()}))
 }
 
-// daemon is the wired daemon: store, API, metrics, HTTP server.
+// daemon is the wired daemon: store, HTTP surface, Salesforce workers.
 type daemon struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	store     *bolt.Store
 	api       *httpapi.Server
-	reg       *prometheus.Registry
-	users     *care.Directory
 	mapping   *mapping.Holder
 	pool      *tokens.Pool
 	deliverer *outbox.Deliverer
@@ -84,9 +82,9 @@ type daemon struct {
 	listener net.Listener
 }
 
-// newDaemon opens the store and builds the HTTP surface. clock nil is the
-// wall clock.
-func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daemon, error) {
+// newDaemon opens the store and builds the HTTP surface and the Salesforce
+// workers. clock nil is the wall clock.
+func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *daemon, err error) {
 	users := make([]care.User, 0, len(cfg.Auth.Users))
 	creds := make([]httpapi.Credential, 0, len(cfg.Auth.Users))
 	for _, u := range cfg.Auth.Users {
@@ -108,6 +106,11 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
 	reg.MustRegister(store.Collector())
 	if err := holder.Reload(context.Background()); err != nil {
 		// Not fatal: the daemon serves but is not ready until a valid
@@ -129,18 +132,15 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		Ready: ready, Registerer: reg,
 	})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	key, err := tokens.LoadKey(cfg.SecretKeyEnv().Reveal(), cfg.SecretKeyPath(), logger)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	budget := outbox.NewBudget(outbox.BudgetOptions{Share: cfg.Salesforce.BackgroundBudget})
 	pool, err := openPool(cfg, key, store, reg, budget, logger)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	con, err := console.New(context.Background(), console.Options{
@@ -148,13 +148,33 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		EmbedFrameAncestors: cfg.Salesforce.EmbedFrameAncestors, Revocations: store.KV("console_sessions"),
 		Clock: clock, Logger: logger})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	con.Register(api)
-	var poller *outbox.Poller // set below; the connection API reads its last poll
+
+	escalator := &connector.Escalator{Store: store, Tokens: pool, Mapping: holder.Current, Users: dir, Clock: clock, Logger: logger,
+		CaseURL: func(id int64) string {
+			return strings.TrimRight(cfg.PublicURL, "/") + "/cases/" + strconv.FormatInt(id, 10)
+		}}
+	sfapi.NewCaseRoutes(escalator).Register(api)
+	syncMetrics, err := outbox.NewMetrics(reg, store)
+	if err != nil {
+		return nil, err
+	}
+	deliverer, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: store, Tokens: pool, Mapping: holder.Current,
+		Escalator: escalator, Budget: budget, Metrics: syncMetrics, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	poller, err := outbox.NewPoller(outbox.PollerOptions{Store: store, KV: store.KV(outbox.Namespace), Tokens: pool,
+		Mapping: holder.Current, Policy: policy, Deliverer: deliverer, Budget: budget, Metrics: syncMetrics,
+		Logger: logger, Interval: cfg.Salesforce.PollInterval})
+	if err != nil {
+		return nil, err
+	}
+	outbox.NewHandler(store).Register(api)
 	syncStatus := func(ctx context.Context) sfapi.SyncStatus {
-		var st sfapi.SyncStatus
+		st := sfapi.SyncStatus{LastPollAt: poller.LastPollAt()}
 		if m := holder.Current(); m != nil {
 			st.MessageSync = string(m.MessagesMode())
 			if m.Status != nil {
@@ -165,43 +185,15 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 		if ob, err := store.OutboxStats(ctx); err == nil {
 			st.Outbox = sfapi.OutboxStatus{Pending: int(ob.Pending), Failed: int(ob.Failed), OldestAge: ob.OldestAge}
 		}
-		if poller != nil {
-			st.LastPollAt = poller.LastPollAt()
-		}
 		return st
 	}
 	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
 		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate, Sync: syncStatus,
 		ConsoleURL: consoleSettings})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	sf.Register(api)
-	escalator := &connector.Escalator{Store: store, Tokens: pool, Mapping: holder.Current, Users: dir, Clock: clock, Logger: logger,
-		CaseURL: func(id int64) string {
-			return strings.TrimRight(cfg.PublicURL, "/") + "/cases/" + strconv.FormatInt(id, 10)
-		}}
-	sfapi.NewCaseRoutes(escalator).Register(api)
-	syncMetrics, err := outbox.NewMetrics(reg, store)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	deliverer, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: store, Tokens: pool, Mapping: holder.Current,
-		Escalator: escalator, Budget: budget, Metrics: syncMetrics, Logger: logger})
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	poller, err = outbox.NewPoller(outbox.PollerOptions{Store: store, KV: store.KV(outbox.Namespace), Tokens: pool,
-		Mapping: holder.Current, Policy: policy, Deliverer: deliverer, Budget: budget, Metrics: syncMetrics,
-		Logger: logger, Interval: cfg.Salesforce.PollInterval})
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	outbox.NewHandler(store).Register(api)
 	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if u.Role != care.RoleSupervisor {
 			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
@@ -213,7 +205,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (*daem
 	if len(users) == 0 {
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
-	return &daemon{cfg: cfg, log: logger, store: store, api: api, reg: reg, users: dir, mapping: holder, pool: pool,
+	return &daemon{cfg: cfg, log: logger, store: store, api: api, mapping: holder, pool: pool,
 		deliverer: deliverer, poller: poller}, nil
 }
 
