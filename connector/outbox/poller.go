@@ -524,15 +524,22 @@ func (p *Poller) applyClaimed(ctx context.Context, m *mapping.Mapping, seen care
 	return true, nil
 }
 
-// pendingStatus lists the case's status updates waiting in the outbox.
+// endOfTime is after every retry time: with it OutboxDue returns a case's
+// whole pending queue.
+var endOfTime = time.Unix(0, math.MaxInt64)
+
+// pendingStatus lists the case's status updates waiting in the outbox. It
+// reads the case's pending queue as OutboxDue gives it with every entry
+// due and every other case busy: the store then decodes this case's
+// entries alone, skipping the rest of a backlog in its compact index.
 func (p *Poller) pendingStatus(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
-	all, err := p.store.OutboxList(ctx, care.OutboxPending, math.MaxInt)
+	queue, err := p.store.OutboxDue(ctx, endOfTime, math.MaxInt, func(id int64) bool { return id != caseID })
 	if err != nil {
 		return nil, fmt.Errorf("pending status updates of case %d: %w", caseID, err)
 	}
 	var out []care.OutboxEntry
-	for _, e := range all {
-		if e.CaseID == caseID && e.Kind == care.OpSetStatus {
+	for _, e := range queue {
+		if e.Kind == care.OpSetStatus {
 			out = append(out, e)
 		}
 	}

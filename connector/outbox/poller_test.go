@@ -257,7 +257,10 @@ func TestLaterChangeWins(t *testing.T) {
 			w := newWorld(t, worldOptions{})
 			w.connect()
 			c, sf := w.linkedCase(1)
+			// Another case's pending update is not this case's to supersede.
+			other, otherSF := w.linkedCase(2)
 			w.poll()
+			w.careSet(other.ID, care.StatusOnHold)
 			if tc.careFirst {
 				w.careSet(c.ID, care.StatusPending)
 				nextMillis(2) // distinct timestamps on both sides
@@ -277,6 +280,9 @@ func TestLaterChangeWins(t *testing.T) {
 			got := w.careCase(c.ID)
 			if got.Status != tc.wantCare || w.sfStatus(sf) != tc.wantSF || got.Salesforce.Status != tc.wantSF {
 				t.Fatalf("care %s (recorded %q), salesforce %s; want %s and %s", got.Status, got.Salesforce.Status, w.sfStatus(sf), tc.wantCare, tc.wantSF)
+			}
+			if st := w.sfStatus(otherSF); st != "Escalated" {
+				t.Fatalf("the other case's update: salesforce %s, want Escalated", st)
 			}
 		})
 	}

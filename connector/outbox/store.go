@@ -31,7 +31,7 @@ type PollStore interface {
 	CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error)
 	LinkedCaseCount(ctx context.Context) (int, error)
 	ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c *care.Case, now time.Time) error) (care.Case, error)
-	OutboxList(ctx context.Context, state care.OutboxState, limit int) ([]care.OutboxEntry, error)
+	OutboxDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.OutboxEntry, error)
 	OutboxDone(ctx context.Context, ids []uint64) error
 }
 
