@@ -49,6 +49,9 @@ func (p *Pool) Keepalive(ctx context.Context) error {
 	var errs []error
 	ok := 0
 	for _, key := range keys {
+		if err := ctx.Err(); err != nil { // shutting down: start no more renewals
+			return errors.Join(append(errs, err)...)
+		}
 		rec, dirty := p.current(key)
 		switch {
 		case rec == nil:

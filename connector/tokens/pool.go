@@ -251,11 +251,17 @@ func (p *Pool) lockFor(key string) chan struct{} {
 }
 
 // acquire takes the writer lock of an entry: refreshes, connects and
-// disconnects of one entry run one at a time. Waiting honours ctx.
+// disconnects of one entry run one at a time. Waiting honours ctx, and a
+// done ctx never gets the lock (a renewal, once started, outlives its
+// caller's ctx; see refresh).
 func (p *Pool) acquire(ctx context.Context, key string) (release func(), err error) {
 	l := p.lockFor(key)
 	select {
 	case l <- struct{}{}:
+		if err := ctx.Err(); err != nil { // select picked the lock although ctx is done
+			<-l
+			return nil, err
+		}
 		return func() { <-l }, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

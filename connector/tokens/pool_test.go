@@ -728,3 +728,31 @@ func TestNoSecretsInFileOrLogs(t *testing.T) {
 		t.Error("the token namespace is not in the file: nothing was checked")
 	}
 }
+
+// TestNoRenewalAfterCancel: a caller whose ctx is done starts no renewal
+// (a started one outlives its caller), neither through the session nor
+// through Keepalive at shutdown.
+func TestNoRenewalAfterCancel(t *testing.T) {
+	e := newEnv(t, sfsim.Options{})
+	p := e.open(nil)
+	e.connect(p, KindUser, "alice", "alice@acme.test")
+	stale, err := p.Session(KindUser, "alice").Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetStats()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The lock is free, so a bare select would take it half the time.
+	for i := 0; i < 20; i++ {
+		if _, err := p.Session(KindUser, "alice").Refresh(ctx, stale); !errors.Is(err, context.Canceled) {
+			t.Fatalf("refresh with a cancelled ctx: %v, want context.Canceled", err)
+		}
+		if err := p.Keepalive(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("keepalive with a cancelled ctx: %v, want context.Canceled", err)
+		}
+	}
+	if n := e.tokenCalls(); n != 0 {
+		t.Fatalf("%d token calls with a cancelled ctx, want 0", n)
+	}
+}
