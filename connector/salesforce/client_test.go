@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -197,6 +198,28 @@ func TestRefreshOnceThenRetry(t *testing.T) {
 				return Token{}, newOAuthError("token", 400, []byte(`{"error":"invalid_grant","error_description":"expired access/refresh token"}`))
 			},
 			wantErr: true, wantClass: Auth, wantReqs: 1, wantRefresh: 1, wantGrant: true,
+		},
+		{
+			// The token may be fine: the login host was not reached.
+			name: "refresh gets no answer",
+			renew: func(ctx context.Context, stale Token) (Token, error) {
+				return Token{}, &NetworkError{Operation: "token", Err: errors.New("connection reset by peer")}
+			},
+			wantErr: true, wantClass: Retryable, wantReqs: 1, wantRefresh: 1,
+		},
+		{
+			name: "refresh times out",
+			renew: func(ctx context.Context, stale Token) (Token, error) {
+				return Token{}, fmt.Errorf("tokens: refresh default: %w", context.DeadlineExceeded)
+			},
+			wantErr: true, wantClass: Retryable, wantReqs: 1, wantRefresh: 1,
+		},
+		{
+			name: "refresh meets a 503",
+			renew: func(ctx context.Context, stale Token) (Token, error) {
+				return Token{}, newOAuthError("token", 503, []byte("<html>maintenance</html>"))
+			},
+			wantErr: true, wantClass: Retryable, wantReqs: 1, wantRefresh: 1,
 		},
 	}
 	for _, tt := range tests {

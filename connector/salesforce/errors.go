@@ -228,6 +228,11 @@ func (c Class) String() string {
 // errors of no known kind are NotRetryable. A cancelled context counts as
 // Retryable: the request was not refused, the caller gave up; callers that
 // stop on cancel check ctx.Err() themselves.
+//
+// A 401 whose refresh failed carries both errors; the refresh failure
+// decides: a refused grant (or no usable token) is Auth, while a refresh
+// that got no answer, timed out or met a 5xx is Retryable, since the token
+// may well be fine.
 func Classify(err error) Class {
 	if err == nil {
 		return NotRetryable
@@ -242,20 +247,17 @@ func Classify(err error) Class {
 		}
 		return Auth
 	}
+	// Before *APIError: a network failure next to an APIError can only be
+	// the failed refresh of a 401 (see Client.do).
+	var ne *NetworkError
+	var nerr net.Error
+	if errors.As(err, &ne) || errors.As(err, &nerr) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return Retryable
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return classifyAPIError(ae)
-	}
-	var ne *NetworkError
-	if errors.As(err, &ne) {
-		return Retryable
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return Retryable
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) {
-		return Retryable
 	}
 	return NotRetryable
 }
