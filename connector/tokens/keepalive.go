@@ -63,14 +63,9 @@ func (p *Pool) Keepalive(ctx context.Context) error {
 			}
 			ok++
 		case dirty:
-			release, err := p.acquire(ctx, key)
-			if err != nil {
-				return errors.Join(append(errs, err)...)
-			}
-			if err := p.flush(ctx, key); err != nil {
+			if err := p.flushLocking(ctx, key); err != nil {
 				errs = append(errs, err)
 			}
-			release()
 		}
 	}
 	if err := p.ensureJWT(ctx, true); err != nil {

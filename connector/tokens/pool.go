@@ -316,6 +316,16 @@ func (p *Pool) flush(ctx context.Context, key string) error {
 	return p.commit(ctx, key, rec)
 }
 
+// flushLocking is flush under the entry's writer lock, which it takes.
+func (p *Pool) flushLocking(ctx context.Context, key string) error {
+	release, err := p.acquire(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return p.flush(ctx, key)
+}
+
 // setMemory installs rec in memory only (a transient error, a placeholder).
 func (p *Pool) setMemory(key string, rec *record) {
 	p.mu.Lock()
@@ -574,14 +584,14 @@ type Conn struct {
 // healthy token, else the default token, else any healthy personal token
 // (by user id order). ErrNoHealthyToken when no token is healthy.
 func (p *Pool) ForUser(ctx context.Context, userID string) (*Conn, error) {
-	return p.choose(ctx, storeKey(KindUser, userID))
+	return p.choose(storeKey(KindUser, userID))
 }
 
 // Background chooses the token for background work (message pushes,
 // status updates, polling): the default token, else any healthy personal
 // token. ErrNoHealthyToken when no token is healthy.
 func (p *Pool) Background(ctx context.Context) (*Conn, error) {
-	return p.choose(ctx, "")
+	return p.choose("")
 }
 
 // DoForUser runs fn with the token ForUser chooses. When fn fails with an
@@ -603,7 +613,7 @@ func (p *Pool) do(ctx context.Context, first string, fn func(*Conn) error) error
 	tried := map[string]bool{}
 	var last error
 	for {
-		conn, err := p.choose(ctx, first)
+		conn, err := p.choose(first)
 		if err != nil {
 			if last != nil {
 				return fmt.Errorf("%w; last failure: %w", err, last)
@@ -623,7 +633,7 @@ func (p *Pool) do(ctx context.Context, first string, fn func(*Conn) error) error
 	}
 }
 
-func (p *Pool) choose(_ context.Context, first string) (*Conn, error) {
+func (p *Pool) choose(first string) (*Conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	order := make([]string, 0, len(p.entries)+2)

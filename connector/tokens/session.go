@@ -30,13 +30,7 @@ type session struct {
 func (s *session) Token(ctx context.Context) (salesforce.Token, error) {
 	rec, dirty := s.p.current(s.key)
 	if dirty {
-		release, err := s.p.acquire(ctx, s.key)
-		if err != nil {
-			return salesforce.Token{}, err
-		}
-		err = s.p.flush(ctx, s.key)
-		release()
-		if err != nil {
+		if err := s.p.flushLocking(ctx, s.key); err != nil {
 			return salesforce.Token{}, err
 		}
 		rec, _ = s.p.current(s.key)
