@@ -335,10 +335,6 @@ func (s *Server) collectionDelete(c *call) *response {
 			if r == nil {
 				results[i] = recordResult{id: id, err: badRequest("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")}
 			} else if err := s.deleteRecord(c.tx, r); err != nil {
-				if e, ok := err.(*Error); ok && e.Code == "ENTITY_IS_DELETED" {
-					e = badRequest(e.Code, e.Message)
-					err = e
-				}
 				results[i] = recordResult{id: id, err: err}
 			} else {
 				results[i] = recordResult{id: id}

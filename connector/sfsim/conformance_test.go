@@ -160,11 +160,11 @@ func mergeElements(arr []any) any {
 
 // confEnv is one simulator with the Whizbang object and data in it.
 type confEnv struct {
-	t                      *testing.T
-	srv                    *Server
-	a                      *api
-	parent, record, child  string
-	other, otherSecondPage string
+	t                     *testing.T
+	srv                   *Server
+	a                     *api
+	parent, record, child string
+	otherSecondPage       string
 }
 
 func newConfEnv(t *testing.T) *confEnv {

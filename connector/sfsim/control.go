@@ -219,7 +219,7 @@ func userFrom(r *record) User {
 func plainRecord(r *record) Record {
 	out := Record{}
 	for _, f := range r.obj.Fields {
-		out[f.Name] = encodeValue(f, r.vals[f.Name])
+		out[f.Name] = encodeValue(r.vals[f.Name])
 	}
 	return out
 }

@@ -610,7 +610,7 @@ func renderRecord(r *record, fields []*field, version string) jobj {
 	out := make(jobj, 0, len(fields)+1)
 	out = append(out, kv{"attributes", attributes(r, version)})
 	for _, f := range fields {
-		out = append(out, kv{f.Name, encodeValue(f, r.vals[f.Name])})
+		out = append(out, kv{f.Name, encodeValue(r.vals[f.Name])})
 	}
 	return out
 }
@@ -620,7 +620,7 @@ func attributes(r *record, version string) jobj {
 }
 
 // encodeValue turns a stored value into its JSON form.
-func encodeValue(f *field, v any) any {
+func encodeValue(v any) any {
 	if t, ok := v.(time.Time); ok {
 		return formatTime(t)
 	}

@@ -61,10 +61,6 @@ func (es Errors) status() int {
 	return es[0].StatusCode
 }
 
-func newErr(status int, code, msg string, fields ...string) *Error {
-	return &Error{StatusCode: status, Code: code, Message: msg, Fields: fields}
-}
-
 // badRequest is a 400 with the given code; fields are sent when given.
 func badRequest(code, msg string, fields ...string) *Error {
 	e := &Error{StatusCode: http.StatusBadRequest, Code: code, Message: msg}

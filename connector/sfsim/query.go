@@ -109,7 +109,6 @@ type outNode struct {
 	key      string
 	leaf     *field
 	rel      *field // parent relationship: reference field followed
-	target   *object
 	children []*outNode
 	sub      *compiled // child subquery
 	subField *field    // the child's reference field to the parent
@@ -325,8 +324,9 @@ func window[T any](rows []T, offset, limit int) []T {
 	return rows
 }
 
-// matching filters, sorts and windows the records of c. parentID limits
-// rows to children of one parent (subqueries).
+// matching filters, sorts and windows the records of c (aggregate queries
+// window their groups instead). only, when set, keeps just the records it
+// accepts (the children of one parent in subqueries, search hits).
 func (s *Server) matching(c *compiled, all bool, only func(*record) bool) []*record {
 	st := s.store
 	var recs []*record
@@ -352,9 +352,6 @@ func (s *Server) matching(c *compiled, all bool, only func(*record) bool) []*rec
 			}
 			return false
 		})
-	}
-	if c.countOnly {
-		return window(recs, c.offset, c.limit)
 	}
 	if c.agg != nil {
 		return recs
@@ -436,7 +433,7 @@ func (s *Server) renderNode(n *outNode, r *record, version string, all bool) job
 	for _, ch := range n.children {
 		switch {
 		case ch.leaf != nil:
-			row = append(row, kv{ch.key, encodeValue(ch.leaf, r.vals[ch.leaf.Name])})
+			row = append(row, kv{ch.key, encodeValue(r.vals[ch.leaf.Name])})
 		case ch.rel != nil:
 			id, _ := r.vals[ch.rel.Name].(string)
 			var parent *record
@@ -888,7 +885,7 @@ func (a *aggPlan) run(st *store, recs []*record) []jobj {
 		row := jobj{{"attributes", jobj{{"type", "AggregateResult"}}}}
 		for _, col := range a.cols {
 			if col.group != nil {
-				row = append(row, kv{col.key, encodeValue(col.group.leaf, col.group.value(st, gr.first))})
+				row = append(row, kv{col.key, encodeValue(col.group.value(st, gr.first))})
 				continue
 			}
 			row = append(row, kv{col.key, aggregate(st, col, gr.recs)})
@@ -952,7 +949,7 @@ func aggregate(st *store, col aggCol, recs []*record) any {
 				best = v
 			}
 		}
-		return encodeValue(col.arg.leaf, best)
+		return encodeValue(best)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func (s *Server) createRecord(tx *txn, userID string, o *object, in *writeInput)
 	for _, name := range in.names {
 		vals[name] = in.vals[name]
 	}
-	if err := s.checkWrite(o, vals, nil, in, nil); err != nil {
+	if err := s.checkWrite(o, vals, in); err != nil {
 		return nil, err
 	}
 	now := st.stamp()
@@ -89,7 +89,7 @@ func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput)
 	for _, name := range in.names {
 		vals[name] = in.vals[name]
 	}
-	if err := s.checkWrite(o, vals, r.vals, in, r); err != nil {
+	if err := s.checkWrite(o, vals, in); err != nil {
 		return err
 	}
 	now := s.store.stamp()
@@ -161,7 +161,7 @@ func (s *Server) deleteRecord(tx *txn, r *record) error {
 
 // checkWrite validates values (length, picklists, e-mail, ids) and
 // resolves references, all errors at once.
-func (s *Server) checkWrite(o *object, vals, old map[string]any, in *writeInput, self *record) error {
+func (s *Server) checkWrite(o *object, vals map[string]any, in *writeInput) error {
 	var errs Errors
 	for _, name := range in.names {
 		f := o.field(name)

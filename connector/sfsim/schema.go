@@ -89,8 +89,6 @@ func (f *field) isNumber() bool {
 // can neither filter nor sort on.
 func (f *field) longText() bool { return f.Type == typeTextarea && f.Length > 255 }
 
-func (f *field) required() bool { return f.Createable && !f.Nillable && !f.DefaultedOnCreate }
-
 func (f *field) picklistValue(v string) (picklistValue, bool) {
 	for _, p := range f.Picklist {
 		if p.Value == v {

@@ -149,17 +149,6 @@ func NewServerAt(opts Options, loginAddr, instanceAddr string) (*Server, error) 
 	return s, nil
 }
 
-// NewServerListeners starts a simulated org on listeners the caller opened.
-// The server owns them from then on.
-func NewServerListeners(opts Options, login, instance net.Listener) (*Server, error) {
-	s, err := newServer(opts)
-	if err != nil {
-		return nil, err
-	}
-	s.serve(login, instance)
-	return s, nil
-}
-
 func newServer(opts Options) (*Server, error) {
 	opts = opts.withDefaults()
 	s := &Server{

@@ -20,8 +20,6 @@ type record struct {
 	deletedAt time.Time
 }
 
-func (r *record) get(name string) any { return r.vals[name] }
-
 // table holds the rows of one object in creation order.
 type table struct {
 	obj  *object

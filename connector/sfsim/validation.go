@@ -502,7 +502,7 @@ func clip(s string, n int) string {
 // against the store separately.
 func checkValue(f *field, v any) *Error {
 	s, isString := v.(string)
-	if !isString || v == nil {
+	if !isString {
 		return nil
 	}
 	switch f.Type {

@@ -53,11 +53,8 @@ type token struct {
 }
 
 func (t token) String() string {
-	switch t.kind {
-	case tokEOF:
+	if t.kind == tokEOF {
 		return "<EOF>"
-	case tokString:
-		return "'" + t.text + "'"
 	}
 	return "'" + t.text + "'"
 }
