@@ -69,12 +69,7 @@ func (p *parser) root(m *Mapping, data []byte) {
 		}
 		return
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.add(pos(&extra), "only one YAML document is allowed")
-	} else if !errors.Is(err, io.EOF) {
-		p.syntax(err)
-	}
+	p.extraDocuments(dec)
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		p.add(Pos{1, 1}, "the mapping file is empty")
 		return
@@ -117,6 +112,26 @@ func (p *parser) root(m *Mapping, data []byte) {
 			}
 		} else {
 			p.add(pos(v), "contact_sync must be true or false, not %s", describeNode(v))
+		}
+	}
+}
+
+// extraDocuments reports the first document after the first that holds
+// anything, or a syntax error after it. An empty one (a trailing "---", as
+// generators and editors leave) is harmless.
+func (p *parser) extraDocuments(dec *yaml.Decoder) {
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		switch {
+		case errors.Is(err, io.EOF):
+			return
+		case err != nil:
+			p.syntax(err)
+			return
+		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
+			p.add(pos(&extra), "only one YAML document is allowed")
+			return
 		}
 	}
 }

@@ -156,3 +156,30 @@ func TestSuggest(t *testing.T) {
 		})
 	}
 }
+
+// TestParseDocuments accepts an empty document after the mapping (a
+// trailing "---") and refuses any document with content.
+func TestParseDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"trailing separator", "version: 1\n---\n", ""},
+		{"trailing separator and comment", "version: 1\n---\n# end\n", ""},
+		{"null second document", "version: 1\n---\n~\n", ""},
+		{"document end marker", "version: 1\n...\n", ""},
+		{"second document", "version: 1\n---\nversion: 1\n", "d.yaml:2:1: only one YAML document is allowed"},
+		{"content after an empty document", "version: 1\n---\n---\nfoo: 1\n", "d.yaml:3:1: only one YAML document is allowed"},
+		{"syntax error in a later document", "version: 1\n---\nfoo: [\n", "d.yaml:3:1: YAML: did not find expected node content"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("d.yaml", []byte(tc.src))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("Parse = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
