@@ -387,6 +387,16 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 		t.Fatalf("fields %v", c["fields"])
 	}
 
+	// A name edited on the case page shows in the case list beside it.
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d?view=my_on_hold", c1)))
+	tb.waitJS("the on-hold list", fmt.Sprintf(`!!document.querySelector('#case-list a[data-case="%d"]')`, c1))
+	tb.waitText("#case-list", "Joe joe")
+	tb.click("#tab-customer")
+	tb.do(chromedp.WaitVisible(chromedp.ID("cust-first_name")), chromedp.Clear(chromedp.ID("cust-first_name")),
+		chromedp.SendKeys(chromedp.ID("cust-first_name"), "Joseph"), chromedp.Click(chromedp.ID("cust-save")))
+	tb.waitText("#panel-customer .ok", "saved")
+	tb.waitText("#case-list", "Joseph joe")
+
 	// An API refusal is explained in words: done needs an assignee.
 	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d?view=new", c2)))
 	tb.waitText("#case-title", fmt.Sprintf("Case #%d", c2))

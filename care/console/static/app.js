@@ -18,7 +18,7 @@ const userName = (id) => (boot.users.find((u) => u.id === id) || { name: id }).n
 const app = document.getElementById('app');
 const main = document.getElementById('main');
 
-/** Customer names by id, fetched once each. */
+/** Customer names by id, fetched once each (again after an edit here). */
 const customers = new Map();
 function customerName(id) {
   if (!customers.has(id)) {
@@ -113,7 +113,11 @@ function render() {
       casePage = new CasePage(main, boot, {
         caseId: r.caseId, mode: 'console',
         caseLink: (id) => routeURL({ ...r, caseId: id }),
-        onChange: () => { refreshList(); loadCounts(); },
+        onChange: (customerId) => {
+          if (customerId) customers.delete(customerId);
+          refreshList();
+          loadCounts();
+        },
       });
       casePage.load();
     } else {

@@ -10,7 +10,10 @@ import { renderSalesforceTab } from './salesforce.js';
 
 const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
 
-/** The case page. opts: caseId, mode (console|embed), caseLink(id), onChange(). */
+/**
+ * The case page. opts: caseId, mode (console|embed), caseLink(id),
+ * onChange(customerId) (customerId set when the customer's details changed).
+ */
 export class CasePage {
   constructor(container, boot, opts) {
     this.container = container;
@@ -70,8 +73,8 @@ export class CasePage {
     }
   }
 
-  changed() {
-    this.opts.onChange();
+  changed(customerId) {
+    this.opts.onChange(customerId);
   }
 
   showError(msg) {
@@ -491,7 +494,7 @@ export class CasePage {
             this.customer = await api('PATCH', `/api/v1/customers/${cu.id}`, body);
             replace(msg, okBox('Customer details saved.'));
             this.renderHead();
-            this.changed();
+            this.changed(cu.id);
           } catch (e) {
             replace(msg, alertBox(describe(e)));
           }
