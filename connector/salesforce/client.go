@@ -203,8 +203,11 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*response, er
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.observe(r.op, 0, time.Since(start))
-		c.log.Debug("salesforce request failed", "op", string(r.op), "method", r.method, "path", u.Path, "error", err)
-		return nil, newNetworkError(string(r.op), err)
+		ne := newNetworkError(string(r.op), err)
+		// ne.Err, not err: the *url.Error would log the query string (SOQL
+		// with customer names and emails).
+		c.log.Debug("salesforce request failed", "op", string(r.op), "method", r.method, "path", u.Path, "error", ne.Err)
+		return nil, ne
 	}
 	defer resp.Body.Close()
 	limit := int64(maxBody)

@@ -228,7 +228,8 @@ func TestOAuthErrorFixtures(t *testing.T) {
 }
 
 func TestNetworkErrorDropsURL(t *testing.T) {
-	c := New(testHTTPClient(), StaticSession{T: Token{AccessToken: testAccess, InstanceURL: "http://127.0.0.1:1"}}, Options{})
+	var logs logBuffer
+	c := New(testHTTPClient(), StaticSession{T: Token{AccessToken: testAccess, InstanceURL: "http://127.0.0.1:1"}}, Options{Logger: logs.logger()})
 	_, err := c.Query(context.Background(), "SELECT Id FROM Contact WHERE Email = 'secret@example.com'")
 	var ne *NetworkError
 	if !errors.As(err, &ne) {
@@ -240,6 +241,15 @@ func TestNetworkErrorDropsURL(t *testing.T) {
 	for _, leak := range []string{"secret@example.com", "SELECT", "/services/data", testAccess} {
 		if strings.Contains(err.Error(), leak) {
 			t.Errorf("error %q contains %q", err, leak)
+		}
+	}
+	// The debug log names the failure, but not the query.
+	if !strings.Contains(logs.String(), "salesforce request failed") {
+		t.Errorf("no debug line for the failure: %s", logs.String())
+	}
+	for _, leak := range []string{"secret", "SELECT", testAccess} {
+		if strings.Contains(logs.String(), leak) {
+			t.Errorf("debug log contains %q: %s", leak, logs.String())
 		}
 	}
 }
