@@ -529,11 +529,10 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 		p.m.refreshed(err)
 	}
 	if err != nil {
-		rec := &record{Kind: KindDefault, Holder: p.jwt.Username, JWT: true,
-			SFUsername: p.jwt.Username, Environment: p.environment, LoginURL: p.loginURL}
-		if old != nil {
-			cp := *old
-			rec = &cp
+		rec := old // a copy: mark it, keep what it knows
+		if rec == nil {
+			rec = &record{Kind: KindDefault, Holder: p.jwt.Username, JWT: true,
+				SFUsername: p.jwt.Username, Environment: p.environment, LoginURL: p.loginURL}
 		}
 		rec.Healthy = false
 		rec.Error = safeError(err)
