@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -754,5 +756,73 @@ func TestNoRenewalAfterCancel(t *testing.T) {
 	}
 	if n := e.tokenCalls(); n != 0 {
 		t.Fatalf("%d token calls with a cancelled ctx, want 0", n)
+	}
+}
+
+// TestJWTConfigChanges: a stored JWT default token follows the config: a
+// new username is granted anew at Open, a removed JWT flow expires it at
+// its next renewal with a reason an operator can act on.
+func TestJWTConfigChanges(t *testing.T) {
+	keyFile, pub := writeJWTKey(t)
+	e := newEnv(t, sfsim.Options{JWTPublicKey: pub})
+	ctx := context.Background()
+	e.jwt = JWTConfig{Username: sfsim.DefaultUsername, PrivateKeyFile: keyFile}
+	if info, ok := e.open(nil).Get(KindDefault, ""); !ok || !info.Healthy || info.Holder != sfsim.DefaultUsername {
+		t.Fatalf("JWT default: %+v", info)
+	}
+
+	t.Run("username changed", func(t *testing.T) {
+		if _, err := e.sim.CreateUser("integration@acme.test", "Int", "User", "integration@acme.test"); err != nil {
+			t.Fatal(err)
+		}
+		e.jwt.Username = "integration@acme.test"
+		e.sim.ResetStats()
+		p := e.open(nil)
+		info, _ := p.Get(KindDefault, "")
+		if !info.Healthy || info.Holder != "integration@acme.test" || info.SFUsername != "integration@acme.test" || e.tokenCalls() != 1 {
+			t.Fatalf("after the username changed: %+v, %d token calls", info, e.tokenCalls())
+		}
+		if st := e.stored(defaultStoreKey); st.Holder != "integration@acme.test" {
+			t.Fatalf("stored holder %q", st.Holder)
+		}
+	})
+	t.Run("JWT flow removed", func(t *testing.T) {
+		e.jwt = JWTConfig{}
+		p := e.open(nil)
+		e.sim.ExpireSessions()
+		err := p.DoBackground(ctx, func(c *Conn) error { return query(ctx, c) })
+		if !errors.Is(err, ErrNoHealthyToken) {
+			t.Fatalf("call after the JWT flow was removed: %v, want ErrNoHealthyToken", err)
+		}
+		info, _ := p.Get(KindDefault, "")
+		if info.Healthy || info.Error != "the JWT bearer flow is no longer configured" {
+			t.Fatalf("default after the JWT flow was removed: %+v", info)
+		}
+	})
+}
+
+func TestSafeError(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"oauth code and description", &salesforce.OAuthError{Status: 400, Code: "invalid_grant", Description: "expired access/refresh token"},
+			"invalid_grant: expired access/refresh token"},
+		{"oauth bare status", &salesforce.OAuthError{Status: 502}, "token endpoint answered 502"},
+		{"network", fmt.Errorf("wrapped: %w", &salesforce.NetworkError{Operation: "token", Err: errors.New("dial tcp 10.0.0.1:443: refused")}),
+			"network error: Salesforce did not answer"},
+		{"no refresh token", fmt.Errorf("x: %w", errNoRefreshToken), "no refresh token (was the refresh_token scope granted?)"},
+		{"JWT removed", errJWTNotConfigured, "the JWT bearer flow is no longer configured"},
+		{"key file", fmt.Errorf("%w: %w", errJWTKeyFile, errors.New("open /secret/path.pem: permission denied")), "JWT private key file cannot be read"},
+		{"anything else", errors.New("access_token=00Dxx!secret"), "token renewal failed"},
+		{"long description cut", &salesforce.OAuthError{Code: "x", Description: strings.Repeat("d", 500)}, "x: " + strings.Repeat("d", maxErrorText-3) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := safeError(tt.err); got != tt.want {
+				t.Fatalf("safeError = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -225,6 +225,10 @@ func safeError(err error) string {
 		s = "JWT private key is not a PEM RSA private key"
 	case errors.Is(err, errJWTKeyFile):
 		s = "JWT private key file cannot be read"
+	case errors.Is(err, errNoRefreshToken):
+		s = "no refresh token (was the refresh_token scope granted?)"
+	case errors.Is(err, errJWTNotConfigured):
+		s = "the JWT bearer flow is no longer configured"
 	default:
 		s = "token renewal failed"
 	}
