@@ -66,8 +66,9 @@ type Client struct {
 	haveLimit bool
 
 	describeMu sync.Mutex
-	describes  map[string]*SObjectDescribe
-	global     *GlobalDescribe
+	describes  map[string]cachedDescribe[*SObjectDescribe]
+	global     cachedDescribe[*GlobalDescribe]
+	now        func() time.Time // the describe cache's clock
 }
 
 // New returns a client that sends requests through httpClient (which carries
@@ -92,7 +93,8 @@ func New(httpClient *http.Client, session Session, opts Options) *Client {
 		obs:       opts.Metrics,
 		log:       logger,
 		batchSize: opts.QueryBatchSize,
-		describes: make(map[string]*SObjectDescribe),
+		describes: make(map[string]cachedDescribe[*SObjectDescribe]),
+		now:       time.Now,
 	}
 }
 

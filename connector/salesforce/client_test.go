@@ -661,6 +661,8 @@ func TestDescribeCache(t *testing.T) {
 		serve(w, 200, fixture(t, "describe_global_excerpt.json"))
 	})
 	c, _, _ := newOrg(t, mux, Options{})
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
 	ctx := context.Background()
 	d, err := c.Describe(ctx, "Whizbang")
 	if err != nil {
@@ -720,6 +722,23 @@ func TestDescribeCache(t *testing.T) {
 	_, _ = c.DescribeGlobal(ctx)
 	if hits.Load() != 203 {
 		t.Errorf("invalidate all: hits %d", hits.Load())
+	}
+
+	// An answer is reused for an hour, then read again, so a change in the
+	// org reaches a long-running daemon.
+	now = now.Add(describeTTL - time.Second)
+	cached, _ := c.Describe(ctx, "Whizbang")
+	_, _ = c.DescribeGlobal(ctx)
+	if hits.Load() != 203 {
+		t.Errorf("within the hour: hits %d", hits.Load())
+	}
+	now = now.Add(time.Second)
+	if again, err := c.Describe(ctx, "Whizbang"); err != nil || again == cached {
+		t.Errorf("after an hour: %v, cached answer reused %v", err, again == cached)
+	}
+	_, _ = c.DescribeGlobal(ctx)
+	if hits.Load() != 304 {
+		t.Errorf("after an hour: hits %d", hits.Load())
 	}
 
 	_, err = c.Describe(ctx, "NotAnObject")

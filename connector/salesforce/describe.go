@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // SObjectDescribe is the metadata of one object (sobjects/{O}/describe),
@@ -141,25 +142,43 @@ type SObjectSummary struct {
 	Replicateable bool   `json:"replicateable"`
 }
 
+// describeTTL is how long a describe answer is reused: long enough that
+// describes cost a handful of calls an hour, short enough that a change in
+// the org (a longer field, a new picklist value, a new record type) reaches
+// the daemon without a restart.
+const describeTTL = time.Hour
+
+// cachedDescribe is a describe answer and when it was read.
+type cachedDescribe[T any] struct {
+	v  T
+	at time.Time
+}
+
+// fresh reports whether the entry holds an answer younger than describeTTL.
+func (e cachedDescribe[T]) fresh(now time.Time) bool {
+	return !e.at.IsZero() && now.Sub(e.at) < describeTTL
+}
+
 // Describe returns an object's metadata, from the cache when this client
-// described the object before. InvalidateDescribe drops cached entries.
+// described the object less than an hour ago. InvalidateDescribe drops
+// cached entries sooner.
 func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe, error) {
 	if err := checkName("object", object); err != nil {
 		return nil, fmt.Errorf("salesforce describe: %w", err)
 	}
 	key := strings.ToLower(object)
 	c.describeMu.Lock()
-	d, ok := c.describes[key]
+	e := c.describes[key]
 	c.describeMu.Unlock()
-	if ok {
-		return d, nil
+	if e.fresh(c.now()) {
+		return e.v, nil
 	}
-	d = new(SObjectDescribe)
+	d := new(SObjectDescribe)
 	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects", object, "describe"), nil, d); err != nil {
 		return nil, err
 	}
 	c.describeMu.Lock()
-	c.describes[key] = d
+	c.describes[key] = cachedDescribe[*SObjectDescribe]{v: d, at: c.now()}
 	c.describeMu.Unlock()
 	return d, nil
 }
@@ -167,17 +186,17 @@ func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe,
 // DescribeGlobal lists the org's objects, cached like Describe.
 func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
 	c.describeMu.Lock()
-	g := c.global
+	e := c.global
 	c.describeMu.Unlock()
-	if g != nil {
-		return g, nil
+	if e.fresh(c.now()) {
+		return e.v, nil
 	}
-	g = new(GlobalDescribe)
+	g := new(GlobalDescribe)
 	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects"), nil, g); err != nil {
 		return nil, err
 	}
 	c.describeMu.Lock()
-	c.global = g
+	c.global = cachedDescribe[*GlobalDescribe]{v: g, at: c.now()}
 	c.describeMu.Unlock()
 	return g, nil
 }
@@ -190,7 +209,7 @@ func (c *Client) InvalidateDescribe(objects ...string) {
 	defer c.describeMu.Unlock()
 	if len(objects) == 0 {
 		clear(c.describes)
-		c.global = nil
+		c.global = cachedDescribe[*GlobalDescribe]{}
 		return
 	}
 	for _, o := range objects {
