@@ -225,10 +225,8 @@ function filtersForm(r) {
   h('div', { class: 'row' },
     h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
     h('button', { type: 'button', onclick: () => navigate({ ...r, caseId: null, filters: {} }) }, 'Clear')));
-  const details = h('details', { class: 'filter-box' },
+  return h('details', { class: 'filter-box' },
     h('summary', {}, active ? `Filters (${active} on)` : 'Filters'), form);
-  if (active) details.open = false;
-  return details;
 }
 
 async function loadPage() {

@@ -31,16 +31,21 @@ export class CasePage {
     return (this.boot.users.find((u) => u.id === id) || { name: id }).name;
   }
 
+  /** Fetches the case and its latest messages (the API's maximum). */
+  async fetchCase() {
+    const [c, msgs] = await Promise.all([
+      api('GET', `/api/v1/cases/${this.id}`),
+      api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
+    ]);
+    this.c = c;
+    this.msgs = msgs.messages;
+  }
+
   async load() {
     replace(this.container, h('p', { class: 'placeholder', 'aria-busy': 'true' }, `Loading case #${this.id}…`));
     try {
-      const [c, msgs] = await Promise.all([
-        api('GET', `/api/v1/cases/${this.id}`),
-        api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
-      ]);
-      this.c = c;
-      this.msgs = msgs.messages;
-      this.customer = await api('GET', `/api/v1/customers/${c.customer_id}`).catch(() => null);
+      await this.fetchCase();
+      this.customer = await api('GET', `/api/v1/customers/${this.c.customer_id}`).catch(() => null);
     } catch (e) {
       const msg = e instanceof ApiError && e.status === 404 ? `Case #${this.id} was not found, or you cannot see it.` : describe(e);
       replace(this.container, h('div', { class: 'placeholder' }, h('h2', {}, `Case #${this.id}`), alertBox(msg)));
@@ -53,12 +58,7 @@ export class CasePage {
   async reload() {
     const focusId = document.activeElement && document.activeElement.id;
     try {
-      const [c, msgs] = await Promise.all([
-        api('GET', `/api/v1/cases/${this.id}`),
-        api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
-      ]);
-      this.c = c;
-      this.msgs = msgs.messages;
+      await this.fetchCase();
     } catch (e) {
       this.showError(describe(e));
       return;
