@@ -3,7 +3,7 @@
 
 import { api, describe, unavailable, qs } from './api.js';
 import {
-  h, replace, announce, alertBox, okBox, timeEl, fmtTime,
+  h, replace, announce, alertBox, okBox, timeEl,
 } from './dom.js';
 
 const NOT_AVAILABLE = 'The Salesforce integration is not available on this server yet.';
@@ -15,15 +15,6 @@ function notAvailable(what) {
 function externalLink(url, label) {
   if (!url || !/^https?:\/\//i.test(url)) return null;
   return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label, h('span', { class: 'sr-only' }, ' (opens in a new tab)'));
-}
-
-/** The first array in an API answer: the list, whatever its key. */
-function listOf(res) {
-  if (Array.isArray(res)) return res;
-  if (res && typeof res === 'object') {
-    for (const v of Object.values(res)) if (Array.isArray(v)) return v;
-  }
-  return [];
 }
 
 // ---- the case's Salesforce tab ----
@@ -77,7 +68,6 @@ function contactSection(p, info, msg, refresh) {
         c.email ? [h('dt', {}, 'Email'), h('dd', {}, c.email)] : null,
         h('dt', {}, 'Contact id'), h('dd', {}, c.id)),
       h('div', { class: 'row' },
-        externalLink(c.url, 'Open contact in Salesforce'),
         h('button', {
           type: 'button', id: 'sf-unlink',
           onclick: async () => {
@@ -167,7 +157,6 @@ function escalationSection(p, info, object, msg, refresh) {
     if (isCase) sec.append(h('p', { class: 'hint' }, 'Replies to the customer are now written from the Care page inside this Salesforce case.'));
     return sec;
   }
-  if (p.boot.user.role !== 'agent' && p.boot.user.role !== 'supervisor') return sec;
   const body = h('div', {});
   const open = h('button', {
     type: 'button', id: `sf-${object}-start`, class: isCase ? 'primary' : '',
@@ -210,19 +199,14 @@ function typed(raw, text) {
   return text;
 }
 
-/** Normalises a preview answer into [{name, value, raw, shortened}]. */
+/**
+ * The fields of a preview answer ({fields: {name: value}, shortened:
+ * [name]}) as [{name, value, raw, shortened}].
+ */
 function previewFields(pv) {
-  if (!pv) return [];
-  const shortened = new Set([...(pv.shortened || []), ...(pv.truncated || [])]);
-  const src = pv.fields || pv.record || {};
-  if (Array.isArray(src)) {
-    return src.map((f) => ({ name: f.name || f.field, value: f.value == null ? '' : String(f.value), raw: f.value, shortened: !!(f.shortened || f.truncated) || shortened.has(f.name || f.field) }));
-  }
-  return Object.entries(src).filter(([k]) => k !== 'attributes').map(([k, v]) => {
-    const val = v && typeof v === 'object' && 'value' in v ? v.value : v;
-    const short = !!(v && typeof v === 'object' && (v.shortened || v.truncated)) || shortened.has(k);
-    return { name: k, value: val == null ? '' : String(val), raw: val, shortened: short };
-  });
+  const shortened = new Set(pv.shortened || []);
+  return Object.entries(pv.fields || {}).map(([name, v]) => (
+    { name, value: v == null ? '' : String(v), raw: v, shortened: shortened.has(name) }));
 }
 
 /**
@@ -239,7 +223,7 @@ async function mappedForm(p, object, body, opts) {
   try {
     const pv = await api('GET', `/api/v1/cases/${p.id}/salesforce/preview` + qs({ object }));
     fields = previewFields(pv);
-    if (pv && pv.described === false) note = h('p', { class: 'hint' }, 'Field lengths are not known yet, so nothing is shortened in this preview; what does not fit is shortened when the record is created.');
+    if (pv.described === false) note = h('p', { class: 'hint' }, 'Field lengths are not known yet, so nothing is shortened in this preview; what does not fit is shortened when the record is created.');
   } catch (e) {
     note = h('p', { class: 'hint' }, unavailable(e)
       ? 'A preview is not available; the record is filled in from the mapping.'
@@ -326,12 +310,6 @@ function renderMine(sec, boot) {
     msg);
 }
 
-function syncText(v) {
-  if (v === null || v === undefined) return '—';
-  if (typeof v !== 'object') return String(v);
-  return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, ' ')}: ${x === null ? '—' : (typeof x === 'object' ? JSON.stringify(x) : (/_at$/.test(k) ? fmtTime(x) : x))}`).join(', ');
-}
-
 function userLabel(boot, id) {
   const u = boot.users.find((x) => x.id === id);
   return u ? `${u.name} (${id})` : id;
@@ -364,9 +342,9 @@ async function renderConnection(sec, boot) {
     h('dl', { class: 'facts' },
       h('dt', {}, 'Default token'),
       h('dd', {}, dt ? defaultTokenText(dt) : 'none'),
-      h('dt', {}, 'Status sync'), h('dd', {}, syncText(c.status_sync)),
-      h('dt', {}, 'Message sync'), h('dd', {}, syncText(c.message_sync)),
-      h('dt', {}, 'Contact sync'), h('dd', {}, syncText(c.contact_sync)),
+      h('dt', {}, 'Status sync'), h('dd', {}, c.status_sync || '—'),
+      h('dt', {}, 'Message sync'), h('dd', {}, c.message_sync || '—'),
+      h('dt', {}, 'Contact sync'), h('dd', {}, c.contact_sync || '—'),
       h('dt', {}, 'Outbox'), h('dd', {}, `${ob.pending ?? 0} pending, ${ob.failed ?? 0} failed` + (ob.oldest_age_seconds ? `, oldest ${Math.round(ob.oldest_age_seconds)} s` : '')),
       h('dt', {}, 'Last status poll'), h('dd', {}, c.last_poll_at ? timeEl(c.last_poll_at) : 'never')),
     h('div', { class: 'row' },
@@ -410,19 +388,17 @@ async function renderConnection(sec, boot) {
     msg);
 }
 
+/** An entry's error ({code, message} or null) in one line. */
 function outboxError(op) {
-  if (typeof op.last_error === 'string') return op.last_error;
   const e = op.error;
-  if (!e) return '';
-  if (typeof e === 'string') return e;
-  return (e.code ? e.code + ': ' : '') + (e.message || '');
+  return e ? (e.code ? e.code + ': ' : '') + e.message : '';
 }
 
 async function renderOutbox(sec, onRetry) {
   replace(sec, h('h3', { id: 'set-outbox' }, 'Failed deliveries'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading…'));
   let list;
   try {
-    list = listOf(await api('GET', '/api/v1/salesforce/outbox' + qs({ state: 'failed' })));
+    list = (await api('GET', '/api/v1/salesforce/outbox' + qs({ state: 'failed' }))).entries;
   } catch (e) {
     replace(sec, h('h3', { id: 'set-outbox' }, 'Failed deliveries'), unavailable(e) ? notAvailable('The outbox') : alertBox(describe(e)));
     return;
@@ -434,10 +410,10 @@ async function renderOutbox(sec, onRetry) {
       h('caption', { class: 'sr-only' }, 'Failed outbox operations'),
       h('thead', {}, h('tr', {}, ['Operation', 'Case', 'Error', 'Attempts', 'Since', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, list.map((op) => h('tr', {},
-        h('td', {}, (op.kind || op.operation || '').replace(/_/g, ' ') + (op.value ? ` → ${op.value}` : '')),
+        h('td', {}, op.kind.replace(/_/g, ' ') + (op.value ? ` → ${op.value}` : '')),
         h('td', {}, op.case_id ? h('a', { href: `/cases/${op.case_id}` }, `#${op.case_id}`) : ''),
         h('td', {}, outboxError(op)),
-        h('td', {}, String(op.attempts ?? '')),
+        h('td', {}, String(op.attempts)),
         h('td', {}, timeEl(op.created_at)),
         h('td', {}, h('button', {
           type: 'button', 'aria-label': `Retry operation ${op.id}`,
