@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // The outbox: Salesforce side effects recorded in the same transaction as
@@ -57,7 +58,7 @@ func readHead(k, v []byte) (pendingHead, bool) {
 // rebuildPendingIndex makes the pending index from the entries, for a
 // store written before the index existed (or damaged by hand).
 func rebuildPendingIndex(tx *bbolt.Tx) error {
-	if err := tx.DeleteBucket(bucketOutboxPending); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
+	if err := tx.DeleteBucket(bucketOutboxPending); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 		return err
 	}
 	if _, err := tx.CreateBucket(bucketOutboxPending); err != nil {

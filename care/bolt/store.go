@@ -40,6 +40,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // FileName is the store's file inside data_dir.
@@ -111,7 +112,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	path := filepath.Join(dir, FileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: another process holds it (one carebridge per data directory)", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -92,7 +92,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	if err := os.WriteFile(cfgPath, []byte(yaml.String()), 0o600); err != nil {
 		return err
 	}
-	cfg, err := config.Load(cfgPath, append(environ, "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"))
+	cfg, err := config.Load(cfgPath, append(environ, config.EnvClientSecret+"=sfsim-secret"))
 	if err != nil {
 		return err
 	}
