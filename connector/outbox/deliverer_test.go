@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,5 +321,54 @@ func TestFaultsEveryMessageExactlyOnce(t *testing.T) {
 		len(all), calls, float64(len(all))/float64(calls), w.sim.Stats().Total)
 	if v, _ := metricValue(t, w.reg, "carebridge_messages_pushed_total", nil); v < float64(len(all)) {
 		t.Fatalf("pushed_total %v < %d", v, len(all))
+	}
+}
+
+// countingStore counts the message loads of planning.
+type countingStore struct {
+	Store
+	loads atomic.Int64
+}
+
+func (s *countingStore) RecentMessages(ctx context.Context, caseID int64, n int) ([]care.Message, error) {
+	s.loads.Add(1)
+	return s.Store.RecentMessages(ctx, caseID, n)
+}
+
+func TestPlanStopsLoadingOnceNothingFits(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	var cases []int64
+	for n := range 6 {
+		c := w.newCase(n, false)
+		for i := range 59 {
+			w.ingest(n, fmt.Sprintf("p%d-%d", n, i))
+		}
+		w.link(c.ID, w.sfCase(fmt.Sprintf("plan %d", n)))
+		cases = append(cases, c.ID)
+	}
+	// One worker: one unit a round. Backfills of 60 records each: three
+	// fill 180 of 200, the fourth does not fit, and nothing after it can
+	// open a unit.
+	store := &countingStore{Store: w.store}
+	opts := w.dopts
+	opts.Store, opts.Workers = store, 1
+	d, err := NewDeliverer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, _, err := d.plan(context.Background(), w.holder.Current(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 1 || len(units[0].runs) != 3 || units[0].records != 180 || !units[0].closed {
+		t.Fatalf("units %+v", units)
+	}
+	for i, r := range units[0].runs {
+		if r.caseID != cases[i] {
+			t.Fatalf("run %d is case %d, want %d (oldest first)", i, r.caseID, cases[i])
+		}
+	}
+	if n := store.loads.Load(); n != 4 {
+		t.Fatalf("%d cases' messages loaded for one unit of three, want 4", n)
 	}
 }

@@ -91,7 +91,8 @@ var errNotLinked = fmt.Errorf("the case has no Salesforce case")
 // run, message runs of many cases into upserts of up to BatchSize records,
 // status runs into updates, escalations alone. It returns the units to
 // start now (their cases claimed), or none and when to look again (zero:
-// when something wakes the dispatcher). probe limits the round to one unit.
+// when something wakes the dispatcher). probe limits the round to one unit
+// (one slot).
 func (d *Deliverer) plan(ctx context.Context, m *mapping.Mapping, probe bool) ([]*unit, time.Time, error) {
 	free, busy, epoch, partialInFlight := d.snapshot()
 	if free <= 0 {
@@ -136,13 +137,16 @@ func (d *Deliverer) plan(ctx context.Context, m *mapping.Mapping, probe bool) ([
 		units = append(units, u)
 		return true
 	}
-	// room reports whether a unit of kind could still take a run.
+	// room reports whether a unit of kind could still take a run: a new
+	// one, or one no run was refused by yet. Once a run did not fit and no
+	// unit can be opened the kind is done for this round, so the rest of
+	// the due list is not loaded only to be turned away.
 	room := func(kind unitKind) bool {
 		if slots > 0 {
 			return true
 		}
 		for _, u := range bins[kind] {
-			if u.records < d.batch {
+			if !u.closed && u.records < d.batch {
 				return true
 			}
 		}
@@ -209,9 +213,6 @@ func (d *Deliverer) plan(ctx context.Context, m *mapping.Mapping, probe bool) ([
 			startPartial[u.kind] = true
 			start = append(start, u)
 		}
-	}
-	if probe && len(start) > 1 {
-		start = start[:1]
 	}
 	if len(start) == 0 {
 		return nil, wakeAt, nil
