@@ -175,11 +175,7 @@ func (s *Server) collectionWrite(c *call, op string, upsertObj *object, extField
 	}
 	results := make([]recordResult, len(cb.records))
 	if c.lockRows {
-		out := make([]jobj, len(cb.records))
-		for i := range out {
-			out[i] = lockedResult()
-		}
-		return jsonResp(http.StatusOK, out)
+		return lockedResults(len(cb.records))
 	}
 	start := c.tx.mark()
 	seenExt := map[string]int{}
@@ -201,22 +197,7 @@ func (s *Server) collectionWrite(c *call, op string, upsertObj *object, extField
 		}
 		results[i] = rr
 	}
-	out := make([]jobj, len(results))
-	if failed && cb.allOrNone {
-		c.tx.rollback(start)
-		for i, rr := range results {
-			if rr.err != nil {
-				out[i] = rr.json()
-			} else {
-				out[i] = rolledBack()
-			}
-		}
-		return jsonResp(http.StatusOK, out)
-	}
-	for i, rr := range results {
-		out[i] = rr.json()
-	}
-	return jsonResp(http.StatusOK, out)
+	return collectionAnswer(c.tx, start, results, failed && cb.allOrNone)
 }
 
 func extValue(rec []member, f *field) string {
@@ -316,11 +297,7 @@ func (s *Server) collectionDelete(c *call) *response {
 	}
 	allOrNone := strings.EqualFold(c.query.Get("allOrNone"), "true")
 	if c.lockRows {
-		out := make([]jobj, len(ids))
-		for i := range out {
-			out[i] = lockedResult()
-		}
-		return jsonResp(http.StatusOK, out)
+		return lockedResults(len(ids))
 	}
 	start := c.tx.mark()
 	results := make([]recordResult, len(ids))
@@ -342,20 +319,32 @@ func (s *Server) collectionDelete(c *call) *response {
 		}
 		failed = failed || results[i].err != nil
 	}
-	out := make([]jobj, len(results))
-	if failed && allOrNone {
-		c.tx.rollback(start)
-		for i, rr := range results {
-			if rr.err != nil {
-				out[i] = rr.json()
-			} else {
-				out[i] = rolledBack()
-			}
-		}
-		return jsonResp(http.StatusOK, out)
+	return collectionAnswer(c.tx, start, results, failed && allOrNone)
+}
+
+// collectionAnswer renders the per-record results of a collections write.
+// With rollback set (allOrNone and a record failed) every write since
+// start is undone and the records that had succeeded say so.
+func collectionAnswer(tx *txn, start int, results []recordResult, rollback bool) *response {
+	if rollback {
+		tx.rollback(start)
 	}
+	out := make([]jobj, len(results))
 	for i, rr := range results {
-		out[i] = rr.json()
+		if rollback && rr.err == nil {
+			out[i] = rolledBack()
+		} else {
+			out[i] = rr.json()
+		}
+	}
+	return jsonResp(http.StatusOK, out)
+}
+
+// lockedResults answers n records that all failed with UNABLE_TO_LOCK_ROW.
+func lockedResults(n int) *response {
+	out := make([]jobj, n)
+	for i := range out {
+		out[i] = lockedResult()
 	}
 	return jsonResp(http.StatusOK, out)
 }
@@ -491,7 +480,7 @@ func (s *Server) handleComposite(c *call) *response {
 			continue
 		}
 		if c.lockRows {
-			entries[i] = jobj{{"body", []*Error{errLockRow()}}, {"httpHeaders", jobj{}}, {"httpStatusCode", http.StatusBadRequest}, {"referenceId", sub.ReferenceID}}
+			entries[i] = lockedSubresponse(sub.ReferenceID)
 			failedAt = i
 			continue
 		}

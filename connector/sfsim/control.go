@@ -467,7 +467,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(parts) == 3 && parts[0] == "records" && method == http.MethodPatch:
 		if err := s.updateFromBody(parts[1], parts[2], b); err != nil {
-			writeAPIError(w, err)
+			writeResponse(w, errResp(err))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -588,20 +588,6 @@ func splitPath(p string) []string {
 		}
 	}
 	return out
-}
-
-// writeAPIError answers err in Salesforce's REST error form.
-func writeAPIError(w http.ResponseWriter, err error) {
-	var one *Error
-	var many Errors
-	switch {
-	case errors.As(err, &many):
-		writeErrors(w, many.status(), many)
-	case errors.As(err, &one):
-		writeErrors(w, one.StatusCode, []*Error{one})
-	default:
-		writeErrors(w, http.StatusInternalServerError, []*Error{{StatusCode: 500, Code: "UNKNOWN_EXCEPTION", Message: "An unexpected error occurred. Please include this ErrorId if you contact support: " + err.Error()}})
-	}
 }
 
 // sortedKeys is a helper for deterministic output.

@@ -162,6 +162,37 @@ func TestFaults(t *testing.T) {
 		if len(res) != 2 || statusCode(res[0]) != "UNABLE_TO_LOCK_ROW" || statusCode(res[1]) != "UNABLE_TO_LOCK_ROW" || contacts() != n {
 			t.Fatalf("collections answer 200 with per-record lock errors: %v", res)
 		}
+		for _, afterCommit := range []bool{false, true} {
+			inject(fmt.Sprintf(`{"kind":"unable_to_lock_row","after_commit":%t}`, afterCommit))
+			before := contacts()
+			r := a.call(http.MethodPost, "composite", map[string]any{"compositeRequest": []any{
+				map[string]any{"method": "POST", "url": "/services/data/v62.0/sobjects/Contact", "referenceId": "c1", "body": map[string]any{"LastName": "locked"}},
+				map[string]any{"method": "GET", "url": "/services/data/v62.0/limits", "referenceId": "lim"},
+			}})
+			var out struct {
+				CompositeResponse []struct {
+					Body           []map[string]any `json:"body"`
+					HTTPStatusCode int              `json:"httpStatusCode"`
+					ReferenceID    string           `json:"referenceId"`
+				} `json:"compositeResponse"`
+			}
+			if err := json.Unmarshal(r.body, &out); err != nil || r.status != 200 || len(out.CompositeResponse) != 2 {
+				t.Fatalf("composite under a lock fault (after_commit %t): %d %s", afterCommit, r.status, r.body)
+			}
+			for i, ref := range []string{"c1", "lim"} {
+				sub := out.CompositeResponse[i]
+				if sub.HTTPStatusCode != 400 || sub.ReferenceID != ref || len(sub.Body) != 1 || sub.Body[0]["errorCode"] != "UNABLE_TO_LOCK_ROW" {
+					t.Fatalf("subrequest %s (after_commit %t): %s", ref, afterCommit, r.body)
+				}
+			}
+			want := before
+			if afterCommit {
+				want++
+			}
+			if got := contacts(); got != want {
+				t.Fatalf("after_commit %t: %d contacts, want %d", afterCommit, got, want)
+			}
+		}
 	})
 	t.Run("request_limit_exceeded", func(t *testing.T) {
 		inject(`{"kind":"request_limit_exceeded"}`)

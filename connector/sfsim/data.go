@@ -2,6 +2,7 @@ package sfsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -99,14 +100,19 @@ type response struct {
 
 func jsonResp(status int, v any) *response { return &response{status: status, body: v} }
 
+// errResp turns an error of the data API (*Error, Errors or
+// *multipleMatches) into its answer; anything else is a 500.
 func errResp(err error) *response {
-	switch e := err.(type) {
-	case *Error:
-		return &response{status: e.StatusCode, body: []*Error{e}}
-	case Errors:
-		return &response{status: e.status(), body: []*Error(e)}
-	case *multipleMatches:
-		return &response{status: http.StatusMultipleChoices, body: e.urls}
+	var one *Error
+	var many Errors
+	var multi *multipleMatches
+	switch {
+	case errors.As(err, &one):
+		return &response{status: one.StatusCode, body: []*Error{one}}
+	case errors.As(err, &many):
+		return &response{status: many.status(), body: []*Error(many)}
+	case errors.As(err, &multi):
+		return &response{status: http.StatusMultipleChoices, body: multi.urls}
 	}
 	return &response{status: http.StatusInternalServerError, body: []*Error{{Code: "UNKNOWN_EXCEPTION", Message: "An unexpected error occurred: " + err.Error()}}}
 }
@@ -330,7 +336,7 @@ func lockAll(resp *response) bool {
 		}
 		for i, sub := range subs {
 			ref, _ := sub.get("referenceId")
-			subs[i] = jobj{{"body", []*Error{errLockRow()}}, {"httpHeaders", jobj{}}, {"httpStatusCode", http.StatusBadRequest}, {"referenceId", ref}}
+			subs[i] = lockedSubresponse(ref)
 		}
 		return true
 	}
@@ -339,6 +345,12 @@ func lockAll(resp *response) bool {
 
 func lockedResult() jobj {
 	return jobj{{"success", false}, {"errors", []jobj{errLockRow().recordError()}}}
+}
+
+// lockedSubresponse is a composite subrequest that failed with
+// UNABLE_TO_LOCK_ROW.
+func lockedSubresponse(referenceID any) jobj {
+	return append(subError(errLockRow()), kv{"referenceId", referenceID})
 }
 
 // route dispatches a data call; the store lock is held.
@@ -576,14 +588,7 @@ func (s *Server) handleExternal(c *call, o *object, fieldName, value string) *re
 		}
 		return jsonResp(http.StatusOK, jobj{{"id", r.id}, {"success", true}, {"errors", []any{}}, {"created", false}})
 	case http.MethodGet, http.MethodHead, http.MethodDelete:
-		var matches []*record
-		if f.Name == "Id" {
-			if r, err := s.lookupRecord(o, value); err == nil && !r.deleted {
-				matches = append(matches, r)
-			}
-		} else {
-			matches = s.store.findBy(o, f, value)
-		}
+		matches := s.matchExternal(o, f, value)
 		switch len(matches) {
 		case 0:
 			return errResp(errNotFound())
@@ -596,11 +601,7 @@ func (s *Server) handleExternal(c *call, o *object, fieldName, value string) *re
 			}
 			return s.getRecord(c, matches[0])
 		}
-		m := &multipleMatches{}
-		for _, r := range matches {
-			m.urls = append(m.urls, recordURL(c.version, o, r.id))
-		}
-		return errResp(m)
+		return errResp(newMultipleMatches(c.version, o, matches))
 	}
 	return errResp(errMethodNotAllowed(c.method, "HEAD,GET,PATCH,DELETE"))
 }

@@ -348,6 +348,41 @@ func TestUpsert(t *testing.T) {
 	if r := a.call(http.MethodPatch, "sobjects/Care_Social_Post__c/Id/"+id, map[string]any{"Author__c": "me"}); r.status != 200 {
 		t.Fatalf("upsert by Id: %d %s", r.status, r.body)
 	}
+	// The Id path finds only a live record of that object, and upsert by
+	// Id never creates.
+	deleted := a.mustCreate("Care_Social_Post__c", map[string]any{"Care_Message_Id__c": "gone", "Direction__c": "Inbound"})
+	if r := a.call(http.MethodDelete, "sobjects/Care_Social_Post__c/"+deleted, nil); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	caseID := a.mustCreate("Case", map[string]any{"Subject": "not a post"})
+	for _, tc := range []struct {
+		name, method, id string
+		status           int
+	}{
+		{"get live", http.MethodGet, id[:15], 200},
+		{"get deleted", http.MethodGet, deleted, 404},
+		{"get other object", http.MethodGet, caseID, 404},
+		{"get malformed", http.MethodGet, "not-an-id", 404},
+		{"upsert deleted", http.MethodPatch, deleted, 404},
+		{"upsert missing", http.MethodPatch, To18("a0SSm0000ZZZZZZ"), 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body any
+			if tc.method == http.MethodPatch {
+				body = map[string]any{"Author__c": "x"}
+			}
+			r := a.call(tc.method, "sobjects/Care_Social_Post__c/Id/"+tc.id, body)
+			if r.status != tc.status {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			if tc.status == 200 && r.obj(t)["Id"] != id {
+				t.Fatalf("got %s", r.body)
+			}
+		})
+	}
+	if n := len(srv.Records("Care_Social_Post__c")); n != 1 {
+		t.Fatalf("%d live posts, want 1: an upsert by Id created a record", n)
+	}
 }
 
 func TestUpsertMultipleMatches(t *testing.T) {

@@ -18,6 +18,36 @@ func (m *multipleMatches) Error() string {
 	return fmt.Sprintf("external id matches %d records", len(m.urls))
 }
 
+func newMultipleMatches(version string, o *object, recs []*record) *multipleMatches {
+	m := &multipleMatches{urls: make([]string, len(recs))}
+	for i, r := range recs {
+		m.urls[i] = recordURL(version, o, r.id)
+	}
+	return m
+}
+
+func errEntityDeleted() *Error {
+	return &Error{StatusCode: http.StatusNotFound, Code: "ENTITY_IS_DELETED", Message: "entity is deleted"}
+}
+
+// matchExternal returns the live records of o whose field f (an external
+// id or idLookup field) equals value. For Id that is the record with that
+// id, when value is a well-formed id of o; other fields go through the
+// index, case-insensitively.
+func (s *Server) matchExternal(o *object, f *field, value string) []*record {
+	if f.Name != "Id" {
+		return s.store.findBy(o, f, value)
+	}
+	id, ok := NormalizeID(value)
+	if !ok {
+		return nil
+	}
+	if r := s.store.table(o).byID[id]; r != nil && !r.deleted {
+		return []*record{r}
+	}
+	return nil
+}
+
 // createRecord validates in and inserts a new record of o owned by userID.
 func (s *Server) createRecord(tx *txn, userID string, o *object, in *writeInput) (*record, error) {
 	if !o.Createable {
@@ -78,7 +108,7 @@ func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput)
 		return badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be updated: "+o.Label)
 	}
 	if r.deleted {
-		return &Error{StatusCode: http.StatusNotFound, Code: "ENTITY_IS_DELETED", Message: "entity is deleted"}
+		return errEntityDeleted()
 	}
 	if in.id != "" {
 		if id, ok := NormalizeID(in.id); !ok || id != r.id {
@@ -113,19 +143,10 @@ func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput)
 // value: none creates one (with the value set), one updates it, several
 // answer *multipleMatches.
 func (s *Server) upsertRecord(tx *txn, userID, version string, o *object, f *field, value string, in *writeInput) (*record, bool, error) {
-	var matches []*record
-	if f.Name == "Id" {
-		id, ok := NormalizeID(value)
-		if ok {
-			if r := s.store.byID(id); r != nil && r.obj == o && !r.deleted {
-				matches = append(matches, r)
-			}
-		}
-		if len(matches) == 0 {
-			return nil, false, errNotFound()
-		}
-	} else {
-		matches = s.store.findBy(o, f, value)
+	matches := s.matchExternal(o, f, value)
+	if len(matches) == 0 && f.Name == "Id" {
+		// Upsert by Id updates; it never creates.
+		return nil, false, errNotFound()
 	}
 	switch len(matches) {
 	case 0:
@@ -140,11 +161,7 @@ func (s *Server) upsertRecord(tx *txn, userID, version string, o *object, f *fie
 		err := s.updateRecord(tx, userID, matches[0], in)
 		return matches[0], false, err
 	}
-	m := &multipleMatches{}
-	for _, r := range matches {
-		m.urls = append(m.urls, recordURL(version, o, r.id))
-	}
-	return nil, false, m
+	return nil, false, newMultipleMatches(version, o, matches)
 }
 
 // deleteRecord moves r to the recycle bin.
@@ -153,7 +170,7 @@ func (s *Server) deleteRecord(tx *txn, r *record) error {
 		return badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be deleted: "+r.obj.Label)
 	}
 	if r.deleted {
-		return &Error{StatusCode: http.StatusNotFound, Code: "ENTITY_IS_DELETED", Message: "entity is deleted"}
+		return errEntityDeleted()
 	}
 	s.store.softDelete(tx, r, s.store.stamp())
 	return nil
@@ -240,16 +257,7 @@ func (s *Server) resolveExtRef(f *field, ref extRef) (string, *Error) {
 		if ext == nil || !(ext.ExternalID || ext.IDLookup) {
 			return "", badRequest("INVALID_FIELD", fmt.Sprintf("Field name provided, %s is not an External ID or indexed field for %s", ref.fieldName, target.Name))
 		}
-		var matches []*record
-		if ext.Name == "Id" {
-			if id, ok := NormalizeID(ref.value); ok {
-				if r := s.store.byID(id); r != nil && !r.deleted && r.obj == target {
-					matches = append(matches, r)
-				}
-			}
-		} else {
-			matches = s.store.findBy(target, ext, ref.value)
-		}
+		matches := s.matchExternal(target, ext, ref.value)
 		switch len(matches) {
 		case 0:
 			return "", badRequest("INVALID_FIELD", fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", ref.value, ext.Name, target.Name))
