@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -229,6 +230,24 @@ func TestCreateLead(t *testing.T) {
 	}
 	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), "bob", nil); a.code() != "already_escalated" {
 		t.Fatalf("second lead: %s", a.raw)
+	}
+	// The body of a create is optional: blank means no overrides, but a
+	// body that is there must be valid JSON.
+	c2 := w.escalate("ld2", "prospect2", "", "", "And to Greenland?", false)
+	for _, tc := range []struct {
+		body string
+		want int
+	}{{"{", 400}, {`{"fields":{"Company":"Ice Co"},"extra":1}`, 400}, {" \n", 201}} {
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/cases/%d/salesforce/lead", w.srv.URL, num(c2["id"])), strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer "+userToken("bob"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Fatalf("lead with body %q: %d, want %d", tc.body, res.StatusCode, tc.want)
+		}
 	}
 }
 

@@ -286,6 +286,16 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 // fields, nothing after the value. It answers the error itself and reports
 // whether decoding succeeded.
 func Decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, false)
+}
+
+// DecodeOptional is Decode for a body that may be left out: an empty body
+// leaves v as it is.
+func DecodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	return decodeBody(w, r, v, true)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -296,6 +306,9 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		}
 		WriteError(w, http.StatusBadRequest, "invalid_json", "could not read the request body")
 		return false
+	}
+	if optional && len(bytes.TrimSpace(body)) == 0 {
+		return true
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -3,7 +3,6 @@ package sfapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/httpapi"
@@ -33,15 +32,6 @@ func (h *CaseRoutes) Register(api *httpapi.Server) {
 	api.HandleAPI("GET /api/v1/cases/{id}/salesforce/preview", h.preview)
 }
 
-func pathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		httpapi.WriteError(w, http.StatusNotFound, "not_found", "no such id: "+r.PathValue("id"))
-		return 0, false
-	}
-	return id, true
-}
-
 func (h *CaseRoutes) searchContacts(w http.ResponseWriter, r *http.Request, u care.User) {
 	found, err := h.esc.SearchContacts(r.Context(), u, r.URL.Query().Get("q"))
 	if err != nil {
@@ -60,7 +50,7 @@ type customerContact struct {
 }
 
 func (h *CaseRoutes) linkContact(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -79,7 +69,7 @@ func (h *CaseRoutes) linkContact(w http.ResponseWriter, r *http.Request, u care.
 }
 
 func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -98,7 +88,7 @@ func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u car
 }
 
 func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -111,7 +101,7 @@ func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u car
 }
 
 func (h *CaseRoutes) caseSalesforce(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -133,14 +123,14 @@ func (h *CaseRoutes) createLead(w http.ResponseWriter, r *http.Request, u care.U
 
 func (h *CaseRoutes) create(w http.ResponseWriter, r *http.Request, u care.User, key string,
 	fn func(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (connector.Record, error)) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
 	var body struct {
 		Fields map[string]any `json:"fields"`
 	}
-	if r.ContentLength != 0 && !httpapi.Decode(w, r, &body) {
+	if !httpapi.DecodeOptional(w, r, &body) {
 		return
 	}
 	rec, err := fn(r.Context(), u, id, body.Fields)
@@ -152,7 +142,7 @@ func (h *CaseRoutes) create(w http.ResponseWriter, r *http.Request, u care.User,
 }
 
 func (h *CaseRoutes) preview(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := pathID(w, r)
+	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
 	}
