@@ -380,12 +380,16 @@ func (w *world) setMapping(b []byte) {
 
 // fakeEscalator creates the Salesforce case by upsert on Care_Case_Id__c
 // (a retry never makes a second one) and links it, as the connector's
-// automatic escalation does.
+// automatic escalation does; a case linked already is done.
 type fakeEscalator struct{ w *world }
 
 func (f fakeEscalator) EscalateAutomatically(ctx context.Context, caseID int64, actor string) error {
+	c, err := f.w.store.Case(ctx, care.User{}, caseID)
+	if err != nil || c.Salesforce.CaseID != "" {
+		return err
+	}
 	var sfID string
-	err := f.w.pool.DoBackground(ctx, func(conn *tokens.Conn) error {
+	err = f.w.pool.DoBackground(ctx, func(conn *tokens.Conn) error {
 		res, err := conn.Client.Upsert(ctx, "Case", "Care_Case_Id__c", strconv.FormatInt(caseID, 10),
 			map[string]any{"Subject": fmt.Sprintf("Social case #%d", caseID), "Origin": "Web"})
 		sfID = res.ID

@@ -70,10 +70,12 @@ type Tokens interface {
 
 // Escalator creates the Salesforce case of an automatic escalation (SPEC
 // §6: contact sync, create the case, link it). It records the link on the
-// Care case itself, through the store, which queues the message backfill.
-// Its errors wrap Salesforce's, so salesforce.Classify sorts them:
-// retryable ones are tried again later, Auth ones park the deliverer until
-// a token is healthy, anything else fails the entry with its message.
+// Care case itself, through the store, which queues the message backfill,
+// and returns nil for a case linked already (a retry after the link was
+// recorded but before the entry was completed). Its errors wrap
+// Salesforce's, so salesforce.Classify sorts them: retryable ones are
+// tried again later, Auth ones park the deliverer until a token is
+// healthy, anything else fails the entry with its message.
 type Escalator interface {
 	EscalateAutomatically(ctx context.Context, caseID int64, actor string) error
 }
