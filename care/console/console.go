@@ -390,7 +390,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !u.IsAgent() {
-		c.log.InfoContext(r.Context(), "console sign-in refused", "reason", "role", "user", u.ID, "role", string(u.Role))
+		c.log.InfoContext(r.Context(), "console sign-in refused", "reason", "not an agent", "user", u.ID, "role", string(u.Role))
 		c.render(w, r, http.StatusForbidden, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed,
 			Error: "Integration accounts cannot use the console. Sign in with an agent or supervisor token."})
 		return

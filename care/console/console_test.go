@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -158,6 +160,43 @@ func TestLoginRefusals(t *testing.T) {
 		r := e.postForm("/login", url.Values{"token": {token("alice")}}, hdr)
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("sign-in with %v: %d", hdr, r.status)
+		}
+	}
+}
+
+// TestLoginRefusalLogged checks the log line of a refused sign-in: one
+// value per key (a JSON log with a key twice keeps only one of them) and
+// never the token.
+func TestLoginRefusalLogged(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var buf bytes.Buffer
+	e.con.log = slog.New(slog.NewJSONHandler(&buf, nil))
+	for _, tc := range []struct{ user, reason string }{{"community", "not an agent"}, {"nobody", "unknown token"}} {
+		buf.Reset()
+		e.postForm("/login", url.Values{"token": {token(tc.user)}}, nil)
+		line := buf.String()
+		if strings.Contains(line, token(tc.user)) {
+			t.Fatalf("the token reached the log: %s", line)
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("not a JSON log line: %q", line)
+		}
+		seen := map[string]string{}
+		for dec.More() {
+			k, _ := dec.Token()
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			key := k.(string)
+			if _, dup := seen[key]; dup {
+				t.Fatalf("key %q twice in %s", key, line)
+			}
+			seen[key] = fmt.Sprint(v)
+		}
+		if seen["msg"] != "console sign-in refused" || seen["reason"] != tc.reason {
+			t.Fatalf("log line %s", line)
 		}
 	}
 }
