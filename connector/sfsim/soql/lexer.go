@@ -104,8 +104,18 @@ func isIdentStart(c byte) bool {
 }
 func isIdentPart(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
-// next returns the next token. Errors come back as tokIllegal with a message
-// in text.
+// punct maps the one-character punctuation tokens to their kinds. A '.'
+// is always a dot, even before a digit: ".5" is not a number.
+var punct = map[byte]tokenKind{
+	'(': tokLParen, ')': tokRParen, ',': tokComma, '.': tokDot, ':': tokColon, '{': tokLBrace, '}': tokRBrace,
+}
+
+// operators are the comparison operators, longest first so that "<=" is
+// not read as "<" then "=".
+var operators = [...]string{"!=", "<>", "<=", ">=", "=", "<", ">"}
+
+// next returns the next token. Errors come back as tokIllegal, explained
+// in msg when there is more to say than "unexpected token".
 func (l *lexer) next() token {
 	for l.off < len(l.src) && isSpace(l.src[l.off]) {
 		l.advance(1)
@@ -115,57 +125,20 @@ func (l *lexer) next() token {
 		return token{kind: tokEOF, pos: p}
 	}
 	c := l.src[l.off]
+	if kind, ok := punct[c]; ok {
+		l.advance(1)
+		return token{kind: kind, text: l.src[p.Offset:l.off], pos: p}
+	}
+	for _, op := range operators {
+		if strings.HasPrefix(l.src[l.off:], op) {
+			l.advance(len(op))
+			return token{kind: tokOp, text: op, pos: p}
+		}
+	}
 	switch {
-	case c == '(':
-		l.advance(1)
-		return token{kind: tokLParen, text: "(", pos: p}
-	case c == ')':
-		l.advance(1)
-		return token{kind: tokRParen, text: ")", pos: p}
-	case c == ',':
-		l.advance(1)
-		return token{kind: tokComma, text: ",", pos: p}
-	case c == '.':
-		l.advance(1)
-		return token{kind: tokDot, text: ".", pos: p}
-	case c == ':':
-		l.advance(1)
-		return token{kind: tokColon, text: ":", pos: p}
-	case c == '{':
-		l.advance(1)
-		return token{kind: tokLBrace, text: "{", pos: p}
-	case c == '}':
-		l.advance(1)
-		return token{kind: tokRBrace, text: "}", pos: p}
-	case c == '=':
-		l.advance(1)
-		return token{kind: tokOp, text: "=", pos: p}
-	case c == '!':
-		if l.peekByte(1) == '=' {
-			l.advance(2)
-			return token{kind: tokOp, text: "!=", pos: p}
-		}
-	case c == '<':
-		switch l.peekByte(1) {
-		case '=':
-			l.advance(2)
-			return token{kind: tokOp, text: "<=", pos: p}
-		case '>':
-			l.advance(2)
-			return token{kind: tokOp, text: "<>", pos: p}
-		}
-		l.advance(1)
-		return token{kind: tokOp, text: "<", pos: p}
-	case c == '>':
-		if l.peekByte(1) == '=' {
-			l.advance(2)
-			return token{kind: tokOp, text: ">=", pos: p}
-		}
-		l.advance(1)
-		return token{kind: tokOp, text: ">", pos: p}
 	case c == '\'':
 		return l.lexString(p)
-	case isDigit(c) || ((c == '-' || c == '+') && isDigit(l.peekByte(1))) || (c == '.' && isDigit(l.peekByte(1))):
+	case isDigit(c) || ((c == '-' || c == '+') && isDigit(l.peekByte(1))):
 		return l.lexNumberOrDate(p)
 	case isIdentStart(c):
 		start := l.off

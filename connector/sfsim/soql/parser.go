@@ -115,11 +115,11 @@ func (p *parser) parseQuery(sub bool) (*Query, error) {
 	if err := p.expectKeyword("SELECT"); err != nil {
 		return nil, err
 	}
-	items, err := p.parseSelectList(sub)
+	var err error
+	q.Select, err = commaList(p, func() (SelectItem, error) { return p.parseSelectItem(sub) })
 	if err != nil {
 		return nil, err
 	}
-	q.Select = items
 	if err := p.expectKeyword("FROM"); err != nil {
 		return nil, err
 	}
@@ -161,50 +161,12 @@ func (p *parser) parseQuery(sub bool) (*Query, error) {
 		if err := p.expectKeyword("BY"); err != nil {
 			return nil, err
 		}
-		for {
-			f, err := p.parseField()
-			if err != nil {
-				return nil, err
-			}
-			q.GroupBy = append(q.GroupBy, f)
-			if p.tok.kind != tokComma {
-				break
-			}
-			p.advance()
-		}
-	}
-	if p.tok.is("ORDER") {
-		p.advance()
-		if err := p.expectKeyword("BY"); err != nil {
+		if q.GroupBy, err = commaList(p, p.parseField); err != nil {
 			return nil, err
 		}
-		for {
-			it, err := p.parseOrderItem()
-			if err != nil {
-				return nil, err
-			}
-			q.OrderBy = append(q.OrderBy, it)
-			if p.tok.kind != tokComma {
-				break
-			}
-			p.advance()
-		}
 	}
-	if p.tok.is("LIMIT") {
-		p.advance()
-		v, err := p.parseInt()
-		if err != nil {
-			return nil, err
-		}
-		q.Limit = v
-	}
-	if p.tok.is("OFFSET") {
-		p.advance()
-		v, err := p.parseInt()
-		if err != nil {
-			return nil, err
-		}
-		q.Offset = v
+	if q.OrderBy, q.Limit, q.Offset, err = p.parseOrderLimitOffset(); err != nil {
+		return nil, err
 	}
 	if !sub && p.tok.is("FOR") {
 		p.advance()
@@ -223,6 +185,53 @@ func (p *parser) parseQuery(sub bool) (*Query, error) {
 	return q, nil
 }
 
+// commaList reads one or more items separated by commas.
+func commaList[T any](p *parser, item func() (T, error)) ([]T, error) {
+	var items []T
+	for {
+		it, err := item()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+		if p.tok.kind != tokComma {
+			return items, nil
+		}
+		p.advance()
+	}
+}
+
+// parseOrderLimitOffset reads the optional [ORDER BY ...] [LIMIT n]
+// [OFFSET n] tail that SOQL queries and SOSL RETURNING objects share.
+func (p *parser) parseOrderLimitOffset() (order []OrderItem, limit, offset *IntValue, err error) {
+	if p.tok.is("ORDER") {
+		p.advance()
+		if err := p.expectKeyword("BY"); err != nil {
+			return nil, nil, nil, err
+		}
+		if order, err = commaList(p, p.parseOrderItem); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if limit, err = p.parseIntClause("LIMIT"); err != nil {
+		return nil, nil, nil, err
+	}
+	if offset, err = p.parseIntClause("OFFSET"); err != nil {
+		return nil, nil, nil, err
+	}
+	return order, limit, offset, nil
+}
+
+// parseIntClause reads "kw n" when the current token is the keyword kw;
+// it returns nil otherwise.
+func (p *parser) parseIntClause(kw string) (*IntValue, error) {
+	if !p.tok.is(kw) {
+		return nil, nil
+	}
+	p.advance()
+	return p.parseInt()
+}
+
 func (p *parser) parseInt() (*IntValue, error) {
 	if p.tok.kind != tokNumber || !p.tok.isInt || strings.HasPrefix(p.tok.text, "-") || strings.HasPrefix(p.tok.text, "+") {
 		return nil, p.unexpected()
@@ -234,21 +243,6 @@ func (p *parser) parseInt() (*IntValue, error) {
 	v := &IntValue{V: n, Pos: p.tok.pos}
 	p.advance()
 	return v, nil
-}
-
-func (p *parser) parseSelectList(sub bool) ([]SelectItem, error) {
-	var items []SelectItem
-	for {
-		item, err := p.parseSelectItem(sub)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, item)
-		if p.tok.kind != tokComma {
-			return items, nil
-		}
-		p.advance()
-	}
 }
 
 func (p *parser) parseSelectItem(sub bool) (SelectItem, error) {

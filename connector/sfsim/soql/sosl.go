@@ -88,30 +88,18 @@ func ParseSearch(src string) (*Search, error) {
 		}
 		s.Scope = scope
 	}
+	var err error
 	if p.tok.is("RETURNING") {
 		p.advance()
-		for {
-			r, err := p.parseReturning()
-			if err != nil {
-				return nil, err
-			}
-			s.Returning = append(s.Returning, r)
-			if p.tok.kind != tokComma {
-				break
-			}
-			p.advance()
+		if s.Returning, err = commaList(p, p.parseReturning); err != nil {
+			return nil, err
 		}
 	}
 	if p.tok.is("WITH") {
 		return nil, p.errAt(p.tok.pos, "WITH clauses are not supported by the simulator")
 	}
-	if p.tok.is("LIMIT") {
-		p.advance()
-		v, err := p.parseInt()
-		if err != nil {
-			return nil, err
-		}
-		s.Limit = v
+	if s.Limit, err = p.parseIntClause("LIMIT"); err != nil {
+		return nil, err
 	}
 	if p.tok.kind != tokEOF {
 		return nil, p.unexpected()
@@ -129,57 +117,18 @@ func (p *parser) parseReturning() (Returning, error) {
 		return r, nil
 	}
 	p.advance()
-	for {
-		f, err := p.parseField()
-		if err != nil {
-			return Returning{}, err
-		}
-		r.Fields = append(r.Fields, f)
-		if p.tok.kind != tokComma {
-			break
-		}
-		p.advance()
+	var err error
+	if r.Fields, err = commaList(p, p.parseField); err != nil {
+		return Returning{}, err
 	}
 	if p.tok.is("WHERE") {
 		p.advance()
-		e, err := p.parseExpr()
-		if err != nil {
+		if r.Where, err = p.parseExpr(); err != nil {
 			return Returning{}, err
-		}
-		r.Where = e
-	}
-	if p.tok.is("ORDER") {
-		p.advance()
-		if err := p.expectKeyword("BY"); err != nil {
-			return Returning{}, err
-		}
-		for {
-			it, err := p.parseOrderItem()
-			if err != nil {
-				return Returning{}, err
-			}
-			r.OrderBy = append(r.OrderBy, it)
-			if p.tok.kind != tokComma {
-				break
-			}
-			p.advance()
 		}
 	}
-	if p.tok.is("LIMIT") {
-		p.advance()
-		v, err := p.parseInt()
-		if err != nil {
-			return Returning{}, err
-		}
-		r.Limit = v
-	}
-	if p.tok.is("OFFSET") {
-		p.advance()
-		v, err := p.parseInt()
-		if err != nil {
-			return Returning{}, err
-		}
-		r.Offset = v
+	if r.OrderBy, r.Limit, r.Offset, err = p.parseOrderLimitOffset(); err != nil {
+		return Returning{}, err
 	}
 	if _, err := p.expect(tokRParen); err != nil {
 		return Returning{}, err
