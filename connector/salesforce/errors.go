@@ -237,7 +237,7 @@ func Classify(err error) Class {
 	if err == nil {
 		return NotRetryable
 	}
-	if errors.Is(err, ErrNoToken) || errors.Is(err, ErrNoRefresh) {
+	if errors.Is(err, ErrNoToken) {
 		return Auth
 	}
 	var oe *OAuthError
