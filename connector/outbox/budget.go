@@ -31,7 +31,6 @@ type Budget struct {
 
 	mu          sync.Mutex
 	info        salesforce.LimitInfo
-	haveInfo    bool
 	pausedUntil time.Time // zero: not paused
 	exceeded    bool      // the pause came from REQUEST_LIMIT_EXCEEDED
 	changed     chan struct{}
@@ -110,7 +109,7 @@ func (b *Budget) Observe(l salesforce.LimitInfo, ok bool) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.info, b.haveInfo = l, true
+	b.info = l
 	if l.Fraction() > b.share || l.Used >= l.Max {
 		if b.pausedUntil.IsZero() {
 			b.pausedUntil = b.now().Add(b.every)

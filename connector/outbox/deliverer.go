@@ -127,7 +127,7 @@ type Deliverer struct {
 	abort   context.CancelFunc
 }
 
-// New checks opts and returns a Deliverer.
+// NewDeliverer checks opts and returns a Deliverer.
 func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 	switch {
 	case opts.Store == nil:

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,7 +86,7 @@ func kindOf(op care.OpKind) (unitKind, bool) {
 }
 
 // errNotLinked marks entries of a case without a Salesforce case.
-var errNotLinked = fmt.Errorf("the case has no Salesforce case")
+var errNotLinked = errors.New("the case has no Salesforce case")
 
 // plan reads the due entries and packs them into units: each case's head
 // run, message runs of many cases into upserts of up to BatchSize records,

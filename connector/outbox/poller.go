@@ -39,7 +39,7 @@ var (
 	errCaseChanged = care.Errorf(care.CodeConflict, "the case changed while a Salesforce status was applied")
 	// errTooManyConflicts stops a poll that could not apply a change; the
 	// watermark stays before it and the next poll reads it again.
-	errTooManyConflicts = errors.New("outbox: the case kept changing while a Salesforce status was applied")
+	errTooManyConflicts = errors.New("the case kept changing while a Salesforce status was applied")
 	// apiName is a Salesforce object or field API name.
 	apiName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 )
