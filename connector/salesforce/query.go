@@ -1,8 +1,8 @@
 package salesforce
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -104,18 +104,14 @@ func (c *Client) Search(ctx context.Context, sosl string) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw json.RawMessage
-	if err := decode(OpSearch, resp.body, &raw); err != nil {
-		return nil, err
-	}
 	var recs []Record
-	if trimmed := strings.TrimSpace(string(raw)); strings.HasPrefix(trimmed, "[") {
-		err = decode(OpSearch, raw, &recs)
+	if bytes.HasPrefix(bytes.TrimSpace(resp.body), []byte("[")) {
+		err = decode(OpSearch, resp.body, &recs)
 	} else {
 		var wrapped struct {
 			SearchRecords []Record `json:"searchRecords"`
 		}
-		err = decode(OpSearch, raw, &wrapped)
+		err = decode(OpSearch, resp.body, &wrapped)
 		recs = wrapped.SearchRecords
 	}
 	if err != nil {
