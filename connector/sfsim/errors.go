@@ -97,10 +97,13 @@ func errMethodNotAllowed(method string, allowed string) *Error {
 
 func errInvalidType(name string) *Error {
 	// A REST path with an unknown sObject answers 404 NOT_FOUND (fixture
-	// error_not_found_resource.json); INVALID_TYPE is what SOQL and the
-	// collections answer.
-	return &Error{StatusCode: http.StatusBadRequest, Code: "INVALID_TYPE",
-		Message: fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", name)}
+	// error_not_found_resource.json); INVALID_TYPE is what SOQL, SOSL and
+	// the collections answer.
+	return &Error{StatusCode: http.StatusBadRequest, Code: "INVALID_TYPE", Message: invalidTypeMessage(name)}
+}
+
+func invalidTypeMessage(name string) string {
+	return fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", name)
 }
 
 func errUnknownField(field, object string) *Error {

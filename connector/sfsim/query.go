@@ -50,7 +50,12 @@ type binder struct {
 }
 
 func (b *binder) errAt(code string, pos soql.Pos, msg string) *Error {
-	return badRequest(code, soql.Caret(b.src, pos, msg))
+	return caretError(b.src, code, pos, msg)
+}
+
+// caretError is a 400 whose message points at pos in the query text src.
+func caretError(src, code string, pos soql.Pos, msg string) *Error {
+	return badRequest(code, soql.Caret(src, pos, msg))
 }
 
 func noSuchColumn(name, entity string) string {
@@ -199,14 +204,12 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 	if parent == nil {
 		obj = s.schema.object(q.From.Name)
 		if obj == nil {
-			b := &binder{src: src}
-			return nil, b.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
+			return nil, caretError(src, "INVALID_TYPE", q.From.Pos, invalidTypeMessage(q.From.Name))
 		}
 	} else {
 		ch := parent.child(q.From.Name)
 		if ch == nil || ch.RelationshipName == "" {
-			b := &binder{src: src}
-			return nil, b.errAt("INVALID_TYPE", q.From.Pos, fmt.Sprintf("Didn't understand relationship '%s' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
+			return nil, caretError(src, "INVALID_TYPE", q.From.Pos, fmt.Sprintf("Didn't understand relationship '%s' in FROM part of query call. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", q.From.Name))
 		}
 		obj = s.schema.object(ch.ChildSObject)
 	}
@@ -266,33 +269,42 @@ func (s *Server) compile(src string, q *soql.Query, parent *object) (*compiled, 
 		}
 	}
 
-	if q.Where != nil {
-		w, err := b.cond(q.Where)
+	if err := b.bindTail(c, q.Where, q.OrderBy, q.Limit, q.Offset); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// bindTail binds into c the WHERE, ORDER BY, LIMIT and OFFSET that SOQL
+// queries and SOSL RETURNING objects share.
+func (b *binder) bindTail(c *compiled, where soql.Expr, order []soql.OrderItem, limit, offset *soql.IntValue) *Error {
+	if where != nil {
+		w, err := b.cond(where)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.where = w
 	}
-	for _, it := range q.OrderBy {
+	for _, it := range order {
 		p, err := b.bind(it.Field)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if p.leaf.longText() || p.leaf.Type == typeMultipicklist {
-			return nil, b.errAt("INVALID_FIELD", it.Field.Pos, fmt.Sprintf("field '%s' can not be sorted in a query call", p.leaf.Name))
+			return b.errAt("INVALID_FIELD", it.Field.Pos, fmt.Sprintf("field '%s' can not be sorted in a query call", p.leaf.Name))
 		}
 		c.order = append(c.order, orderKey{p: p, desc: it.Desc, nullsLast: it.NullsLast})
 	}
-	if q.Limit != nil {
-		c.limit = q.Limit.V
+	if limit != nil {
+		c.limit = limit.V
 	}
-	if q.Offset != nil {
-		if q.Offset.V > maxOffset {
-			return nil, badRequest("NUMBER_OUTSIDE_VALID_RANGE", fmt.Sprintf("Maximum SOQL offset allowed is %d", maxOffset))
+	if offset != nil {
+		if offset.V > maxOffset {
+			return badRequest("NUMBER_OUTSIDE_VALID_RANGE", fmt.Sprintf("Maximum SOQL offset allowed is %d", maxOffset))
 		}
-		c.offset = q.Offset.V
+		c.offset = offset.V
 	}
-	return c, nil
+	return nil
 }
 
 // execute runs a compiled top-level query and renders every row.

@@ -1,7 +1,6 @@
 package sfsim
 
 import (
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -159,8 +158,7 @@ func (s *Server) runSearch(src string, srch *soql.Search, version string) ([]job
 	for _, spec := range specs {
 		o := s.schema.object(spec.Object.Name)
 		if o == nil || !o.Searchable {
-			b := &binder{src: src}
-			return nil, b.errAt("INVALID_TYPE", spec.Object.Pos, fmt.Sprintf("sObject type '%s' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.", spec.Object.Name))
+			return nil, caretError(src, "INVALID_TYPE", spec.Object.Pos, invalidTypeMessage(spec.Object.Name))
 		}
 		b := &binder{s: s, src: src, obj: o}
 		c := &compiled{src: src, obj: o, out: &outNode{}, limit: -1}
@@ -174,25 +172,8 @@ func (s *Server) runSearch(src string, srch *soql.Search, version string) ([]job
 			}
 			c.out.add(p)
 		}
-		if spec.Where != nil {
-			w, err := b.cond(spec.Where)
-			if err != nil {
-				return nil, err
-			}
-			c.where = w
-		}
-		for _, it := range spec.OrderBy {
-			p, err := b.bind(it.Field)
-			if err != nil {
-				return nil, err
-			}
-			c.order = append(c.order, orderKey{p: p, desc: it.Desc, nullsLast: it.NullsLast})
-		}
-		if spec.Limit != nil {
-			c.limit = spec.Limit.V
-		}
-		if spec.Offset != nil {
-			c.offset = spec.Offset.V
+		if err := b.bindTail(c, spec.Where, spec.OrderBy, spec.Limit, spec.Offset); err != nil {
+			return nil, err
 		}
 		fields := searchFields(o, srch.Scope)
 		recs := s.matching(c, false, func(r *record) bool { return recordMatches(r, fields, alts) })

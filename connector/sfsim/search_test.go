@@ -76,6 +76,9 @@ func TestSearch(t *testing.T) {
 		{"FIND {Joe} RETURNING Whizbang(Id)", "INVALID_TYPE", "sObject type 'Whizbang' is not supported"},
 		{"FIND {Joe} RETURNING Contact(Bogus)", "INVALID_FIELD", "No such column 'Bogus'"},
 		{"FIND {Joe} IN NAME FIELDS RETURNING", "MALFORMED_SEARCH", "unexpected token"},
+		// RETURNING shares SOQL's ORDER BY and OFFSET rules.
+		{"FIND {Perfume} RETURNING Case(Id ORDER BY Description)", "INVALID_FIELD", "field 'Description' can not be sorted"},
+		{"FIND {Perfume} RETURNING Case(Id OFFSET 2001)", "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"},
 	}
 	for _, tc := range errs {
 		r := search(tc.q)
