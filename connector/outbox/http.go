@@ -87,16 +87,18 @@ func splitError(s string) *ErrorJSON {
 	return &ErrorJSON{Message: s}
 }
 
-func supervisor(w http.ResponseWriter, u care.User) bool {
+// supervisor answers 403 unless u is a supervisor. Errors go through the
+// API's Fail, whose one table maps codes to statuses.
+func (h *Handler) supervisor(w http.ResponseWriter, r *http.Request, u care.User) bool {
 	if u.Role != care.RoleSupervisor {
-		httpapi.WriteError(w, http.StatusForbidden, string(care.CodeForbidden), "only supervisors see the Salesforce outbox")
+		h.fail(w, r, care.Errorf(care.CodeForbidden, "only supervisors see the Salesforce outbox"))
 		return false
 	}
 	return true
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, u care.User) {
-	if !supervisor(w, u) {
+	if !h.supervisor(w, r, u) {
 		return
 	}
 	q := r.URL.Query()
@@ -106,15 +108,14 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, u care.User) {
 	case string(care.OutboxPending):
 		state = care.OutboxPending
 	default:
-		httpapi.WriteError(w, http.StatusBadRequest, string(care.CodeInvalidArgument), "state must be failed or pending")
+		h.fail(w, r, care.Errorf(care.CodeInvalidArgument, "state must be failed or pending"))
 		return
 	}
 	limit := defaultListLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxListLimit {
-			httpapi.WriteError(w, http.StatusBadRequest, string(care.CodeInvalidArgument),
-				"limit must be a number from 1 to "+strconv.Itoa(maxListLimit))
+			h.fail(w, r, care.Errorf(care.CodeInvalidArgument, "limit must be a number from 1 to %d", maxListLimit))
 			return
 		}
 		limit = n
@@ -132,12 +133,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, u care.User) {
 }
 
 func (h *Handler) retry(w http.ResponseWriter, r *http.Request, u care.User) {
-	if !supervisor(w, u) {
+	if !h.supervisor(w, r, u) {
 		return
 	}
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		httpapi.WriteError(w, http.StatusNotFound, string(care.CodeNotFound), "no such outbox entry: "+r.PathValue("id"))
+		h.fail(w, r, care.Errorf(care.CodeNotFound, "no such outbox entry: %s", r.PathValue("id")))
 		return
 	}
 	e, err := h.store.OutboxRequeue(r.Context(), id)

@@ -126,19 +126,19 @@ func TestRefusedRecordsFailAloneAndRetryByHand(t *testing.T) {
 	for _, tc := range []struct {
 		name, method, path, user string
 		status                   int
-		code                     string
+		code, message            string
 	}{
-		{"agents may not list", "GET", "/api/v1/salesforce/outbox", "alice", 403, "forbidden"},
-		{"agents may not retry", "POST", fmt.Sprintf("/api/v1/salesforce/outbox/%d/retry", list.Entries[0].ID), "alice", 403, "forbidden"},
-		{"bad state", "GET", "/api/v1/salesforce/outbox?state=gone", "sue", 400, "invalid_argument"},
-		{"bad limit", "GET", "/api/v1/salesforce/outbox?limit=0", "sue", 400, "invalid_argument"},
-		{"unknown id", "POST", "/api/v1/salesforce/outbox/999999/retry", "sue", 404, "not_found"},
-		{"not an id", "POST", "/api/v1/salesforce/outbox/abc/retry", "sue", 404, "not_found"},
+		{"agents may not list", "GET", "/api/v1/salesforce/outbox", "alice", 403, "forbidden", "only supervisors see the Salesforce outbox"},
+		{"agents may not retry", "POST", fmt.Sprintf("/api/v1/salesforce/outbox/%d/retry", list.Entries[0].ID), "alice", 403, "forbidden", "only supervisors see the Salesforce outbox"},
+		{"bad state", "GET", "/api/v1/salesforce/outbox?state=gone", "sue", 400, "invalid_argument", "state must be failed or pending"},
+		{"bad limit", "GET", "/api/v1/salesforce/outbox?limit=0", "sue", 400, "invalid_argument", "limit must be a number from 1 to 1000"},
+		{"unknown id", "POST", "/api/v1/salesforce/outbox/999999/retry", "sue", 404, "not_found", "outbox entry 999999 not found"},
+		{"not an id", "POST", "/api/v1/salesforce/outbox/abc/retry", "sue", 404, "not_found", "no such outbox entry: abc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var e apiError
-			if code := call(t, ts, tc.method, tc.path, tc.user, &e); code != tc.status || e.Error.Code != tc.code {
-				t.Fatalf("%d %+v, want %d %s", code, e, tc.status, tc.code)
+			if code := call(t, ts, tc.method, tc.path, tc.user, &e); code != tc.status || e.Error.Code != tc.code || e.Error.Message != tc.message {
+				t.Fatalf("%d %+v, want %d %s %q", code, e, tc.status, tc.code, tc.message)
 			}
 		})
 	}
