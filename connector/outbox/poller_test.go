@@ -97,10 +97,21 @@ func TestPollerCustomField(t *testing.T) {
 		t.Fatalf("case: status %s fields %v", got.Status, got.Fields)
 	}
 	// A value from_salesforce does not list is copied as it is.
+	nextMillis(2)
+	w.sfSet(sf, "Waiting on Vendor")
+	if res := w.poll(); res.Applied != 1 {
+		t.Fatalf("poll: %+v", res)
+	}
+	got = w.careCase(c.ID)
+	if got.Fields["SF status"] != "Waiting on Vendor" || got.Salesforce.Status != "Waiting on Vendor" || got.Status != care.StatusNew {
+		t.Fatalf("case: status %s fields %v, salesforce status %q", got.Status, got.Fields, got.Salesforce.Status)
+	}
+	// A change to another field leaves the status alone.
+	nextMillis(2)
 	if err := w.sim.UpdateRecord("Case", sf, map[string]any{"Subject": "touched"}); err != nil {
 		t.Fatal(err)
 	}
-	if res := w.poll(); res.Applied != 0 {
+	if res := w.poll(); res.Applied != 0 || res.Records == 0 {
 		t.Fatalf("an unchanged status applied: %+v", res)
 	}
 }
