@@ -86,7 +86,7 @@ func (b body) decodeCollection() (*collectionBody, *Error) {
 		switch m.key {
 		case "allOrNone":
 			if err := json.Unmarshal(m.raw, &out.allOrNone); err != nil {
-				return nil, errJSON(fmt.Sprintf("Cannot deserialize instance of boolean from %s value %s or request may be missing a required field at %s", tokenName(m.raw), firstToken(m.raw), b.at(m.off)))
+				return nil, b.errDeserialize("boolean", m.raw, m.off)
 			}
 		case "records":
 			seenRecords = true

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/carebridge/carebridge/connector/sfsim/soql"
 )
@@ -61,6 +62,13 @@ func (b body) syntaxError(err error, base int64) *Error {
 	return errJSON(fmt.Sprintf("Unexpected input at %s: %v", b.at(base), err))
 }
 
+// errDeserialize words a JSON value of the wrong kind, raw at offset off of
+// the body, where typ was expected, as Jackson does.
+func (b body) errDeserialize(typ string, raw []byte, off int64) *Error {
+	return errJSON(fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field at %s",
+		typ, tokenName(raw), firstToken(raw), b.at(off)))
+}
+
 func skipSpace(b []byte, i int64) int64 {
 	for i < int64(len(b)) {
 		switch b[i] {
@@ -107,8 +115,7 @@ func (b body) decodeObject(raw []byte, base int64, what string) ([]member, *Erro
 		if !json.Valid(trimmed) {
 			return nil, b.syntaxError(json.Unmarshal(trimmed, new(any)), base+int64(bytes.Index(raw, trimmed)))
 		}
-		return nil, errJSON(fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field at %s",
-			what, tokenName(trimmed), firstToken(trimmed), b.at(base+int64(bytes.Index(raw, trimmed)))))
+		return nil, b.errDeserialize(what, trimmed, base+int64(bytes.Index(raw, trimmed)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil {
@@ -144,8 +151,7 @@ func (b body) decodeObject(raw []byte, base int64, what string) ([]member, *Erro
 func (b body) decodeArray(raw []byte, base int64, what string) ([]member, *Error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || trimmed[0] != '[' {
-		return nil, errJSON(fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field at %s",
-			what, tokenName(trimmed), firstToken(trimmed), b.at(base)))
+		return nil, b.errDeserialize(what, trimmed, base)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil {
@@ -311,7 +317,7 @@ func (b body) parseExtRef(rel *field, m member) (extRef, *Error) {
 			if n, isNum := s.(float64); isNum {
 				str = strconv.FormatFloat(n, 'f', -1, 64)
 			} else {
-				return extRef{}, errJSON(fmt.Sprintf("Cannot deserialize instance of string from %s value %s or request may be missing a required field at %s", tokenName(mm.raw), firstToken(mm.raw), b.at(mm.off)))
+				return extRef{}, b.errDeserialize("string", mm.raw, mm.off)
 			}
 		}
 		ref.value = str
@@ -330,10 +336,7 @@ func (b body) convert(f *field, m member) (any, *Error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, b.rawSyntaxError(m.raw, m.off, err)
 	}
-	bad := func(typ string) *Error {
-		return errJSON(fmt.Sprintf("Cannot deserialize instance of %s from %s value %s or request may be missing a required field at %s",
-			typ, tokenName(m.raw), firstToken(m.raw), b.at(m.off)))
-	}
+	bad := func(typ string) *Error { return b.errDeserialize(typ, m.raw, m.off) }
 	if v == nil {
 		if f.Type == typeBoolean {
 			return false, nil
@@ -481,18 +484,21 @@ var emailPattern = regexp.MustCompile(`^[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0
 func textLength(s string) int {
 	n := 0
 	for _, r := range s {
-		if utf16.IsSurrogate(r) || r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
+		// Ranging over a string never yields a surrogate (invalid bytes
+		// come back as U+FFFD), so RuneLen is 1 or 2.
+		n += utf16.RuneLen(r)
 	}
 	return n
 }
 
+// clip shortens s to at most n bytes, on a character boundary, marking
+// the cut with "...".
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "..."
 }

@@ -3,6 +3,7 @@ package sfsim
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzWriteBody feeds arbitrary request bodies to the write-body parser
@@ -43,6 +44,31 @@ func FuzzWriteBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTextLengthAndClip(t *testing.T) {
+	tests := []struct {
+		s      string
+		length int
+		clip4  string // clip(s, 4)
+	}{
+		{"abc", 3, "abc"},
+		{"héllo", 5, "hél..."}, // é is 2 bytes, 1 unit
+		{"ab😀cd", 6, "ab..."},  // 😀 is 4 bytes, 2 units: no half of it
+		{"aé😀", 4, "aé..."},    // cut before the emoji, not inside it
+		{"😀😀", 4, "😀..."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.s, func(t *testing.T) {
+			if got := textLength(tc.s); got != tc.length {
+				t.Errorf("textLength = %d, want %d", got, tc.length)
+			}
+			got := clip(tc.s, 4)
+			if got != tc.clip4 || !utf8.ValidString(got) {
+				t.Errorf("clip(4) = %q, want %q", got, tc.clip4)
+			}
+		})
+	}
 }
 
 func TestLineCol(t *testing.T) {
