@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/mapping"
@@ -21,7 +20,7 @@ func (d Describer) Describe(ctx context.Context, object string) (*mapping.Object
 	desc, err := d.Client.Describe(ctx, object)
 	if err != nil {
 		var ae *salesforce.APIError
-		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Code == "NOT_FOUND" || ae.Code == "INVALID_TYPE") {
+		if errors.Is(err, salesforce.ErrNotFound) || (errors.As(err, &ae) && ae.HasCode("INVALID_TYPE")) {
 			return nil, fmt.Errorf("describe %s: %w", object, mapping.ErrObjectNotFound)
 		}
 		return nil, err
