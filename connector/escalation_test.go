@@ -2,6 +2,7 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/mapping"
 )
 
 const (
@@ -393,4 +396,21 @@ func toStrings(v any) []string {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out
+}
+
+func TestDescriberUnknownObject(t *testing.T) {
+	w := newWorld(t, exampleMapping(t))
+	w.connect("sue", "default", holderSF)
+	conn, err := w.pool.Background(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := connector.Describer{Client: conn.Client}
+	if _, err := d.Describe(context.Background(), "Nope__c"); !errors.Is(err, mapping.ErrObjectNotFound) {
+		t.Fatalf("unknown object: %v", err)
+	}
+	info, err := d.Describe(context.Background(), "Case")
+	if err != nil || info.Fields["Subject"].Length != 255 || !info.Fields["Care_Case_Id__c"].ExternalID {
+		t.Fatalf("Case: %v %+v", err, info)
+	}
 }
