@@ -54,7 +54,7 @@ func (s *Server) globalEntry(o *object, version string) jobj {
 		{"deletable", o.Deletable},
 		{"deprecatedAndHidden", false},
 		{"feedEnabled", !o.Custom},
-		{"mergeable", o.Name == "Contact" || o.Name == "Lead" || o.Name == "Account" || o.Name == "Case"},
+		{"mergeable", o.mergeable()},
 		{"queryable", true},
 		{"replicateable", true},
 		{"retrieveable", true},
@@ -136,7 +136,7 @@ func (s *Server) describe(o *object, version string) jobj {
 		{"feedEnabled", !o.Custom},
 		{"listviewable", nil},
 		{"lookupLayoutable", nil},
-		{"mergeable", o.Name == "Contact" || o.Name == "Lead" || o.Name == "Account" || o.Name == "Case"},
+		{"mergeable", o.mergeable()},
 		{"queryable", true},
 		{"recordTypeInfos", infos},
 		{"replicateable", true},
@@ -238,6 +238,15 @@ func describeField(f *field) jobj {
 		{"writeRequiresMasterRead", false},
 		{"sortable", !f.longText()},
 	}
+}
+
+// mergeable marks the standard objects whose duplicates can be merged.
+func (o *object) mergeable() bool {
+	switch o.Name {
+	case "Account", "Contact", "Lead", "Case":
+		return true
+	}
+	return false
 }
 
 func (f *field) isNumberFloat() bool {

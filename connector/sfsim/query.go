@@ -1016,7 +1016,7 @@ func (cs *cursorStore) open(userID string, rows []jobj, batch int) *cursor {
 			delete(cs.byID, c.id)
 		}
 	}
-	c := &cursor{id: fixedID("01g", cs.ids.n.Add(1)), userID: userID, rows: rows, total: len(rows), batch: batch, lastUsed: now}
+	c := &cursor{id: cs.ids.next("01g"), userID: userID, rows: rows, total: len(rows), batch: batch, lastUsed: now}
 	cs.byID[c.id] = c
 	return c
 }

@@ -303,7 +303,10 @@ func (ext *SchemaExtension) apply(s *schema) error {
 		if o == nil {
 			prefix := spec.keyPrefix
 			if prefix == "" {
-				prefix = freePrefix()
+				if prefix = freePrefix(); prefix == "" {
+					errs = append(errs, fmt.Errorf("%s: no free key prefix left in a0A..a0Z; give %s a key_prefix", spec.at, spec.name))
+					continue
+				}
 			} else if other := s.byPrefix[prefix]; other != nil {
 				errs = append(errs, fmt.Errorf("%s: key_prefix %s is already used by %s", spec.at, prefix, other.Name))
 				continue

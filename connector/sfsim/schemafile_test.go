@@ -1,6 +1,7 @@
 package sfsim
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -107,6 +108,14 @@ func TestSchemaFileErrors(t *testing.T) {
 		{"objects:\n  Foo__c:\n    key_prefix: \"500\"\n", "key_prefix 500 is already used by Case"},
 		{"objects:\n  Case:\n    fields:\n      CreatedDate: {type: string}\n", "Case.CreatedDate is a system field"},
 	}
+	// 25 prefixes a0A..a0Z are free (a0S is the message object's): a 26th
+	// object without key_prefix is refused, not given an empty prefix.
+	var many strings.Builder
+	many.WriteString("objects:\n")
+	for i := 0; i < 26; i++ {
+		fmt.Fprintf(&many, "  Obj%02d__c: {}\n", i)
+	}
+	applyErrs = append(applyErrs, struct{ yaml, want string }{many.String(), "s.yaml:27:3: no free key prefix left in a0A..a0Z; give Obj25__c a key_prefix"})
 	for _, tc := range applyErrs {
 		ext, err := ParseSchema("s.yaml", []byte(tc.yaml))
 		if err != nil {
