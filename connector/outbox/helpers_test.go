@@ -42,7 +42,6 @@ var testUsers = []care.User{
 }
 
 var (
-	sue       = testUsers[0]
 	alice     = testUsers[1]
 	community = testUsers[2]
 )
