@@ -238,6 +238,9 @@ type SalesforceLink struct {
 	// WantStatus is the Salesforce status Care last asked for (queued in
 	// the outbox, maybe not delivered yet); Status is what Salesforce has.
 	WantStatus string `json:"want_status,omitempty"`
+	// DeletedAt is when carebridge found the Salesforce case deleted
+	// (SPEC §11); nil while it exists. A deleted record unlocks replies.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // TargetStatus is the Salesforce status the case is heading for: the one
@@ -253,6 +256,7 @@ func (l SalesforceLink) TargetStatus() string {
 // profile.
 type Case struct {
 	ID                    int64             `json:"id"`
+	ExternalKey           string            `json:"external_key"` // minted at creation, never reused (SPEC §11)
 	Status                Status            `json:"status"`
 	Priority              Priority          `json:"priority"`
 	Sentiment             Sentiment         `json:"sentiment"`
@@ -295,8 +299,9 @@ func (a *Attachment) UnmarshalJSON(b []byte) error {
 
 // Message is a social message or an internal note within a case.
 type Message struct {
-	ID          string       `json:"id"`          // opaque, unique, stable; the Salesforce external id
-	ExternalID  string       `json:"external_id"` // the platform's id; "" for notes
+	ID          string       `json:"id"`           // opaque, unique, stable within this database
+	ExternalKey string       `json:"external_key"` // minted at creation, never reused; the Salesforce external id (SPEC §11)
+	ExternalID  string       `json:"external_id"`  // the platform's id; "" for notes
 	CaseID      int64        `json:"case_id"`     // 0 while no case took the message
 	CustomerID  int64        `json:"customer_id"`
 	Platform    string       `json:"platform"`
