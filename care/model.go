@@ -302,7 +302,7 @@ type Message struct {
 	ID          string       `json:"id"`           // opaque, unique, stable within this database
 	ExternalKey string       `json:"external_key"` // minted at creation, never reused; the Salesforce external id (SPEC §11)
 	ExternalID  string       `json:"external_id"`  // the platform's id; "" for notes
-	CaseID      int64        `json:"case_id"`     // 0 while no case took the message
+	CaseID      int64        `json:"case_id"`      // 0 while no case took the message
 	CustomerID  int64        `json:"customer_id"`
 	Platform    string       `json:"platform"`
 	ProfileID   string       `json:"profile_id"`
