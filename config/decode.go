@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"net/mail"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // Load reads the config file at path ("" = defaults only), applies the
@@ -26,7 +27,7 @@ func Load(path string, environ []string) (*Config, error) {
 	if path == "" {
 		return parse("", nil, environ, false)
 	}
-	data, err := os.ReadFile(path)
+	data, err := yamlsafe.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -116,12 +117,20 @@ func (d *decoder) at(o origin, path, msg string) {
 
 // parseFile decodes the YAML document over the defaults.
 func (d *decoder) parseFile(data []byte) {
+	if msg := yamlsafe.TooLarge(data); msg != "" {
+		d.at(origin{line: 1, col: 1}, "", msg)
+		return
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if !errors.Is(err, io.EOF) {
 			d.syntaxError(err)
 		}
+		return
+	}
+	if bomb := yamlsafe.AliasBomb(&doc); bomb != nil {
+		d.at(nodeOrigin(bomb), "", yamlsafe.AliasBombMessage())
 		return
 	}
 	d.extraDocuments(dec)

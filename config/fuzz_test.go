@@ -32,6 +32,7 @@ func FuzzParse(f *testing.F) {
 		"salesforce:\n  client_secret_file: /dev/zero\n",
 		"? [a]\n: b\n",
 		"listen: !!binary aGk=\n",
+		listBomb(6), listBomb(12),
 	} {
 		f.Add([]byte(s))
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // Problem is one thing wrong with a config: a position in a file or an
@@ -18,7 +20,8 @@ type Problem struct {
 }
 
 // String formats the problem as "FILE:LINE:COL: message" (LINE and COL left
-// out when unknown) or "env CAREBRIDGE_X: message".
+// out when unknown) or "env CAREBRIDGE_X: message", at most
+// yamlsafe.MaxLine bytes.
 func (p Problem) String() string {
 	var b strings.Builder
 	switch {
@@ -36,7 +39,7 @@ func (p Problem) String() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(p.Message)
-	return b.String()
+	return yamlsafe.ClipLine(b.String())
 }
 
 // Error implements error.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // kind is the type of a scalar setting.
@@ -312,11 +314,8 @@ func checkFrameAncestor(v string) string {
 	return ""
 }
 
-// quote quotes a user value for a message, shortened if long.
+// quote quotes a user value for a message, clipped to yamlsafe.MaxQuote
+// characters.
 func quote(v string) string {
-	const max = 60
-	if r := []rune(v); len(r) > max {
-		return strconv.Quote(string(r[:max])) + "..."
-	}
-	return strconv.Quote(v)
+	return strconv.Quote(yamlsafe.Clip(v, yamlsafe.MaxQuote))
 }

@@ -3,7 +3,8 @@ package mapping
 import (
 	"context"
 	"fmt"
-	"os"
+
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // Report is the outcome of checking a mapping file.
@@ -53,7 +54,7 @@ func Check(ctx context.Context, file string, data []byte, d Describer) (*Report,
 // 1 unless Report.OK. The error is for an unreadable file or a failed
 // describe.
 func CheckFile(ctx context.Context, path string, d Describer) (*Report, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlsafe.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read mapping: %w", err)
 	}

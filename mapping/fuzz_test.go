@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	for _, s := range []string{digestMapping, shortMapping, typesMapping, "", "version: 1", "a: &a [*a]", "version: 1\ncase: {object: X, fields: {A: {template: '{'}}}\n"} {
+	for _, s := range []string{digestMapping, shortMapping, typesMapping, "", "version: 1", "a: &a [*a]", "version: 1\ncase: {object: X, fields: {A: {template: '{'}}}\n", wideBomb(10), wideBomb(100)} {
 		f.Add([]byte(s))
 	}
 	sf := sfsimExtra(f)

@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -84,4 +85,24 @@ func mustParse(t testing.TB, file, src string) *Mapping {
 		t.Fatalf("parse: %v", err)
 	}
 	return m
+}
+
+// mustFail parses src as f.yaml and returns the error it must give.
+func mustFail(t testing.TB, src string) error {
+	t.Helper()
+	_, err := Parse("f.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("parsed without problems")
+	}
+	return err
+}
+
+// problemsOf returns the *ProblemsError err must be.
+func problemsOf(t testing.TB, err error) *ProblemsError {
+	t.Helper()
+	var pe *ProblemsError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %T, want *ProblemsError: %v", err, err)
+	}
+	return pe
 }

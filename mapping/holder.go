@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
+
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // DefaultPollInterval is how often Run looks at the mapping file.
@@ -121,7 +122,7 @@ func (h *Holder) Reload(ctx context.Context) error {
 	}
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
-	data, err := os.ReadFile(h.path)
+	data, err := yamlsafe.ReadFile(h.path)
 	return h.load(ctx, data, err)
 }
 
@@ -149,7 +150,7 @@ func (h *Holder) Run(ctx context.Context) error {
 func (h *Holder) poll(ctx context.Context) {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
-	data, err := os.ReadFile(h.path)
+	data, err := yamlsafe.ReadFile(h.path)
 	if state(data, err) == h.seen {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/internal/yamlsafe"
 )
 
 // requiredStatuses are the Care statuses a to_salesforce map must cover;
@@ -59,6 +60,10 @@ func (p *parser) syntax(err error) {
 }
 
 func (p *parser) root(m *Mapping, data []byte) {
+	if msg := yamlsafe.TooLarge(data); msg != "" {
+		p.addMessage(Pos{1, 1}, msg)
+		return
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -67,6 +72,10 @@ func (p *parser) root(m *Mapping, data []byte) {
 		} else {
 			p.syntax(err)
 		}
+		return
+	}
+	if bomb := yamlsafe.AliasBomb(&doc); bomb != nil {
+		p.addMessage(pos(bomb), yamlsafe.AliasBombMessage())
 		return
 	}
 	p.extraDocuments(dec)
@@ -164,7 +173,7 @@ func describeNode(n *yaml.Node) string {
 		if isNull(n) {
 			return "nothing"
 		}
-		return strconv.Quote(n.Value)
+		return strconv.Quote(yamlsafe.Clip(n.Value, yamlsafe.MaxQuote-2)) // quotes included
 	}
 	return "an unexpected node"
 }
@@ -460,7 +469,7 @@ func (p *parser) path(name string, at Pos, what string, sc scope, shorthand bool
 		case name == strings.TrimSuffix(fieldPrefix, "."), name == fieldPrefix:
 			hint = " (write case.field.<name>)"
 		case shorthand && !strings.Contains(name, "."):
-			hint = fmt.Sprintf(" (write {value: %s} for a constant)", name)
+			hint = fmt.Sprintf(" (write {value: %s} for a constant)", yamlsafe.Clip(name, yamlsafe.MaxQuote))
 		}
 		p.add(at, "%s: unknown source path %q%s", what, name, hint)
 		return nil
