@@ -3,6 +3,7 @@ package mapping
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,12 +102,31 @@ type ObjectMapping struct {
 	RecordType      string         `json:"record_type,omitempty"`
 	ExternalIDField string         `json:"external_id_field,omitempty"`
 	Fields          []FieldMapping `json:"fields"`
+	// Overridable lists the fields an API caller may set on create
+	// (Input.Overrides), in the file's order: the section's overridable
+	// list, else its mapped fields but the external id field and the
+	// fields offline taken for lookups (Id, RecordTypeId, OwnerId and every
+	// name ending in "Id"). The external id field is never in it. Empty
+	// for messages.
+	Overridable []string `json:"overridable"`
+	// OverridableListed is true when the file lists the fields; then a
+	// lookup field in the list stays overridable even where describe knows
+	// it as a reference.
+	OverridableListed bool `json:"overridable_listed,omitempty"`
+	// AssignmentRules lets the org's active assignment rule run when the
+	// record is created (SPEC §11); by default writes send
+	// Sforce-Auto-Assign: FALSE.
+	AssignmentRules bool `json:"assignment_rules"`
 
-	Pos           Pos `json:"-"` // the section's key
-	ObjectPos     Pos `json:"-"`
-	RecordTypePos Pos `json:"-"`
-	ExternalIDPos Pos `json:"-"`
-	FieldsPos     Pos `json:"-"`
+	Pos            Pos `json:"-"` // the section's key
+	ObjectPos      Pos `json:"-"`
+	RecordTypePos  Pos `json:"-"`
+	ExternalIDPos  Pos `json:"-"`
+	FieldsPos      Pos `json:"-"`
+	OverridablePos Pos `json:"-"` // the overridable key, when given
+	// overridableAt holds the position of each listed field of Overridable
+	// that the section does not map, for the online check.
+	overridableAt map[string]Pos
 
 	// named lists every field the file names, valid or not, so that a
 	// field with a bad value is not also reported as missing.
@@ -122,6 +142,42 @@ func (o *ObjectMapping) Field(name string) (FieldMapping, bool) {
 	}
 	return FieldMapping{}, false
 }
+
+// CanOverride reports whether an API caller may set field (any spelling)
+// on create. With a describe at hand, use CanOverrideWith.
+func (o *ObjectMapping) CanOverride(field string) bool {
+	return o.CanOverrideWith(field, nil)
+}
+
+// CanOverrideWith is CanOverride refined by the object's describe: a field
+// that is overridable by default (not listed in the file) is not when
+// describe knows it as a reference (a lookup such as Account__c).
+func (o *ObjectMapping) CanOverrideWith(field string, info *ObjectInfo) bool {
+	if !slices.ContainsFunc(o.Overridable, func(s string) bool { return strings.EqualFold(s, field) }) {
+		return false
+	}
+	if o.OverridableListed || info == nil {
+		return true
+	}
+	f, ok := info.Field(field)
+	return !ok || (f.Type != "reference" && f.Type != "id")
+}
+
+// OverridableWith is the list of fields CanOverrideWith accepts: what a
+// form should offer when it has the object's describe.
+func (o *ObjectMapping) OverridableWith(info *ObjectInfo) []string {
+	out := []string{}
+	for _, f := range o.Overridable {
+		if o.CanOverrideWith(f, info) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lookupByName reports whether a field name is taken for the record's id,
+// record type, owner or a lookup when no describe says otherwise.
+func lookupByName(name string) bool { return strings.HasSuffix(name, "Id") }
 
 // Upsert reports whether records are upserted by an external id.
 func (o *ObjectMapping) Upsert() bool { return o.ExternalIDField != "" }
@@ -192,6 +248,24 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		out["default"] = v.Default.Text
 	}
 	return json.Marshal(out)
+}
+
+// source names where the value comes from, for messages: its source path
+// when it is one path as it is, else its form ("the constant \"x\"").
+func (v Value) source() string {
+	switch {
+	case v.Form == FormConst && v.Const != nil:
+		return "the constant " + strconv.Quote(v.Const.Text)
+	case v.Form == FormTemplate && v.Template != nil:
+		return "the template " + strconv.Quote(v.Template.Text)
+	case v.From == nil:
+		return "nothing"
+	case len(v.Map) > 0:
+		return "a value map of " + v.From.Name
+	case v.Default != nil:
+		return v.From.Name + " with a default"
+	}
+	return v.From.Name
 }
 
 // SourcePath is a reference to Care data, e.g. customer.last_name.

@@ -266,12 +266,20 @@ func (p *parser) oneOf(n *yaml.Node, what string, allowed ...string) (string, Po
 
 // object parses a contact, case or lead section.
 func (p *parser) object(e entry, sec Object) *ObjectMapping {
-	es := p.keys(e.val, string(sec), "object", "record_type", "external_id_field", "fields")
+	es := p.keys(e.val, string(sec), "object", "record_type", "external_id_field", "fields", "overridable", "assignment_rules")
 	if es == nil {
 		return nil
 	}
 	o := &ObjectMapping{Section: sec, Pos: pos(e.key)}
 	p.objectCommon(o, es, scopeRecord, true)
+	if ae, ok := es["assignment_rules"]; ok {
+		v := resolve(ae.val)
+		if b, ok := boolNode(v); ok {
+			o.AssignmentRules = b
+		} else {
+			p.add(pos(v), "%s.assignment_rules must be true or false, not %s", sec, describeNode(v))
+		}
+	}
 	if len(o.named) == 0 {
 		f, ok := es["fields"]
 		switch {
@@ -282,12 +290,86 @@ func (p *parser) object(e entry, sec Object) *ObjectMapping {
 		}
 	}
 	if o.ExternalIDField != "" {
-		if _, ok := o.Field(o.ExternalIDField); !ok {
+		if f, ok := o.Field(o.ExternalIDField); !ok {
 			p.add(o.ExternalIDPos, "%s: external_id_field %q is not mapped in fields: the upsert needs its value", sec, o.ExternalIDField)
+		} else if src := f.Value.source(); src != caseExternalKey {
+			p.add(f.Value.Pos, "%s is mapped from %s, which repeats across installs and restores; use %s", f.Name, src, caseExternalKey)
 		}
 	}
+	p.overridable(o, es)
 	return o
 }
+
+// overridable reads a record section's overridable list, or sets the
+// default: the mapped fields but the external id field and lookups by name.
+func (p *parser) overridable(o *ObjectMapping, es map[string]entry) {
+	e, given := es["overridable"]
+	if !given {
+		o.Overridable = []string{}
+		for _, f := range o.Fields {
+			if !strings.EqualFold(f.Name, o.ExternalIDField) && !lookupByName(f.Name) {
+				o.Overridable = append(o.Overridable, f.Name)
+			}
+		}
+		return
+	}
+	what := string(o.Section) + ".overridable"
+	o.OverridablePos, o.OverridableListed, o.Overridable = pos(e.key), true, []string{}
+	n := resolve(e.val)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.add(pos(n), "%s: expected a list of field names, found %s", what, describeNode(n))
+		return
+	}
+	// A list may also name fields the section does not map (the owner, a
+	// field agents fill in); describe checks those online. Offline, a name
+	// close to a mapped field's is taken for a typo.
+	mapped := make([]string, len(o.Fields))
+	for i, f := range o.Fields {
+		mapped[i] = f.Name
+	}
+	for _, it := range n.Content {
+		name, at, ok := p.str(it, what, false)
+		i := slices.IndexFunc(mapped, func(k string) bool { return strings.EqualFold(k, name) })
+		switch {
+		case !ok:
+		case o.ExternalIDField != "" && strings.EqualFold(name, o.ExternalIDField):
+			p.add(at, "%s: %s is the external id field, which is never overridable", what, name)
+		case !apiName.MatchString(name):
+			p.add(at, "%s: %q is not a Salesforce field name", what, name)
+		case i < 0 && typo(name, mapped) != "":
+			p.add(at, "%s: %q is not a mapped field of %s (did you mean %q?)", what, name, o.Section, typo(name, mapped))
+		case slices.ContainsFunc(o.Overridable, func(s string) bool { return strings.EqualFold(s, name) }):
+			p.add(at, "%s: %s is listed twice", what, name)
+		case i >= 0:
+			o.Overridable = append(o.Overridable, mapped[i])
+		default:
+			o.Overridable = append(o.Overridable, name)
+			if o.overridableAt == nil {
+				o.overridableAt = map[string]Pos{}
+			}
+			o.overridableAt[name] = at
+		}
+	}
+}
+
+// typo returns the name of candidates that name is at most two edits
+// from (ignoring case), "" when none is: closer than suggest, as a name
+// that is not a typo is valid here.
+func typo(name string, candidates []string) string {
+	for _, c := range candidates {
+		if editDistance(strings.ToLower(name), strings.ToLower(c), 2) <= 2 {
+			return c
+		}
+	}
+	return ""
+}
+
+// apiName matches a Salesforce field API name: Subject, Care_Case_Id__c,
+// ns__Field__c.
+var apiName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 
 // objectCommon reads object, record_type, external_id_field and fields;
 // object must be there when requireObject.
@@ -557,7 +639,7 @@ func (p *parser) messages(e entry) *MessagesMapping {
 	p.objectCommon(&m.ObjectMapping, es, scopeMessage, m.Mode == MessagesContinuous)
 	if m.Mode == MessagesContinuous {
 		if _, given := es["external_id_field"]; !given {
-			p.add(m.Pos, "messages: external_id_field is required in continuous mode (message records are upserted by message id)")
+			p.add(m.Pos, "messages: external_id_field is required in continuous mode (message records are upserted by message.external_key)")
 		}
 		if _, given := es["parent_field"]; !given {
 			p.add(m.Pos, "messages: parent_field is required in continuous mode (the field that links a message record to its case)")
@@ -568,8 +650,11 @@ func (p *parser) messages(e entry) *MessagesMapping {
 		case m.ParentField != "" && strings.EqualFold(f.Name, m.ParentField):
 			p.add(f.Pos, "messages: field %q is set to the Salesforce case id from parent_field; do not map it", f.Name)
 		case m.ExternalIDField != "" && strings.EqualFold(f.Name, m.ExternalIDField):
-			p.add(f.Pos, "messages: field %q is set to message.id from external_id_field; do not map it", f.Name)
+			if src := f.Value.source(); src != messageExternalKey {
+				p.add(f.Value.Pos, "%s is mapped from %s, which repeats across installs and restores; external_id_field is set from %s (do not map it)", f.Name, src, messageExternalKey)
+			}
 		}
 	}
+	m.Overridable = []string{} // message records take no overrides
 	return m
 }

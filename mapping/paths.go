@@ -30,6 +30,13 @@ const (
 // fieldPrefix starts the case custom-field paths: case.field.<name>.
 const fieldPrefix = "case.field."
 
+// The external keys (SPEC §11): the only sources an external id field may
+// take, as only they never repeat across installs and restores.
+const (
+	caseExternalKey    = "case.external_key"
+	messageExternalKey = "message.external_key"
+)
+
 // pathDef describes one source path of the catalogue.
 type pathDef struct {
 	name  string
@@ -74,6 +81,7 @@ func catalogue() []pathDef {
 	withKind := func(d pathDef, k kind) pathDef { d.kind = k; return d }
 	return []pathDef{
 		withKind(rec("case.id", func(e *env) value { return id(e.in.Case.ID) }), kindInt),
+		rec(caseExternalKey, func(e *env) value { return text(e.in.Case.ExternalKey) }),
 		rec("case.url", func(e *env) value { return text(e.in.CaseURL) }),
 		withEnum(rec("case.status", func(e *env) value { return text(string(e.in.Case.Status)) }), enumOf(care.Statuses)),
 		withEnum(rec("case.priority", func(e *env) value { return text(string(e.in.Case.Priority)) }), enumOf(care.Priorities)),
@@ -96,6 +104,7 @@ func catalogue() []pathDef {
 		rec("messages.first.text", func(e *env) value { return bareText(e.visible, digestFirst) }),
 		rec("messages.latest.text", func(e *env) value { return bareText(e.visible, digestLatest) }),
 		msg("message.id", func(m *care.Message) value { return text(m.ID) }),
+		msg(messageExternalKey, func(m *care.Message) value { return text(m.ExternalKey) }),
 		msg("message.external_id", func(m *care.Message) value { return text(m.ExternalID) }),
 		msg("message.text", func(m *care.Message) value { return text(m.Text) }),
 		msg("message.author", func(m *care.Message) value { return text(m.Author) }),

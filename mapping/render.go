@@ -46,6 +46,18 @@ func (e *FieldError) Error() string { return fmt.Sprintf("%s.%s: %v", e.Object, 
 // Unwrap returns the cause.
 func (e *FieldError) Unwrap() error { return e.Err }
 
+// NotOverridableError is Render's answer to overrides of fields the
+// section does not let API callers set (ObjectMapping.CanOverrideWith):
+// nothing is rendered.
+type NotOverridableError struct {
+	Section Object
+	Fields  []string // as the caller spelled them, sorted
+}
+
+func (e *NotOverridableError) Error() string {
+	return fmt.Sprintf("render %s: not overridable: %s", e.Section, strings.Join(e.Fields, ", "))
+}
+
 // Input is the Care data a contact, case or lead record is made of.
 type Input struct {
 	Case     care.Case
@@ -55,7 +67,9 @@ type Input struct {
 	CaseURL  string         // the case's link in Care (case.url)
 	// Overrides are fields from the API, applied after rendering and then
 	// shortened like the rest, under describe's spelling of the field name
-	// when a describe is given. A nil value leaves the field out.
+	// when a describe is given. A nil value leaves the field out. Only
+	// fields the section lets callers set are accepted
+	// (*NotOverridableError otherwise).
 	Overrides map[string]any
 }
 
@@ -95,6 +109,15 @@ func (m *Mapping) render(obj Object, in Input, info *ObjectInfo, count bool) (*R
 	if sec == nil {
 		return nil, fmt.Errorf("render %s: %w", obj, ErrNotConfigured)
 	}
+	var refused []string
+	for _, name := range sortedKeys(in.Overrides) {
+		if !sec.CanOverrideWith(name, info) {
+			refused = append(refused, name)
+		}
+	}
+	if refused != nil {
+		return nil, &NotOverridableError{Section: obj, Fields: refused}
+	}
 	e := &env{in: &in, visible: visibleMessages(in.Messages)}
 	b := newBuilder(sec, info)
 	for _, f := range sec.Fields {
@@ -117,7 +140,7 @@ func (m *Mapping) render(obj Object, in Input, info *ObjectInfo, count bool) (*R
 
 // RenderMessage makes the Salesforce record of one message in continuous
 // mode: the mapped fields, the parent field set to the Salesforce case id
-// and the external id field set to the message id.
+// and the external id field set to the message's external key (SPEC §11).
 func (m *Mapping) RenderMessage(msg care.Message, sfCaseID string, info *ObjectInfo) (*Rendered, error) {
 	if m.MessagesMode() != MessagesContinuous {
 		return nil, fmt.Errorf("render message %s: messages mode %s: %w", msg.ID, m.MessagesMode(), ErrNotConfigured)
@@ -133,9 +156,9 @@ func (m *Mapping) RenderMessage(msg care.Message, sfCaseID string, info *ObjectI
 	}
 	b.recordType()
 	b.r.Fields[m.Messages.ParentField] = sfCaseID
-	b.r.Fields[sec.ExternalIDField] = msg.ID
-	b.r.ExternalIDField, b.r.ExternalID = sec.ExternalIDField, msg.ID
-	if msg.ID == "" {
+	b.r.Fields[sec.ExternalIDField] = msg.ExternalKey
+	b.r.ExternalIDField, b.r.ExternalID = sec.ExternalIDField, msg.ExternalKey
+	if msg.ExternalKey == "" {
 		b.fail(sec.ExternalIDField, ErrNoExternalID)
 	}
 	return b.finish(m.metrics)

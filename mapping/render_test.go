@@ -21,7 +21,7 @@ func at(s string) time.Time {
 }
 
 func msg(id string, sent string, dir care.Direction, author, text string) care.Message {
-	return care.Message{ID: id, ExternalID: "x-" + id, CaseID: 42, Platform: "twitter", Direction: dir,
+	return care.Message{ID: id, ExternalKey: "key-" + id, ExternalID: "x-" + id, CaseID: 42, Platform: "twitter", Direction: dir,
 		Kind: care.KindMessage, Type: care.TypeDirectMessage, Author: author, Text: text, SentAt: at(sent)}
 }
 
@@ -31,7 +31,7 @@ func sampleInput() Input {
 	note := msg("m-note", "2025-07-31T12:30:00Z", care.Outbound, "Alice Agent", "internal: check stock")
 	note.Kind = care.KindNote
 	return Input{
-		Case: care.Case{ID: 42, Status: care.StatusOpen, Priority: care.PriorityUrgent, Sentiment: care.SentimentNegative,
+		Case: care.Case{ID: 42, ExternalKey: "01J4ZK6V8QW2E9ZX0C3B5N7M1D", Status: care.StatusOpen, Priority: care.PriorityUrgent, Sentiment: care.SentimentNegative,
 			Platform: "twitter", ProfileID: "brand-1", CreatedAt: at("2025-07-31T12:00:05Z"),
 			Fields: map[string]string{"Team ownership": "Salesforce"}},
 		Customer: care.Customer{ID: 7, Platform: "twitter", PlatformUserID: "u-77", Username: "joedoe", FirstName: "Joe", LastName: "Doe", Email: "joe@example.com"},
@@ -63,6 +63,7 @@ case:
 const shortMapping = `version: 1
 case:
   object: Ticket__c
+  overridable: [Subject__c, Tiny__c, Amount__c, note__c]
   fields:
     Subject__c: { template: "Social case #{case.id}: {messages.first.text}" }
     Digest__c: messages.last_10
@@ -208,7 +209,7 @@ func TestRenderMessageGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Fields["Case__c"] != "500000000000001AAA" || r.Fields["Care_Message_Id__c"] != m.ID || r.ExternalID != m.ID {
+			if r.Fields["Case__c"] != "500000000000001AAA" || r.Fields["Care_Message_Id__c"] != m.ExternalKey || r.ExternalID != m.ExternalKey {
 				t.Errorf("parent or external id not set: %v", r.Fields)
 			}
 			golden(t, filepath.Join("render", "message_"+m.ID+".golden"), marshal(t, r))
@@ -242,12 +243,13 @@ func TestRenderErrors(t *testing.T) {
 	ex := exampleMapping(t)
 	note := sampleInput().Messages[2]
 	badOverride := sampleInput()
-	badOverride.Overrides = map[string]any{"Subjectt": "x", "CaseNumber": "1", "Description": []any{"x"}}
+	badOverride.Overrides = map[string]any{"Nope__c": "x", "CaseNumber": "1", "Description": []any{"x"}}
+	overridable := mustParse(t, "ov.yaml", "version: 1\ncase:\n  object: Case\n  overridable: [Nope__c, CaseNumber, Description]\n  fields:\n    Subject: customer.name\n")
 	badType := mustParse(t, "b.yaml", "version: 1\ncase:\n  object: Case\n  fields:\n    Subject: customer.name\n    IsClosed: { value: maybe }\n")
 	rtMapping := mustParse(t, "rt.yaml", "version: 1\ncase:\n  object: Case\n  record_type: Partner\n  fields:\n    Subject: customer.name\n")
-	noExt := mustParse(t, "e.yaml", "version: 1\ncase:\n  object: Case\n  external_id_field: Care_Case_Id__c\n  fields:\n    Care_Case_Id__c: customer.email\n")
+	noExt := mustParse(t, "e.yaml", "version: 1\ncase:\n  object: Case\n  external_id_field: Care_Case_Id__c\n  fields:\n    Care_Case_Id__c: case.external_key\n")
 	anon := sampleInput()
-	anon.Customer.Email = ""
+	anon.Case.ExternalKey = ""
 	offStatus := mustParse(t, "o.yaml", "version: 1\nmessages:\n  mode: one_time\n")
 
 	for _, tc := range []struct {
@@ -259,7 +261,7 @@ func TestRenderErrors(t *testing.T) {
 		{"messages via Render", func() (*Rendered, error) { return ex.Render(ObjectMessages, sampleInput(), nil) }, []error{ErrNotConfigured}},
 		{"one_time messages", func() (*Rendered, error) { return offStatus.RenderMessage(sampleInput().Messages[0], "500", nil) }, []error{ErrNotConfigured}},
 		{"note", func() (*Rendered, error) { return ex.RenderMessage(note, "500", nil) }, []error{ErrNote}},
-		{"bad overrides", func() (*Rendered, error) { return ex.Render(ObjectCase, badOverride, sf["Case"]) }, []error{ErrUnknownField, ErrNotCreateable, ErrBadValue}},
+		{"bad overrides", func() (*Rendered, error) { return overridable.Render(ObjectCase, badOverride, sf["Case"]) }, []error{ErrUnknownField, ErrNotCreateable, ErrBadValue}},
 		{"bad constant", func() (*Rendered, error) { return badType.Render(ObjectCase, sampleInput(), sf["Case"]) }, []error{ErrBadValue}},
 		{"unknown record type", func() (*Rendered, error) { return rtMapping.Render(ObjectCase, sampleInput(), sf["Case"]) }, []error{ErrRecordType}},
 		{"record type without describe", func() (*Rendered, error) { return rtMapping.Render(ObjectCase, sampleInput(), nil) }, []error{ErrRecordType}},

@@ -142,6 +142,15 @@ func (o *online) object(sec *ObjectMapping, mm *MessagesMapping) error {
 		o.writable(f, sec, fm.Pos, what, upsert)
 		o.fieldValue(fm, f, rt, what)
 	}
+	for _, name := range sec.Overridable {
+		at, listed := sec.overridableAt[name]
+		if !listed {
+			continue // mapped: checked above
+		}
+		if f, ok := o.field(info, name, at, string(sec.Section)+".overridable"); ok && !f.Createable {
+			o.add(at, "%s.overridable: %s.%s is not createable", string(sec.Section), sec.Object, f.Name)
+		}
+	}
 	var missing []string
 	for _, f := range info.Fields {
 		if f.Createable && !f.Nillable && !f.DefaultedOnCreate && !slices.ContainsFunc(covered, func(s string) bool { return strings.EqualFold(s, f.Name) }) {
