@@ -49,6 +49,7 @@ type Config struct {
 	Care        Care
 	Auth        Auth
 	Salesforce  Salesforce
+	Limits      Limits
 	// Path is the file the config came from, "" for defaults only.
 	Path string
 
@@ -70,6 +71,18 @@ type Care struct {
 	// GracePeriod is how long a done case stays open to new messages; 0 means
 	// a done case closes at once.
 	GracePeriod time.Duration
+}
+
+// Limits bound what one write may carry (SPEC §12); over a limit the API
+// answers 400 too_large naming the field.
+type Limits struct {
+	MessageTextBytes   int // a message's or note's text, in bytes
+	NameChars          int // author, names, username, handle, in characters
+	Attachments        int // attachments per message
+	AttachmentURLChars int // one attachment URL, in characters
+	CaseFields         int // custom fields per case
+	FieldValueBytes    int // one custom field value, in bytes
+	Mentions           int // mentions per message
 }
 
 // Auth holds the users allowed to call the API. Users come from the config
@@ -97,13 +110,17 @@ type User struct {
 
 // Salesforce holds the connection settings.
 type Salesforce struct {
-	Environment         string // production|sandbox
-	LoginURL            string // "" = by Environment; use Config.LoginURL()
-	APIVersion          string // like "62.0"
-	ClientID            string
-	ClientSecretFile    string // use Config.ClientSecret()
-	RedirectURL         string // "" = public_url + CallbackPath; use Config.RedirectURL()
-	JWT                 JWT
+	Environment      string // production|sandbox
+	LoginURL         string // "" = by Environment; use Config.LoginURL()
+	APIVersion       string // like "62.0"
+	ClientID         string
+	ClientSecretFile string // use Config.ClientSecret()
+	RedirectURL      string // "" = public_url + CallbackPath; use Config.RedirectURL()
+	JWT              JWT
+	// JWTAudience is the JWT bearer assertion's aud; "" = the salesforce
+	// package's default (login.salesforce.com, test.salesforce.com for a
+	// sandbox, or login_url when it is not a salesforce.com host).
+	JWTAudience         string
 	PollInterval        time.Duration
 	KeepaliveInterval   time.Duration
 	BackgroundBudget    float64 // share of the daily API allocation background work may use, in (0,1]
@@ -128,6 +145,15 @@ func Default() Config {
 		DataDir:   "./carebridge-data",
 		LogLevel:  "info",
 		Care:      Care{GracePeriod: 24 * time.Hour},
+		Limits: Limits{
+			MessageTextBytes:   65536,
+			NameChars:          255,
+			Attachments:        20,
+			AttachmentURLChars: 2048,
+			CaseFields:         50,
+			FieldValueBytes:    4096,
+			Mentions:           20,
+		},
 		Salesforce: Salesforce{
 			Environment:       EnvironmentProduction,
 			APIVersion:        "62.0",

@@ -20,7 +20,7 @@ func same(a, b config.Config) bool {
 		return config.Config{
 			Listen: c.Listen, PublicURL: c.PublicURL, DataDir: c.DataDir,
 			LogLevel: c.LogLevel, MappingFile: c.MappingFile, Care: c.Care,
-			Auth: c.Auth, Salesforce: c.Salesforce, Path: c.Path,
+			Auth: c.Auth, Salesforce: c.Salesforce, Limits: c.Limits, Path: c.Path,
 		}
 	}
 	return reflect.DeepEqual(strip(a), strip(b))
@@ -43,6 +43,8 @@ func TestDefault(t *testing.T) {
 		DataDir:   "./carebridge-data",
 		LogLevel:  "info",
 		Care:      config.Care{GracePeriod: 24 * time.Hour},
+		Limits: config.Limits{MessageTextBytes: 65536, NameChars: 255, Attachments: 20, AttachmentURLChars: 2048,
+			CaseFields: 50, FieldValueBytes: 4096, Mentions: 20},
 		Salesforce: config.Salesforce{
 			Environment:         "production",
 			APIVersion:          "62.0",

@@ -281,6 +281,8 @@ func kindName(k kind) string {
 		return "a duration such as 30s, 5m or 6h"
 	case kindNumber:
 		return "a number"
+	case kindInt:
+		return "a whole number"
 	case kindList:
 		return "a list of strings"
 	}
@@ -306,8 +308,9 @@ func (d *decoder) value(s *setting, v *yaml.Node) {
 		return
 	case isNull(n):
 		raw = ""
-	case s.kind == kindNumber && n.ShortTag() != "!!int" && n.ShortTag() != "!!float":
-		d.at(o, s.path, "expected a number, got "+describe(n))
+	case s.kind == kindNumber && n.ShortTag() != "!!int" && n.ShortTag() != "!!float",
+		s.kind == kindInt && n.ShortTag() != "!!int":
+		d.at(o, s.path, "expected "+kindName(s.kind)+", got "+describe(n))
 		return
 	}
 	if s.fsPath && raw != "" && !filepath.IsAbs(raw) && d.dir != "." {
@@ -370,6 +373,10 @@ func (d *decoder) users(v *yaml.Node) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.at(nodeOrigin(v), usersPath, "expected a list of users, got "+describe(n))
+		return
+	}
+	if len(n.Content) > maxUsers {
+		d.at(nodeOrigin(v), usersPath, fmt.Sprintf("at most %d users, got %d", maxUsers, len(n.Content)))
 		return
 	}
 	type first struct {

@@ -124,9 +124,15 @@ func TestEnvProblems(t *testing.T) {
 		{"bad duration", "", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL=often"}, []string{
 			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: invalid duration "often" (write e.g. 30s, 5m, 6h)`}},
 		{"zero poll interval", "", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL=0s"}, []string{
-			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: must be greater than 0, got 0s`}},
+			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: must be at least 1s, got 0s`}},
+		{"keepalive of a millisecond", "", []string{"CAREBRIDGE_SALESFORCE_KEEPALIVE_INTERVAL=1ms"}, []string{
+			`env CAREBRIDGE_SALESFORCE_KEEPALIVE_INTERVAL: must be at least 1m, got 1ms`}},
+		{"limit not a number", "", []string{"CAREBRIDGE_LIMITS_MESSAGE_TEXT_BYTES=64k"}, []string{
+			`env CAREBRIDGE_LIMITS_MESSAGE_TEXT_BYTES: expected a whole number, got "64k"`}},
+		{"limit out of range", "", []string{"CAREBRIDGE_LIMITS_MESSAGE_TEXT_BYTES=0"}, []string{
+			`env CAREBRIDGE_LIMITS_MESSAGE_TEXT_BYTES: must be from 1 to 262144, got 0`}},
 		{"negative grace period", "", []string{"CAREBRIDGE_CARE_GRACE_PERIOD=-2h"}, []string{
-			`env CAREBRIDGE_CARE_GRACE_PERIOD: must not be negative, got -2h0m0s`}},
+			`env CAREBRIDGE_CARE_GRACE_PERIOD: must not be negative, got -2h`}},
 		{"bad number", "", []string{"CAREBRIDGE_SALESFORCE_BACKGROUND_BUDGET=lots"}, []string{
 			`env CAREBRIDGE_SALESFORCE_BACKGROUND_BUDGET: expected a number, got "lots"`}},
 		{"number out of range", "", []string{"CAREBRIDGE_SALESFORCE_BACKGROUND_BUDGET=2"}, []string{
@@ -144,7 +150,7 @@ func TestEnvProblems(t *testing.T) {
 		{"env value fixes nothing it does not name", "listen: bad\n", []string{"CAREBRIDGE_LOG_LEVEL=debug"}, []string{
 			`c.yaml:1:9: listen: must be host:port (e.g. 127.0.0.1:8080 or :8080), got "bad"`}},
 		{"env over a bad file value is checked as env", "salesforce:\n  poll_interval: 0s\n", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL=-1s"}, []string{
-			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: must be greater than 0, got -1s`}},
+			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: must be at least 1s, got -1s`}},
 		{"file problems first, then env by name", "lisen: x\n", []string{
 			"CAREBRIDGE_SALESFORCE_ENVIRONMENT=prod", "CAREBRIDGE_LOG_LEVEL=loud"}, []string{
 			`c.yaml:1:1: unknown key "lisen" (did you mean "listen"?)`,

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carebridge/carebridge/config"
 )
@@ -33,6 +34,8 @@ func FuzzParse(f *testing.F) {
 		"? [a]\n: b\n",
 		"listen: !!binary aGk=\n",
 		listBomb(6), listBomb(12),
+		"limits:\n  mentions: 1e3\n  attachments: 0x10\n",
+		"salesforce:\n  keepalive_interval: 59s\n  poll_interval: 1s\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -68,8 +71,11 @@ func checkInvariants(t *testing.T, c *config.Config) {
 	switch {
 	case c.Care.GracePeriod < 0:
 		t.Fatalf("negative grace period %v", c.Care.GracePeriod)
-	case sf.PollInterval <= 0 || sf.KeepaliveInterval <= 0:
-		t.Fatalf("non-positive interval %v %v", sf.PollInterval, sf.KeepaliveInterval)
+	case sf.PollInterval < time.Second || sf.KeepaliveInterval < time.Minute ||
+		sf.PollInterval > 24*time.Hour || sf.KeepaliveInterval > 720*time.Hour || c.Care.GracePeriod > 720*time.Hour:
+		t.Fatalf("interval out of bounds %v %v %v", sf.PollInterval, sf.KeepaliveInterval, c.Care.GracePeriod)
+	case len(sf.EmbedFrameAncestors) > 20:
+		t.Fatalf("%d frame ancestors", len(sf.EmbedFrameAncestors))
 	case !(sf.BackgroundBudget > 0 && sf.BackgroundBudget <= 1):
 		t.Fatalf("budget %v", sf.BackgroundBudget)
 	case sf.Environment != "production" && sf.Environment != "sandbox":
@@ -78,6 +84,12 @@ func checkInvariants(t *testing.T, c *config.Config) {
 		t.Fatalf("half a jwt %+v", sf.JWT)
 	case c.DataDir == "" || c.Listen == "" || c.PublicURL == "":
 		t.Fatalf("empty required value %+v", c)
+	}
+	l := c.Limits
+	for _, n := range []int{l.MessageTextBytes, l.NameChars, l.Attachments, l.AttachmentURLChars, l.CaseFields, l.FieldValueBytes, l.Mentions} {
+		if n < 1 || n > 262144 {
+			t.Fatalf("limit out of bounds %+v", l)
+		}
 	}
 	ids, tokens := map[string]bool{}, map[string]bool{}
 	for _, u := range c.Auth.Users {

@@ -126,11 +126,41 @@ func TestProblems(t *testing.T) {
 		{"duration in days", "care:\n  grace_period: 2d\n", []string{
 			`c.yaml:2:17: care.grace_period: invalid duration "2d": days are not a unit, use hours (e.g. 24h)`}},
 		{"negative grace period", "care:\n  grace_period: -1h\n", []string{
-			`c.yaml:2:17: care.grace_period: must not be negative, got -1h0m0s`}},
+			`c.yaml:2:17: care.grace_period: must not be negative, got -1h`}},
 		{"zero poll interval", "salesforce:\n  poll_interval: 0s\n", []string{
-			`c.yaml:2:18: salesforce.poll_interval: must be greater than 0, got 0s`}},
+			`c.yaml:2:18: salesforce.poll_interval: must be at least 1s, got 0s`}},
 		{"negative keepalive", "salesforce:\n  keepalive_interval: -5m\n", []string{
-			`c.yaml:2:23: salesforce.keepalive_interval: must be greater than 0, got -5m0s`}},
+			`c.yaml:2:23: salesforce.keepalive_interval: must be at least 1m, got -5m`}},
+		{"keepalive of a millisecond", "salesforce:\n  keepalive_interval: 1ms\n", []string{
+			`c.yaml:2:23: salesforce.keepalive_interval: must be at least 1m, got 1ms`}},
+		{"keepalive of a year", "salesforce:\n  keepalive_interval: 8760h\n", []string{
+			`c.yaml:2:23: salesforce.keepalive_interval: must be at most 720h, got 8760h`}},
+		{"poll interval under a second", "salesforce:\n  poll_interval: 999ms\n", []string{
+			`c.yaml:2:18: salesforce.poll_interval: must be at least 1s, got 999ms`}},
+		{"poll interval over a day", "salesforce:\n  poll_interval: 24h0m1s\n", []string{
+			`c.yaml:2:18: salesforce.poll_interval: must be at most 24h, got 24h0m1s`}},
+		{"grace period over a month", "care:\n  grace_period: 721h\n", []string{
+			`c.yaml:2:17: care.grace_period: must be at most 720h, got 721h`}},
+
+		// Limits and counts.
+		{"limit of zero", "limits:\n  message_text_bytes: 0\n", []string{
+			`c.yaml:2:23: limits.message_text_bytes: must be from 1 to 262144, got 0`}},
+		{"limit over its bound", "limits:\n  attachments: 101\n  mentions: -1\n", []string{
+			`c.yaml:2:16: limits.attachments: must be from 1 to 100, got 101`,
+			`c.yaml:3:13: limits.mentions: must be from 1 to 200, got -1`}},
+		{"limit not whole", "limits:\n  name_chars: 2.5\n  case_fields: \"50\"\n", []string{
+			`c.yaml:2:15: limits.name_chars: expected a whole number, got number 2.5`,
+			`c.yaml:3:16: limits.case_fields: expected a whole number, got string "50"`}},
+		{"limit in the wrong section", "name_chars: 10\n", []string{
+			`c.yaml:1:1: unknown key "name_chars" (did you mean "limits.name_chars"?)`}},
+		{"too many frame ancestors", "salesforce:\n  embed_frame_ancestors: [" + strings.Repeat("'self', ", 21) + "]\n", []string{
+			`c.yaml:2:26: salesforce.embed_frame_ancestors: at most 20 entries, got 21`}},
+		{"too many users", "auth:\n  users: [" + strings.Repeat("{}, ", 10_001) + "]\n", []string{
+			`c.yaml:2:10: auth.users: at most 10000 users, got 10001`}},
+		{"old api version", "salesforce:\n  api_version: \"41.0\"\n", []string{
+			`c.yaml:2:16: salesforce.api_version: must be 42.0 or later (sObject Collections), got "41.0"`}},
+		{"jwt audience not a URL", "salesforce:\n  jwt_audience: login.salesforce.com\n", []string{
+			`c.yaml:2:17: salesforce.jwt_audience: must be an absolute http or https URL, got "login.salesforce.com"`}},
 
 		// Values.
 		{"bad log level", "log_level: verbose\n", []string{
@@ -208,7 +238,7 @@ func TestProblems(t *testing.T) {
 
 		// Several problems at once, in file order whatever the kind.
 		{"several problems", "salesforce:\n  poll_interval: 0s\n  environment: prod\nlisten: nope\nlisen: x\ncare: []\n", []string{
-			`c.yaml:2:18: salesforce.poll_interval: must be greater than 0, got 0s`,
+			`c.yaml:2:18: salesforce.poll_interval: must be at least 1s, got 0s`,
 			`c.yaml:3:16: salesforce.environment: must be one of production, sandbox, got "prod"`,
 			`c.yaml:4:9: listen: must be host:port (e.g. 127.0.0.1:8080 or :8080), got "nope"`,
 			`c.yaml:5:1: unknown key "lisen" (did you mean "listen"?)`,

@@ -20,6 +20,7 @@ const (
 	kindString kind = iota
 	kindDuration
 	kindNumber
+	kindInt
 	kindList // a list of strings; from the environment, comma- or space-separated
 )
 
@@ -40,8 +41,12 @@ type setting struct {
 	num      func(*Config) *float64
 	checkNum func(float64) string
 
+	integer  func(*Config) *int
+	checkInt func(int) string
+
 	list      func(*Config) *[]string
 	checkItem func(string) string
+	maxItems  int // 0: any number
 }
 
 // envName is the variable that overrides s: CAREBRIDGE_ + upper-cased path
@@ -68,6 +73,12 @@ func (s *setting) set(c *Config, raw string) string {
 			return "expected a number, got " + quote(raw)
 		}
 		*s.num(c) = f
+	case kindInt:
+		i, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return "expected a whole number, got " + quote(raw)
+		}
+		*s.integer(c) = i
 	case kindList:
 		*s.list(c) = splitList(raw)
 	}
@@ -90,7 +101,14 @@ func (s *setting) check(c *Config) (string, map[int]string) {
 		if s.checkNum != nil {
 			return s.checkNum(*s.num(c)), nil
 		}
+	case kindInt:
+		if s.checkInt != nil {
+			return s.checkInt(*s.integer(c)), nil
+		}
 	case kindList:
+		if n := len(*s.list(c)); s.maxItems > 0 && n > s.maxItems {
+			return fmt.Sprintf("at most %d entries, got %d", s.maxItems, n), nil
+		}
 		if s.checkItem != nil {
 			var bad map[int]string
 			for i, v := range *s.list(c) {
@@ -132,6 +150,10 @@ func newSchema() *schema {
 	dur := func(path string, ptr func(*Config) *time.Duration, check func(time.Duration) string) *setting {
 		return &setting{path: path, kind: kindDuration, dur: ptr, checkDur: check}
 	}
+	limit := func(key string, ptr func(*Limits) *int, max int) *setting {
+		return &setting{path: "limits." + key, kind: kindInt,
+			integer: func(c *Config) *int { return ptr(&c.Limits) }, checkInt: checkIntRange(1, max)}
+	}
 	sc := &schema{
 		settings: []*setting{
 			str("listen", func(c *Config) *string { return &c.Listen }, checkListen),
@@ -139,7 +161,7 @@ func newSchema() *schema {
 			file("data_dir", func(c *Config) *string { return &c.DataDir }, checkNotEmpty),
 			str("log_level", func(c *Config) *string { return &c.LogLevel }, checkOneOf("debug", "info", "warn", "error")),
 			file("mapping_file", func(c *Config) *string { return &c.MappingFile }, nil),
-			dur("care.grace_period", func(c *Config) *time.Duration { return &c.Care.GracePeriod }, checkNotNegative),
+			dur("care.grace_period", func(c *Config) *time.Duration { return &c.Care.GracePeriod }, checkDurRange(0, maxGracePeriod)),
 			str("salesforce.environment", func(c *Config) *string { return &c.Salesforce.Environment },
 				checkOneOf(EnvironmentProduction, EnvironmentSandbox)),
 			str("salesforce.login_url", func(c *Config) *string { return &c.Salesforce.LoginURL }, checkURL(false)),
@@ -149,12 +171,23 @@ func newSchema() *schema {
 			str("salesforce.redirect_url", func(c *Config) *string { return &c.Salesforce.RedirectURL }, checkURL(false)),
 			str("salesforce.jwt.username", func(c *Config) *string { return &c.Salesforce.JWT.Username }, nil),
 			file("salesforce.jwt.private_key_file", func(c *Config) *string { return &c.Salesforce.JWT.PrivateKeyFile }, nil),
-			dur("salesforce.poll_interval", func(c *Config) *time.Duration { return &c.Salesforce.PollInterval }, checkPositive),
-			dur("salesforce.keepalive_interval", func(c *Config) *time.Duration { return &c.Salesforce.KeepaliveInterval }, checkPositive),
+			str("salesforce.jwt_audience", func(c *Config) *string { return &c.Salesforce.JWTAudience }, checkURL(false)),
+			dur("salesforce.poll_interval", func(c *Config) *time.Duration { return &c.Salesforce.PollInterval },
+				checkDurRange(minPollInterval, maxPollInterval)),
+			dur("salesforce.keepalive_interval", func(c *Config) *time.Duration { return &c.Salesforce.KeepaliveInterval },
+				checkDurRange(minKeepaliveInterval, maxKeepaliveInterval)),
 			{path: "salesforce.background_budget", kind: kindNumber,
 				num: func(c *Config) *float64 { return &c.Salesforce.BackgroundBudget }, checkNum: checkBudget},
 			{path: "salesforce.embed_frame_ancestors", kind: kindList,
-				list: func(c *Config) *[]string { return &c.Salesforce.EmbedFrameAncestors }, checkItem: checkFrameAncestor},
+				list: func(c *Config) *[]string { return &c.Salesforce.EmbedFrameAncestors }, checkItem: checkFrameAncestor,
+				maxItems: maxFrameAncestors},
+			limit("message_text_bytes", func(l *Limits) *int { return &l.MessageTextBytes }, 256<<10),
+			limit("name_chars", func(l *Limits) *int { return &l.NameChars }, 1024),
+			limit("attachments", func(l *Limits) *int { return &l.Attachments }, 100),
+			limit("attachment_url_chars", func(l *Limits) *int { return &l.AttachmentURLChars }, 8192),
+			limit("case_fields", func(l *Limits) *int { return &l.CaseFields }, 500),
+			limit("field_value_bytes", func(l *Limits) *int { return &l.FieldValueBytes }, 131072),
+			limit("mentions", func(l *Limits) *int { return &l.Mentions }, 200),
 		},
 		byPath:   map[string]*setting{},
 		sections: map[string][]string{},
@@ -276,23 +309,62 @@ func checkURL(required bool) func(string) string {
 func checkAPIVersion(v string) string {
 	major, minor, ok := strings.Cut(v, ".")
 	if ok && minor == "0" && major != "" && major[0] != '0' && strings.Trim(major, "0123456789") == "" && len(major) <= 3 {
+		if n, _ := strconv.Atoi(major); n < minAPIVersion {
+			return fmt.Sprintf("must be %d.0 or later (sObject Collections), got %s", minAPIVersion, quote(v))
+		}
 		return ""
 	}
 	return fmt.Sprintf(`must look like "62.0", got %s`, quote(v))
 }
 
-func checkNotNegative(d time.Duration) string {
-	if d < 0 {
-		return "must not be negative, got " + d.String()
+// Bounds of the durations and counts that are not limits (SPEC §12): each
+// is listed in testdata/carebridge.example.yaml.
+const (
+	maxGracePeriod       = 30 * 24 * time.Hour // a done case does not wait a month for its customer
+	minPollInterval      = time.Second         // one query a second is the most the API budget should pay for
+	maxPollInterval      = 24 * time.Hour
+	minKeepaliveInterval = time.Minute // a refresh a minute would only burn API calls
+	maxKeepaliveInterval = 30 * 24 * time.Hour
+	maxFrameAncestors    = 20
+	maxUsers             = 10_000
+	minAPIVersion        = 42 // sObject Collections, which pushes use, came with 42.0
+)
+
+// checkDurRange accepts min <= d <= max.
+func checkDurRange(min, max time.Duration) func(time.Duration) string {
+	return func(d time.Duration) string {
+		switch {
+		case d < min && min == 0:
+			return "must not be negative, got " + fmtDuration(d)
+		case d < min:
+			return fmt.Sprintf("must be at least %s, got %s", fmtDuration(min), fmtDuration(d))
+		case d > max:
+			return fmt.Sprintf("must be at most %s, got %s", fmtDuration(max), fmtDuration(d))
+		}
+		return ""
 	}
-	return ""
 }
 
-func checkPositive(d time.Duration) string {
-	if d <= 0 {
-		return "must be greater than 0, got " + d.String()
+// fmtDuration writes d as one would in the file: 1m, 720h, 1h30m, 1.5s.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
 	}
-	return ""
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// checkIntRange accepts min <= i <= max.
+func checkIntRange(min, max int) func(int) string {
+	return func(i int) string {
+		if i < min || i > max {
+			return fmt.Sprintf("must be from %d to %d, got %d", min, max, i)
+		}
+		return ""
+	}
 }
 
 func checkBudget(f float64) string {

@@ -94,6 +94,14 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"salesforce.keepalive_interval":    {"2h", 2 * time.Hour},
 		"salesforce.background_budget":     {"0.25", 0.25},
 		"salesforce.embed_frame_ancestors": {"'self' https://a.example", []string{"'self'", "https://a.example"}},
+		"salesforce.jwt_audience":          {"https://test.salesforce.com", "https://test.salesforce.com"},
+		"limits.message_text_bytes":        {"1024", 1024},
+		"limits.name_chars":                {"80", 80},
+		"limits.attachments":               {"5", 5},
+		"limits.attachment_url_chars":      {"4096", 4096},
+		"limits.case_fields":               {"10", 10},
+		"limits.field_value_bytes":         {"512", 512},
+		"limits.mentions":                  {"3", 3},
 	}
 	// The jwt pair and its client id must come together; the variable
 	// under test comes later and wins.
@@ -109,6 +117,8 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 			return *s.dur(c)
 		case kindNumber:
 			return *s.num(c)
+		case kindInt:
+			return *s.integer(c)
 		case kindList:
 			return *s.list(c)
 		}
