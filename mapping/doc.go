@@ -25,4 +25,13 @@
 //     it does not list.
 //   - In message digests every message is one line: line breaks inside a
 //     message's text become spaces.
+//   - An external id field takes its value from the Care external key only
+//     (case.external_key; message records from message.external_key), never
+//     from ids or data that repeat across installs and restores.
+//   - overridable lists what an API caller may set on create. By default it
+//     is the mapped fields but the external id field and fields taken for
+//     lookups: offline every name ending in "Id" (Id, OwnerId,
+//     RecordTypeId, ContactId, ...), and with a describe at render time
+//     every reference field too. A listed field is overridable as listed;
+//     the external id field never is.
 package mapping

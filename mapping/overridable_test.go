@@ -28,7 +28,7 @@ func TestOverridableDefaults(t *testing.T) {
 		want []string
 	}{
 		{ex.Case, []string{"Subject", "Origin", "Priority", "Description", "Care_Agent_Email__c"}},
-		{ex.Contact, []string{"FirstName", "LastName"}},
+		{ex.Contact, []string{"FirstName", "LastName", "Email"}}, // listed: Email is not mapped
 		{ex.Lead, []string{"LastName", "Company"}},
 		{&ex.Messages.ObjectMapping, []string{}},
 		{mustParse(t, "l.yaml", lookupMapping).Case, []string{"Subject", "Account__c"}},

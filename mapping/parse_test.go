@@ -21,7 +21,7 @@ func TestParseExampleModel(t *testing.T) {
 	if !ok || pr.Value.Form != FormFrom || pr.Value.From.Name != "case.priority" || len(pr.Value.Map) != 4 {
 		t.Fatalf("Priority: %+v", pr)
 	}
-	if pr.Pos != (Pos{Line: 14, Col: 5}) || pr.Value.Map[0].KeyPos != (Pos{Line: 14, Col: 45}) {
+	if pr.Pos != (Pos{Line: 15, Col: 5}) || pr.Value.Map[0].KeyPos != (Pos{Line: 15, Col: 45}) {
 		t.Errorf("Priority positions %v %v", pr.Pos, pr.Value.Map[0].KeyPos)
 	}
 	last, _ := m.Contact.Field("LastName")
