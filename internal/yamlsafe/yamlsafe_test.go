@@ -180,3 +180,24 @@ func count(n *yaml.Node) int {
 	}
 	return s
 }
+
+// FuzzClip: Clip and ClipLine keep valid text valid, within their bounds,
+// and leave what fits alone.
+func FuzzClip(f *testing.F) {
+	for _, s := range []string{"", "a", strings.Repeat("é", 900), "😀" + strings.Repeat("x", 1100), "\xff\xfe"} {
+		f.Add(s, 5)
+	}
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		max = 1 + int(uint(max)%200)
+		c, l := Clip(s, max), ClipLine(s)
+		if utf8.ValidString(s) && (!utf8.ValidString(c) || !utf8.ValidString(l)) {
+			t.Fatalf("invalid text from valid %q: %q %q", s, c, l)
+		}
+		if utf8.RuneCountInString(c) > max || len(l) > MaxLine {
+			t.Fatalf("over the bound: %d runes (max %d), %d bytes", utf8.RuneCountInString(c), max, len(l))
+		}
+		if utf8.RuneCountInString(s) <= max && c != s || len(s) <= MaxLine && l != s {
+			t.Fatalf("changed text that fits: %q", s)
+		}
+	})
+}
