@@ -277,6 +277,12 @@ func TestCaseBySalesforceID(t *testing.T) {
 	if n, _ := s.LinkedCaseCount(ctx); n != 1 {
 		t.Fatalf("linked count %d", n)
 	}
+	other, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l1", 1, clk.t)})
+	s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l2", 2, clk.t)}) // not linked
+	s.SetSalesforceLink(ctx, other.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500" + "0C" })
+	if ids, err := s.LinkedSalesforceCaseIDs(ctx); err != nil || !slices.Equal(ids, []string{"5000C", "500B"}) {
+		t.Fatalf("linked ids %q %v", ids, err)
+	}
 }
 
 func TestMessagesForRenderAndContactLink(t *testing.T) {
