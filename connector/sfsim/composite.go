@@ -240,7 +240,7 @@ func (s *Server) collectionRecord(c *call, op string, rec []member, upsertObj *o
 		if err != nil {
 			return recordResult{err: err}
 		}
-		r, cerr := s.createRecord(c.tx, c.userID, o, in)
+		r, cerr := s.createRecord(c.tx, c.actor(), o, in)
 		if cerr != nil {
 			return recordResult{err: cerr}
 		}
@@ -262,7 +262,7 @@ func (s *Server) collectionRecord(c *call, op string, rec []member, upsertObj *o
 			return recordResult{id: id, err: badRequest("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")}
 		}
 		in.id = ""
-		if err := s.updateRecord(c.tx, c.userID, r, in); err != nil {
+		if err := s.updateRecord(c.tx, c.actor(), r, in); err != nil {
 			return recordResult{id: id, err: err}
 		}
 		return recordResult{id: id}
@@ -279,7 +279,7 @@ func (s *Server) collectionRecord(c *call, op string, rec []member, upsertObj *o
 	if err != nil {
 		return recordResult{err: err}
 	}
-	r, created, uerr := s.upsertRecord(c.tx, c.userID, c.version, o, extField, value, in)
+	r, created, uerr := s.upsertRecord(c.tx, c.actor(), c.version, o, extField, value, in)
 	if uerr != nil {
 		return recordResult{err: uerr}
 	}
@@ -545,7 +545,12 @@ func (s *Server) runSubrequest(c *call, sub subrequest, results map[string]any) 
 	if len(rest) == 1 && rest[0] == "composite" {
 		return subError(badRequest("INVALID_INPUT", "A composite request cannot contain a composite subrequest")), false
 	}
-	h := http.Header{}
+	// The composite request's headers (Sforce-Auto-Assign, the duplicate
+	// rule header) apply to every subrequest; its own httpHeaders win.
+	h := c.header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
 	for k, v := range sub.HTTPHeaders {
 		h.Set(k, v)
 	}

@@ -40,16 +40,20 @@ var operations = [...]string{opToken, opQuery, opSearch, opDescribe, opCreate, o
 func Operations() []string { return append([]string(nil), operations[:]...) }
 
 // Stats counts the data and token calls the org received, whatever their
-// outcome (a call answered 401 or failed by a fault counts too).
+// outcome (a call answered 401 or failed by a fault counts too), and the
+// records query and queryMore answered.
 type Stats struct {
 	Total       int64            `json:"total"`
 	ByOperation map[string]int64 `json:"by_operation"`
+	// RecordsReturned is the rows answered by query and queryMore pages.
+	RecordsReturned int64 `json:"records_returned"`
 }
 
 type stats struct {
-	mu    sync.Mutex
-	total int64
-	by    map[string]int64
+	mu       sync.Mutex
+	total    int64
+	by       map[string]int64
+	returned int64
 }
 
 func newStats() *stats { return &stats{by: map[string]int64{}} }
@@ -61,10 +65,17 @@ func (s *stats) count(op string) {
 	s.mu.Unlock()
 }
 
+// returnedRows counts the rows of one query or queryMore page.
+func (s *stats) returnedRows(n int) {
+	s.mu.Lock()
+	s.returned += int64(n)
+	s.mu.Unlock()
+}
+
 func (s *stats) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := Stats{Total: s.total, ByOperation: make(map[string]int64, len(operations)+1)}
+	out := Stats{Total: s.total, ByOperation: make(map[string]int64, len(operations)+1), RecordsReturned: s.returned}
 	for _, op := range operations {
 		out.ByOperation[op] = s.by[op]
 	}
@@ -77,6 +88,7 @@ func (s *stats) snapshot() Stats {
 func (s *stats) reset() {
 	s.mu.Lock()
 	s.total = 0
+	s.returned = 0
 	s.by = map[string]int64{}
 	s.mu.Unlock()
 }
@@ -115,20 +127,43 @@ const (
 	FaultLatency              = "latency"
 )
 
-// Fault makes the next Count data calls fail. With AfterCommit the call's
-// writes are applied first and the answer is then replaced by the failure,
-// as when a response is lost after Salesforce committed.
+// Fault targets: the data API (/services/data/...) or the OAuth token
+// endpoint (/services/oauth2/token).
+const (
+	FaultTargetData  = "data"
+	FaultTargetToken = "token"
+)
+
+// Fault makes the next Count calls of its target fail. With AfterCommit
+// the call's writes (or the token issued) are applied first and the
+// answer is then replaced by the failure, as when a response is lost
+// after Salesforce committed.
 type Fault struct {
 	Kind        string `json:"kind"`
 	Count       int    `json:"count"`
 	LatencyMS   int    `json:"latency_ms"`
 	AfterCommit bool   `json:"after_commit"`
-	// Status picks the 5xx answer: 500 (UNKNOWN_EXCEPTION, JSON), 502 or
-	// 503 (default; plain-text bodies, as the Salesforce edge sends).
+	// Status picks the 5xx answer: 500 (UNKNOWN_EXCEPTION, JSON; on the
+	// token endpoint the OAuth error unknown_error), 502 or 503 (default;
+	// plain-text bodies, as the Salesforce edge sends).
 	Status int `json:"status,omitempty"`
+	// Target is FaultTargetData (default) or FaultTargetToken; a fault
+	// only ever hits calls of its target.
+	Target string `json:"target,omitempty"`
 }
 
 func (f *Fault) validate() error {
+	switch f.Target {
+	case "":
+		f.Target = FaultTargetData
+	case FaultTargetData:
+	case FaultTargetToken:
+		if f.Kind == FaultUnableToLockRow || f.Kind == FaultRequestLimitExceeded {
+			return fmt.Errorf("a %s fault applies to data calls only (the token endpoint takes 5xx, drop or latency)", f.Kind)
+		}
+	default:
+		return fmt.Errorf("unknown fault target %q (want data or token)", f.Target)
+	}
 	switch f.Kind {
 	case FaultServerError:
 		switch f.Status {
@@ -169,23 +204,26 @@ func (fq *faultQueue) push(f Fault) {
 	fq.mu.Unlock()
 }
 
-// next takes one call's worth of the oldest fault.
-func (fq *faultQueue) next() *Fault {
+// next takes one call's worth of the oldest fault for target.
+func (fq *faultQueue) next(target string) *Fault {
 	if fq.n.Load() == 0 {
 		return nil
 	}
 	fq.mu.Lock()
 	defer fq.mu.Unlock()
-	if len(fq.q) == 0 {
-		return nil
+	for i := range fq.q {
+		if fq.q[i].Target != target {
+			continue
+		}
+		f := fq.q[i]
+		fq.q[i].Count--
+		if fq.q[i].Count <= 0 {
+			fq.q = append(fq.q[:i:i], fq.q[i+1:]...)
+		}
+		fq.n.Store(int64(len(fq.q)))
+		return &f
 	}
-	f := fq.q[0]
-	fq.q[0].Count--
-	if fq.q[0].Count <= 0 {
-		fq.q = fq.q[1:]
-	}
-	fq.n.Store(int64(len(fq.q)))
-	return &f
+	return nil
 }
 
 func (fq *faultQueue) clear() {
@@ -206,10 +244,15 @@ type User struct {
 	Username string `json:"username"`
 	Name     string `json:"name"`
 	Email    string `json:"email"`
+	// Profile is ProfileStandard or ProfileRestricted.
+	Profile string `json:"profile"`
+	// OrgID is the user's organization: the org's own id, or OtherOrgID.
+	OrgID string `json:"org_id"`
 }
 
-func userFrom(r *record) User {
-	u := User{ID: r.id}
+func (s *Server) userFrom(r *record) User {
+	m := s.users.get(r.id)
+	u := User{ID: r.id, Profile: m.profile, OrgID: m.orgID}
 	u.Username, _ = r.vals["Username"].(string)
 	u.Name, _ = r.vals["Name"].(string)
 	u.Email, _ = r.vals["Email"].(string)
@@ -313,7 +356,7 @@ func (s *Server) CreateRecord(object string, fields map[string]any) (string, err
 	if err != nil {
 		return "", err
 	}
-	r, err := s.createRecord(nil, s.adminID, o, in)
+	r, err := s.createRecord(nil, s.admin(), o, in)
 	if err != nil {
 		return "", err
 	}
@@ -349,7 +392,7 @@ func (s *Server) updateFromBody(object, id string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.updateRecord(nil, s.adminID, r, in)
+	return s.updateRecord(nil, s.admin(), r, in)
 }
 
 // DeleteRecord moves a record to the recycle bin as the admin user.
@@ -371,15 +414,7 @@ func (s *Server) DeleteRecord(object, id string) error {
 // CreateUser adds a standard user, as an admin would in Setup. It fails
 // when the username is taken.
 func (s *Server) CreateUser(username, firstName, lastName, email string) (User, error) {
-	if username == "" || lastName == "" {
-		return User{}, errors.New("sfsim: a user needs a username and a last name")
-	}
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	if r := s.userByName(username); r != nil {
-		return User{}, fmt.Errorf("sfsim: username %s is taken", username)
-	}
-	return userFrom(s.insertUser(nil, username, firstName, lastName, email)), nil
+	return s.CreateUserWith(NewUser{Username: username, FirstName: firstName, LastName: lastName, Email: email})
 }
 
 // User returns the user with that username.
@@ -390,7 +425,7 @@ func (s *Server) User(username string) (User, bool) {
 	if r == nil {
 		return User{}, false
 	}
-	return userFrom(r), true
+	return s.userFrom(r), true
 }
 
 // userByName finds a user; callers hold the store lock.
@@ -471,6 +506,12 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 3 && parts[0] == "records" && method == http.MethodDelete:
+		if err := s.DeleteRecord(parts[1], parts[2]); err != nil {
+			writeResponse(w, errResp(err))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case len(parts) == 2 && parts[0] == "records" && method == http.MethodGet:
 		recs := s.Records(parts[1])
 		if recs == nil {
@@ -488,22 +529,24 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.ExpireSessions()
 		w.WriteHeader(http.StatusNoContent)
 	case len(parts) == 1 && parts[0] == "users" && method == http.MethodPost:
-		var in struct {
-			Username  string `json:"username"`
-			FirstName string `json:"first_name"`
-			LastName  string `json:"last_name"`
-			Email     string `json:"email"`
-		}
+		var in NewUser
 		if err := strictJSON(b, &in); err != nil {
 			ctlErr(http.StatusBadRequest, err.Error())
 			return
 		}
-		u, err := s.CreateUser(in.Username, in.FirstName, in.LastName, in.Email)
+		u, err := s.CreateUserWith(in)
 		if err != nil {
 			ctlErr(http.StatusBadRequest, err.Error())
 			return
 		}
 		writeJSON(w, http.StatusCreated, u)
+	case len(parts) == 2 && parts[0] == "users" && method == http.MethodGet:
+		info, ok := s.UserInfo(parts[1])
+		if !ok {
+			ctlErr(http.StatusNotFound, "no user "+parts[1])
+			return
+		}
+		writeJSON(w, http.StatusOK, info)
 	case len(parts) == 3 && parts[0] == "users" && parts[2] == "revoke" && method == http.MethodPost:
 		if err := s.RevokeUser(parts[1]); err != nil {
 			ctlErr(http.StatusNotFound, err.Error())

@@ -198,7 +198,7 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusRequestEntityTooLarge, []*Error{{Code: "REQUEST_ENTITY_TOO_LARGE", Message: err.Error()}})
 		return
 	}
-	fault := s.faults.next()
+	fault := s.faults.next(FaultTargetData)
 	if fault != nil && fault.Kind == FaultLatency {
 		if err := sleep(r.Context(), time.Duration(fault.LatencyMS)*time.Millisecond); err != nil {
 			return
@@ -475,7 +475,7 @@ func (s *Server) handleCreate(c *call, o *object) *response {
 	if err != nil {
 		return errResp(err)
 	}
-	r, err := s.createRecord(c.tx, c.userID, o, in)
+	r, err := s.createRecord(c.tx, c.actor(), o, in)
 	if err != nil {
 		return errResp(err)
 	}
@@ -517,7 +517,7 @@ func (s *Server) handleRecord(c *call, o *object, seg string) *response {
 		if err != nil {
 			return errResp(err)
 		}
-		if err := s.updateRecord(c.tx, c.userID, r, in); err != nil {
+		if err := s.updateRecord(c.tx, c.actor(), r, in); err != nil {
 			return errResp(err)
 		}
 		return &response{status: http.StatusNoContent}
@@ -570,7 +570,7 @@ func (s *Server) handleExternal(c *call, o *object, fieldName, value string) *re
 		if err != nil {
 			return errResp(err)
 		}
-		r, created, err := s.upsertRecord(c.tx, c.userID, c.version, o, f, value, in)
+		r, created, err := s.upsertRecord(c.tx, c.actor(), c.version, o, f, value, in)
 		if err != nil {
 			return errResp(err)
 		}
@@ -647,19 +647,28 @@ func (s *Server) handleUpdated(c *call, o *object) *response {
 	return jsonResp(http.StatusOK, jobj{{"ids", ids}, {"latestDateCovered", formatTime(end)}})
 }
 
-// handleDeleted serves getDeleted from the recycle bin.
+// deletedKept is how far back getDeleted answers: "no more than 15 days
+// previous to the day the call is executed".
+const deletedKept = 15 * 24 * time.Hour
+
+// handleDeleted serves getDeleted from the delete log: the records of o
+// deleted in [start, end) (minutes), oldest first, within the last 15
+// days; earliestDateAvailable is where the log begins.
 func (s *Server) handleDeleted(c *call, o *object) *response {
 	start, end, errR := s.replicationWindow(c)
 	if errR != nil {
 		return errR
 	}
+	earliest := s.started.Truncate(time.Minute)
+	if kept := s.now().UTC().Add(-deletedKept).Truncate(time.Minute); kept.After(earliest) {
+		earliest = kept
+	}
 	recs := []jobj{}
 	for _, r := range s.store.table(o).rows {
-		if r.deleted && !r.deletedAt.Before(start) && r.deletedAt.Before(end) {
+		if r.deleted && !r.deletedAt.Before(start) && r.deletedAt.Before(end) && !r.deletedAt.Before(earliest) {
 			recs = append(recs, jobj{{"id", r.id}, {"deletedDate", formatTime(r.deletedAt)}})
 		}
 	}
-	earliest := s.started.Truncate(time.Minute)
 	return jsonResp(http.StatusOK, jobj{{"deletedRecords", recs}, {"earliestDateAvailable", formatTime(earliest)}, {"latestDateCovered", formatTime(end)}})
 }
 

@@ -67,14 +67,20 @@ func (s *Server) handleDescribe(c *call, o *object) *response {
 	if resp := s.notModified(c); resp != nil {
 		return resp
 	}
-	return jsonResp(http.StatusOK, s.describe(o, c.version))
+	return jsonResp(http.StatusOK, s.describe(o, c.version, c.userID))
 }
 
-// describe is the full describe of o.
-func (s *Server) describe(o *object, version string) jobj {
+// describe is the full describe of o as the user sees it: a field the
+// user's profile may not write is neither createable nor updateable.
+func (s *Server) describe(o *object, version, userID string) jobj {
 	base := "/services/data/v" + version + "/sobjects/" + o.Name
 	fields := make([]jobj, 0, len(o.Fields))
 	for _, f := range o.Fields {
+		if !s.fieldWritable(userID, o, f) {
+			readOnly := *f
+			readOnly.Createable, readOnly.Updateable = false, false
+			f = &readOnly
+		}
 		fields = append(fields, describeField(f))
 	}
 	children := make([]jobj, 0, len(o.Children))

@@ -14,6 +14,8 @@ type Error struct {
 	Code       string
 	Message    string
 	Fields     []string
+	// Duplicate is the duplicateResult of a DUPLICATES_DETECTED error.
+	Duplicate jobj
 }
 
 func (e *Error) Error() string {
@@ -25,7 +27,11 @@ func (e *Error) Error() string {
 
 // MarshalJSON writes the REST form {"message","errorCode","fields"}.
 func (e *Error) MarshalJSON() ([]byte, error) {
-	o := jobj{{"message", e.Message}, {"errorCode", e.Code}}
+	var o jobj
+	if e.Duplicate != nil {
+		o = append(o, kv{"duplicateResult", e.Duplicate})
+	}
+	o = append(o, kv{"message", e.Message}, kv{"errorCode", e.Code})
 	if e.Fields != nil {
 		o = append(o, kv{"fields", e.Fields})
 	}
@@ -39,7 +45,11 @@ func (e *Error) recordError() jobj {
 	if fields == nil {
 		fields = []string{}
 	}
-	return jobj{{"statusCode", e.Code}, {"message", e.Message}, {"fields", fields}}
+	o := jobj{{"statusCode", e.Code}, {"message", e.Message}, {"fields", fields}}
+	if e.Duplicate != nil {
+		o = append(o, kv{"duplicateResult", e.Duplicate})
+	}
+	return o
 }
 
 // Errors is several errors answered together (e.g. a record with a missing

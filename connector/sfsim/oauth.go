@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -45,6 +46,8 @@ type grant struct {
 	token  string
 	userID string
 	scopes []string
+	// seq orders grants by approval: the oldest has the lowest.
+	seq uint64
 }
 
 type session struct {
@@ -59,6 +62,7 @@ type authState struct {
 	codes    map[string]*authCode
 	sessions map[string]*session
 	grants   map[string]*grant
+	seq      uint64 // last grant seq handed out
 
 	keyOnce sync.Once
 	idKey   *rsa.PrivateKey // signs id_tokens; made on first use
@@ -125,6 +129,56 @@ func (a *authState) revokeUser(userID string) {
 	}
 }
 
+// refreshTokens counts the user's live refresh tokens.
+func (a *authState) refreshTokens(userID string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, g := range a.grants {
+		if g.userID == userID {
+			n++
+		}
+	}
+	return n
+}
+
+// revokeGrant voids a refresh token and the sessions issued from it.
+// Callers hold a.mu.
+func (a *authState) revokeGrant(g *grant) {
+	delete(a.grants, g.token)
+	for t, sess := range a.sessions {
+		if sess.grant == g {
+			delete(a.sessions, t)
+		}
+	}
+}
+
+// maxApprovals is how many refresh tokens a user keeps per connected app;
+// a strict org revokes the oldest on the next approval, as Salesforce does.
+const maxApprovals = 5
+
+// keepApprovals revokes the user's oldest refresh tokens until fewer than
+// maxApprovals remain. Callers hold a.mu.
+func (a *authState) keepApprovals(userID string) {
+	for {
+		var oldest *grant
+		n := 0
+		for _, g := range a.grants {
+			if g.userID != userID {
+				continue
+			}
+			n++
+			if oldest == nil || g.seq < oldest.seq {
+				oldest = g
+			}
+		}
+		if n < maxApprovals {
+			return
+		}
+		a.revokeGrant(oldest)
+	}
+}
+
 func randomToken(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
@@ -142,7 +196,7 @@ func (s *Server) serveOAuth(w http.ResponseWriter, r *http.Request) bool {
 	switch path := r.URL.Path; {
 	case path == "/services/oauth2/token":
 		s.stats.count(opToken)
-		s.handleToken(w, r)
+		s.serveToken(w, r)
 	case path == "/services/oauth2/revoke":
 		s.stats.count(opRevoke)
 		s.handleRevoke(w, r)
@@ -308,6 +362,32 @@ func clientCredentials(r *http.Request) (id, secret string) {
 	return r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 }
 
+// serveToken applies the faults aimed at the token endpoint, then
+// answers the token request.
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	fault := s.faults.next(FaultTargetToken)
+	if fault != nil && fault.Kind == FaultLatency {
+		if err := sleep(r.Context(), time.Duration(fault.LatencyMS)*time.Millisecond); err != nil {
+			return
+		}
+		fault = nil
+	}
+	switch {
+	case fault == nil:
+		s.handleToken(w, r)
+		return
+	case fault.AfterCommit:
+		// The token is issued (a rotated refresh token voids the old
+		// one), then the answer is lost.
+		s.handleToken(httptest.NewRecorder(), r)
+	}
+	if fault.Kind == FaultServerError && fault.Status == http.StatusInternalServerError {
+		oauthError(w, http.StatusInternalServerError, "unknown_error", "retry your request")
+		return
+	}
+	s.writeFault(w, fault, nil)
+}
+
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "must use HTTP POST")
@@ -383,16 +463,23 @@ func (s *Server) tokenAuthCode(w http.ResponseWriter, r *http.Request) {
 	}
 	var g *grant
 	if hasScope(ac.scopes, "refresh_token", "offline_access") {
-		g = s.newGrant(ac.userID, ac.scopes)
+		g = s.newGrant(ac.userID, ac.scopes, s.opts.Strict)
 	}
 	s.writeToken(w, r, ac.userID, ac.scopes, g, g != nil, ac.nonce)
 }
 
-func (s *Server) newGrant(userID string, scopes []string) *grant {
+// newGrant issues a refresh token. approval marks a new approval in a
+// strict org, which keeps at most maxApprovals per user.
+func (s *Server) newGrant(userID string, scopes []string, approval bool) *grant {
 	g := &grant{token: "5Aep861" + randomToken(60), userID: userID, scopes: scopes}
 	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	if approval {
+		s.auth.keepApprovals(userID)
+	}
+	s.auth.seq++
+	g.seq = s.auth.seq
 	s.auth.grants[g.token] = g
-	s.auth.mu.Unlock()
 	return g
 }
 
@@ -412,7 +499,7 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.RotateRefreshTokens {
-		g = s.newGrant(g.userID, g.scopes)
+		g = s.newGrant(g.userID, g.scopes, false)
 	}
 	s.writeToken(w, r, g.userID, g.scopes, g, s.opts.RotateRefreshTokens, "")
 }
@@ -422,7 +509,7 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request) {
 // only when withRefresh.
 func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID string, scopes []string, g *grant, withRefresh bool, nonce string) {
 	now := s.now()
-	tok := s.orgID[:15] + "!AQ" + randomToken(72)
+	tok := s.orgOf(userID)[:15] + "!AQ" + randomToken(72)
 	s.auth.mu.Lock()
 	s.auth.sessions[tok] = &session{token: tok, userID: userID, expires: now.Add(s.opts.SessionTTL), grant: g}
 	s.auth.mu.Unlock()
@@ -456,8 +543,9 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID strin
 	writeJSON(w, http.StatusOK, out)
 }
 
+// identityURL is /id/{orgId}/{userId}, with the org the user belongs to.
 func (s *Server) identityURL(userID string) string {
-	return s.LoginURL + "/id/" + s.orgID + "/" + userID
+	return s.LoginURL + "/id/" + s.orgOf(userID) + "/" + userID
 }
 
 // ParseJWTKey reads the public key that verifies JWT bearer assertions
@@ -613,12 +701,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g := s.auth.grants[tok]; g != nil {
-		delete(s.auth.grants, tok)
-		for t, sess := range s.auth.sessions {
-			if sess.grant == g {
-				delete(s.auth.sessions, t)
-			}
-		}
+		s.auth.revokeGrant(g)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -693,7 +776,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, jobj{
 		{"sub", s.identityURL(u.id)},
 		{"user_id", u.id},
-		{"organization_id", s.orgID},
+		{"organization_id", s.orgOf(u.id)},
 		{"preferred_username", str(u.vals["Username"])},
 		{"nickname", str(u.vals["CommunityNickname"])},
 		{"name", str(u.vals["Name"])},
@@ -732,7 +815,7 @@ func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	}
 	org, okOrg := NormalizeID(parts[0])
 	uid, okUser := NormalizeID(parts[1])
-	if !okOrg || !okUser || org != s.orgID || uid != sess.userID {
+	if !okOrg || !okUser || org != s.orgOf(uid) || uid != sess.userID {
 		writeRaw(w, http.StatusForbidden, "text/plain;charset=UTF-8", "Bad_Id")
 		return
 	}
@@ -749,7 +832,7 @@ func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request) {
 		{"id", s.identityURL(u.id)},
 		{"asserted_user", true},
 		{"user_id", u.id},
-		{"organization_id", s.orgID},
+		{"organization_id", s.orgOf(u.id)},
 		{"username", str(u.vals["Username"])},
 		{"nick_name", str(u.vals["CommunityNickname"])},
 		{"display_name", str(u.vals["Name"])},

@@ -357,7 +357,7 @@ func (s *Server) matching(c *compiled, all bool, only func(*record) bool) []*rec
 	if len(c.order) > 0 {
 		sort.SliceStable(recs, func(i, j int) bool {
 			for _, k := range c.order {
-				cmp := compareNullable(k.p.value(st, recs[i]), k.p.value(st, recs[j]), k.nullsLast, k.desc)
+				cmp := compareNullable(k.p.leaf, k.p.value(st, recs[i]), k.p.value(st, recs[j]), k.nullsLast, k.desc)
 				if cmp != 0 {
 					return cmp < 0
 				}
@@ -373,7 +373,7 @@ func (s *Server) matching(c *compiled, all bool, only func(*record) bool) []*rec
 
 // compareNullable orders two values for ORDER BY: nulls first or last
 // whatever the direction, the rest ascending or descending.
-func compareNullable(a, b any, nullsLast, desc bool) int {
+func compareNullable(f *field, a, b any, nullsLast, desc bool) int {
 	an, bn := a == nil, b == nil
 	switch {
 	case an && bn:
@@ -389,11 +389,23 @@ func compareNullable(a, b any, nullsLast, desc bool) int {
 		}
 		return 1
 	}
-	c := compareValues(a, b)
+	c := compareField(f, a, b)
 	if desc {
 		return -c
 	}
 	return c
+}
+
+// compareField compares two non-null values of field f. Ids compare
+// exactly: their case is significant and their order is the order the
+// org made them in, so ORDER BY SystemModstamp, Id is the change order.
+func compareField(f *field, a, b any) int {
+	if f.Type == typeID || f.Type == typeReference {
+		x, _ := a.(string)
+		y, _ := b.(string)
+		return strings.Compare(x, y)
+	}
+	return compareValues(a, b)
 }
 
 // compareValues compares two non-null stored values of one field; text
@@ -513,6 +525,9 @@ type cmpCond struct {
 	vals   []any // converted literals; nil entries are NULL
 	ranges []dateRange
 	like   *regexp.Regexp
+	// in holds the lower-cased literals of an IN or NOT IN list of plain
+	// strings (a poller sends hundreds of ids), so a row is one lookup.
+	in map[string]bool
 }
 
 type dateRange struct{ lo, hi any }
@@ -527,6 +542,10 @@ func (c *cmpCond) eval(st *store, r *record) bool {
 		s, ok := v.(string)
 		return ok && c.like != nil && c.like.MatchString(s)
 	case "IN":
+		if c.in != nil {
+			s, ok := v.(string)
+			return ok && c.in[strings.ToLower(s)]
+		}
 		for i := range c.vals {
 			if c.equal(v, i) {
 				return true
@@ -534,6 +553,10 @@ func (c *cmpCond) eval(st *store, r *record) bool {
 		}
 		return false
 	case "NOT IN":
+		if c.in != nil {
+			s, ok := v.(string)
+			return !ok || !c.in[strings.ToLower(s)]
+		}
 		for i := range c.vals {
 			if c.equal(v, i) {
 				return false
@@ -586,7 +609,7 @@ func (c *cmpCond) eval(st *store, r *record) bool {
 			return compareValues(v, rg.lo) >= 0
 		}
 	}
-	cmp := compareValues(v, lit)
+	cmp := compareField(c.p.leaf, v, lit)
 	switch c.op {
 	case "<":
 		return cmp < 0
@@ -695,7 +718,24 @@ func (b *binder) compare(x *soql.Compare) (cond, *Error) {
 		c.vals = append(c.vals, v)
 		c.ranges = append(c.ranges, rg)
 	}
+	if x.Op == "IN" || x.Op == "NOT IN" {
+		c.in = stringSet(c.vals, c.ranges)
+	}
 	return c, nil
+}
+
+// stringSet is the lower-cased set of vals when every one is a non-empty
+// string without a date range, else nil.
+func stringSet(vals []any, ranges []dateRange) map[string]bool {
+	set := make(map[string]bool, len(vals))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok || s == "" || ranges[i].lo != nil {
+			return nil
+		}
+		set[strings.ToLower(s)] = true
+	}
+	return set
 }
 
 // literal converts one literal for comparison with field f, checking its
@@ -1085,6 +1125,7 @@ func (s *Server) page(c *call, total int, rows []jobj, pos, batch int, cur *curs
 	if page == nil {
 		page = []jobj{}
 	}
+	s.stats.returnedRows(len(page))
 	return append(out, kv{"records", page})
 }
 

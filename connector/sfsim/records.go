@@ -48,11 +48,16 @@ func (s *Server) matchExternal(o *object, f *field, value string) []*record {
 	return nil
 }
 
-// createRecord validates in and inserts a new record of o owned by userID.
-func (s *Server) createRecord(tx *txn, userID string, o *object, in *writeInput) (*record, error) {
+// createRecord validates in and inserts a new record of o owned by the
+// writer.
+func (s *Server) createRecord(tx *txn, a actor, o *object, in *writeInput) (*record, error) {
 	if !o.Createable {
 		return nil, badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be inserted: "+o.Label)
 	}
+	if err := s.checkFieldAccess(a.userID, o, in.names, true); err != nil {
+		return nil, err
+	}
+	userID := a.userID
 	st := s.store
 	vals := make(map[string]any, len(o.Fields))
 	for _, name := range in.names {
@@ -90,10 +95,14 @@ func (s *Server) createRecord(tx *txn, userID string, o *object, in *writeInput)
 		vals["OwnerId"] = userID
 	}
 	derive(o, vals, nil, now, userID)
+	s.assign(a, o, vals)
 	if err := s.checkRequired(o, vals); err != nil {
 		return nil, err
 	}
 	if err := s.checkUnique(o, vals, in.names, nil); err != nil {
+		return nil, err
+	}
+	if err := s.checkDuplicates(a, o, vals, nil); err != nil {
 		return nil, err
 	}
 	r := &record{obj: o, id: id, vals: vals}
@@ -101,14 +110,17 @@ func (s *Server) createRecord(tx *txn, userID string, o *object, in *writeInput)
 	return r, nil
 }
 
-// updateRecord validates in and applies it to r as userID.
-func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput) error {
+// updateRecord validates in and applies it to r as the writer.
+func (s *Server) updateRecord(tx *txn, a actor, r *record, in *writeInput) error {
 	o := r.obj
 	if !o.Updateable {
 		return badRequest("INVALID_TYPE_FOR_OPERATION", "entity type cannot be updated: "+o.Label)
 	}
 	if r.deleted {
 		return errEntityDeleted()
+	}
+	if err := s.checkFieldAccess(a.userID, o, in.names, false); err != nil {
+		return err
 	}
 	if in.id != "" {
 		if id, ok := NormalizeID(in.id); !ok || id != r.id {
@@ -128,11 +140,15 @@ func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput)
 			vals[name] = false
 		}
 	}
-	derive(o, vals, r.vals, now, userID)
+	derive(o, vals, r.vals, now, a.userID)
+	s.assign(a, o, vals)
 	if err := s.checkRequired(o, vals); err != nil {
 		return err
 	}
 	if err := s.checkUnique(o, vals, in.names, r); err != nil {
+		return err
+	}
+	if err := s.checkDuplicates(a, o, vals, r); err != nil {
 		return err
 	}
 	s.store.replace(tx, r, vals)
@@ -142,7 +158,7 @@ func (s *Server) updateRecord(tx *txn, userID string, r *record, in *writeInput)
 // upsertRecord finds the record of o whose external id field f equals
 // value: none creates one (with the value set), one updates it, several
 // answer *multipleMatches.
-func (s *Server) upsertRecord(tx *txn, userID, version string, o *object, f *field, value string, in *writeInput) (*record, bool, error) {
+func (s *Server) upsertRecord(tx *txn, a actor, version string, o *object, f *field, value string, in *writeInput) (*record, bool, error) {
 	matches := s.matchExternal(o, f, value)
 	if len(matches) == 0 && f.Name == "Id" {
 		// Upsert by Id updates; it never creates.
@@ -155,10 +171,10 @@ func (s *Server) upsertRecord(tx *txn, userID, version string, o *object, f *fie
 				fmt.Sprintf("The value of the external ID field %s in the body (%v) does not match the value in the URL (%s)", f.Name, prev, value), f.Name)
 		}
 		in.set(f.Name, value)
-		r, err := s.createRecord(tx, userID, o, in)
+		r, err := s.createRecord(tx, a, o, in)
 		return r, true, err
 	case 1:
-		err := s.updateRecord(tx, userID, matches[0], in)
+		err := s.updateRecord(tx, a, matches[0], in)
 		return matches[0], false, err
 	}
 	return nil, false, newMultipleMatches(version, o, matches)

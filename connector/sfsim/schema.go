@@ -505,6 +505,18 @@ func defaultSchema() *schema {
 	user.nameFields = []string{"Name", "FirstName", "LastName", "Username"}
 	s.add(user)
 
+	groupName := readOnly(required(textField("Name", "Name", 40)))
+	groupName.NameField = true
+	group := newObject("Group", "Group", "Groups", "00G", false,
+		groupName,
+		readOnly(textField("DeveloperName", "Developer Name", 80)),
+		readOnly(picklistField("Type", "Type", true, "Regular", "Queue", "Role", "Organization")),
+		readOnly(typedField("Email", "Email", typeEmail, 255)),
+	)
+	group.Createable, group.Updateable, group.Deletable = false, false, false
+	group.nameFields = []string{"Name"}
+	s.add(group)
+
 	rtName := readOnly(textField("Name", "Record Type Name", 80))
 	rtName.NameField = true
 	rt := newObject("RecordType", "Record Type", "Record Types", "012", false,

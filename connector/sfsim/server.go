@@ -59,6 +59,13 @@ type Options struct {
 	// Logger receives one line per request at debug level and errors at
 	// error level (default: discard).
 	Logger *slog.Logger
+	// Strict plays a production org (SPEC §11): an active Case and Lead
+	// assignment rule (writes without Sforce-Auto-Assign: FALSE go to the
+	// "Support Queue"), a Contact duplicate rule that alerts and a Lead
+	// duplicate rule that blocks (DUPLICATES_DETECTED), and at most 5
+	// refresh tokens per user for the connected app (a 6th approval
+	// revokes the oldest).
+	Strict bool
 }
 
 func (o Options) withDefaults() Options {
@@ -104,8 +111,11 @@ type Server struct {
 	stats   *stats
 	faults  *faultQueue
 	cursors *cursorStore
+	users   *userDir
 	orgID   string
 	adminID string
+	// queueID is the Group id of the Support Queue.
+	queueID string
 	started time.Time
 
 	loginSrv, instanceSrv *http.Server
@@ -159,6 +169,7 @@ func newServer(opts Options) (*Server, error) {
 		started: opts.Now().UTC(),
 	}
 	s.orgID = fixedID("00D", 1)
+	s.users = newUserDir(s.orgID)
 	sch := defaultSchema()
 	if opts.Schema != nil {
 		if err := opts.Schema.apply(sch); err != nil {
@@ -186,6 +197,7 @@ func (s *Server) seed() error {
 	// The admin owns and created itself.
 	admin.vals["CreatedById"] = admin.id
 	admin.vals["LastModifiedById"] = admin.id
+	s.queueID = s.insertQueue(SupportQueueName)
 	rtObj := s.schema.object("RecordType")
 	cs := s.schema.object("Case")
 	for i, info := range cs.RecordTypes {
@@ -203,6 +215,22 @@ func (s *Server) seed() error {
 		cs.RecordTypes[i].ID = id
 	}
 	return nil
+}
+
+// insertQueue adds a queue (a Group of type Queue) and returns its id.
+// Callers hold the store's write lock.
+func (s *Server) insertQueue(name string) string {
+	st := s.store
+	o := s.schema.object("Group")
+	now := st.stamp()
+	id := st.ids.next(o.KeyPrefix)
+	vals := map[string]any{
+		"Id": id, "IsDeleted": false, "Name": name, "DeveloperName": strings.ReplaceAll(name, " ", "_"),
+		"Type": "Queue", "Email": nil, "CreatedDate": now, "CreatedById": s.adminID,
+	}
+	derive(o, vals, nil, now, s.adminID)
+	st.insert(nil, &record{obj: o, id: id, vals: vals})
+	return id
 }
 
 // insertUser adds a simulated user. Callers hold the store's write lock.

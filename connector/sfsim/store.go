@@ -65,10 +65,12 @@ func (st *store) addTable(o *object) {
 
 func (st *store) table(o *object) *table { return st.tables[o.Name] }
 
-// stamp returns the time for a write: now in UTC at millisecond precision,
-// never earlier than the previous stamp.
+// stamp returns the time for a write: now in UTC cut to the whole second,
+// as a real org's CreatedDate, LastModifiedDate and SystemModstamp are
+// (several writes share a second; queries order ties by Id), never
+// earlier than the previous stamp.
 func (st *store) stamp() time.Time {
-	t := st.now().UTC().Truncate(time.Millisecond)
+	t := st.now().UTC().Truncate(time.Second)
 	if t.Before(st.last) {
 		t = st.last
 	}

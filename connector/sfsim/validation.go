@@ -278,9 +278,7 @@ func (b body) parseInput(o *object, members []member, create, allowID bool) (*wr
 		in.set(f.Name, v)
 	}
 	if len(readOnlyFields) > 0 {
-		return nil, badRequest("INVALID_FIELD_FOR_INSERT_UPDATE",
-			fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", strings.Join(readOnlyFields, ", ")),
-			readOnlyFields...)
+		return nil, errNotWritable(readOnlyFields)
 	}
 	return in, nil
 }
