@@ -223,6 +223,8 @@ func (s *Server) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Debug("sfsim: data call", "method", r.Method, "path", r.URL.Path, "status", resp.status)
+	// Salesforce's Date header shows the org's clock (net/http would send ours).
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	writeResponse(w, resp)
 }
 
