@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -28,19 +29,27 @@ type DeletedResult struct {
 	// LatestDateCovered is where the next window should start; it can be
 	// earlier than the requested end while a long transaction is open.
 	LatestDateCovered time.Time
+	// ServerTime is Salesforce's clock when it answered (the Date header,
+	// whole seconds); zero when the answer had none.
+	ServerTime time.Time
+}
+
+// DeletedWindowOK reports whether Salesforce accepts a getDeleted window:
+// it ignores the seconds, and start must precede end by more than one
+// minute (else INVALID_REPLICATION_DATE).
+func DeletedWindowOK(start, end time.Time) bool {
+	return end.Truncate(time.Minute).Sub(start.Truncate(time.Minute)) > time.Minute
 }
 
 // Deleted lists the object records deleted between start and end
-// (GET sobjects/{object}/deleted/?start=&end=; minute granularity, so
-// start and end must lie in different minutes, and at most 15 days back).
+// (GET sobjects/{object}/deleted/?start=&end=; minute granularity, at most
+// 15 days back; see DeletedWindowOK).
 func (c *Client) Deleted(ctx context.Context, object string, start, end time.Time) (DeletedResult, error) {
 	if err := checkName("object", object); err != nil {
 		return DeletedResult{}, fmt.Errorf("salesforce query: %w", err)
 	}
-	// Salesforce ignores the seconds: a window inside one minute is empty
-	// and refused (INVALID_REPLICATION_DATE).
-	if !start.Truncate(time.Minute).Before(end.Truncate(time.Minute)) {
-		return DeletedResult{}, fmt.Errorf("salesforce query: %w: start must be a minute or more before end", ErrInvalidArgument)
+	if !DeletedWindowOK(start, end) {
+		return DeletedResult{}, fmt.Errorf("salesforce query: %w: start must precede end by more than a minute", ErrInvalidArgument)
 	}
 	q := url.Values{
 		"start": {start.UTC().Format("2006-01-02T15:04:05+00:00")},
@@ -55,10 +64,17 @@ func (c *Client) Deleted(ctx context.Context, object string, start, end time.Tim
 		LatestDateCovered     string `json:"latestDateCovered"`
 	}
 	// The trailing slash is part of the documented resource.
-	if err := c.getJSON(ctx, OpQuery, c.DataPath("sobjects", object, "deleted")+"/", q, &body); err != nil {
+	resp, err := c.do(ctx, &request{op: OpQuery, method: http.MethodGet, path: c.DataPath("sobjects", object, "deleted") + "/", query: q}, http.StatusOK)
+	if err != nil {
+		return DeletedResult{}, err
+	}
+	if err := decode(OpQuery, resp.body, &body); err != nil {
 		return DeletedResult{}, err
 	}
 	res := DeletedResult{Records: make([]DeletedRecord, 0, len(body.DeletedRecords))}
+	if t, err := http.ParseTime(resp.header.Get("Date")); err == nil {
+		res.ServerTime = t.UTC()
+	}
 	for _, r := range body.DeletedRecords {
 		if r.ID == "" {
 			continue

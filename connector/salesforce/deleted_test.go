@@ -12,6 +12,7 @@ import (
 func TestDeleted(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+v+"/sobjects/Merchandise__c/deleted/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", "Tue, 14 May 2013 10:20:30 GMT")
 		serve(w, 200, fixture(t, "get_deleted.json"))
 	})
 	c, rec, _ := newOrg(t, mux, Options{})
@@ -28,16 +29,19 @@ func TestDeleted(t *testing.T) {
 		!res.LatestDateCovered.Equal(time.Date(2013, 5, 8, 21, 20, 0, 0, time.UTC)) {
 		t.Errorf("window %+v", res)
 	}
+	if !res.ServerTime.Equal(time.Date(2013, 5, 14, 10, 20, 30, 0, time.UTC)) {
+		t.Errorf("server time %v", res.ServerTime)
+	}
 	q, _ := url.ParseQuery(rec.all()[0].RawQuery)
 	if q.Get("start") != "2013-05-05T00:00:30+00:00" || q.Get("end") != "2013-05-10T00:00:30+00:00" {
 		t.Errorf("window %v", q)
 	}
 }
 
-func TestDeletedRefusesAWindowInsideOneMinute(t *testing.T) {
+func TestDeletedRefusesAWindowOfAMinuteOrLess(t *testing.T) {
 	c, rec, _ := newOrg(t, http.NewServeMux(), Options{})
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, end := range []time.Time{start, start.Add(50 * time.Second), start.Add(-time.Hour)} {
+	for _, end := range []time.Time{start, start.Add(50 * time.Second), start.Add(85 * time.Second), start.Add(-time.Hour)} {
 		if _, err := c.Deleted(context.Background(), "Case", start, end); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("end %v: %v", end, err)
 		}
