@@ -53,8 +53,8 @@ func (p Policy) Community(c *Case, now time.Time) (locked bool, state CommunityS
 }
 
 // LockedForReply reports whether Care replies (via care) are locked because
-// the case is worked in Salesforce.
-func LockedForReply(c *Case) bool { return c.Salesforce.CaseID != "" }
+// the case is worked in Salesforce (and its Salesforce case still exists).
+func LockedForReply(c *Case) bool { return c.Salesforce.CaseID != "" && c.Salesforce.DeletedAt == nil }
 
 // CaseEvent tells what an incoming message did to a case.
 type CaseEvent string

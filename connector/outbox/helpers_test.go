@@ -460,3 +460,38 @@ func value(m *dto.Metric) float64 {
 	}
 	return 0
 }
+
+// worldClock is a clock tests move: the wall clock plus an offset, or a
+// fixed instant while frozen. Give it to the simulated org (sfsim.Options
+// Now) and, where a test needs both sides to agree, to the poller.
+type worldClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	frozen time.Time
+}
+
+func (c *worldClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen
+	}
+	return time.Now().Add(c.offset)
+}
+
+// Move moves the clock by d (frozen or not).
+func (c *worldClock) Move(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+	if !c.frozen.IsZero() {
+		c.frozen = c.frozen.Add(d)
+	}
+}
+
+// Freeze stops the clock at t.
+func (c *worldClock) Freeze(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.frozen = t
+}

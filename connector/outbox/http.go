@@ -56,8 +56,9 @@ type EntryJSON struct {
 	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
-// ErrorJSON is the error that stopped an entry: Salesforce's code (empty
-// when the error did not come from Salesforce) and message.
+// ErrorJSON is the error that stopped an entry: Salesforce's code, or
+// carebridge's salesforce_record_deleted (empty when the error has no
+// code), and message.
 type ErrorJSON struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
@@ -79,6 +80,9 @@ func EntryView(e care.OutboxEntry) EntryJSON {
 // splitError reads back the "CODE: message" form errorText records.
 func splitError(s string) *ErrorJSON {
 	code, msg, ok := strings.Cut(s, ": ")
+	if ok && code == ReasonRecordDeleted {
+		return &ErrorJSON{Code: code, Message: msg}
+	}
 	if ok && code != "" && strings.IndexFunc(code, func(r rune) bool {
 		return (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_'
 	}) < 0 {

@@ -248,6 +248,8 @@ func (d *Deliverer) messageRun(ctx context.Context, caseID int64, es []care.Outb
 			prep = fmt.Errorf("case %d: %w", caseID, caseErr)
 		case r.sfCase == "":
 			prep = fmt.Errorf("case %d: %w", caseID, errNotLinked)
+		case c.Salesforce.DeletedAt != nil:
+			prep = fmt.Errorf("case %d: %w", caseID, errRecordDeleted)
 		case e.Kind == care.OpBackfill:
 			var err error
 			msgs, err = d.store.RecentMessages(ctx, caseID, BackfillMessages)
@@ -305,6 +307,8 @@ func (d *Deliverer) statusRun(ctx context.Context, caseID int64, es []care.Outbo
 		return nil, fmt.Errorf("load case %d: %w", caseID, err)
 	case c.Salesforce.CaseID == "":
 		prep = fmt.Errorf("case %d: %w", caseID, errNotLinked)
+	case c.Salesforce.DeletedAt != nil:
+		prep = fmt.Errorf("case %d: %w", caseID, errRecordDeleted)
 	case r.value == "":
 		prep = fmt.Errorf("case %d: status update without a value", caseID)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +27,20 @@ const (
 	DefaultInitialLookback = time.Hour
 )
 
-// watermarkKey is the poller's key in its KV namespace.
-const watermarkKey = "status_poll_watermark"
+// The poller's keys in its KV namespace.
+const (
+	watermarkKey        = "status_poll_watermark"
+	deletedWatermarkKey = "deleted_poll_watermark"
+)
+
+// linkedChunk is how many linked Salesforce case ids one query names in
+// its Id IN (…) list: about 6 KB of URL, well inside Salesforce's 16 KB.
+const linkedChunk = 300
+
+// deletedMargin keeps a deleted-records window this far inside the 15 days
+// Salesforce answers for, so a daemon that was down longer asks for what
+// it still can rather than being refused forever.
+const deletedMargin = 24 * time.Hour
 
 // maxApplyAttempts bounds how often one Salesforce change is decided again
 // because the Care case changed under it.
@@ -75,15 +88,16 @@ type PollerOptions struct {
 	// a change committed late with an earlier SystemModstamp is not missed
 	// (default 1m).
 	Overlap time.Duration
-	// InitialLookback is how far back the first poll ever looks (default
-	// 1h).
+	// InitialLookback is how far before Salesforce's clock the first poll
+	// ever looks (default 1h).
 	InitialLookback time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
 
 // Poller carries Salesforce status changes to Care: one SOQL query per
-// interval for every linked case at once, on SystemModstamp. Build it with
+// interval (per 300 linked cases) that reads the linked cases only, on
+// SystemModstamp; and it notices deleted Salesforce cases. Build it with
 // NewPoller; all methods are safe for concurrent use.
 type Poller struct {
 	store     PollStore
@@ -102,7 +116,12 @@ type Poller struct {
 
 	pollMu sync.Mutex // one poll at a time
 	wm     *watermark // nil until loaded
-	seen   map[string]time.Time
+	seen   map[string]seenChange
+
+	// sfOffset is Salesforce's clock less ours, from the Date of the last
+	// getDeleted answer (haveOffset); under pollMu.
+	sfOffset   time.Duration
+	haveOffset bool
 
 	mu   sync.Mutex
 	last time.Time
@@ -124,7 +143,7 @@ func NewPoller(opts PollerOptions) (*Poller, error) {
 		store: opts.Store, kv: opts.KV, tokens: opts.Tokens, mapping: opts.Mapping, policy: opts.Policy,
 		deliverer: opts.Deliverer, budget: opts.Budget, metrics: opts.Metrics, log: opts.Logger,
 		interval: opts.Interval, overlap: opts.Overlap, lookback: opts.InitialLookback, now: opts.Now,
-		seen: map[string]time.Time{},
+		seen: map[string]seenChange{},
 	}
 	if p.budget == nil {
 		p.budget = NewBudget(BudgetOptions{})
@@ -194,8 +213,11 @@ type PollResult struct {
 	// Pages is the number of query calls (one, plus queryMore pages when
 	// many records changed).
 	Pages int
-	// Records is the number of changed Salesforce cases read.
+	// Records is the number of changed Salesforce cases read (rows
+	// answered; the linked cases only).
 	Records int
+	// Deleted counts Care cases whose Salesforce case was found deleted.
+	Deleted int
 	// Applied counts Care cases changed; Recorded counts Salesforce values
 	// recorded on a case without changing Care (unmapped, or refused by
 	// the rules).
@@ -227,10 +249,19 @@ type sfChange struct {
 	at    time.Time
 }
 
-// Poll reads the Salesforce cases changed since the watermark (less the
-// overlap) with one query, and applies their status to the linked Care
-// cases. Changes already applied are not applied twice; values the daemon
-// wrote are not taken back. It is what Run does every interval.
+// seenChange is what the poller last handled of a record: SystemModstamp
+// has whole seconds in a real org, so two changes of one record in one
+// second carry the same stamp and only the value tells them apart.
+type seenChange struct {
+	at    time.Time
+	value string
+}
+
+// Poll reads the linked Salesforce cases changed since the watermark (less
+// the overlap), one query per 300 linked cases, and applies their status
+// to the Care cases; then it looks for deleted Salesforce cases. Changes
+// already applied are not applied twice; values the daemon wrote are not
+// taken back. It is what Run does every interval.
 func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
@@ -244,11 +275,11 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 	if !apiName.MatchString(object) || !apiName.MatchString(field) {
 		return res, fmt.Errorf("outbox: poll: %q.%q is not a Salesforce API name", object, field)
 	}
-	linked, err := p.store.LinkedCaseCount(ctx)
+	linked, err := p.store.LinkedSalesforceCaseIDs(ctx)
 	if err != nil {
 		return res, fmt.Errorf("outbox: poll: %w", err)
 	}
-	if linked == 0 {
+	if len(linked) == 0 {
 		res.Skipped = true
 		p.succeeded()
 		return res, nil
@@ -257,45 +288,29 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 	if err != nil {
 		return res, err
 	}
-	queried := p.now()
-	from := queried.Add(-p.lookback)
-	if !wm.At.IsZero() {
-		from = wm.At.Add(-p.overlap)
-	}
-	soql := fmt.Sprintf("SELECT Id, %s, SystemModstamp FROM %s WHERE SystemModstamp >= %s ORDER BY SystemModstamp, Id",
-		field, object, salesforce.SOQLTime(from))
-
 	err = p.tokens.DoBackground(ctx, func(conn *tokens.Conn) error {
 		res = PollResult{} // another token starts over
-		err := conn.Client.QueryPages(ctx, soql, func(page *salesforce.QueryResult) error {
-			p.budget.ObserveClient(conn.Client)
-			res.Pages++
-			res.Records += len(page.Records)
-			next := wm
-			var err error
-			for _, rec := range page.Records {
-				ch, ok := readChange(rec, field)
-				if !ok {
-					p.log.Warn("outbox: poll: a record without Id or SystemModstamp", "object", object)
-					continue
-				}
-				if err = p.consider(ctx, m, ch, &res); err != nil {
-					break
-				}
-				if next.before(ch.at, ch.id) {
-					next = watermark{At: ch.at, ID: ch.id}
-				}
+		defer p.budget.ObserveClient(conn.Client)
+		start := wm
+		if start.At.IsZero() {
+			// The first poll: Salesforce's clock, not ours, places it.
+			at, err := p.salesforceNow(ctx, conn.Client, object)
+			if err != nil {
+				return err
 			}
-			if next != wm {
-				if serr := p.saveWatermark(ctx, next); serr != nil {
-					return serr
-				}
-				wm = next
+			start.At = at
+		}
+		next, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), linked, &res)
+		if err == nil && next != wm {
+			if serr := p.saveWatermark(ctx, next); serr != nil {
+				return serr
 			}
+			wm = next
+		}
+		if err != nil {
 			return err
-		})
-		p.budget.ObserveClient(conn.Client)
-		return err
+		}
+		return p.findDeleted(ctx, conn.Client, object, wm.At, &res)
 	})
 	if err != nil {
 		if salesforce.LongWait(err) {
@@ -303,16 +318,77 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 		}
 		return res, fmt.Errorf("outbox: poll: %w", err)
 	}
-	if wm.At.IsZero() {
-		// Nothing changed in the lookback: start from the query's time
-		// (the overlap covers the clock difference).
-		if err := p.saveWatermark(ctx, watermark{At: queried}); err != nil {
-			return res, err
-		}
-	}
 	p.prune()
 	p.succeeded()
 	return res, nil
+}
+
+// readChanges queries the linked cases changed since the watermark, in
+// chunks of Id IN (…), and handles each change. SystemModstamp has whole
+// seconds in a real org: the query starts the overlap before the
+// watermark (>=, so the watermark's own second is read again) and the seen
+// changes keep a change from being applied twice. It returns the newest
+// change read, which becomes the watermark only once every chunk was read:
+// a later chunk may hold older changes. first: start is Salesforce's clock
+// (no watermark yet), read from the lookback before it.
+func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, start watermark, first bool,
+	linked []string, res *PollResult) (watermark, error) {
+	object, field := caseObject(m), statusField(m)
+	from := start.At.Add(-p.overlap)
+	if first {
+		from = start.At.Add(-p.lookback)
+	}
+	next := start
+	for chunk := range slices.Chunk(linked, linkedChunk) {
+		quoted := make([]string, len(chunk))
+		for i, id := range chunk {
+			quoted[i] = salesforce.QuoteSOQL(id)
+		}
+		soql := fmt.Sprintf("SELECT Id, %s, SystemModstamp FROM %s WHERE SystemModstamp >= %s AND Id IN (%s) ORDER BY SystemModstamp, Id",
+			field, object, salesforce.SOQLTime(from), strings.Join(quoted, ", "))
+		err := client.QueryPages(ctx, soql, func(page *salesforce.QueryResult) error {
+			p.budget.ObserveClient(client)
+			res.Pages++
+			res.Records += len(page.Records)
+			for _, rec := range page.Records {
+				ch, ok := readChange(rec, field)
+				if !ok {
+					p.log.Warn("outbox: poll: a record without Id or SystemModstamp", "object", object)
+					continue
+				}
+				if err := p.consider(ctx, m, ch, res); err != nil {
+					return err
+				}
+				if next.before(ch.at, ch.id) {
+					next = watermark{At: ch.at, ID: ch.id}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return start, err
+		}
+	}
+	return next, nil
+}
+
+// salesforceNow reads Salesforce's clock: the newest SystemModstamp of the
+// object (one row). An org without a record of it has nothing to miss yet:
+// the local clock stands in until the first record exists.
+func (p *Poller) salesforceNow(ctx context.Context, client *salesforce.Client, object string) (time.Time, error) {
+	recs, err := client.Query(ctx, fmt.Sprintf("SELECT SystemModstamp FROM %s ORDER BY SystemModstamp DESC LIMIT 1", object))
+	p.budget.ObserveClient(client)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(recs) == 0 {
+		return p.now(), nil
+	}
+	at, err := recs[0].Time("SystemModstamp")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("newest SystemModstamp: %w", err)
+	}
+	return at, nil
 }
 
 func (p *Poller) succeeded() {
@@ -362,6 +438,32 @@ func (p *Poller) watermark(ctx context.Context) (watermark, error) {
 	return wm, nil
 }
 
+// loadTime reads a time kept under key (zero when none).
+func (p *Poller) loadTime(ctx context.Context, key string) (time.Time, error) {
+	b, err := p.kv.Get(ctx, key)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("outbox: read %s: %w", key, err)
+	}
+	var t time.Time
+	if b != nil && t.UnmarshalText(b) != nil {
+		p.log.Warn("outbox: unreadable poll window; starting over", "key", key)
+		return time.Time{}, nil
+	}
+	return t, nil
+}
+
+// saveTime keeps t under key.
+func (p *Poller) saveTime(ctx context.Context, key string, t time.Time) error {
+	b, err := t.UTC().MarshalText()
+	if err != nil {
+		return err
+	}
+	if err := p.kv.Put(context.WithoutCancel(ctx), key, b); err != nil {
+		return fmt.Errorf("outbox: save %s: %w", key, err)
+	}
+	return nil
+}
+
 func (p *Poller) saveWatermark(ctx context.Context, wm watermark) error {
 	b, err := json.Marshal(wm)
 	if err != nil {
@@ -380,8 +482,8 @@ func (p *Poller) prune() {
 		return
 	}
 	cut := p.wm.At.Add(-p.overlap)
-	for id, at := range p.seen {
-		if at.Before(cut) {
+	for id, s := range p.seen {
+		if s.at.Before(cut) {
 			delete(p.seen, id)
 		}
 	}
@@ -389,7 +491,7 @@ func (p *Poller) prune() {
 
 // consider handles one changed record.
 func (p *Poller) consider(ctx context.Context, m *mapping.Mapping, ch sfChange, res *PollResult) error {
-	if at, ok := p.seen[ch.id]; ok && at.Equal(ch.at) {
+	if s, ok := p.seen[ch.id]; ok && s.at.Equal(ch.at) && s.value == ch.value {
 		return nil // read again in the overlap: already handled
 	}
 	c, err := p.store.CaseBySalesforceID(ctx, ch.id)
@@ -400,12 +502,14 @@ func (p *Poller) consider(ctx context.Context, m *mapping.Mapping, ch sfChange, 
 		return fmt.Errorf("case of %s: %w", ch.id, err)
 	case ch.value == c.Salesforce.Status:
 		// What we wrote, or read already.
+	case c.Salesforce.DeletedAt != nil:
+		// Found deleted earlier (and restored since): the link is over.
 	default:
 		if err := p.apply(ctx, m, c, ch, res); err != nil {
 			return err
 		}
 	}
-	p.seen[ch.id] = ch.at
+	p.seen[ch.id] = seenChange{at: ch.at, value: ch.value}
 	return nil
 }
 
@@ -528,14 +632,23 @@ func (p *Poller) applyClaimed(ctx context.Context, m *mapping.Mapping, seen care
 // whole pending queue.
 var endOfTime = time.Unix(0, math.MaxInt64)
 
-// pendingStatus lists the case's status updates waiting in the outbox. It
-// reads the case's pending queue as OutboxDue gives it with every entry
-// due and every other case busy: the store then decodes this case's
-// entries alone, skipping the rest of a backlog in its compact index.
-func (p *Poller) pendingStatus(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
+// pending lists the case's entries waiting in the outbox. It reads the
+// case's pending queue as OutboxDue gives it with every entry due and
+// every other case busy: the store then decodes this case's entries alone,
+// skipping the rest of a backlog in its compact index.
+func (p *Poller) pending(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
 	queue, err := p.store.OutboxDue(ctx, endOfTime, math.MaxInt, func(id int64) bool { return id != caseID })
 	if err != nil {
-		return nil, fmt.Errorf("pending status updates of case %d: %w", caseID, err)
+		return nil, fmt.Errorf("pending work of case %d: %w", caseID, err)
+	}
+	return queue, nil
+}
+
+// pendingStatus lists the case's status updates waiting in the outbox.
+func (p *Poller) pendingStatus(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
+	queue, err := p.pending(ctx, caseID)
+	if err != nil {
+		return nil, err
 	}
 	var out []care.OutboxEntry
 	for _, e := range queue {
@@ -544,4 +657,101 @@ func (p *Poller) pendingStatus(ctx context.Context, caseID int64) ([]care.Outbox
 		}
 	}
 	return out, nil
+}
+
+// findDeleted asks Salesforce which case records were deleted since the
+// last window (getDeleted, minute granularity, at most 15 days back) and
+// marks the linked Care cases. sfClock is the newest SystemModstamp known,
+// Salesforce's own time. The next window starts at Salesforce's
+// latestDateCovered, so a clock apart from Salesforce's is never a gap.
+func (p *Poller) findDeleted(ctx context.Context, client *salesforce.Client, object string, sfClock time.Time, res *PollResult) error {
+	start, err := p.loadTime(ctx, deletedWatermarkKey)
+	if err != nil {
+		return err
+	}
+	if start.IsZero() {
+		start = sfClock.Add(-p.lookback)
+	}
+	// The window ends at Salesforce's now: ours moved by the offset the
+	// last answer's Date showed, or at first the newest SystemModstamp.
+	end := sfClock
+	if now := p.now().Add(p.sfOffset); p.haveOffset && now.After(end) {
+		end = now
+	}
+	if floor := end.Add(-(salesforce.DeletedWindow - deletedMargin)); start.Before(floor) {
+		start = floor
+	}
+	if !salesforce.DeletedWindowOK(start, end) {
+		return nil // within a minute of the last window: the next poll asks
+	}
+	got, err := client.Deleted(ctx, object, start, end)
+	p.budget.ObserveClient(client)
+	if err != nil {
+		return fmt.Errorf("deleted %s records: %w", object, err)
+	}
+	if !got.ServerTime.IsZero() {
+		p.sfOffset, p.haveOffset = got.ServerTime.Sub(p.now()), true
+	}
+	for _, rec := range got.Records {
+		if err := p.markDeleted(ctx, rec, res); err != nil {
+			return err
+		}
+	}
+	next := got.LatestDateCovered
+	if next.IsZero() || next.After(end) {
+		next = end
+	}
+	if !next.After(start) {
+		return nil
+	}
+	return p.saveTime(ctx, deletedWatermarkKey, next)
+}
+
+// markDeleted records that the Salesforce case of a linked Care case was
+// deleted: the case gains salesforce.deleted_at (which unlocks Care
+// replies) and its waiting Salesforce work moves to failed with the reason
+// salesforce_record_deleted. The deliverer fails whatever comes later.
+func (p *Poller) markDeleted(ctx context.Context, rec salesforce.DeletedRecord, res *PollResult) error {
+	c, err := p.store.CaseBySalesforceID(ctx, rec.ID)
+	switch {
+	case care.IsNotFound(err):
+		return nil // not a case of ours
+	case err != nil:
+		return fmt.Errorf("case of %s: %w", rec.ID, err)
+	case c.Salesforce.DeletedAt != nil:
+		return nil
+	}
+	release, _, err := p.deliverer.claim(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer release()
+	at := rec.DeletedDate
+	if at.IsZero() {
+		at = p.now()
+	}
+	at = at.UTC()
+	if _, err := p.store.ApplyFromSalesforce(ctx, c.ID, func(c *care.Case, _ time.Time) error {
+		if c.Salesforce.CaseID == rec.ID && c.Salesforce.DeletedAt == nil {
+			c.Salesforce.DeletedAt = &at
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("mark case %d deleted in Salesforce: %w", c.ID, err)
+	}
+	queue, err := p.pending(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	ids := make([]uint64, len(queue))
+	for i, e := range queue {
+		ids[i] = e.ID
+	}
+	if err := p.store.OutboxFail(context.WithoutCancel(ctx), ids, errorText(errRecordDeleted)); err != nil {
+		return fmt.Errorf("fail the waiting work of case %d: %w", c.ID, err)
+	}
+	res.Deleted++
+	p.log.Info("outbox: the Salesforce case was deleted; Care replies unlock", slog.Int64("case", c.ID),
+		slog.Int("failed", len(ids)))
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/sfsim"
 )
 
 // sfSet changes a Salesforce case as a Salesforce user would.
@@ -96,8 +97,8 @@ func TestPollerCustomField(t *testing.T) {
 	if got.Fields["SF status"] != "on_hold" || got.Status != care.StatusNew {
 		t.Fatalf("case: status %s fields %v", got.Status, got.Fields)
 	}
-	// A value from_salesforce does not list is copied as it is.
-	nextMillis(2)
+	// A value from_salesforce does not list is copied as it is (in the
+	// same second or not).
 	w.sfSet(sf, "Waiting on Vendor")
 	if res := w.poll(); res.Applied != 1 {
 		t.Fatalf("poll: %+v", res)
@@ -107,7 +108,6 @@ func TestPollerCustomField(t *testing.T) {
 		t.Fatalf("case: status %s fields %v, salesforce status %q", got.Status, got.Fields, got.Salesforce.Status)
 	}
 	// A change to another field leaves the status alone.
-	nextMillis(2)
 	if err := w.sim.UpdateRecord("Case", sf, map[string]any{"Subject": "touched"}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,9 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 	return cases, sfIDs
 }
 
-func TestPollCallsDoNotGrowWithLinkedCases(t *testing.T) {
+// TestPollCallsPerChunkOfLinkedCases: one query per poll for up to
+// linkedChunk linked cases (their ids in Id IN (…)), not one per case.
+func TestPollCallsPerChunkOfLinkedCases(t *testing.T) {
 	perPoll := map[int]int64{}
 	for _, n := range []int{10, 1000} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
@@ -185,15 +187,16 @@ func TestPollCallsDoNotGrowWithLinkedCases(t *testing.T) {
 				}
 			}
 			t.Logf("%d linked cases: query calls per poll %v", n, calls)
+			want := int64((n + linkedChunk - 1) / linkedChunk)
 			for _, c := range calls {
-				if c != 1 {
-					t.Fatalf("%d calls in one poll, want 1", c)
+				if c != want {
+					t.Fatalf("%d calls in one poll, want %d", c, want)
 				}
 			}
 			perPoll[n] = calls[0]
 		})
 	}
-	if perPoll[10] != perPoll[1000] {
+	if perPoll[10] != 1 || perPoll[1000] != 4 {
 		t.Fatalf("calls per poll: %v", perPoll)
 	}
 }
@@ -265,7 +268,16 @@ func TestLaterChangeWins(t *testing.T) {
 		{name: "care later", careFirst: false, wantCare: care.StatusPending, wantSF: "Working", skipped: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, worldOptions{})
+			// The org's stamps have whole seconds: its clock runs two
+			// seconds after ours, or before, so that the Salesforce change
+			// is later, or earlier, than Care's beyond doubt.
+			clk := &worldClock{}
+			if tc.careFirst {
+				clk.Move(2 * time.Second)
+			} else {
+				clk.Move(-2 * time.Second)
+			}
+			w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
 			w.connect()
 			c, sf := w.linkedCase(1)
 			// Another case's pending update is not this case's to supersede.
@@ -274,11 +286,9 @@ func TestLaterChangeWins(t *testing.T) {
 			w.careSet(other.ID, care.StatusOnHold)
 			if tc.careFirst {
 				w.careSet(c.ID, care.StatusPending)
-				nextMillis(2) // distinct timestamps on both sides
 				w.sfSet(sf, "Escalated")
 			} else {
 				w.sfSet(sf, "Escalated")
-				nextMillis(2)
 				w.careSet(c.ID, care.StatusPending)
 			}
 			res := w.poll()
@@ -337,14 +347,162 @@ func TestWatermarkSurvivesRestart(t *testing.T) {
 	}
 }
 
-// nextMillis returns once the wall clock has moved on by n whole
-// milliseconds, so that changes on both sides carry distinct timestamps
-// (Salesforce's have millisecond precision).
-func nextMillis(n int64) {
-	until := time.Now().Truncate(time.Millisecond).Add(time.Duration(n) * time.Millisecond)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for time.Now().Before(until) {
-		<-tick.C
+func TestPollReadsLinkedCasesOnly(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	cases, sfIDs := w.linkMany(10)
+	w.poll()
+	for i := range 1000 { // the rest of the org is busy too
+		if _, err := w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("not ours %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		w.sfSet(sfIDs[i], "Escalated")
+	}
+	res := w.poll()
+	if res.Records > 20 || res.Applied != 3 || res.Pages != 1 {
+		t.Fatalf("poll with 1,000 unlinked changed cases: %+v", res)
+	}
+	for i := range 3 {
+		if c := w.careCase(cases[i]); c.Status != care.StatusOnHold {
+			t.Fatalf("case %d: %s", c.ID, c.Status)
+		}
+	}
+}
+
+func TestSameSecondAsTheWatermark(t *testing.T) {
+	clk := &worldClock{}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	// Every change below carries one SystemModstamp, that of the
+	// watermark: a real org's stamps have whole seconds.
+	clk.Freeze(time.Now().Truncate(time.Second).Add(2*time.Second + 300*time.Millisecond))
+	w.sfSet(sf, "Escalated")
+	if res := w.poll(); res.Applied != 1 {
+		t.Fatalf("first change: %+v", res)
+	}
+	w.sfSet(sf, "Closed") // same record, same second
+	if res := w.poll(); res.Applied != 1 || w.careCase(c.ID).Status != care.StatusDone {
+		t.Fatalf("second change in the watermark's second: %+v, care %s", res, w.careCase(c.ID).Status)
+	}
+	// An agent's change, written back in that same second, is not taken
+	// back, and nothing is applied twice.
+	w.careSet(c.ID, care.StatusOpen)
+	w.runDeliverer()
+	eventually(t, 10*time.Second, "status delivered", func() bool { return w.drained() && w.sfStatus(sf) == "Working" })
+	for range 2 {
+		if res := w.poll(); res.Applied != 0 || res.Superseded != 0 {
+			t.Fatalf("poll after Care's own write: %+v", res)
+		}
+	}
+	if got := w.careCase(c.ID); got.Status != care.StatusOpen || got.Salesforce.Status != "Working" {
+		t.Fatalf("care %s, recorded %q", got.Status, got.Salesforce.Status)
+	}
+}
+
+func TestFirstWatermarkFromSalesforceClock(t *testing.T) {
+	clk := &worldClock{}
+	clk.Move(-2 * time.Hour) // the org's clock is two hours behind ours
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	raw, err := w.store.KV(Namespace).Get(context.Background(), watermarkKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wm watermark
+	if err := json.Unmarshal(raw, &wm); err != nil || wm.At.After(clk.Now()) {
+		t.Fatalf("first watermark %s (org time %v): %v", raw, clk.Now(), err)
+	}
+	w.sfSet(sf, "Escalated")
+	if res := w.poll(); res.Applied != 1 || w.careCase(c.ID).Status != care.StatusOnHold {
+		t.Fatalf("a change after the first poll: %+v", res)
+	}
+}
+
+func TestDeletedSalesforceCase(t *testing.T) {
+	clk := &worldClock{}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	other, otherSF := w.linkedCase(2)
+	ctx := context.Background()
+	if _, err := w.store.PatchCase(ctx, alice, c.ID, care.CasePatch{Assignee: care.Optional[string]{Set: true, Value: alice.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	reply := care.NewMessage{Kind: "reply", Text: "We are on it."}
+	if _, _, err := w.store.AddMessage(ctx, alice, c.ID, reply); care.ErrorCode(err) != care.CodeLockedToSalesforce {
+		t.Fatalf("reply while linked: %v", err)
+	}
+	w.poll()
+	// Work waits for both cases: the backfills, a message, a status.
+	w.ingest(1, "before-delete")
+	w.careSet(c.ID, care.StatusPending)
+	if err := w.sim.DeleteRecord("Case", sf); err != nil {
+		t.Fatal(err)
+	}
+	clk.Move(2 * time.Minute) // getDeleted answers whole minutes
+	res := w.poll()
+	if res.Deleted != 1 {
+		t.Fatalf("poll: %+v", res)
+	}
+	got := w.careCase(c.ID)
+	if got.Salesforce.DeletedAt == nil || got.Salesforce.CaseID != sf || care.LockedForReply(&got) {
+		t.Fatalf("case after its Salesforce case was deleted: %+v", got.Salesforce)
+	}
+	if _, _, err := w.store.AddMessage(ctx, alice, c.ID, reply); err != nil {
+		t.Fatalf("reply after the delete: %v", err)
+	}
+	failed, err := w.store.OutboxList(ctx, care.OutboxFailed, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[care.OpKind]bool{}
+	for _, e := range failed {
+		v := EntryView(e)
+		if e.CaseID != c.ID || v.Error == nil || v.Error.Code != ReasonRecordDeleted {
+			t.Fatalf("failed entry %+v: %+v", e, v.Error)
+		}
+		kinds[e.Kind] = true
+	}
+	if !kinds[care.OpBackfill] || !kinds[care.OpPushMessage] || !kinds[care.OpSetStatus] {
+		t.Fatalf("failed kinds %v", kinds)
+	}
+	// The other case's work is delivered; nothing more goes out for the
+	// deleted one, also what Care records later.
+	w.ingest(1, "after-delete")
+	w.runDeliverer()
+	eventually(t, 10*time.Second, "outbox drained", w.drained)
+	after, err := w.store.OutboxList(ctx, care.OutboxFailed, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range after {
+		if e.CaseID != c.ID {
+			continue
+		}
+		n++
+		if v := EntryView(e); v.Error == nil || v.Error.Code != ReasonRecordDeleted {
+			t.Fatalf("failed entry %+v: %+v", e, v.Error)
+		}
+	}
+	if n < len(failed)+2 { // and the reply's push, the message's push
+		t.Fatalf("%d failed entries of the deleted case, want at least %d", n, len(failed)+2)
+	}
+	for _, r := range w.messageRecords() {
+		if r["Case__c"] == sf {
+			t.Fatalf("a message record for the deleted case: %v", r)
+		}
+	}
+	if res := w.poll(); res.Deleted != 0 {
+		t.Fatalf("the delete is found again: %+v", res)
+	}
+	if got := w.careCase(other.ID); got.Salesforce.DeletedAt != nil || w.sfStatus(otherSF) == "" {
+		t.Fatalf("the other case: %+v", got.Salesforce)
 	}
 }

@@ -182,18 +182,24 @@ func TestDrain(t *testing.T) {
 }
 
 func TestPollPagesOnlyWhenManyChanged(t *testing.T) {
+	// The org's stamps have whole seconds and the watermark's second is
+	// read again: each round moves the org's clock on by two seconds.
+	clk := &worldClock{}
 	w := newWorld(t, worldOptions{
-		sim:    sfsim.Options{QueryBatchSize: 200},
+		sim:    sfsim.Options{QueryBatchSize: 200, Now: clk.Now},
 		poller: func(o *PollerOptions) { o.Overlap = time.Millisecond },
 	})
 	w.connect()
-	_, sfIDs := w.linkMany(500)
+	_, sfIDs := w.linkMany(linkedChunk) // one Id IN (…) chunk
 	first := w.poll()
-	if first.Records < 500 || first.Pages != (first.Records+199)/200 {
+	if first.Records < linkedChunk || first.Pages != (first.Records+199)/200 {
 		t.Fatalf("first poll: %+v", first)
 	}
-	nextMillis(2)
-	for round, changed := range []int{3, 450} {
+	clk.Move(2 * time.Second)
+	w.sfSet(sfIDs[len(sfIDs)-1], "Escalated")
+	w.poll() // the watermark leaves the second of the links
+	for round, changed := range []int{3, 250} {
+		clk.Move(2 * time.Second)
 		for _, id := range sfIDs[:changed] {
 			if err := w.sim.UpdateRecord("Case", id, map[string]any{"Subject": fmt.Sprintf("round %d", round)}); err != nil {
 				t.Fatal(err)
@@ -208,6 +214,5 @@ func TestPollPagesOnlyWhenManyChanged(t *testing.T) {
 		if res.Records < changed || res.Records > changed+50 || calls != want || int64(res.Pages) != calls {
 			t.Fatalf("%d changed: %+v in %d calls", changed, res, calls)
 		}
-		nextMillis(2)
 	}
 }

@@ -29,10 +29,11 @@ type Store interface {
 type PollStore interface {
 	Case(ctx context.Context, actor care.User, id int64) (care.Case, error)
 	CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error)
-	LinkedCaseCount(ctx context.Context) (int, error)
+	LinkedSalesforceCaseIDs(ctx context.Context) ([]string, error)
 	ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c *care.Case, now time.Time) error) (care.Case, error)
 	OutboxDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.OutboxEntry, error)
 	OutboxDone(ctx context.Context, ids []uint64) error
+	OutboxFail(ctx context.Context, ids []uint64, msg string) error
 }
 
 // AdminStore is the part of the Care store the outbox API uses.
