@@ -4,7 +4,11 @@
 //
 //	sfsim [--listen ADDR] [--schema FILE] [--session-ttl D] [--daily-limit N]
 //	      [--client-id ID] [--client-secret S] [--callback URL]
-//	      [--rotate-refresh-tokens] [--jwt-cert FILE]
+//	      [--rotate-refresh-tokens] [--jwt-cert FILE] [--strict]
+//
+// --strict plays a production org (SPEC §11): an active Case and Lead
+// assignment rule, a Contact duplicate rule that alerts and a Lead
+// duplicate rule that blocks, and at most 5 refresh tokens per user.
 package main
 
 import (
@@ -37,6 +41,23 @@ const (
 	exitUsage = 2
 )
 
+// strictHelp closes --help: what --strict changes.
+const strictHelp = `
+--strict makes the org behave like a production org (SPEC §11):
+  - assignment rules: a Case or Lead create or update without the header
+    "Sforce-Auto-Assign: FALSE" gets OwnerId = the queue "Support Queue"
+    (a Group record, 00G...);
+  - duplicate rules: a Contact with the FirstName, LastName and non-empty
+    Email of another (any case) is refused with DUPLICATES_DETECTED unless
+    the request sends "Sforce-Duplicate-Rule-Header: allowSave=true"; a Lead
+    with the Email of another is always refused;
+  - approvals: a user keeps at most 5 refresh tokens; a 6th approval
+    revokes the oldest.
+Without --strict none of this happens. Always: whole-second CreatedDate,
+LastModifiedDate and SystemModstamp; POST /__sim/users takes
+"profile":"standard"|"restricted" and "org":"home"|"other".
+`
+
 // shutdownTimeout bounds the wait for in-flight requests on exit.
 const shutdownTimeout = 10 * time.Second
 
@@ -53,9 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	callback := fs.String("callback", "", "callback `URL`; when set, redirect_uri must match it exactly")
 	rotate := fs.Bool("rotate-refresh-tokens", false, "answer every refresh with a new refresh token and void the old one")
 	jwtCert := fs.String("jwt-cert", "", "PEM `FILE` (certificate or public key) that verifies JWT bearer assertions")
+	strict := fs.Bool("strict", false, "play a production org: assignment rules, duplicate rules, 5 approvals per user (below)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sfsim [flags]")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, strictHelp)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	opts := sfsim.Options{
 		ClientID: *clientID, ClientSecret: *clientSecret, Callback: *callback,
-		SessionTTL: *ttl, DailyLimit: *dailyLimit, RotateRefreshTokens: *rotate,
+		SessionTTL: *ttl, DailyLimit: *dailyLimit, RotateRefreshTokens: *rotate, Strict: *strict,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if *schemaFile != "" {

@@ -47,6 +47,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:0", "--schema", badSchema}, 1, `schema.yaml:3:5: unknown key "colour"`},
 		{[]string{"--listen", "127.0.0.1:0", "--jwt-cert", garbage}, 1, "no certificate or RSA public key"},
 		{[]string{"-h"}, 0, "usage: sfsim"},
+		{[]string{"-h"}, 0, "--strict makes the org behave like a production org"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -84,7 +85,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 4)}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--daily-limit", "7"}, out, io.Discard) }()
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--daily-limit", "7", "--strict"}, out, io.Discard)
+	}()
 	var line string
 	select {
 	case line = <-out.lines:
@@ -105,6 +108,15 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"daily_limit":7`) {
 		t.Fatalf("flags not applied: %d %s", resp.StatusCode, body)
+	}
+	resp, err = testClient.Get(m[1] + "/__sim/org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"strict":true`) {
+		t.Fatalf("--strict not applied: %d %s", resp.StatusCode, body)
 	}
 	cancel()
 	select {

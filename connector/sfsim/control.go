@@ -452,6 +452,20 @@ func (s *Server) RevokeUser(username string) error {
 	return nil
 }
 
+// OrgInfo is GET /__sim/org: the org's id, the id users of the other org
+// carry, whether it plays a production org, and its Support Queue.
+type OrgInfo struct {
+	OrgID          string `json:"org_id"`
+	OtherOrgID     string `json:"other_org_id"`
+	Strict         bool   `json:"strict"`
+	SupportQueueID string `json:"support_queue_id"`
+}
+
+// Org describes the simulated org.
+func (s *Server) Org() OrgInfo {
+	return OrgInfo{OrgID: s.orgID, OtherOrgID: otherOrgID, Strict: s.opts.Strict, SupportQueueID: s.queueID}
+}
+
 // InjectFault queues a fault for the next data calls.
 func (s *Server) InjectFault(f Fault) error {
 	if err := f.validate(); err != nil {
@@ -596,6 +610,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			s.SetAPIUsage(*in.Used)
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 1 && parts[0] == "org" && method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Org())
 	case len(parts) == 1 && parts[0] == "limits" && method == http.MethodGet:
 		used, max := s.APIUsage()
 		writeJSON(w, http.StatusOK, map[string]int{"daily_limit": max, "used": used})

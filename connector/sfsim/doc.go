@@ -19,6 +19,31 @@
 // schemafile (the default org and --schema files), control (/__sim/ and its
 // Go equivalents), ids (18-character ids).
 //
+// # A production org (Options.Strict, sfsim --strict)
+//
+// Always, as in a real org: CreatedDate, LastModifiedDate and
+// SystemModstamp have whole seconds (ORDER BY SystemModstamp, Id is the
+// change order); users have a profile (ProfileRestricted may read but not
+// write Case.Care_Agent_Email__c: describe as that user says so, a write
+// answers INVALID_FIELD_FOR_INSERT_UPDATE) and an org (OrgOther users carry
+// OtherOrgID in their identity); getDeleted answers from a 15-day delete
+// log. See CreateUserWith, UserInfo, Org and Fault.Target.
+//
+// With Strict the org also has:
+//
+//   - an active Case and Lead assignment rule: a write without
+//     Sforce-Auto-Assign: FALSE (any case) sets OwnerId to the Group
+//     "Support Queue" (00G...). The Go helpers and /__sim/ writes act as
+//     the admin in the UI and leave the owner alone;
+//   - duplicate rules: Contact (same FirstName, LastName and non-empty
+//     Email, case-insensitive) alerts, so
+//     Sforce-Duplicate-Rule-Header: allowSave=true saves; Lead (same
+//     non-empty Email) blocks. Both answer DUPLICATES_DETECTED with a
+//     duplicateResult (matchResults[].matchRecords[].record.Id); in
+//     Collections it sits in the record's errors[];
+//   - at most 5 refresh tokens per user for the connected app: a 6th
+//     approval revokes the oldest and its sessions.
+//
 // # Fidelity notes
 //
 // Where ../shared/salesforce-api.md marks behaviour as known from memory

@@ -134,6 +134,9 @@ func TestAssignmentRule(t *testing.T) {
 			t.Fatalf("queue: %v %v", rows, err)
 		}
 		queue := rows[0]["Id"].(string)
+		if org := srv.Org(); org.SupportQueueID != queue || org.Strict != strict {
+			t.Fatalf("Org() = %+v", org)
+		}
 		for _, p := range assignPaths {
 			for _, hdr := range [][]string{nil, {"Sforce-Auto-Assign", "TRUE"}, {"Sforce-Auto-Assign", "FALSE"}, {"Sforce-Auto-Assign", "false"}} {
 				t.Run(fmt.Sprintf("strict=%v/%s/%v", strict, p.name, hdr), func(t *testing.T) {
