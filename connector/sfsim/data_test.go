@@ -561,24 +561,21 @@ func TestGetUpdatedAndDeleted(t *testing.T) {
 	clock.Add(2 * time.Minute)
 	a.call(http.MethodDelete, "sobjects/Contact/"+c1, nil)
 	clock.Add(2 * time.Minute)
-	q := func(path string, from, to time.Time) result {
-		return a.call(http.MethodGet, path+"?start="+url.QueryEscape(from.Format(time.RFC3339))+"&end="+url.QueryEscape(to.Format(time.RFC3339)), nil)
-	}
-	r := q("sobjects/Contact/updated/", start, start.Add(3*time.Minute))
+	r := a.replication("Contact", "updated", start, start.Add(3*time.Minute))
 	m := r.obj(t)
 	if r.status != 200 || fmt.Sprint(m["ids"]) != "["+c2+"]" || m["latestDateCovered"] != formatTime(start.Add(3*time.Minute)) {
 		t.Fatalf("updated: %d %s", r.status, r.body)
 	}
-	r = q("sobjects/Contact/deleted/", start, clock.Now())
+	r = a.replication("Contact", "deleted", start, clock.Now())
 	m = r.obj(t)
 	recs := m["deletedRecords"].([]any)
 	if r.status != 200 || len(recs) != 1 || recs[0].(map[string]any)["id"] != c1 || recs[0].(map[string]any)["deletedDate"] != formatTime(start.Add(4*time.Minute)) {
 		t.Fatalf("deleted: %d %s", r.status, r.body)
 	}
-	if r := q("sobjects/Contact/updated/", clock.Now(), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
+	if r := a.replication("Contact", "updated", clock.Now(), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
 		t.Fatalf("end before start: %d %s", r.status, r.body)
 	}
-	if r := q("sobjects/Contact/updated/", start.Add(-31*24*time.Hour), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
+	if r := a.replication("Contact", "updated", start.Add(-31*24*time.Hour), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
 		t.Fatalf("more than 30 days back: %d %s", r.status, r.body)
 	}
 }

@@ -261,3 +261,10 @@ func (a *api) query(soql string, hdr ...string) result {
 	a.t.Helper()
 	return a.call(http.MethodGet, "query?q="+url.QueryEscape(soql), nil, hdr...)
 }
+
+// replication calls getUpdated or getDeleted (kind "updated" or "deleted")
+// of object over [from, to).
+func (a *api) replication(object, kind string, from, to time.Time) result {
+	a.t.Helper()
+	return a.call(http.MethodGet, "sobjects/"+object+"/"+kind+"/?start="+url.QueryEscape(from.Format(time.RFC3339))+"&end="+url.QueryEscape(to.Format(time.RFC3339)), nil)
+}

@@ -111,6 +111,20 @@ var assignPaths = []assignCase{
 		}}, hdr...)
 		return dig(a.t, r.json(a.t), 0, "id").(string)
 	}},
+	{"collections update", func(a *api, hdr []string) string {
+		id := a.mustCreate("Case", map[string]any{"Subject": "x"})
+		a.call(http.MethodPatch, "sobjects/Case/"+id, map[string]any{"OwnerId": userIDOf(a)}, "Sforce-Auto-Assign", "FALSE")
+		r := a.call(http.MethodPatch, "composite/sobjects", map[string]any{"records": []any{
+			map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Subject": "y"},
+		}}, hdr...)
+		return dig(a.t, r.json(a.t), 0, "id").(string)
+	}},
+	{"collections upsert", func(a *api, hdr []string) string {
+		r := a.call(http.MethodPatch, "composite/sobjects/Case/Care_Case_Id__c", map[string]any{"records": []any{
+			map[string]any{"attributes": map[string]any{"type": "Case"}, "Care_Case_Id__c": randomToken(6), "Subject": "x"},
+		}}, hdr...)
+		return dig(a.t, r.json(a.t), 0, "id").(string)
+	}},
 	{"composite", func(a *api, hdr []string) string {
 		r := a.call(http.MethodPost, "composite", map[string]any{"compositeRequest": []any{map[string]any{
 			"method": "POST", "url": "/services/data/v62.0/sobjects/Case", "referenceId": "c", "body": map[string]any{"Subject": "x"},
@@ -496,10 +510,7 @@ func TestDeletedBySomeoneInSalesforce(t *testing.T) {
 		t.Fatalf("delete again: %d", status)
 	}
 	clock.Add(2 * time.Minute)
-	deleted := func(from, to time.Time) result {
-		return a.call(http.MethodGet, "sobjects/Case/deleted/?start="+url.QueryEscape(from.Format(time.RFC3339))+"&end="+url.QueryEscape(to.Format(time.RFC3339)), nil)
-	}
-	r := deleted(start, clock.Now())
+	r := a.replication("Case", "deleted", start, clock.Now())
 	m := r.obj(t)
 	if r.status != 200 || dig(t, m, "deletedRecords", 0, "id") != id || dig(t, m, "deletedRecords", 0, "deletedDate") != "2025-07-31T12:01:30.000+0000" ||
 		m["earliestDateAvailable"] != "2025-07-31T12:00:00.000+0000" || m["latestDateCovered"] != "2025-07-31T12:03:00.000+0000" {
@@ -508,7 +519,7 @@ func TestDeletedBySomeoneInSalesforce(t *testing.T) {
 	// The delete log keeps 15 days.
 	clock.Add(16 * 24 * time.Hour)
 	*a = *newAPI(t, srv, "")
-	r = deleted(clock.Now().Add(-20*24*time.Hour), clock.Now())
+	r = a.replication("Case", "deleted", clock.Now().Add(-20*24*time.Hour), clock.Now())
 	if r.status != 200 || len(r.obj(t)["deletedRecords"].([]any)) != 0 {
 		t.Fatalf("after 16 days: %d %s", r.status, r.body)
 	}
