@@ -192,6 +192,11 @@ func (c *Client) send(ctx context.Context, r *request, tok Token) (*response, er
 	if err != nil {
 		return nil, fmt.Errorf("salesforce %s: build request: %w", r.op, ErrInvalidArgument)
 	}
+	if isWrite(r.method) {
+		for k, v := range writeHeaders(ctx) {
+			req.Header.Set(k, v)
+		}
+	}
 	for k, vs := range r.header {
 		req.Header[k] = vs
 	}
@@ -261,6 +266,44 @@ func instanceBase(raw string) (string, error) {
 		return "", errors.New("token has an invalid instance URL")
 	}
 	return strings.TrimRight(raw, "/"), nil
+}
+
+// Headers every write sends (SPEC §11): assignment rules never move the
+// owner of a record we write unless a call asks for them, and duplicate
+// rules that only alert do not fail our writes (a blocking rule still
+// does, with DUPLICATES_DETECTED).
+const (
+	autoAssignHeader    = "Sforce-Auto-Assign"
+	duplicateRuleHeader = "Sforce-Duplicate-Rule-Header"
+	allowSave           = "allowSave=true"
+)
+
+type assignmentRulesKey struct{}
+
+// WithAssignmentRules returns a context under which the client's writes let
+// the org's active assignment rule run (Sforce-Auto-Assign: TRUE). Without
+// it every write sends Sforce-Auto-Assign: FALSE. Give it to the one create
+// (or upsert) that should be assigned, never to updates.
+func WithAssignmentRules(ctx context.Context) context.Context {
+	return context.WithValue(ctx, assignmentRulesKey{}, true)
+}
+
+// writeHeaders are the headers of a write made under ctx.
+func writeHeaders(ctx context.Context) map[string]string {
+	assign := "FALSE"
+	if on, _ := ctx.Value(assignmentRulesKey{}).(bool); on {
+		assign = "TRUE"
+	}
+	return map[string]string{autoAssignHeader: assign, duplicateRuleHeader: allowSave}
+}
+
+// isWrite reports whether a request of method changes records.
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // getJSON sends a GET and decodes a 200 answer into out.

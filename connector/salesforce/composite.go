@@ -94,6 +94,16 @@ func (c *Client) Composite(ctx context.Context, allOrNone bool, reqs []Subreques
 			return nil, fmt.Errorf("salesforce composite: %w: subrequest %s method %q", ErrInvalidArgument, r.ReferenceID, r.Method)
 		}
 		subs[i] = wireSub{Method: r.Method, URL: r.URL, ReferenceID: r.ReferenceID, Body: r.Body, HTTPHeaders: r.HTTPHeaders}
+		if isWrite(r.Method) {
+			// Subrequests inherit only Accept, Authorization and
+			// Content-Type from the composite request: each write
+			// carries the write headers itself (its own win).
+			h := writeHeaders(ctx)
+			for k, v := range r.HTTPHeaders {
+				h[k] = v
+			}
+			subs[i].HTTPHeaders = h
+		}
 	}
 	body, err := encodeBody(op, map[string]any{
 		"allOrNone":          allOrNone,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -28,6 +29,10 @@ var (
 	// ErrInvalidGrant matches an OAuth invalid_grant: the refresh token,
 	// authorization code or JWT was refused and the user must reconnect.
 	ErrInvalidGrant = errors.New("salesforce: invalid grant")
+	// ErrDuplicates matches DUPLICATES_DETECTED: a duplicate rule that
+	// blocks refused the save. APIError.Matches lists the records it
+	// matched.
+	ErrDuplicates = errors.New("salesforce: duplicate rule refused the save")
 	// ErrNoToken is for Session implementations to wrap when no healthy
 	// token exists (nothing connected, or every token expired). It
 	// classifies as Auth: wait for a reconnect, then retry.
@@ -44,6 +49,7 @@ const (
 	CodeServerUnavailable    = "SERVER_UNAVAILABLE"
 	CodeAllOrNoneRolledBack  = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 	CodeProcessingHalted     = "PROCESSING_HALTED"
+	CodeDuplicatesDetected   = "DUPLICATES_DETECTED"
 )
 
 const (
@@ -60,6 +66,9 @@ type ErrorDetail struct {
 	Code    string   // errorCode (REST) or statusCode (per-record results)
 	Message string   // Salesforce's message, as sent
 	Fields  []string // fields the error is about, when Salesforce names them
+	// Matches lists the ids of the records a duplicate rule matched
+	// (DUPLICATES_DETECTED, from duplicateResult).
+	Matches []string
 }
 
 // APIError is a failed answer from the Salesforce data API. Status, Code,
@@ -76,7 +85,8 @@ type APIError struct {
 	Fields    []string
 	Operation string
 	Details   []ErrorDetail
-	// Matches holds the record ids of a 300 answer (ErrMultipleMatches).
+	// Matches holds the record ids of a 300 answer (ErrMultipleMatches),
+	// or of the records a duplicate rule matched (ErrDuplicates).
 	Matches []string
 }
 
@@ -120,6 +130,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Code == CodeRequestLimitExceeded
 	case ErrMultipleMatches:
 		return e.Status == http.StatusMultipleChoices
+	case ErrDuplicates:
+		return e.HasCode(CodeDuplicatesDetected)
 	}
 	return false
 }
@@ -305,10 +317,30 @@ type wireError struct {
 	Fields           []string `json:"fields"`
 	Error            string   `json:"error"`
 	ErrorDescription string   `json:"error_description"`
+	// DuplicateResult comes with DUPLICATES_DETECTED (Salesforce's
+	// DuplicateError): the rule's matches, record by record.
+	DuplicateResult *struct {
+		MatchResults []struct {
+			MatchRecords []struct {
+				Record struct {
+					ID string `json:"Id"`
+				} `json:"record"`
+			} `json:"matchRecords"`
+		} `json:"matchResults"`
+	} `json:"duplicateResult"`
 }
 
 func (w wireError) detail() ErrorDetail {
 	d := ErrorDetail{Code: w.ErrorCode, Message: w.Message, Fields: w.Fields}
+	if w.DuplicateResult != nil {
+		for _, mr := range w.DuplicateResult.MatchResults {
+			for _, rec := range mr.MatchRecords {
+				if id := rec.Record.ID; id != "" && !slices.Contains(d.Matches, id) {
+					d.Matches = append(d.Matches, id)
+				}
+			}
+		}
+	}
 	if d.Code == "" {
 		d.Code = w.StatusCode
 	}
@@ -376,7 +408,22 @@ func newAPIError(op string, status int, body []byte) *APIError {
 	}
 	e.Details = details
 	e.Code, e.Message, e.Fields = details[0].Code, details[0].Message, details[0].Fields
+	e.Matches = duplicateMatches(details)
 	return e
+}
+
+// duplicateMatches gathers the records duplicate rules matched, in order,
+// each once.
+func duplicateMatches(details []ErrorDetail) []string {
+	var out []string
+	for _, d := range details {
+		for _, id := range d.Matches {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }
 
 // newOAuthError turns a failed OAuth endpoint answer into an *OAuthError.
@@ -411,6 +458,7 @@ func recordError(op string, errs []wireError) *APIError {
 		return e
 	}
 	e.Code, e.Message, e.Fields = e.Details[0].Code, e.Details[0].Message, e.Details[0].Fields
+	e.Matches = duplicateMatches(e.Details)
 	return e
 }
 

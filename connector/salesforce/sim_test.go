@@ -635,3 +635,78 @@ func TestSimFaults(t *testing.T) {
 		t.Errorf("over limit: %v", err)
 	}
 }
+
+// Against an org with an active assignment rule and duplicate rules, the
+// client's writes keep their owner and pass alert-only rules; a blocking
+// rule names its matches.
+func TestSimStrictOrg(t *testing.T) {
+	srv := newSim(t, sfsim.Options{Strict: true})
+	c, _, _ := dataClient(t, srv, salesforce.Options{})
+	ctx := context.Background()
+	queue := srv.Org().SupportQueueID
+
+	owner := func(object, id string) string {
+		t.Helper()
+		r, err := c.Get(ctx, object, id, "OwnerId")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.String("OwnerId")
+	}
+	caseID, err := c.Create(ctx, "Case", map[string]any{"Subject": "kept"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, "Case", caseID, map[string]any{"Status": "Working"}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.Upsert(ctx, "Case", "Care_Case_Id__c", "01JAAAAAAAAAAAAAAAAAAAAAAA", map[string]any{"Subject": "upserted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Composite(ctx, false, []salesforce.Subrequest{
+		{Method: "POST", URL: c.DataPath("sobjects", "Case"), ReferenceID: "c", Body: map[string]any{"Subject": "composite"}},
+	})
+	if err != nil || res[0].Err() != nil {
+		t.Fatalf("composite: %v %v", err, res)
+	}
+	var made struct{ ID string }
+	res[0].Decode(&made)
+	for _, id := range []string{caseID, up.ID, made.ID} {
+		if o := owner("Case", id); o == queue || o == "" {
+			t.Errorf("case %s owner %q: the assignment rule moved it", id, o)
+		}
+	}
+	assigned, err := c.Create(salesforce.WithAssignmentRules(ctx), "Case", map[string]any{"Subject": "assigned"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := owner("Case", assigned); o != queue {
+		t.Errorf("assignment asked for, owner %q, want the queue %s", o, queue)
+	}
+
+	// The Contact rule only alerts: allowSave saves.
+	joe := map[string]any{"FirstName": "Joe", "LastName": "Doe", "Email": "joe@example.com"}
+	if _, err := c.Create(ctx, "Contact", joe); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, "Contact", joe); err != nil {
+		t.Errorf("alert-only duplicate refused: %v", err)
+	}
+	// The Lead rule blocks, naming the lead it matched.
+	lead := map[string]any{"LastName": "Doe", "Company": "Acme", "Email": "joe@example.com"}
+	first, err := c.Create(ctx, "Lead", lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Create(ctx, "Lead", lead)
+	var ae *salesforce.APIError
+	if !errors.Is(err, salesforce.ErrDuplicates) || !errors.As(err, &ae) || len(ae.Matches) != 1 || ae.Matches[0] != first {
+		t.Fatalf("blocked duplicate lead: %v (%+v)", err, ae)
+	}
+	results, err := c.CollectionsCreate(ctx, "Lead", []map[string]any{lead}, false)
+	if err != nil || results[0].Success || !errors.Is(results[0].Err, salesforce.ErrDuplicates) ||
+		!errors.As(results[0].Err, &ae) || len(ae.Matches) != 1 || ae.Matches[0] != first {
+		t.Errorf("blocked duplicate in a collection: %+v %v", results, err)
+	}
+}
