@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	backlog := fs.Int("backfill", 100, "push: messages a case has when it is escalated")
 	linger := fs.Duration("linger", 0, "push: how long a small batch waits for company (0: the deliverer's default)")
 	linked := fs.String("linked", "10,1000,10000", "status: numbers of linked cases to poll over")
+	unlinked := fs.Int("unlinked", 1000, "status: other Cases of the org that change during the run (a poll must not read them)")
 	changes := fs.Int("changes", 10, "status: Salesforce-side changes timed per size")
 	poll := fs.Duration("poll", time.Second, "status: poll interval")
 	storeMessages := fs.Int("store-messages", 100_000, "store: messages to ingest")
@@ -77,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			rep.Push = &r
 		case "status":
 			var r pollResult
-			r, err = benchPoll(ctx, pollOptions{latency: *latency, sizes: sizes, changes: *changes, interval: *poll}, progress)
+			r, err = benchPoll(ctx, pollOptions{latency: *latency, sizes: sizes, unlinked: *unlinked, changes: *changes, interval: *poll}, progress)
 			rep.Poll = &r
 		default:
 			fmt.Fprintf(stderr, "cbbench: unknown section %q\n", s)
@@ -126,6 +127,7 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 	if p := rep.Poll; p != nil {
 		for _, s := range p.Sizes {
 			fmt.Fprintf(tw, "status\t%d linked cases: calls per poll\t%.1f\n", s.Linked, s.CallsPerPoll)
+			fmt.Fprintf(tw, "status\t%d linked cases: rows read per poll\t%.1f (%d other Cases changed)\n", s.Linked, s.RowsPerPoll, s.Unlinked)
 			fmt.Fprintf(tw, "status\t%d linked cases: Salesforce→Care p50/p95\t%.0f / %.0f ms (poll every %s, %d polls)\n", s.Linked, s.P50Millis, s.P95Millis, p.Interval, s.Polls)
 		}
 	}

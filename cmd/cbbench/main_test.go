@@ -14,7 +14,7 @@ func TestSmallRun(t *testing.T) {
 	}
 	var out, errs bytes.Buffer
 	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
-		"--linked", "5,50", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8"},
+		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8"},
 		&out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
@@ -29,6 +29,11 @@ func TestSmallRun(t *testing.T) {
 	}
 	if s := rep.Poll; s == nil || len(s.Sizes) != 2 || s.Sizes[1].CallsPerPoll > 2 || s.Sizes[0].P95Millis <= 0 {
 		t.Fatalf("status: %+v", s)
+	}
+	// 1,000 other Cases changed: a poll over 10 linked cases reads them
+	// alone.
+	if s := rep.Poll.Sizes[0]; s.Unlinked != 1000 || s.RowsPerPoll > 20 {
+		t.Fatalf("status, 10 linked cases: %+v", s)
 	}
 	if s := rep.Store; s == nil || s.IngestPerSecond <= 0 || s.InboxP95Millis <= 0 || s.FileBytes <= 0 || s.PeakRSSBytes <= 0 {
 		t.Fatalf("store: %+v", s)

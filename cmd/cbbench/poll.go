@@ -10,9 +10,14 @@ import (
 )
 
 type pollSize struct {
-	Linked       int     `json:"linked_cases"`
+	Linked int `json:"linked_cases"`
+	// Unlinked is how many other Cases of the org change meanwhile; a
+	// poll reads the linked cases only, so RowsPerPoll does not grow
+	// with it.
+	Unlinked     int     `json:"unlinked_changed_cases"`
 	Polls        int     `json:"polls"`
 	CallsPerPoll float64 `json:"calls_per_poll"`
+	RowsPerPoll  float64 `json:"rows_per_poll"`
 	P50Millis    float64 `json:"p50_ms"`
 	P95Millis    float64 `json:"p95_ms"`
 }
@@ -25,13 +30,14 @@ type pollResult struct {
 type pollOptions struct {
 	latency  time.Duration
 	sizes    []int
+	unlinked int // Cases of the org no Care case is linked to, changed during the run
 	changes  int
 	interval time.Duration
 }
 
 // benchPoll measures the time from a Salesforce-side status change to the
-// Care status, and the Salesforce calls each poll costs, for each number
-// of linked cases.
+// Care status, and the Salesforce calls and rows each poll costs, for each
+// number of linked cases, while o.unlinked other Cases of the org change.
 func benchPoll(ctx context.Context, o pollOptions, progress func(string)) (pollResult, error) {
 	res := pollResult{Interval: o.interval.String()}
 	for _, n := range o.sizes {
@@ -45,7 +51,7 @@ func benchPoll(ctx context.Context, o pollOptions, progress func(string)) (pollR
 }
 
 func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func(string)) (pollSize, error) {
-	res := pollSize{Linked: linked}
+	res := pollSize{Linked: linked, Unlinked: o.unlinked}
 	w, err := newWorld(ctx, o.latency)
 	if err != nil {
 		return res, err
@@ -61,6 +67,12 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 		return err
 	}); err != nil {
 		return res, err
+	}
+	others := make([]string, o.unlinked)
+	for i := range others {
+		if others[i], err = w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("not linked %d", i)}); err != nil {
+			return res, err
+		}
 	}
 	// The backfills of the links are delivered first, as a running daemon
 	// would have done long before.
@@ -93,6 +105,12 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 	}
 	w.sim.ResetStats()
 	firstPoll := p.LastPollAt()
+	// The rest of the org is busy too: every other Case changes now.
+	for _, id := range others {
+		if err := w.sim.UpdateRecord("Case", id, map[string]any{"Status": "Working"}); err != nil {
+			return res, err
+		}
+	}
 	// Salesforce users change statuses; Care follows.
 	values := []struct {
 		sf   string
@@ -131,7 +149,9 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 	}
 	polls := int(p.LastPollAt().Sub(firstPoll)/o.interval) + 1
 	res.Polls = polls
-	res.CallsPerPoll = float64(w.sim.Stats().ByOperation["query"]) / float64(polls)
+	st := w.sim.Stats()
+	res.CallsPerPoll = float64(st.ByOperation["query"]) / float64(polls)
+	res.RowsPerPoll = float64(st.RecordsReturned) / float64(polls)
 	res.P50Millis, res.P95Millis = millis(percentile(lat, 0.5)), millis(percentile(lat, 0.95))
 	return res, nil
 }
