@@ -15,6 +15,8 @@ import (
 // rules.
 type actor struct {
 	userID string
+	// version is the API version of the call (record URLs in answers).
+	version string
 	// assign runs the active assignment rule: the request did not send
 	// Sforce-Auto-Assign: FALSE.
 	assign bool
@@ -27,6 +29,7 @@ type actor struct {
 func (c *call) actor() actor {
 	return actor{
 		userID:    c.userID,
+		version:   c.version,
 		assign:    autoAssign(c.header),
 		allowSave: allowSave(c.header),
 	}
@@ -36,7 +39,7 @@ func (c *call) actor() actor {
 // admin in the UI, who saves past duplicate alerts and leaves the owner
 // alone (the UI's "assign using active assignment rule" box unticked).
 func (s *Server) admin() actor {
-	return actor{userID: s.adminID, allowSave: true}
+	return actor{userID: s.adminID, version: DefaultVersion, allowSave: true}
 }
 
 // autoAssign reads Sforce-Auto-Assign: FALSE (any case) turns the
@@ -184,7 +187,7 @@ func (s *Server) checkDuplicates(a actor, o *object, vals map[string]any, self *
 			}
 		}
 		if len(found) > 0 {
-			return errDuplicates(rule, found)
+			return errDuplicates(rule, found, a.version)
 		}
 	}
 	return nil
@@ -192,14 +195,14 @@ func (s *Server) checkDuplicates(a actor, o *object, vals map[string]any, self *
 
 // errDuplicates is DUPLICATES_DETECTED with the duplicateResult
 // Salesforce documents (DuplicateResult, MatchResult, MatchRecord).
-func errDuplicates(rule *duplicateRule, found []*record) *Error {
+func errDuplicates(rule *duplicateRule, found []*record, version string) *Error {
 	records := make([]jobj, len(found))
 	for i, r := range found {
 		records[i] = jobj{
 			{"additionalInformation", []any{}},
 			{"fieldDiffs", []any{}},
 			{"matchConfidence", 100.0},
-			{"record", jobj{{"attributes", attributes(r, DefaultVersion)}, {"Id", r.id}}},
+			{"record", jobj{{"attributes", attributes(r, version)}, {"Id", r.id}}},
 		}
 	}
 	return &Error{
