@@ -23,6 +23,7 @@ import (
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/sethvargo/go-retry"
 )
 
 // syncBuffer collects log output from many goroutines.
@@ -159,12 +160,33 @@ func (e *env) openErr(mod func(*Options)) (*Pool, error) {
 	opts := Options{
 		Store: e.store, Key: e.key, OAuth: e.oauth, LoginURL: e.sim.LoginURL,
 		HTTPClient: e.http, Client: salesforce.Options{Logger: e.log},
-		Registerer: e.reg, Logger: e.log, JWT: e.jwt,
+		Registerer: e.reg, Logger: e.log, JWT: e.jwt, RenewBackoff: fastBackoff,
 	}
 	if mod != nil {
 		mod(&opts)
 	}
 	return Open(context.Background(), opts)
+}
+
+// fastBackoff retries a transient renewal 3 times without waiting long.
+func fastBackoff() retry.Backoff { return retry.WithMaxRetries(3, retry.NewConstant(time.Millisecond)) }
+
+// otherOrgUser creates a user of another org at the simulator.
+func (e *env) otherOrgUser(username string) {
+	e.t.Helper()
+	if _, err := e.sim.CreateUserWith(sfsim.NewUser{Username: username, LastName: "Other", Org: sfsim.OrgOther}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// liveRefreshTokens is how many refresh tokens the org holds for a user.
+func (e *env) liveRefreshTokens(username string) int {
+	e.t.Helper()
+	u, ok := e.sim.UserInfo(username)
+	if !ok {
+		e.t.Fatalf("no user %s at the org", username)
+	}
+	return u.RefreshTokens
 }
 
 // authorize runs the web-server flow at the simulator as loginHint and

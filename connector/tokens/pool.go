@@ -15,6 +15,7 @@ import (
 
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sethvargo/go-retry"
 )
 
 // Namespace is the key-value namespace the daemon should hand the pool
@@ -37,7 +38,15 @@ var (
 	ErrNotFound = errors.New("tokens: no such token")
 	// ErrInvalidArgument: a Grant the pool refuses.
 	ErrInvalidArgument = errors.New("tokens: invalid argument")
+	// ErrOrgMismatch: Connect refused a token of another Salesforce org
+	// than the one the default token was first connected to (SPEC §11
+	// "One org"). The token was revoked and not stored.
+	ErrOrgMismatch = errors.New("tokens: the token belongs to another Salesforce org than the connected one")
 )
+
+// LostKeyError is the connection error while stored tokens do not open
+// with the secret key (SPEC §12 "Lost key").
+const LostKeyError = "secret key changed: reconnect"
 
 // errJWTKeyFile marks a JWT private key file that cannot be read.
 var errJWTKeyFile = errors.New("tokens: JWT private key file")
@@ -107,6 +116,12 @@ type Options struct {
 	// RetryInterval is how often a configured JWT default token that is
 	// missing or expired is granted again (default 1m).
 	RetryInterval time.Duration
+	// RenewBackoff makes the backoff of one renewal (a new one per
+	// renewal: a backoff keeps state). A renewal that met a network
+	// error, a 5xx, a 429 or unknown_error is retried by it while the
+	// token keeps its state. Default: 4 retries, exponential from 500ms
+	// with 20% jitter.
+	RenewBackoff func() retry.Backoff
 
 	// Registerer receives the pool's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
@@ -133,6 +148,7 @@ type Pool struct {
 	clientOpts  salesforce.Options
 	keepalive   time.Duration
 	retry       time.Duration
+	backoff     func() retry.Backoff
 	now         func() time.Time
 	newTicker   func(time.Duration) Ticker
 	log         *slog.Logger
@@ -144,14 +160,32 @@ type Pool struct {
 	clients map[string]*salesforce.Client // by store key, reused across reconnects
 	locks   map[string]chan struct{}      // per store key: one writer at a time
 	changed chan struct{}                 // closed and replaced on every change
+	// orgID is the Salesforce org the daemon is bound to (SPEC §11 "One
+	// org"), stored under orgStoreKey; "" until the first default connect.
+	orgID string
+	// lostKeys are stored entries that do not open with the key (SPEC §12
+	// "Lost key"): kept on disk untouched until a reconnect or Forget.
+	lostKeys map[string]bool
+	// misconfigured is why Salesforce refused the connected app's
+	// credentials (invalid_client); "" when it did not.
+	misconfigured string
+}
+
+// orgStoreKey holds the bound org id, in clear: it is no secret.
+const orgStoreKey = "org"
+
+func defaultRenewBackoff() retry.Backoff {
+	return retry.WithMaxRetries(4, retry.WithJitterPercent(20,
+		retry.WithCappedDuration(10*time.Second, retry.NewExponential(500*time.Millisecond))))
 }
 
 // Open loads the stored entries and, when the JWT bearer flow is
 // configured and there is no healthy default token, obtains one (a failed
 // grant is logged and retried by Run; it does not fail Open).
 //
-// Open fails when a stored entry does not decrypt with the key (the key
-// changed): nothing is overwritten then.
+// A stored entry that does not decrypt with the key (the key changed) is
+// left on disk untouched and reported: the state reads not_connected with
+// LostKeyError until a reconnect replaces it (or Forget drops it).
 func Open(ctx context.Context, opts Options) (*Pool, error) {
 	if opts.Store == nil || opts.OAuth == nil {
 		return nil, fmt.Errorf("%w: Store and OAuth are required", ErrInvalidArgument)
@@ -171,11 +205,14 @@ func Open(ctx context.Context, opts Options) (*Pool, error) {
 		store: opts.Store, seal: seal, oauth: opts.OAuth,
 		loginURL: strings.TrimRight(opts.LoginURL, "/"), environment: opts.Environment,
 		jwt: opts.JWT, httpClient: opts.HTTPClient, clientOpts: opts.Client,
-		keepalive: opts.KeepaliveInterval, retry: opts.RetryInterval,
+		keepalive: opts.KeepaliveInterval, retry: opts.RetryInterval, backoff: opts.RenewBackoff,
 		now: opts.Now, newTicker: opts.NewTicker, log: opts.Logger, m: m,
 		entries: map[string]*record{}, dirty: map[string]bool{},
 		clients: map[string]*salesforce.Client{}, locks: map[string]chan struct{}{},
-		changed: make(chan struct{}),
+		changed: make(chan struct{}), lostKeys: map[string]bool{},
+	}
+	if p.backoff == nil {
+		p.backoff = defaultRenewBackoff
 	}
 	if p.environment == "" {
 		p.environment = "production"
@@ -219,21 +256,45 @@ func (p *Pool) load(ctx context.Context) error {
 		return fmt.Errorf("tokens: load: %w", err)
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for key, sealed := range all {
+		if key == orgStoreKey {
+			p.orgID = string(sealed)
+			continue
+		}
 		if key != defaultStoreKey && !strings.HasPrefix(key, userKeyPrefix) {
 			p.log.Warn("salesforce token store: unknown key ignored", "key", key)
 			continue
 		}
 		rec, err := p.seal.openRecord(key, sealed)
+		if errors.Is(err, ErrUndecryptable) {
+			p.lostKeys[key] = true
+			continue
+		}
 		if err != nil {
-			return fmt.Errorf("tokens: load %s: %w (was %s or the secret.key file changed?)", key, err, EnvSecretKey)
+			p.mu.Unlock()
+			return fmt.Errorf("tokens: load %s: %w", key, err)
 		}
 		p.entries[key] = rec
 		p.m.set(nil, rec)
 	}
+	// A default token connected before the org was stored binds its org.
+	adopt := ""
+	if d := p.entries[defaultStoreKey]; p.orgID == "" && d != nil && d.OrgID != "" {
+		adopt, p.orgID = d.OrgID, d.OrgID
+	}
 	p.m.setUp(p.stateLocked())
-	p.log.Info("salesforce tokens loaded", "count", len(p.entries), "state", string(p.stateLocked()))
+	state, lost := p.stateLocked(), len(p.lostKeys)
+	p.mu.Unlock()
+	if lost > 0 {
+		p.log.Error("salesforce tokens do not decrypt with the secret key; connect Salesforce again",
+			"tokens", lost, "hint", "was "+EnvSecretKey+" or the secret.key file changed?")
+	}
+	if adopt != "" {
+		if err := p.store.Put(ctx, orgStoreKey, []byte(adopt)); err != nil {
+			p.log.Warn("salesforce org id not stored", "error", err)
+		}
+	}
+	p.log.Info("salesforce tokens loaded", "count", len(p.entries), "state", string(state))
 	return nil
 }
 
@@ -297,6 +358,7 @@ func (p *Pool) commit(ctx context.Context, key string, rec *record) error {
 		p.dirty[key] = true
 	} else {
 		delete(p.dirty, key)
+		delete(p.lostKeys, key) // the entry that did not decrypt is overwritten
 	}
 	p.changedLocked(old, rec)
 	p.mu.Unlock()
@@ -365,7 +427,26 @@ type Grant struct {
 // the token encrypted and makes it healthy. It replaces the entry it
 // stands for (a supervisor connecting the default token becomes its
 // holder); the refresh token of the replaced entry is revoked, best effort.
-func (p *Pool) Connect(ctx context.Context, g Grant) (Info, error) {
+//
+// The first default token binds the pool to its org. A token of another
+// org, default or personal, is refused with ErrOrgMismatch. A token
+// Connect does not keep (another org, an unreadable identity, a refused
+// grant) is revoked at Salesforce at once: an org keeps only 5 approvals
+// per user and connected app and silently drops the oldest.
+//
+// A successful connect also drops the entries the secret key no longer
+// opens (SPEC §12 "Lost key") and clears a misconfigured state.
+func (p *Pool) Connect(ctx context.Context, g Grant) (info Info, err error) {
+	loginURL := strings.TrimRight(g.LoginURL, "/")
+	if loginURL == "" {
+		loginURL = p.loginURL
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			p.revokeSecret(ctx, loginURL, storeKey(g.Kind, g.UserID), "refused", g.Token)
+		}
+	}()
 	if g.Kind != KindDefault && g.Kind != KindUser {
 		return Info{}, fmt.Errorf("%w: kind %q", ErrInvalidArgument, g.Kind)
 	}
@@ -374,10 +455,6 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (Info, error) {
 	}
 	if g.Token.AccessToken == "" {
 		return Info{}, fmt.Errorf("%w: no access token", ErrInvalidArgument)
-	}
-	loginURL := strings.TrimRight(g.LoginURL, "/")
-	if loginURL == "" {
-		loginURL = p.loginURL
 	}
 	env := g.Environment
 	if env == "" {
@@ -391,18 +468,24 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("tokens: read Salesforce identity: %w", err)
 	}
+	org := orgOf(ui, g.Token)
+	key := storeKey(g.Kind, g.UserID)
+	if err := p.bindOrg(ctx, g.Kind, org); err != nil {
+		p.log.Warn("salesforce token of another org refused", "token", key, "org_id", org, "sf_user_id", ui.UserID)
+		return Info{}, err
+	}
 	now := p.now()
 	rec := &record{
 		Kind: g.Kind, UserID: g.UserID, Holder: g.UserID,
-		SFUserID: ui.UserID, SFUsername: ui.PreferredUsername, OrgID: ui.OrganizationID,
+		SFUserID: ui.UserID, SFUsername: ui.PreferredUsername, OrgID: org,
 		Environment: env, LoginURL: loginURL, ConnectedAt: now,
 	}
 	rec.setToken(g.Token, now)
-	key := storeKey(g.Kind, g.UserID)
 	release, err := p.acquire(ctx, key)
 	if err != nil {
 		return Info{}, err
 	}
+	kept = true // from here on the token is held, in memory at least
 	old, _ := p.current(key)
 	err = p.commit(ctx, key, rec)
 	release()
@@ -410,10 +493,91 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (Info, error) {
 		return Info{}, err
 	}
 	p.log.Info("salesforce token connected", "token", key, "sf_user_id", rec.SFUserID, "org_id", rec.OrgID)
+	p.setMisconfigured("")
+	p.dropLostKeys(ctx)
 	if old != nil && old.RefreshToken != "" && old.RefreshToken != rec.RefreshToken {
 		p.revoke(ctx, key, old)
 	}
 	return rec.info(), nil
+}
+
+// bindOrg checks org against the bound org. The first default token binds
+// it (stored before the token is); a personal token connected before any
+// default token binds nothing.
+func (p *Pool) bindOrg(ctx context.Context, kind Kind, org string) error {
+	release, err := p.acquire(ctx, orgStoreKey)
+	if err != nil {
+		return err
+	}
+	defer release()
+	p.mu.Lock()
+	bound := p.orgID
+	p.mu.Unlock()
+	switch {
+	case bound != "" && org != bound:
+		return fmt.Errorf("%w (token of org %q)", ErrOrgMismatch, org)
+	case bound != "" || kind != KindDefault || org == "":
+		return nil
+	}
+	if err := p.store.Put(ctx, orgStoreKey, []byte(org)); err != nil {
+		return fmt.Errorf("tokens: store the org id: %w", err)
+	}
+	p.mu.Lock()
+	p.orgID = org
+	p.mu.Unlock()
+	p.log.Info("salesforce org bound", "org_id", org)
+	return nil
+}
+
+// orgOf is the org of a token: its identity's, else its identity URL's.
+func orgOf(ui salesforce.UserInfo, tok salesforce.Token) string {
+	if ui.OrganizationID != "" {
+		return ui.OrganizationID
+	}
+	return tok.OrgID()
+}
+
+// OrgID is the Salesforce org the pool is bound to, "" before the first
+// default connect.
+func (p *Pool) OrgID() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.orgID
+}
+
+// dropLostKeys deletes the stored entries the key does not open, once a
+// reconnect has replaced them.
+func (p *Pool) dropLostKeys(ctx context.Context) {
+	p.mu.Lock()
+	keys := make([]string, 0, len(p.lostKeys))
+	for k := range p.lostKeys {
+		keys = append(keys, k)
+	}
+	p.mu.Unlock()
+	for _, k := range keys {
+		if err := p.store.Delete(ctx, k); err != nil {
+			p.log.Warn("salesforce token that does not decrypt not deleted", "token", k, "error", err)
+			continue
+		}
+		p.mu.Lock()
+		delete(p.lostKeys, k)
+		p.m.setUp(p.stateLocked())
+		p.mu.Unlock()
+	}
+}
+
+// setMisconfigured notes (or with "" clears) that Salesforce refused the
+// connected app's credentials.
+func (p *Pool) setMisconfigured(reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.misconfigured == reason {
+		return
+	}
+	p.misconfigured = reason
+	p.m.setUp(p.stateLocked())
+	close(p.changed)
+	p.changed = make(chan struct{})
 }
 
 // DisconnectUser revokes the personal token of a Care user at Salesforce
@@ -454,26 +618,76 @@ func (p *Pool) disconnect(ctx context.Context, key string) error {
 	return nil
 }
 
+// Forget revokes every token at Salesforce (best effort) and deletes
+// them all, the entries the key no longer opens and the bound org id too
+// (SPEC §12 "Forget"). With the JWT bearer flow configured, Run grants a
+// new default token at its next retry.
+func (p *Pool) Forget(ctx context.Context) error {
+	p.mu.Lock()
+	keys := p.sortedKeysLocked()
+	for k := range p.lostKeys {
+		keys = append(keys, k)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, key := range keys {
+		if err := p.disconnect(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	p.dropLostKeys(ctx)
+	release, err := p.acquire(ctx, orgStoreKey)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer release()
+	if err := p.store.Delete(ctx, orgStoreKey); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("tokens: delete the org id: %w", err))...)
+	}
+	p.mu.Lock()
+	p.orgID = ""
+	p.mu.Unlock()
+	p.setMisconfigured("")
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.log.Info("salesforce connection forgotten", "tokens", len(keys))
+	return nil
+}
+
 // revoke revokes rec's refresh token (or its access token when it has
 // none) at Salesforce. Failures are logged, never returned.
 func (p *Pool) revoke(ctx context.Context, key string, rec *record) {
-	tok := rec.RefreshToken
-	if tok == "" {
-		tok = rec.AccessToken
+	p.revokeSecret(ctx, p.loginURLOf(rec), key, "revoked", rec.token())
+}
+
+// revokeSecret revokes tok's refresh token, else its access token, at the
+// login URL that issued it, best effort: failures are logged. It runs
+// even when ctx is done (bounded by revokeTimeout): a token left alive
+// takes one of the user's 5 approvals. what says why, for the log.
+func (p *Pool) revokeSecret(ctx context.Context, loginURL, key, what string, tok salesforce.Token) {
+	secret := tok.RefreshToken
+	if secret == "" {
+		secret = tok.AccessToken
 	}
-	if tok == "" {
+	if secret == "" {
 		return
 	}
-	auth, err := p.oauth(p.loginURLOf(rec))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
+	defer cancel()
+	auth, err := p.oauth(loginURL)
 	if err == nil {
-		err = auth.Revoke(ctx, tok)
+		err = auth.Revoke(rctx, secret)
 	}
 	if err != nil {
 		p.log.Warn("salesforce token revoke failed", "token", key, "error", safeError(err))
 		return
 	}
-	p.log.Info("salesforce token revoked", "token", key, "sf_user_id", rec.SFUserID)
+	p.log.Info("salesforce token revoked", "token", key, "why", what)
 }
+
+// revokeTimeout bounds one revoke call.
+const revokeTimeout = 30 * time.Second
 
 func (p *Pool) loginURLOf(rec *record) string {
 	if rec.LoginURL != "" {
@@ -525,6 +739,11 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 	if err == nil {
 		ui, err = auth.Identity(ctx, tok)
 	}
+	if err == nil {
+		if err = p.bindOrg(ctx, KindDefault, orgOf(ui, tok)); err != nil {
+			p.revokeSecret(ctx, p.loginURL, defaultStoreKey, "refused", tok)
+		}
+	}
 	if counted {
 		p.m.refreshed(err)
 	}
@@ -537,11 +756,15 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 		rec.Healthy = false
 		rec.Error = safeError(err)
 		p.setMemory(defaultStoreKey, rec)
+		if clientRefused(err) {
+			p.setMisconfigured("Salesforce refused the connected app's credentials (" + rec.Error +
+				"): check salesforce.client_id")
+		}
 		return fmt.Errorf("tokens: JWT bearer grant: %w", err)
 	}
 	now := p.now()
 	rec := &record{Kind: KindDefault, Holder: p.jwt.Username, JWT: true,
-		SFUserID: ui.UserID, SFUsername: ui.PreferredUsername, OrgID: ui.OrganizationID,
+		SFUserID: ui.UserID, SFUsername: ui.PreferredUsername, OrgID: orgOf(ui, tok),
 		Environment: p.environment, LoginURL: p.loginURL, ConnectedAt: now}
 	if rec.SFUsername == "" {
 		rec.SFUsername = p.jwt.Username
@@ -550,6 +773,7 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 	if err := p.commit(ctx, defaultStoreKey, rec); err != nil {
 		return err
 	}
+	p.setMisconfigured("")
 	p.log.Info("salesforce default token obtained", "flow", "jwt-bearer", "sf_user_id", rec.SFUserID)
 	return nil
 }
@@ -682,8 +906,9 @@ func (p *Pool) Session(kind Kind, userID string) salesforce.Session {
 
 // ---- state ----
 
-// State is connected while any token is healthy, expired when tokens
-// exist but none is healthy, not_connected when there is none.
+// State is not_connected when there is no token, misconfigured while
+// Salesforce refuses the connected app's credentials, connected while any
+// token is healthy, expired when tokens exist but none is healthy.
 func (p *Pool) State() State {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -693,6 +918,9 @@ func (p *Pool) State() State {
 func (p *Pool) stateLocked() State {
 	if len(p.entries) == 0 {
 		return NotConnected
+	}
+	if p.misconfigured != "" {
+		return Misconfigured
 	}
 	for _, rec := range p.entries {
 		if rec.Healthy {
@@ -712,13 +940,25 @@ type Status struct {
 	InstanceURL string
 	Default     *Info  // nil when there is no default token
 	Users       []Info // personal tokens by user id
+	// OrgID is the bound Salesforce org, "" before the first default
+	// connect.
+	OrgID string
+	// Error says why the state is misconfigured, or LostKeyError while
+	// stored tokens do not open with the key; "" otherwise. Safe to show.
+	Error string
 }
 
 // Status returns a snapshot of every token without secrets.
 func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{State: p.stateLocked(), Environment: p.environment, Users: []Info{}}
+	st := Status{State: p.stateLocked(), Environment: p.environment, Users: []Info{}, OrgID: p.orgID}
+	switch {
+	case p.misconfigured != "":
+		st.Error = p.misconfigured
+	case len(p.lostKeys) > 0:
+		st.Error = LostKeyError
+	}
 	var pick *record
 	for _, k := range p.sortedKeysLocked() {
 		rec := p.entries[k]

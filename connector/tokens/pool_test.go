@@ -468,25 +468,6 @@ func TestReconnectReplacesAndRevokesOld(t *testing.T) {
 	}
 }
 
-func TestOpenWithAnotherKeyFails(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
-	other, _ := GenerateKey()
-	if _, err := e.openErr(func(o *Options) { o.Key = other }); !errors.Is(err, ErrUndecryptable) {
-		t.Fatalf("Open with another key: %v, want ErrUndecryptable", err)
-	}
-	// A record copied under another key does not open either.
-	ctx := context.Background()
-	b, _ := e.store.Get(ctx, "user/alice")
-	if err := e.store.Put(ctx, "user/mallory", b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.openErr(nil); !errors.Is(err, ErrUndecryptable) {
-		t.Fatalf("Open with a swapped record: %v, want ErrUndecryptable", err)
-	}
-}
-
 func TestMetricsPreCreated(t *testing.T) {
 	e := newEnv(t, sfsim.Options{})
 	e.open(nil)

@@ -30,6 +30,9 @@ const (
 	Expired State = "expired"
 	// NotConnected: no token at all.
 	NotConnected State = "not_connected"
+	// Misconfigured: Salesforce refuses the connected app's credentials
+	// (invalid_client): fix salesforce.client_id or the client secret.
+	Misconfigured State = "misconfigured"
 )
 
 // Store keys of the entries.
@@ -227,6 +230,8 @@ func safeError(err error) string {
 		s = "JWT private key file cannot be read"
 	case errors.Is(err, errNoRefreshToken):
 		s = "no refresh token (was the refresh_token scope granted?)"
+	case errors.Is(err, ErrOrgMismatch):
+		s = "org_mismatch: the token belongs to another Salesforce org"
 	case errors.Is(err, errJWTNotConfigured):
 		s = "the JWT bearer flow is no longer configured"
 	default:

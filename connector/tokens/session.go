@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/sethvargo/go-retry"
 )
 
 // errNoRefreshToken: an entry from the web-server flow without a refresh
@@ -60,8 +62,10 @@ const renewTimeout = 2 * time.Minute
 // must not be lost), bounded by renewTimeout.
 //
 // A new refresh token is stored before the new access token is handed out.
-// An invalid_grant answer marks the entry expired; other failures (network,
-// 5xx) leave it healthy with the error noted.
+// Only an invalid_grant answer (revoked, expired, inactive user) marks the
+// entry expired. A network error, a 5xx, a 429 or unknown_error is retried
+// with backoff (renewRetrying); when that gives up the entry keeps its
+// state with the error noted. invalid_client makes the pool misconfigured.
 func (p *Pool) refresh(ctx context.Context, key string, stale *salesforce.Token) (salesforce.Token, error) {
 	release, err := p.acquire(ctx, key)
 	if err != nil {
@@ -86,10 +90,17 @@ func (p *Pool) refresh(ctx context.Context, key string, stale *salesforce.Token)
 	if stale != nil && rec.AccessToken != stale.AccessToken {
 		return rec.token(), nil
 	}
-	next, err := p.renew(rctx, rec)
+	next, err := p.renewRetrying(rctx, key, rec)
 	p.m.refreshed(err)
 	if err != nil {
 		rec.Error = safeError(err)
+		if clientRefused(err) {
+			p.setMisconfigured("Salesforce refused the connected app's credentials (" + rec.Error +
+				"): check salesforce.client_id and the client secret")
+			p.log.Error("salesforce refused the connected app's credentials", "token", key, "error", rec.Error)
+			p.setMemory(key, rec)
+			return salesforce.Token{}, fmt.Errorf("tokens: refresh %s: %w", key, err)
+		}
 		if errors.Is(err, salesforce.ErrInvalidGrant) || errors.Is(err, errNoRefreshToken) ||
 			errors.Is(err, errJWTNotConfigured) {
 			rec.Healthy = false
@@ -105,9 +116,42 @@ func (p *Pool) refresh(ctx context.Context, key string, stale *salesforce.Token)
 	if err := p.commit(rctx, key, next); err != nil {
 		return salesforce.Token{}, err
 	}
+	p.setMisconfigured("")
 	p.log.Debug("salesforce token refreshed", "token", key, "sf_user_id", next.SFUserID,
 		"rotated", next.RefreshToken != rec.RefreshToken)
 	return next.token(), nil
+}
+
+// renewRetrying is renew, retried with a new backoff while it fails
+// transiently (transientRenewal).
+func (p *Pool) renewRetrying(ctx context.Context, key string, rec *record) (*record, error) {
+	return retry.DoValue(ctx, p.backoff(), func(ctx context.Context) (*record, error) {
+		next, err := p.renew(ctx, rec)
+		if err != nil && transientRenewal(err) {
+			p.log.Info("salesforce token renewal failed; retrying", "token", key, "error", safeError(err))
+			return nil, retry.RetryableError(err)
+		}
+		return next, err
+	})
+}
+
+// transientRenewal reports a renewal failure that may pass: no answer, a
+// 5xx, a 429, or Salesforce's unknown_error. The token may well be fine.
+func transientRenewal(err error) bool {
+	var oe *salesforce.OAuthError
+	if errors.As(err, &oe) {
+		return oe.Status >= 500 || oe.Status == http.StatusTooManyRequests || oe.Code == "unknown_error"
+	}
+	var ne *salesforce.NetworkError
+	return errors.As(err, &ne)
+}
+
+// clientRefused reports Salesforce refusing the connected app itself
+// (invalid_client, invalid_client_id): no token can be renewed until the
+// config is fixed, and reconnecting does not help.
+func clientRefused(err error) bool {
+	var oe *salesforce.OAuthError
+	return errors.As(err, &oe) && (oe.Code == "invalid_client" || oe.Code == "invalid_client_id")
 }
 
 // renew obtains a new token for rec: the refresh-token grant, or a new JWT
