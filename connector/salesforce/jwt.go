@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -74,4 +76,30 @@ func signJWT(key *rsa.PrivateKey, clientID, username, audience string, now time.
 		return "", fmt.Errorf("sign JWT: %w", err)
 	}
 	return signingInput + "." + enc.EncodeToString(sig), nil
+}
+
+// JWTAudience is the aud claim of JWT bearer assertions (SPEC §11
+// "Tokens"): configured (salesforce.jwt_audience) when set; else the
+// login URL itself when it is not a salesforce.com host (an Experience
+// Cloud site, the simulator); else https://test.salesforce.com for a
+// sandbox (environment sandbox, test.salesforce.com, or a sandbox My
+// Domain *.sandbox.my.salesforce.com) and https://login.salesforce.com
+// otherwise. A My Domain login URL (https://acme.my.salesforce.com) does
+// not change it: Salesforce accepts only those two audiences from its own
+// hosts.
+func JWTAudience(configured, environment, loginURL string) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/")
+	}
+	host := ""
+	if u, err := url.Parse(loginURL); err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	switch {
+	case host != "" && host != "salesforce.com" && !strings.HasSuffix(host, ".salesforce.com"):
+		return strings.TrimRight(loginURL, "/")
+	case environment == "sandbox", host == "test.salesforce.com", strings.HasSuffix(host, ".sandbox.my.salesforce.com"):
+		return SandboxLoginURL
+	}
+	return ProductionLoginURL
 }

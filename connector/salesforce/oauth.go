@@ -55,7 +55,9 @@ type OAuthConfig struct {
 	LoginURL string
 	// Scopes requested by the web-server flow; default api refresh_token openid.
 	Scopes []string
-	// JWTAudience is the aud claim of JWT bearer assertions; default LoginURL.
+	// JWTAudience is the aud claim of JWT bearer assertions; default
+	// JWTAudience("", "", LoginURL). Set it from JWTAudience with the
+	// configured audience and environment.
 	JWTAudience string
 	// HTTPClient carries the timeouts of every OAuth call; nil gets a client
 	// with a 60 s timeout (never http.DefaultClient).
@@ -110,7 +112,7 @@ func NewOAuth(cfg OAuthConfig) (*OAuth, error) {
 		now:      cfg.Now,
 	}
 	if o.audience == "" {
-		o.audience = login
+		o.audience = JWTAudience("", "", login)
 	}
 	if o.http == nil {
 		o.http = &http.Client{Timeout: defaultTimeout}
@@ -164,8 +166,8 @@ func (o *OAuth) Refresh(ctx context.Context, refreshToken string) (Token, error)
 }
 
 // JWTBearer obtains a token for username with the JWT bearer flow: an
-// RS256 assertion (iss client id, sub username, aud the login URL, exp three
-// minutes ahead) signed with privateKeyPEM. The answer has no refresh
+// RS256 assertion (iss client id, sub username, aud the configured
+// audience, exp three minutes ahead) signed with privateKeyPEM. The answer has no refresh
 // token; minting a new assertion is the refresh.
 func (o *OAuth) JWTBearer(ctx context.Context, username string, privateKeyPEM []byte) (Token, error) {
 	if username == "" {

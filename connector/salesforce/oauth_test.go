@@ -527,3 +527,36 @@ func TestTokenAnswerWithoutInstanceURL(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+func TestJWTAudience(t *testing.T) {
+	tests := []struct {
+		name, configured, env, login, want string
+	}{
+		{"production", "", "production", ProductionLoginURL, ProductionLoginURL},
+		{"no environment", "", "", ProductionLoginURL, ProductionLoginURL},
+		{"sandbox", "", "sandbox", SandboxLoginURL, SandboxLoginURL},
+		{"test host without environment", "", "", "https://test.salesforce.com/", SandboxLoginURL},
+		{"My Domain keeps production", "", "production", "https://acme.my.salesforce.com", ProductionLoginURL},
+		{"My Domain of a sandbox", "", "sandbox", "https://acme--dev.sandbox.my.salesforce.com", SandboxLoginURL},
+		{"sandbox My Domain host alone", "", "", "https://acme--dev.sandbox.my.salesforce.com", SandboxLoginURL},
+		{"Experience Cloud site", "", "production", "https://help.acme.com/", "https://help.acme.com"},
+		{"simulator", "", "production", "http://127.0.0.1:4567", "http://127.0.0.1:4567"},
+		{"look-alike host", "", "production", "https://evilsalesforce.com", "https://evilsalesforce.com"},
+		{"configured wins", "https://login.salesforce.com/", "sandbox", "https://acme.my.salesforce.com", ProductionLoginURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := JWTAudience(tt.configured, tt.env, tt.login); got != tt.want {
+				t.Errorf("JWTAudience(%q, %q, %q) = %q, want %q", tt.configured, tt.env, tt.login, got, tt.want)
+			}
+		})
+	}
+	// An OAuth for a My Domain login URL signs for login.salesforce.com.
+	o, err := NewOAuth(OAuthConfig{ClientID: testClientID, LoginURL: "https://acme.my.salesforce.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.audience != ProductionLoginURL {
+		t.Fatalf("default audience of a My Domain login URL: %q", o.audience)
+	}
+}
