@@ -22,11 +22,19 @@
 // retried by hand. Entries leave the outbox only after Salesforce answered,
 // so nothing is lost on a crash or shutdown.
 //
-// The Poller reads Salesforce status changes with one SOQL query per
-// interval for all linked cases (a SystemModstamp watermark with Id as
-// tie-break and an overlap window), and applies from_salesforce to Care.
-// A value the daemon wrote itself never comes back (it equals the value
-// recorded on the case), and of two changes to one case the later wins.
+// The Poller reads Salesforce status changes of the linked cases only
+// (Id IN chunks of 300, one SOQL query per chunk and interval; never every
+// changed Case of the org), on a SystemModstamp watermark with an overlap
+// window. A real org's stamps have whole seconds: the watermark's second is
+// read again and a change is skipped only when its stamp and value were
+// handled. The first watermark is Salesforce's clock (its newest
+// SystemModstamp), never ours. It applies from_salesforce to Care. A value
+// the daemon wrote itself never comes back (it equals the value recorded on
+// the case), and of two changes to one case the later wins. It also asks
+// getDeleted for deleted Salesforce cases: their Care case gains
+// salesforce.deleted_at (Care replies unlock) and its waiting work moves to
+// failed with the code salesforce_record_deleted; the deliverer fails any
+// later work of such a case the same way.
 //
 // Budget throttles background work (pushes, status, polling) once the
 // org's daily API usage passes a share of its allocation.

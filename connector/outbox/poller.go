@@ -37,6 +37,10 @@ const (
 // its Id IN (…) list: about 6 KB of URL, well inside Salesforce's 16 KB.
 const linkedChunk = 300
 
+// codeInvalidReplicationDate is Salesforce's refusal of a getDeleted
+// window (start too close to end or to now, or too old).
+const codeInvalidReplicationDate = "INVALID_REPLICATION_DATE"
+
 // deletedMargin keeps a deleted-records window this far inside the 15 days
 // Salesforce answers for, so a daemon that was down longer asks for what
 // it still can rather than being refused forever.
@@ -195,7 +199,7 @@ func (p *Poller) Run(ctx context.Context) error {
 				p.log.Warn("outbox: status poll failed", "err", err)
 			default:
 				p.log.Debug("outbox: status poll", slog.Int("calls", res.Pages), slog.Int("records", res.Records),
-					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer))
+					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted))
 			}
 		}
 		if sleepCtx(ctx, p.interval-time.Since(start)) != nil {
@@ -681,11 +685,23 @@ func (p *Poller) findDeleted(ctx context.Context, client *salesforce.Client, obj
 	if floor := end.Add(-(salesforce.DeletedWindow - deletedMargin)); start.Before(floor) {
 		start = floor
 	}
+	if !p.haveOffset && !salesforce.DeletedWindowOK(start, end) {
+		// After a restart, with no linked case changed since the last
+		// window: a short window teaches us Salesforce's clock.
+		end = start.Add(2 * time.Minute)
+	}
 	if !salesforce.DeletedWindowOK(start, end) {
 		return nil // within a minute of the last window: the next poll asks
 	}
 	got, err := client.Deleted(ctx, object, start, end)
 	p.budget.ObserveClient(client)
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) && ae.Code == codeInvalidReplicationDate {
+		// The window is not over yet at Salesforce: ask again later.
+		p.log.Info("outbox: Salesforce refused the deleted-records window; asking again later", "reason", ae.Message)
+		p.haveOffset = false
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("deleted %s records: %w", object, err)
 	}

@@ -506,3 +506,36 @@ func TestDeletedSalesforceCase(t *testing.T) {
 		t.Fatalf("the other case: %+v", got.Salesforce)
 	}
 }
+
+func TestDeletedFoundAfterRestart(t *testing.T) {
+	clk := &worldClock{}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	clk.Move(10 * time.Minute)
+	w.poll() // nothing changed; the deleted-records window moves on
+	// A restart: the new poller knows nothing of Salesforce's clock, and
+	// no linked case changed since the last window.
+	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
+		Mapping: w.holder.Current, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Move(10 * time.Minute)
+	if err := w.sim.DeleteRecord("Case", sf); err != nil {
+		t.Fatal(err)
+	}
+	clk.Move(2 * time.Minute)
+	found := 0
+	for range 3 {
+		res, err := p2.Poll(context.Background())
+		if err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		found += res.Deleted
+	}
+	if found != 1 || w.careCase(c.ID).Salesforce.DeletedAt == nil {
+		t.Fatalf("deleted found %d times: %+v", found, w.careCase(c.ID).Salesforce)
+	}
+}
