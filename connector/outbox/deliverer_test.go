@@ -51,7 +51,7 @@ func TestBackfillLast100InOneCall(t *testing.T) {
 				t.Fatalf("%d message records, want 100", len(recs))
 			}
 			for _, m := range want {
-				r, ok := recs[m.ID]
+				r, ok := recs[m.ExternalKey]
 				if !ok {
 					t.Fatalf("message %s (%s) not in Salesforce", m.ID, m.ExternalID)
 				}
@@ -74,7 +74,7 @@ func TestBackfillLast100InOneCall(t *testing.T) {
 			}
 			// A new message goes on its own.
 			m := w.ingest(1, "later")
-			eventually(t, 10*time.Second, "new message pushed", func() bool { _, ok := w.messageRecords()[m.ID]; return ok && w.drained() })
+			eventually(t, 10*time.Second, "new message pushed", func() bool { _, ok := w.messageRecords()[m.ExternalKey]; return ok && w.drained() })
 			// Backfills are history, not lag: one observation, the new message.
 			eventually(t, 10*time.Second, "push lag observed", func() bool {
 				v, _ := metricValue(t, w.reg, "carebridge_push_lag_seconds", nil)
@@ -88,7 +88,7 @@ func TestBackfillLast100InOneCall(t *testing.T) {
 }
 
 // burst ingests per messages for each of cases linked cases, from
-// concurrent callers, and returns every message id.
+// concurrent callers, and returns every message's external key.
 func (w *world) burst(cases []int, per int) []string {
 	w.t.Helper()
 	var ids []string
@@ -106,7 +106,7 @@ func (w *world) burst(cases []int, per int) []string {
 					r.err = err
 					break
 				}
-				r.ids = append(r.ids, res.Message.ID)
+				r.ids = append(r.ids, res.Message.ExternalKey)
 			}
 			ch <- r
 		}()
@@ -143,7 +143,7 @@ func TestBurstCoalescesIntoFewCalls(t *testing.T) {
 				ns = append(ns, n)
 				msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
 				for _, m := range msgs {
-					all = append(all, m.ID)
+					all = append(all, m.ExternalKey)
 				}
 			}
 			w.sim.ResetStats()
@@ -245,10 +245,10 @@ func TestOrderPerCase(t *testing.T) {
 	w.runDeliverer()
 	eventually(t, 10*time.Second, "outbox drained", w.drained)
 	recs := w.messageRecords()
-	if _, ok := recs[m1.ID]; !ok {
+	if _, ok := recs[m1.ExternalKey]; !ok {
 		t.Fatal("m1 missing")
 	}
-	if _, ok := recs[m2.ID]; !ok {
+	if _, ok := recs[m2.ExternalKey]; !ok {
 		t.Fatal("m2 missing")
 	}
 	r, _ := w.sim.Record("Case", sf)
@@ -268,7 +268,7 @@ func TestFaultsEveryMessageExactlyOnce(t *testing.T) {
 		ns = append(ns, n)
 		msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
 		for _, m := range msgs {
-			all = append(all, m.ID)
+			all = append(all, m.ExternalKey)
 		}
 	}
 	faults := []sfsim.Fault{

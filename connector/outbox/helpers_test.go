@@ -355,7 +355,8 @@ func (w *world) stats() care.OutboxStats {
 	return st
 }
 
-// messageRecords are the org's message records by external id.
+// messageRecords are the org's message records by external id: the
+// message's ExternalKey (SPEC §11), never its Care id.
 func (w *world) messageRecords() map[string]sfsim.Record {
 	out := map[string]sfsim.Record{}
 	for _, r := range w.sim.Records("Care_Social_Post__c") {

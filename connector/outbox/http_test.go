@@ -94,7 +94,7 @@ func TestRefusedRecordsFailAloneAndRetryByHand(t *testing.T) {
 	// The outbound record went; the entries with an inbound message failed
 	// with Salesforce's error, in the same batch.
 	recs := w.messageRecords()
-	if _, ok := recs[res.Message.ID]; !ok || len(recs) != 1 {
+	if _, ok := recs[res.Message.ExternalKey]; !ok || len(recs) != 1 {
 		t.Fatalf("records: %v", recs)
 	}
 	if n := w.calls("collections"); n != 1 {
@@ -167,7 +167,7 @@ func TestRefusedRecordsFailAloneAndRetryByHand(t *testing.T) {
 	w.restartDeliverer()
 	eventually(t, 10*time.Second, "retried entries delivered", w.drained)
 	recs = w.messageRecords()
-	if len(recs) != 3 || recs[in.ID]["Direction__c"] != "Inbound" {
+	if len(recs) != 3 || recs[in.ExternalKey]["Direction__c"] != "Inbound" {
 		t.Fatalf("records after retry: %v", recs)
 	}
 	if st := w.stats(); st.Failed != 0 {

@@ -32,7 +32,7 @@ func TestLongSoak(t *testing.T) {
 		sfIDs = append(sfIDs, sf)
 		msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
 		for _, m := range msgs {
-			all = append(all, m.ID)
+			all = append(all, m.ExternalKey)
 		}
 	}
 	w.sim.ResetStats()

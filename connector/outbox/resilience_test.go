@@ -46,7 +46,7 @@ func TestNoHealthyTokenOutboxWaitsThenDrains(t *testing.T) {
 	}
 	var ids []string
 	for i := range 30 {
-		ids = append(ids, w.ingest(1, fmt.Sprintf("dark-%d", i)).ID)
+		ids = append(ids, w.ingest(1, fmt.Sprintf("dark-%d", i)).ExternalKey)
 	}
 	w.careSet(c.ID, care.StatusPending)
 	eventually(t, 10*time.Second, "the pool sees the token expired", func() bool { return w.pool.State() == tokens.Expired })
@@ -112,7 +112,7 @@ func TestBudget(t *testing.T) {
 		calls := w.sim.Stats().Total
 		var late []string
 		for i := range 5 {
-			late = append(late, w.ingest(1, fmt.Sprintf("late-%d", i)).ID)
+			late = append(late, w.ingest(1, fmt.Sprintf("late-%d", i)).ExternalKey)
 		}
 		w.careSet(c.ID, care.StatusOnHold)
 		hold(t, time.Second, "background work waits", func() bool {
