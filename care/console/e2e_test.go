@@ -23,6 +23,7 @@ import (
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/chromedp/chromedp"
@@ -87,7 +88,7 @@ func newStack(t *testing.T) *stack {
 		}
 	})
 
-	sim, err := sfsim.NewServer(sfsim.Options{})
+	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

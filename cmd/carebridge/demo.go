@@ -36,6 +36,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	fs := newFlagSet("demo", stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "`ADDR` the daemon listens on")
 	dataDir := fs.String("data-dir", "", "keep the data in `DIR` (default: a temporary directory, removed at exit)")
+	strict := fs.Bool("strict", false, "make the simulated org play a production org: assignment and duplicate rules, at most 5 approvals per user (sfsim --strict)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	addr := ln.Addr().String()
 	defer ln.Close()
 
-	sim, err := sfsim.NewServer(sfsim.Options{})
+	sim, err := sfsim.NewServer(sfsim.Options{Strict: *strict})
 	if err != nil {
 		return fmt.Errorf("start the simulated Salesforce org: %w", err)
 	}

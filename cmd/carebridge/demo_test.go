@@ -33,15 +33,30 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// TestDemo runs the demo against the simulated org both as it is and as a
+// production org (--strict: assignment and duplicate rules), where the
+// seeded escalations must still keep the owner carebridge chose.
 func TestDemo(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(map[bool]string{false: "lenient", true: "strict"}[strict], func(t *testing.T) { testDemo(t, strict) })
+	}
+}
+
+func testDemo(t *testing.T, strict bool) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	out, errs := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
+	args := []string{"demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}
+	if strict {
+		args = append(args, "--strict")
+	}
 	go func() {
-		done <- dispatch(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, nil, out, errs, nil)
+		done <- dispatch(ctx, args, nil, out, errs, nil)
 	}()
-	var base, supToken, agentToken string
+	var base, simBase, supToken, agentToken string
 	urlRe := regexp.MustCompile(`console:\s+(http://\S+)/`)
+	simRe := regexp.MustCompile(`simulated org:\s+(http://\S+)`)
 	tokRe := regexp.MustCompile(`(?m)^\s+(sue|alice)\s+\w+\s+(\S+)$`)
 	for deadline := time.Now().Add(60 * time.Second); base == "" || supToken == "" || agentToken == ""; {
 		if time.Now().After(deadline) {
@@ -55,6 +70,9 @@ func TestDemo(t *testing.T) {
 		}
 		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
+		}
+		if m := simRe.FindStringSubmatch(out.String()); m != nil {
+			simBase = m[1]
 		}
 		for _, m := range tokRe.FindAllStringSubmatch(out.String(), -1) {
 			if m[1] == "sue" {
@@ -89,6 +107,26 @@ func TestDemo(t *testing.T) {
 	}
 	if escalated == 0 {
 		t.Fatalf("no demo case is escalated to Salesforce: %s", body)
+	}
+	// The org's assignment rule (strict) never moved a case carebridge
+	// wrote to the Support Queue: every write says Sforce-Auto-Assign: FALSE.
+	var org struct {
+		Strict         bool   `json:"strict"`
+		SupportQueueID string `json:"support_queue_id"`
+	}
+	if code, body := call(t, "GET", simBase+"/__sim/org", "", ""); code != 200 || json.Unmarshal([]byte(body), &org) != nil || org.Strict != strict {
+		t.Fatalf("simulated org (strict %v): %d %s", strict, code, body)
+	}
+	var sfCases struct {
+		Records []map[string]any `json:"records"`
+	}
+	if code, body := call(t, "GET", simBase+"/__sim/records/Case", "", ""); code != 200 || json.Unmarshal([]byte(body), &sfCases) != nil || len(sfCases.Records) == 0 {
+		t.Fatalf("Salesforce cases: %d %.300s", code, body)
+	}
+	for _, rec := range sfCases.Records {
+		if rec["OwnerId"] == org.SupportQueueID {
+			t.Fatalf("case %v was moved to the Support Queue by the assignment rule", rec["Id"])
+		}
 	}
 	if code, body := call(t, "GET", base+"/api/v1/salesforce/connection", supToken, ""); code != 200 || !strings.Contains(body, `"state":"connected"`) {
 		t.Fatalf("connection: %d %s", code, body)

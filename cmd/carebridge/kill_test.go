@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 )
 
 // syncWorld is the real binary against an in-process simulated org.
@@ -33,7 +34,7 @@ type syncWorld struct {
 
 func newSyncWorld(t *testing.T) *syncWorld {
 	t.Helper()
-	sim, err := sfsim.NewServer(sfsim.Options{Latency: 10 * time.Millisecond})
+	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{Latency: 10 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

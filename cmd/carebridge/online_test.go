@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 )
 
 // freeAddr finds a free loopback port (the daemon's redirect URL must name
@@ -58,7 +59,7 @@ func TestMappingCheckOnline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	sim, err := sfsim.NewServer(sfsim.Options{})
+	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

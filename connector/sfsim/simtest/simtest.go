@@ -1,0 +1,28 @@
+// Package simtest is what end-to-end tests share about the simulated org:
+// whether it plays a production org. Set CAREBRIDGE_SFSIM_STRICT=1 and every
+// test world that builds its simulator through Options runs against
+// `sfsim --strict` (assignment and duplicate rules, the approvals limit),
+// so the same tests check carebridge against both kinds of org. `.ci/test`
+// runs the end-to-end packages both ways.
+package simtest
+
+import (
+	"os"
+
+	"github.com/carebridge/carebridge/connector/sfsim"
+)
+
+// EnvStrict names the switch.
+const EnvStrict = "CAREBRIDGE_SFSIM_STRICT"
+
+// Strict reports whether this test run plays a production org.
+func Strict() bool { return os.Getenv(EnvStrict) == "1" }
+
+// Options returns o with Strict set when the run asks for a production org.
+// A test that needs one mode whatever the run sets Strict after the call.
+func Options(o sfsim.Options) sfsim.Options {
+	if Strict() {
+		o.Strict = true
+	}
+	return o
+}
