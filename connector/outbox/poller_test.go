@@ -494,6 +494,20 @@ func TestDeletedSalesforceCase(t *testing.T) {
 	if n < len(failed)+2 { // and the reply's push, the message's push
 		t.Fatalf("%d failed entries of the deleted case, want at least %d", n, len(failed)+2)
 	}
+	// Supervisors see the reason in the outbox API.
+	var list struct{ Entries []EntryJSON }
+	if code := call(t, w.api(), "GET", "/api/v1/salesforce/outbox?state=failed", "sue", &list); code != 200 {
+		t.Fatalf("outbox API: %d", code)
+	}
+	seen := 0
+	for _, e := range list.Entries {
+		if e.CaseID == c.ID && e.Error != nil && e.Error.Code == ReasonRecordDeleted && e.Error.Message != "" {
+			seen++
+		}
+	}
+	if seen != n {
+		t.Fatalf("the API shows %d of %d entries with %s: %+v", seen, n, ReasonRecordDeleted, list.Entries)
+	}
 	for _, r := range w.messageRecords() {
 		if r["Case__c"] == sf {
 			t.Fatalf("a message record for the deleted case: %v", r)
