@@ -6,24 +6,32 @@
 //	GET    /api/v1/salesforce/connection
 //	DELETE /api/v1/salesforce/users/{user_id}   ("default" as the user id: the default token)
 //	DELETE /api/v1/salesforce/default           (the default token)
+//	DELETE /api/v1/salesforce/connection        (forget every token and the org)
 //
 // Connect starts the OAuth web-server flow with PKCE for the authenticated
 // caller: as=user connects the caller's personal token (agents and
 // supervisors), as=default the default token with the caller as its holder
 // (supervisors). Integration users cannot connect. The state is random,
-// single use and lives 10 minutes; the callback exchanges the code with its
-// PKCE verifier and hands the token to the pool (connector/tokens), which
-// reads the identity and stores it encrypted, then redirects to the console.
+// single use and lives 10 minutes, and is bound to the browser that
+// started the connect by an HttpOnly cookie (SPEC §12 "OAuth"): a callback
+// without it is refused, so nobody can make a browser finish a connect
+// someone else started. The callback exchanges the code with its PKCE
+// verifier and hands the token to the pool (connector/tokens), which reads
+// the identity and stores it encrypted, then redirects to the console; a
+// token of another org lands on the console with ?error=org_mismatch.
 package sfapi
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,8 +46,14 @@ const (
 	// DefaultStateTTL is how long a connect state may be used (SPEC §4).
 	DefaultStateTTL = 10 * time.Minute
 	// DefaultMaxPending bounds the connect flows waiting for their
-	// callback; the oldest is dropped beyond it.
-	DefaultMaxPending = 1000
+	// callback, DefaultMaxPendingPerUser those of one user; beyond either a
+	// connect is refused (429) until flows finish or expire.
+	DefaultMaxPending        = 1000
+	DefaultMaxPendingPerUser = 10
+	// BindingCookie binds a connect's state to the browser that started
+	// it; it is sent only to /oauth/salesforce/.
+	BindingCookie = "carebridge_oauth"
+	bindingPath   = "/oauth/salesforce/"
 )
 
 // SyncStatus is what the connection API reports about the sync parts
@@ -79,10 +93,14 @@ type Options struct {
 	Sync func(ctx context.Context) SyncStatus
 	// ConsoleURL is where the callback sends the browser (default "/").
 	ConsoleURL string
-	// StateTTL (default 10m) and MaxPending (default 1000) bound the
-	// pending connect flows.
-	StateTTL   time.Duration
-	MaxPending int
+	// PublicURL is the daemon's public_url: the binding cookie is Secure
+	// when it is https (also when a request came over TLS).
+	PublicURL string
+	// StateTTL (default 10m), MaxPending (default 1000) and
+	// MaxPendingPerUser (default 10) bound the pending connect flows.
+	StateTTL          time.Duration
+	MaxPending        int
+	MaxPendingPerUser int
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -98,6 +116,7 @@ type Handler struct {
 	auth     func(r *http.Request) (care.User, bool)
 	sync     func(ctx context.Context) SyncStatus
 	console  string
+	secure   bool
 	now      func() time.Time
 	log      *slog.Logger
 	states   *stateStore
@@ -116,7 +135,8 @@ func New(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("sfapi: %w", err)
 	}
 	h := &Handler{pool: opts.Pool, env: env, override: opts.LoginURLOverride, auth: opts.Authenticate,
-		sync: opts.Sync, console: opts.ConsoleURL, now: opts.Now, log: opts.Logger}
+		sync: opts.Sync, console: opts.ConsoleURL, now: opts.Now, log: opts.Logger,
+		secure: strings.HasPrefix(strings.ToLower(opts.PublicURL), "https://")}
 	if h.console == "" {
 		h.console = "/"
 	}
@@ -126,14 +146,17 @@ func New(opts Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	ttl, max := opts.StateTTL, opts.MaxPending
+	ttl, max, perUser := opts.StateTTL, opts.MaxPending, opts.MaxPendingPerUser
 	if ttl <= 0 {
 		ttl = DefaultStateTTL
 	}
 	if max <= 0 {
 		max = DefaultMaxPending
 	}
-	h.states = &stateStore{ttl: ttl, max: max, m: map[string]pending{}}
+	if perUser <= 0 {
+		perUser = DefaultMaxPendingPerUser
+	}
+	h.states = newStateStore(ttl, max, perUser)
 	return h, nil
 }
 
@@ -149,6 +172,7 @@ func (h *Handler) Register(srv *httpapi.Server) {
 	srv.HandleAPI("GET /api/v1/salesforce/connection", h.connection)
 	srv.HandleAPI("DELETE /api/v1/salesforce/users/{user_id}", h.disconnectUser)
 	srv.HandleAPI("DELETE /api/v1/salesforce/default", h.disconnectDefault)
+	srv.HandleAPI("DELETE /api/v1/salesforce/connection", h.forget)
 }
 
 // ---- pending connect flows ----
@@ -159,37 +183,58 @@ type pending struct {
 	userID      string
 	loginURL    string
 	environment string
+	binding     string // the binding cookie's value
 	expires     time.Time
 }
 
+// Refusals of stateStore.put.
+var (
+	errUserPending = errors.New("sfapi: too many connects of this user pending")
+	errAllPending  = errors.New("sfapi: too many connects pending")
+)
+
 // stateStore keeps the pending flows in memory by state: single use, with
-// a lifetime. A restart forgets them (the user connects again).
+// a lifetime, at most max in all and perUser per user. A full store
+// refuses new flows rather than dropping anyone's (one user must not
+// evict another's). A restart forgets them (the user connects again).
 type stateStore struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	max int
-	m   map[string]pending
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int
+	perUser int
+	m       map[string]pending
+	byUser  map[string]int
 }
 
-func (s *stateStore) put(state string, p pending, now time.Time) {
+func newStateStore(ttl time.Duration, max, perUser int) *stateStore {
+	return &stateStore{ttl: ttl, max: max, perUser: perUser, m: map[string]pending{}, byUser: map[string]int{}}
+}
+
+func (s *stateStore) put(state string, p pending, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p.expires = now.Add(s.ttl)
 	for k, v := range s.m {
 		if !now.Before(v.expires) {
-			delete(s.m, k)
+			s.deleteLocked(k, v)
 		}
 	}
-	for len(s.m) >= s.max {
-		oldest := ""
-		for k, v := range s.m {
-			if oldest == "" || v.expires.Before(s.m[oldest].expires) {
-				oldest = k
-			}
-		}
-		delete(s.m, oldest)
+	switch {
+	case s.byUser[p.userID] >= s.perUser:
+		return errUserPending
+	case len(s.m) >= s.max:
+		return errAllPending
 	}
 	s.m[state] = p
+	s.byUser[p.userID]++
+	return nil
+}
+
+func (s *stateStore) deleteLocked(state string, p pending) {
+	delete(s.m, state)
+	if s.byUser[p.userID]--; s.byUser[p.userID] <= 0 {
+		delete(s.byUser, p.userID)
+	}
 }
 
 // take removes and returns the flow of state; ok is false when it is
@@ -201,19 +246,38 @@ func (s *stateStore) take(state string, now time.Time) (pending, bool) {
 	if !ok {
 		return pending{}, false
 	}
-	delete(s.m, state)
+	s.deleteLocked(state, p)
 	if !now.Before(p.expires) {
 		return pending{}, false
 	}
 	return p, true
 }
 
+// newState returns 32 random bytes, base64url: a state or a binding.
 func newState() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// binding returns the browser's binding cookie value, or a new one. A
+// browser keeps one value across connects, so several connects started in
+// one browser (two tabs) all stay valid.
+func binding(r *http.Request) (string, error) {
+	if c, err := r.Cookie(BindingCookie); err == nil && len(c.Value) == 43 {
+		if _, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+			return c.Value, nil
+		}
+	}
+	return newState()
+}
+
+// boundTo reports whether r carries the binding cookie of p.
+func boundTo(r *http.Request, p pending) bool {
+	c, err := r.Cookie(BindingCookie)
+	return err == nil && p.binding != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.binding)) == 1
 }
 
 // ---- handlers ----
@@ -225,6 +289,10 @@ func noStore(w http.ResponseWriter) {
 
 func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "a Salesforce connect cannot be started from another site")
+		return
+	}
 	u, ok := h.auth(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
@@ -274,8 +342,28 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, err)
 		return
 	}
+	bind, err := binding(r)
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
 	verifier := salesforce.NewVerifier()
-	h.states.put(state, pending{verifier: verifier, kind: kind, userID: u.ID, loginURL: loginURL, environment: env}, h.now())
+	err = h.states.put(state, pending{verifier: verifier, kind: kind, userID: u.ID, loginURL: loginURL,
+		environment: env, binding: bind}, h.now())
+	switch {
+	case errors.Is(err, errUserPending):
+		httpapi.WriteError(w, http.StatusTooManyRequests, "too_many_requests",
+			"too many Salesforce connects of yours are pending; finish one or wait 10 minutes")
+		return
+	case errors.Is(err, errAllPending):
+		h.log.Warn("salesforce connect refused: the pending connects are full", "user", u.ID)
+		httpapi.WriteError(w, http.StatusTooManyRequests, "too_many_requests",
+			"too many Salesforce connects are pending; try again in a few minutes")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: BindingCookie, Value: bind, Path: bindingPath,
+		MaxAge: int(h.states.ttl / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.secure || r.TLS != nil})
 	h.log.Info("salesforce connect started", "user", u.ID, "as", string(kind), "environment", env)
 	http.Redirect(w, r, auth.AuthCodeURL(state, verifier, q.Get("login_hint")), http.StatusFound)
 }
@@ -303,9 +391,9 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, http.StatusBadRequest, "salesforce_authorization_failed", msg)
 		return
 	}
-	if !ok {
+	if !ok || !boundTo(r, p) {
 		httpapi.WriteError(w, http.StatusBadRequest, "invalid_state",
-			"the connect request is unknown, expired or already used; start connecting again")
+			"the connect request is unknown, expired, already used or was started in another browser; start connecting again")
 		return
 	}
 	code := q.Get("code")
@@ -325,12 +413,29 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	info, err := h.pool.Connect(r.Context(), tokens.Grant{Kind: p.kind, UserID: p.userID, Token: tok,
 		LoginURL: p.loginURL, Environment: p.environment})
+	if errors.Is(err, tokens.ErrOrgMismatch) {
+		h.log.Warn("salesforce connect refused: token of another org", "user", p.userID, "as", string(p.kind))
+		http.Redirect(w, r, h.consoleWithError("org_mismatch"), http.StatusFound)
+		return
+	}
 	if err != nil {
 		h.salesforceFailed(w, r, "store the token", err)
 		return
 	}
 	h.log.Info("salesforce token connected", "user", p.userID, "as", string(p.kind), "sf_user_id", info.SFUserID)
 	http.Redirect(w, r, h.console, http.StatusFound)
+}
+
+// consoleWithError is the console URL with ?error=code.
+func (h *Handler) consoleWithError(code string) string {
+	u, err := url.Parse(h.console)
+	if err != nil {
+		return "/?error=" + url.QueryEscape(code)
+	}
+	q := u.Query()
+	q.Set("error", code)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // salesforceFailed answers a failed exchange or identity read: Salesforce
@@ -365,6 +470,8 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) { 
 
 type connectionJSON struct {
 	State        string            `json:"state"`
+	Error        *string           `json:"error"`  // why misconfigured, or the lost key
+	OrgID        *string           `json:"org_id"` // the bound org; null before the first default connect
 	Environment  string            `json:"environment"`
 	InstanceURL  string            `json:"instance_url"`
 	DefaultToken *defaultTokenJSON `json:"default_token"`
@@ -442,7 +549,8 @@ func (h *Handler) connectionBody(ctx context.Context) connectionJSON {
 		sync = h.sync(ctx)
 	}
 	out := connectionJSON{
-		State: string(st.State), Environment: st.Environment, InstanceURL: st.InstanceURL,
+		State: string(st.State), Error: strJSON(st.Error), OrgID: strJSON(st.OrgID),
+		Environment: st.Environment, InstanceURL: st.InstanceURL,
 		Users:      make([]userTokenJSON, 0, len(st.Users)),
 		StatusSync: orOff(sync.StatusSync), MessageSync: orOff(sync.MessageSync), ContactSync: "off",
 		Outbox: outboxJSON{Pending: sync.Outbox.Pending, Failed: sync.Outbox.Failed,
@@ -507,4 +615,19 @@ func (h *Handler) finishDisconnect(w http.ResponseWriter, r *http.Request, u car
 		h.log.Info("salesforce token disconnected", "token", which, "by", u.ID)
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// forget is DELETE /api/v1/salesforce/connection: every token revoked at
+// Salesforce and forgotten, the org id too (SPEC §12 "Forget").
+func (h *Handler) forget(w http.ResponseWriter, r *http.Request, u care.User) {
+	if u.Role != care.RoleSupervisor {
+		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only a supervisor can forget the Salesforce connection")
+		return
+	}
+	if err := h.pool.Forget(r.Context()); err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	h.log.Info("salesforce connection forgotten", "by", u.ID)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -73,6 +74,7 @@ func (s *syncBuffer) Bytes() []byte {
 
 type env struct {
 	t     *testing.T
+	jar   http.CookieJar // the test browser's cookies
 	sim   *sfsim.Server
 	ts    *httptest.Server
 	pool  *tokens.Pool
@@ -83,15 +85,32 @@ type env struct {
 	sync  SyncStatus
 }
 
-func newEnv(t *testing.T) *env {
+// envOptions changes what newEnv builds.
+type envOptions struct {
+	dir     string         // data directory (default a new one)
+	handler func(*Options) // changes the handler's options
+}
+
+func newEnv(t *testing.T, mods ...func(*envOptions)) *env {
 	t.Helper()
+	var eo envOptions
+	for _, m := range mods {
+		m(&eo)
+	}
+	if eo.dir == "" {
+		eo.dir = t.TempDir()
+	}
 	sim, err := sfsim.NewServer(sfsim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{t: t, sim: sim, clock: &clock{t: time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)},
-		dir: t.TempDir(), logs: &syncBuffer{}}
+		dir: eo.dir, logs: &syncBuffer{}, jar: jar}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.store, err = bolt.Open(e.dir, bolt.Options{})
 	if err != nil {
@@ -128,8 +147,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{Pool: e.pool, Environment: "production", LoginURLOverride: sim.LoginURL,
-		Now: e.clock.Now, Logger: log, Sync: func(context.Context) SyncStatus { return e.sync }})
+	hopts := Options{Pool: e.pool, Environment: "production", LoginURLOverride: sim.LoginURL,
+		Now: e.clock.Now, Logger: log, Sync: func(context.Context) SyncStatus { return e.sync }}
+	if eo.handler != nil {
+		eo.handler(&hopts)
+	}
+	h, err := New(hopts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +183,7 @@ func sessionAuth(r *http.Request) (care.User, bool) {
 // browser follows redirects like a browser, across the daemon and the
 // org, and stops at the console ("/").
 func (e *env) browser() *http.Client {
-	return &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+	return &http.Client{Jar: e.jar, Timeout: 20 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if req.URL.Path == "/" || len(via) > 5 {
 			return http.ErrUseLastResponse
 		}
@@ -173,8 +196,13 @@ func noRedirect() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// request sends one request; a client without a cookie jar gets the test
+// browser's.
 func (e *env) request(c *http.Client, method, path, who string) *http.Response {
 	e.t.Helper()
+	if c.Jar == nil {
+		c.Jar = e.jar
+	}
 	req, err := http.NewRequest(method, path, nil)
 	if err != nil {
 		e.t.Fatal(err)
@@ -226,6 +254,15 @@ func body(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// decode reads a JSON answer into v.
+func decode(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	raw := body(t, resp)
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		t.Fatalf("not JSON: %q", raw)
+	}
 }
 
 func errorCode(t *testing.T, resp *http.Response) string {
@@ -467,7 +504,7 @@ func TestConnectionAPI(t *testing.T) {
 		t.Fatal(st)
 	}
 	wantZero := map[string]any{
-		"state": "not_connected", "environment": "production", "instance_url": "",
+		"state": "not_connected", "error": nil, "org_id": nil, "environment": "production", "instance_url": "",
 		"default_token": nil, "users": []any{}, "status_sync": "off", "message_sync": "off", "contact_sync": "off",
 		"outbox":       map[string]any{"pending": 0.0, "failed": 0.0, "oldest_age_seconds": 0.0},
 		"last_poll_at": nil,
@@ -487,7 +524,7 @@ func TestConnectionAPI(t *testing.T) {
 	e.sync = SyncStatus{StatusSync: "bidirectional", MessageSync: "continuous", ContactSync: true,
 		Outbox: OutboxStatus{Pending: 3, Failed: 1, OldestAge: 90 * time.Second}, LastPollAt: poll}
 	_, m = get("sam")
-	if m["state"] != "connected" || m["instance_url"] != e.sim.InstanceURL {
+	if m["state"] != "connected" || m["instance_url"] != e.sim.InstanceURL || m["org_id"] != e.sim.OrgID() {
 		t.Fatalf("after connect: %v", m)
 	}
 	d := m["default_token"].(map[string]any)
@@ -680,20 +717,28 @@ func TestConnectWithConsoleSession(t *testing.T) {
 
 func TestStateStore(t *testing.T) {
 	t0 := time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)
-	s := &stateStore{ttl: time.Minute, max: 3, m: map[string]pending{}}
-	for i, st := range []string{"a", "b", "c", "d"} {
-		s.put(st, pending{userID: st}, t0.Add(time.Duration(i)*time.Second))
+	s := newStateStore(time.Minute, 3, 2)
+	put := func(state, user string, at time.Duration) error {
+		return s.put(state, pending{userID: user}, t0.Add(at))
+	}
+	for i, st := range []string{"a", "b", "c"} {
+		if err := put(st, st, time.Duration(i)*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put("d", "d", 3*time.Second); !errors.Is(err, errAllPending) {
+		t.Fatalf("put into a full store: %v, want errAllPending", err)
 	}
 	tests := []struct {
 		name, state string
 		at          time.Duration // after t0
 		ok          bool
 	}{
-		{"oldest dropped beyond max", "a", 10 * time.Second, false},
-		{"pending", "b", 10 * time.Second, true},
-		{"single use", "b", 10 * time.Second, false},
-		{"expired at its TTL", "c", 2*time.Second + time.Minute, false},
-		{"just before its TTL", "d", 3*time.Second + time.Minute - time.Nanosecond, true},
+		{"a full store evicts nobody", "a", 10 * time.Second, true},
+		{"refused flow not kept", "d", 10 * time.Second, false},
+		{"single use", "a", 10 * time.Second, false},
+		{"expired at its TTL", "b", time.Second + time.Minute, false},
+		{"just before its TTL", "c", 2*time.Second + time.Minute - time.Nanosecond, true},
 		{"unknown", "zz", 0, false},
 		{"empty", "", 0, false},
 	}
@@ -705,10 +750,25 @@ func TestStateStore(t *testing.T) {
 			}
 		})
 	}
-	// Expired flows are swept at the next put, not only when taken.
-	s.put("e", pending{}, t0)
-	s.put("f", pending{}, t0.Add(2*time.Minute))
-	if _, ok := s.m["e"]; ok || len(s.m) != 1 {
-		t.Fatalf("after a put past the TTL: %d pending, want only f", len(s.m))
+	// Per user: the third pending flow of one user is refused, another
+	// user's still fits; a taken or expired flow frees its slot.
+	s = newStateStore(time.Minute, 10, 2)
+	for _, st := range []string{"u1", "u2"} {
+		if err := put(st, "alice", 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := put("u3", "alice", 0); !errors.Is(err, errUserPending) {
+		t.Fatalf("third flow of one user: %v, want errUserPending", err)
+	}
+	if err := put("v1", "bob", 0); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	s.take("u1", t0)
+	if err := put("u3", "alice", 0); err != nil {
+		t.Fatalf("after one was taken: %v", err)
+	}
+	if err := put("u4", "alice", 2*time.Minute); err != nil || len(s.m) != 1 {
+		t.Fatalf("expired flows not swept: %v, %d pending", err, len(s.m))
 	}
 }
