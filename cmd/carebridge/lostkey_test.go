@@ -1,0 +1,69 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/carebridge/carebridge/connector/tokens"
+)
+
+// TestLostSecretKeyDaemon (SPEC §12 "Lost key"): restarted with another
+// secret key, the daemon starts, Care works, the connection reads
+// not_connected with the reason, and a reconnect replaces the tokens.
+func TestLostSecretKeyDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	sum := sha256.Sum256([]byte("sue-token"))
+	cfg := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
+public_url: http://%s
+data_dir: data
+auth:
+  users:
+    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
+salesforce:
+  login_url: %s
+  client_id: sfsim-client
+`, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
+	secret := "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"
+	keyA := tokens.EnvSecretKey + "=" + strings.Repeat("a1", 32)
+	keyB := tokens.EnvSecretKey + "=" + strings.Repeat("b2", 32)
+
+	p := startDaemon(t, bin, cfg, secret, keyA)
+	base := "http://" + p.addr
+	connectDefault(t, base, "sue-token", "admin@sfsim.test")
+	p.stop(t, syscall.SIGTERM)
+
+	p = startDaemon(t, bin, cfg, secret, keyB)
+	escalation := `{"message":{"external_id":"x1","platform":"twitter","profile_id":"brand","customer":{"platform_user_id":"joe"},"text":"hello"}}`
+	if code, body := call(t, "POST", base+"/api/v1/cases", "sue-token", escalation); code != 201 {
+		t.Fatalf("Care with another key: %d %s", code, body)
+	}
+	_, conn := call(t, "GET", base+"/api/v1/salesforce/connection", "sue-token", "")
+	if !strings.Contains(conn, `"state":"not_connected"`) || !strings.Contains(conn, `"error":"secret key changed: reconnect"`) {
+		t.Fatalf("connection with another key: %s", conn)
+	}
+	connectDefault(t, base, "sue-token", "admin@sfsim.test")
+	if _, conn = call(t, "GET", base+"/api/v1/salesforce/connection", "sue-token", ""); !strings.Contains(conn, `"state":"connected"`) ||
+		!strings.Contains(conn, `"error":null`) {
+		t.Fatalf("after reconnect: %s", conn)
+	}
+	p.stop(t, syscall.SIGTERM)
+}
