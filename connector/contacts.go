@@ -50,17 +50,36 @@ func searchContacts(ctx context.Context, c *salesforce.Client, q string) ([]Cont
 	return out, nil
 }
 
+// ContactLink is what linking or creating a customer's contact did.
+type ContactLink struct {
+	Customer care.Customer
+	Contact  Contact
+	// Creation tells which token created the contact; nil for a link.
+	Creation *Creation
+	// LateContact is what the link did to the customer's cases escalated
+	// without a contact.
+	LateContact LateContact
+}
+
+// LateContact lists the Care cases whose Salesforce case got the newly
+// linked contact (Updated), and those Salesforce did not let change
+// (Pending: they keep escalated_without_contact; linking again retries).
+type LateContact struct {
+	Updated []int64 `json:"updated"`
+	Pending []int64 `json:"pending"`
+}
+
 // LinkContact links a customer to an existing contact, checked in
-// Salesforce.
-func (e *Escalator) LinkContact(ctx context.Context, actor care.User, customerID int64, contactID string) (care.Customer, Contact, error) {
+// Salesforce, and gives it to the customer's cases escalated without one.
+func (e *Escalator) LinkContact(ctx context.Context, actor care.User, customerID int64, contactID string) (ContactLink, error) {
 	if err := checkAgent(actor); err != nil {
-		return care.Customer{}, Contact{}, err
+		return ContactLink{}, err
 	}
 	if _, err := e.Store.Customer(ctx, actor, customerID); err != nil {
-		return care.Customer{}, Contact{}, err
+		return ContactLink{}, err
 	}
 	if !looksLikeID(contactID, "003") {
-		return care.Customer{}, Contact{}, care.Errorf(care.CodeContactNotFound, "%q is not a Salesforce contact id", contactID)
+		return ContactLink{}, care.Errorf(care.CodeContactNotFound, "%q is not a Salesforce contact id", contactID)
 	}
 	var ct Contact
 	err := e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
@@ -72,13 +91,60 @@ func (e *Escalator) LinkContact(ctx context.Context, actor care.User, customerID
 		return nil
 	})
 	if errors.Is(err, salesforce.ErrNotFound) {
-		return care.Customer{}, Contact{}, care.Errorf(care.CodeContactNotFound, "Salesforce has no contact %s", contactID)
+		return ContactLink{}, care.Errorf(care.CodeContactNotFound, "Salesforce has no contact %s", contactID)
 	}
 	if err != nil {
-		return care.Customer{}, Contact{}, sfError("read the contact", err)
+		return ContactLink{}, sfError("read the contact", err)
 	}
+	return e.link(ctx, actor, customerID, ct)
+}
+
+// link stores a customer's contact, then gives it to the customer's
+// Salesforce cases that were escalated without one.
+func (e *Escalator) link(ctx context.Context, actor care.User, customerID int64, ct Contact) (ContactLink, error) {
 	cu, err := e.Store.SetCustomerContact(ctx, customerID, ct.ID)
-	return cu, ct, err
+	if err != nil {
+		return ContactLink{}, err
+	}
+	return ContactLink{Customer: cu, Contact: ct, LateContact: e.lateContact(ctx, actor, customerID, ct.ID)}, nil
+}
+
+// lateContact sets the contact of the customer's Salesforce cases that
+// were escalated without one (SPEC §11 "Late contact"): ContactId in
+// Salesforce first, then the Care case's link, so a case Salesforce refuses
+// keeps escalated_without_contact and nothing is lost.
+func (e *Escalator) lateContact(ctx context.Context, actor care.User, customerID int64, contactID string) LateContact {
+	late := LateContact{Updated: []int64{}, Pending: []int64{}}
+	cases, err := e.Store.CustomerCases(ctx, actor, customerID)
+	if err != nil {
+		e.log().Warn("could not list the customer's cases to give them their contact", "customer_id", customerID, "err", err)
+		return late
+	}
+	object := "Case"
+	if m := e.Mapping(); m != nil && m.Case != nil {
+		object = m.Case.Object
+	}
+	for _, c := range cases {
+		sf := c.Salesforce
+		if sf.CaseID == "" || !sf.EscalatedWithoutContact || sf.DeletedAt != nil {
+			continue
+		}
+		err := e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
+			return conn.Client.Update(ctx, object, sf.CaseID, map[string]any{contactField: contactID})
+		})
+		if err == nil {
+			_, err = e.Store.SetSalesforceLink(ctx, c.ID, func(l *care.SalesforceLink) {
+				l.ContactID, l.EscalatedWithoutContact = contactID, false
+			})
+		}
+		if err != nil {
+			e.log().Warn("could not give the Salesforce case its contact; linking again retries", "case_id", c.ID, "salesforce_case", sf.CaseID, "err", err)
+			late.Pending = append(late.Pending, c.ID)
+			continue
+		}
+		late.Updated = append(late.Updated, c.ID)
+	}
+	return late
 }
 
 func looksLikeID(id, prefix string) bool {
@@ -102,33 +168,32 @@ func (e *Escalator) UnlinkContact(ctx context.Context, actor care.User, customer
 }
 
 // CreateContact creates a contact through the contact mapping plus
-// overrides, and links the customer to it.
-func (e *Escalator) CreateContact(ctx context.Context, actor care.User, customerID int64, overrides map[string]any) (care.Customer, Contact, error) {
+// overrides, links the customer to it and gives it to the customer's cases
+// escalated without one.
+func (e *Escalator) CreateContact(ctx context.Context, actor care.User, customerID int64, overrides map[string]any) (ContactLink, error) {
 	if err := checkAgent(actor); err != nil {
-		return care.Customer{}, Contact{}, err
+		return ContactLink{}, err
 	}
 	cu, err := e.Store.Customer(ctx, actor, customerID)
 	if err != nil {
-		return care.Customer{}, Contact{}, err
+		return ContactLink{}, err
 	}
-	m, err := e.mapping()
+	m, sec, err := e.section(mapping.ObjectContact, overrides)
 	if err != nil {
-		return care.Customer{}, Contact{}, err
-	}
-	if m.Contact == nil {
-		return care.Customer{}, Contact{}, care.Errorf(care.CodeMappingNotConfigured, "the mapping has no contact section")
+		return ContactLink{}, err
 	}
 	var ct Contact
-	err = e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
+	how, err := e.createAs(ctx, actor, m, sec, overrides, nil, func(conn *tokens.Conn) error {
 		var err error
 		ct, err = e.createContact(ctx, conn, m, mapping.Input{Customer: cu, Agent: actor, Overrides: overrides})
 		return err
 	})
 	if err != nil {
-		return care.Customer{}, Contact{}, sfError("create the contact", err)
+		return ContactLink{}, sfError("create the contact", err)
 	}
-	cu, err = e.Store.SetCustomerContact(ctx, customerID, ct.ID)
-	return cu, ct, err
+	l, err := e.link(ctx, actor, customerID, ct)
+	l.Creation = &how
+	return l, err
 }
 
 func (e *Escalator) createContact(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, in mapping.Input) (Contact, error) {
@@ -138,9 +203,9 @@ func (e *Escalator) createContact(ctx context.Context, conn *tokens.Conn, m *map
 	}
 	rec, err := m.Render(mapping.ObjectContact, in, info)
 	if err != nil {
-		return Contact{}, care.Errorf(care.CodeInvalidArgument, "render the contact: %v", err)
+		return Contact{}, renderError("contact", err)
 	}
-	id, err := save(ctx, conn.Client, rec)
+	id, err := save(ctx, conn.Client, m.Contact, rec)
 	if err != nil {
 		return Contact{}, err
 	}
@@ -149,6 +214,43 @@ func (e *Escalator) createContact(ctx context.Context, conn *tokens.Conn, m *map
 		return Contact{ID: id}, nil // created; the details are cosmetic
 	}
 	return contactFrom(r), nil
+}
+
+// syncContact finds or makes the contact of a customer escalated
+// automatically with contact_sync: a unique match is linked, none makes a
+// new contact (when the mapping has a contact section); several leave the
+// customer unlinked (""), as linking the wrong person is worse.
+func (e *Escalator) syncContact(ctx context.Context, actor care.User, m *mapping.Mapping, cu care.Customer) (string, error) {
+	var matches []Contact
+	err := e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
+		var err error
+		matches, err = findContacts(ctx, conn.Client, cu)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	var ct Contact
+	switch {
+	case len(matches) == 1:
+		ct = matches[0]
+	case len(matches) == 0 && m.Contact != nil:
+		_, err := e.createAs(ctx, actor, m, m.Contact, nil, nil, func(conn *tokens.Conn) error {
+			var err error
+			ct, err = e.createContact(ctx, conn, m, mapping.Input{Customer: cu, Agent: actor})
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+	default:
+		return "", nil
+	}
+	// Linked before the case is created, so a retry reuses it.
+	if _, err := e.link(ctx, actor, cu.ID, ct); err != nil {
+		return "", err
+	}
+	return ct.ID, nil
 }
 
 // findContacts looks for a customer's contact: by first and last name when

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +22,7 @@ type Store interface {
 	MessagesForRender(ctx context.Context, caseID int64, n int) ([]care.Message, error)
 	SetSalesforceLink(ctx context.Context, caseID int64, fn func(*care.SalesforceLink)) (care.Case, error)
 	SetCustomerContact(ctx context.Context, customerID int64, contactID string) (care.Customer, error)
+	CustomerCases(ctx context.Context, actor care.User, customerID int64) ([]care.Case, error)
 }
 
 // Tokens chooses the Salesforce token a piece of work runs under.
@@ -52,6 +52,9 @@ type Escalator struct {
 
 	describeMu sync.Mutex
 	described  map[string]*mapping.ObjectInfo // last describe per object, for previews
+
+	rightsMu sync.Mutex
+	rights   map[rightsKey]rights // describes as each connected user (createAs)
 }
 
 // Contact is a Salesforce contact as the API shows it.
@@ -83,34 +86,6 @@ func (e *Escalator) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return e.Logger
-}
-
-// sfError turns a Salesforce failure into the API's error: 503 when no
-// token is healthy, 422 with Salesforce's errors when it refused the
-// record, 502 when it could not be reached.
-func sfError(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *care.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	if errors.Is(err, tokens.ErrNoHealthyToken) || salesforce.Classify(err) == salesforce.Auth {
-		return &care.Error{Code: care.CodeConnectionExpired, Message: "the Salesforce connection has expired: a supervisor must connect it again"}
-	}
-	var ae *salesforce.APIError
-	if errors.As(err, &ae) && salesforce.Classify(err) == salesforce.NotRetryable {
-		details := make([]map[string]any, 0, len(ae.Details))
-		for _, d := range ae.Details {
-			details = append(details, map[string]any{"errorCode": d.Code, "message": d.Message, "fields": d.Fields})
-		}
-		if len(details) == 0 {
-			details = append(details, map[string]any{"errorCode": ae.Code, "message": ae.Message, "fields": ae.Fields})
-		}
-		return &care.Error{Code: care.CodeSalesforceRejected, Message: fmt.Sprintf("Salesforce refused to %s: %s", op, ae.Message), Details: details}
-	}
-	return &care.Error{Code: care.CodeSalesforceUnavailable, Message: fmt.Sprintf("could not %s: Salesforce did not answer (%v)", op, err)}
 }
 
 func checkAgent(actor care.User) error {
@@ -149,9 +124,14 @@ func (e *Escalator) cachedDescribe(object string) *mapping.ObjectInfo {
 	return e.described[object]
 }
 
-// save creates a rendered record, by upsert on its external id when the
-// mapping names one (a retried call then never makes a second record).
-func save(ctx context.Context, c *salesforce.Client, rec *mapping.Rendered) (string, error) {
+// save creates a rendered record of sec, by upsert on its external id when
+// the mapping names one (a retried call then never makes a second record).
+// The org's assignment rule runs on it only when sec asks for it
+// (assignment_rules: true); every other write keeps the owner.
+func save(ctx context.Context, c *salesforce.Client, sec *mapping.ObjectMapping, rec *mapping.Rendered) (string, error) {
+	if sec.AssignmentRules {
+		ctx = salesforce.WithAssignmentRules(ctx)
+	}
 	if rec.ExternalIDField == "" {
 		return c.Create(ctx, rec.Object, rec.Fields)
 	}
@@ -235,37 +215,61 @@ func (e *Escalator) escalatable(ctx context.Context, actor care.User, caseID int
 }
 
 // CreateCase escalates a Care case to a Salesforce case by hand: the
-// customer must be linked to a contact.
-func (e *Escalator) CreateCase(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, error) {
+// customer must be linked to a contact. The Creation tells which token
+// created it.
+func (e *Escalator) CreateCase(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, Creation, error) {
 	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectCase)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Creation{}, err
+	}
+	m, sec, err := e.section(mapping.ObjectCase, overrides)
+	if err != nil {
+		return Record{}, Creation{}, err
 	}
 	cu, err := e.Store.Customer(ctx, actor, c.CustomerID)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Creation{}, err
 	}
 	if cu.ContactID == "" {
-		return Record{}, care.Errorf(care.CodeContactNotLinked, "link the customer to a Salesforce contact first")
+		return Record{}, Creation{}, care.Errorf(care.CodeContactNotLinked, "link the customer to a Salesforce contact first")
 	}
 	var rec Record
-	err = e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
+	how, err := e.createAs(ctx, actor, m, sec, overrides, []string{contactField}, func(conn *tokens.Conn) error {
 		var err error
-		rec, err = e.createCase(ctx, conn, actor, c, cu.ContactID, false, overrides)
+		rec, err = e.createCase(ctx, conn, m, actor, c, cu.ContactID, false, overrides)
 		return err
 	})
-	return rec, sfError("create the case", err)
+	if err != nil {
+		return Record{}, Creation{}, sfError("create the case", err)
+	}
+	return rec, how, nil
 }
 
-// createCase renders, creates and links the Salesforce case of c.
-func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, actor care.User, c care.Case, contactID string, withoutContact bool, overrides map[string]any) (Record, error) {
+// contactField is the Case lookup of its contact.
+const contactField = "ContactId"
+
+// section returns the mapping in use and its section for obj, refusing
+// overrides the section does not allow before any Salesforce call.
+func (e *Escalator) section(obj mapping.Object, overrides map[string]any) (*mapping.Mapping, *mapping.ObjectMapping, error) {
 	m, err := e.mapping()
 	if err != nil {
-		return Record{}, err
+		return nil, nil, err
 	}
-	if m.Case == nil {
-		return Record{}, care.Errorf(care.CodeMappingNotConfigured, "the mapping has no case section")
+	sec := m.Section(obj)
+	if sec == nil {
+		return nil, nil, care.Errorf(care.CodeMappingNotConfigured, "the mapping has no %s section", obj)
 	}
+	if err := checkOverrides(obj, sec, overrides); err != nil {
+		return nil, nil, err
+	}
+	return m, sec, nil
+}
+
+// createCase renders, creates and links the Salesforce case of c. The
+// record is upserted by the mapped external id field (the case's external
+// key), so a create tried again finds the record the first one made.
+func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, actor care.User, c care.Case,
+	contactID string, withoutContact bool, overrides map[string]any) (Record, error) {
 	info, err := e.describe(ctx, conn, m.Case.Object)
 	if err != nil {
 		return Record{}, err
@@ -276,14 +280,14 @@ func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, actor car
 	}
 	rendered, err := m.Render(mapping.ObjectCase, in, info)
 	if err != nil {
-		return Record{}, care.Errorf(care.CodeInvalidArgument, "render the case: %v", err)
+		return Record{}, renderError("case", err)
 	}
 	if contactID != "" {
-		if _, ok := info.Field("ContactId"); ok {
-			rendered.Fields["ContactId"] = contactID
+		if _, ok := info.Field(contactField); ok {
+			rendered.Fields[contactField] = contactID
 		}
 	}
-	id, err := save(ctx, conn.Client, rendered)
+	id, err := save(ctx, conn.Client, m.Case, rendered)
 	if err != nil {
 		return Record{}, err
 	}
@@ -319,21 +323,18 @@ func recordURL(conn *tokens.Conn, object, id string) string {
 }
 
 // CreateLead makes a Salesforce lead of a Care case; no contact is needed.
-func (e *Escalator) CreateLead(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, error) {
+func (e *Escalator) CreateLead(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, Creation, error) {
 	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectLead)
 	if err != nil {
-		return Record{}, err
+		return Record{}, Creation{}, err
 	}
-	m, err := e.mapping()
+	m, sec, err := e.section(mapping.ObjectLead, overrides)
 	if err != nil {
-		return Record{}, err
-	}
-	if m.Lead == nil {
-		return Record{}, care.Errorf(care.CodeMappingNotConfigured, "the mapping has no lead section")
+		return Record{}, Creation{}, err
 	}
 	var rec Record
-	err = e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
-		info, err := e.describe(ctx, conn, m.Lead.Object)
+	how, err := e.createAs(ctx, actor, m, sec, overrides, nil, func(conn *tokens.Conn) error {
+		info, err := e.describe(ctx, conn, sec.Object)
 		if err != nil {
 			return err
 		}
@@ -343,17 +344,20 @@ func (e *Escalator) CreateLead(ctx context.Context, actor care.User, caseID int6
 		}
 		rendered, err := m.Render(mapping.ObjectLead, in, info)
 		if err != nil {
-			return care.Errorf(care.CodeInvalidArgument, "render the lead: %v", err)
+			return renderError("lead", err)
 		}
-		id, err := save(ctx, conn.Client, rendered)
+		id, err := save(ctx, conn.Client, sec, rendered)
 		if err != nil {
 			return err
 		}
-		rec = Record{ID: id, URL: recordURL(conn, m.Lead.Object, id)}
+		rec = Record{ID: id, URL: recordURL(conn, sec.Object, id)}
 		_, err = e.Store.SetSalesforceLink(ctx, c.ID, func(l *care.SalesforceLink) { l.LeadID = id })
 		return err
 	})
-	return rec, sfError("create the lead", err)
+	if err != nil {
+		return Record{}, Creation{}, sfError("create the lead", err)
+	}
+	return rec, how, nil
 }
 
 // EscalateAutomatically creates the Salesforce case of an automatic
@@ -376,7 +380,7 @@ func (e *Escalator) EscalateAutomatically(ctx context.Context, caseID int64, act
 	if err := e.checkEscalation(c, mapping.ObjectCase); err != nil {
 		return err
 	}
-	m, err := e.mapping()
+	m, sec, err := e.section(mapping.ObjectCase, nil)
 	if err != nil {
 		return err
 	}
@@ -384,31 +388,15 @@ func (e *Escalator) EscalateAutomatically(ctx context.Context, caseID int64, act
 	if err != nil {
 		return err
 	}
-	return e.Tokens.DoForUser(ctx, actor.ID, func(conn *tokens.Conn) error {
-		contactID := cu.ContactID
-		if contactID == "" && m.ContactSync {
-			matches, err := findContacts(ctx, conn.Client, cu)
-			if err != nil {
-				return err
-			}
-			switch len(matches) {
-			case 0:
-				ct, err := e.createContact(ctx, conn, m, mapping.Input{Customer: cu, Agent: actor})
-				if err != nil {
-					return err
-				}
-				contactID = ct.ID
-			case 1:
-				contactID = matches[0].ID
-			}
-			if contactID != "" {
-				// Linked before the case is created, so a retry reuses it.
-				if cu, err = e.Store.SetCustomerContact(ctx, cu.ID, contactID); err != nil {
-					return err
-				}
-			}
+	contactID := cu.ContactID
+	if contactID == "" && m.ContactSync {
+		if contactID, err = e.syncContact(ctx, actor, m, cu); err != nil {
+			return err
 		}
-		_, err := e.createCase(ctx, conn, actor, c, contactID, contactID == "", nil)
+	}
+	_, err = e.createAs(ctx, actor, m, sec, nil, []string{contactField}, func(conn *tokens.Conn) error {
+		_, err := e.createCase(ctx, conn, m, actor, c, contactID, contactID == "", nil)
 		return err
 	})
+	return err
 }

@@ -75,6 +75,7 @@ func TestCreateCaseByHand(t *testing.T) {
 	t0 := w.clock.Now()
 	c := w.escalate("m1", "joe", "Joe", "Doe", "Hi, does your new perfume have hibiscus in it?", false)
 	id := num(c["id"])
+	mustExternalKey(t, c)
 	w.clock.Advance(time.Minute)
 	w.ingest("m2", "joe", "")
 	w.clock.Advance(time.Minute)
@@ -109,7 +110,7 @@ func TestCreateCaseByHand(t *testing.T) {
 		"Origin":              "Social",
 		"Priority":            "High",
 		"Description":         digest,
-		"Care_Case_Id__c":     fmt.Sprint(id),
+		"Care_Case_Id__c":     c["external_key"], // upserted by the case's external key
 		"Care_Agent_Email__c": "alice@example.com",
 		"ContactId":           contact,
 		"CreatedById":         holder.ID, // alice has no token of her own: the holder's
@@ -204,12 +205,13 @@ func TestLostAnswerMakesOneCase(t *testing.T) {
 	w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(warm["id"])), "alice", nil)
 
 	c := w.escalate("l1", "joe", "Joe", "Doe", "lost", false)
+	mustExternalKey(t, c)
 	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), "alice", map[string]any{"contact_id": contact})
 	if err := w.sim.InjectFault(sfsim.Fault{Kind: sfsim.FaultDrop, Count: 1, AfterCommit: true}); err != nil {
 		t.Fatal(err)
 	}
 	b := w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c["id"])), "alice", nil)
-	recs, err := w.sim.Query(fmt.Sprintf("SELECT Id FROM Case WHERE Care_Case_Id__c = '%d'", num(c["id"])))
+	recs, err := w.sim.Query(fmt.Sprintf("SELECT Id FROM Case WHERE Care_Case_Id__c = '%s'", c["external_key"]))
 	if err != nil || len(recs) != 1 || recs[0]["Id"] != b["case"].(map[string]any)["id"] {
 		t.Fatalf("Salesforce cases for the Care case: %v %v (answer %v)", recs, err, b)
 	}
@@ -390,9 +392,19 @@ func TestOneTimeModeCarriesDigestOnly(t *testing.T) {
 	}
 }
 
+// mustExternalKey checks that a Care case carries its external key, the
+// value its Salesforce record is upserted by.
+func mustExternalKey(t *testing.T, c map[string]any) {
+	t.Helper()
+	if k, _ := c["external_key"].(string); len(k) != care.ExternalKeyLen {
+		t.Fatalf("case %v has no external key: %q", c["id"], c["external_key"])
+	}
+}
+
 func toStrings(v any) []string {
 	var out []string
-	for _, x := range v.([]any) {
+	list, _ := v.([]any)
+	for _, x := range list {
 		out = append(out, fmt.Sprint(x))
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,8 +75,15 @@ type world struct {
 
 func newWorld(t *testing.T, mappingYAML string) *world {
 	t.Helper()
+	return newWorldWith(t, mappingYAML, sfsim.Options{})
+}
+
+// newWorldWith is newWorld with a simulated org of simOpts (Strict plays a
+// production org).
+func newWorldWith(t *testing.T, mappingYAML string, simOpts sfsim.Options) *world {
+	t.Helper()
 	w := &world{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}}
-	sim, err := sfsim.NewServer(sfsim.Options{})
+	sim, err := sfsim.NewServer(simOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +261,23 @@ func (w *world) runEscalations() []error {
 		w.store.OutboxDone(context.Background(), []uint64{e.ID})
 	}
 	return errs
+}
+
+// reloadMapping writes a new mapping file and loads it, as SIGHUP does.
+func (w *world) reloadMapping(mappingYAML string) {
+	w.t.Helper()
+	if err := os.WriteFile(w.mapFile, []byte(mappingYAML), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.holder.Reload(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// linkContact links customer to a Salesforce contact as alice.
+func (w *world) linkContact(customer any, contactID string) map[string]any {
+	w.t.Helper()
+	return w.must(http.StatusOK, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(customer)), "alice", map[string]any{"contact_id": contactID})
 }
 
 func exampleMapping(t *testing.T) string {

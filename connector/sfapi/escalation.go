@@ -2,11 +2,15 @@ package sfapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/connector"
+	"github.com/carebridge/carebridge/mapping"
 )
 
 // CaseRoutes serves the Salesforce routes of the Care API: contacts,
@@ -35,7 +39,7 @@ func (h *CaseRoutes) Register(api *httpapi.Server) {
 func (h *CaseRoutes) searchContacts(w http.ResponseWriter, r *http.Request, u care.User) {
 	found, err := h.esc.SearchContacts(r.Context(), u, r.URL.Query().Get("q"))
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if found == nil {
@@ -47,6 +51,14 @@ func (h *CaseRoutes) searchContacts(w http.ResponseWriter, r *http.Request, u ca
 type customerContact struct {
 	Customer httpapi.CustomerJSON `json:"customer"`
 	Contact  *connector.Contact   `json:"contact"`
+	// LateContact: the customer's cases escalated without a contact that
+	// got this one, or could not (link again to retry).
+	LateContact *connector.LateContact `json:"late_contact,omitempty"`
+	*connector.Creation
+}
+
+func contactAnswer(l connector.ContactLink) customerContact {
+	return customerContact{Customer: httpapi.CustomerView(l.Customer), Contact: &l.Contact, LateContact: &l.LateContact, Creation: l.Creation}
 }
 
 func (h *CaseRoutes) linkContact(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -60,12 +72,12 @@ func (h *CaseRoutes) linkContact(w http.ResponseWriter, r *http.Request, u care.
 	if !httpapi.Decode(w, r, &body) {
 		return
 	}
-	cu, ct, err := h.esc.LinkContact(r.Context(), u, id, body.ContactID)
+	l, err := h.esc.LinkContact(r.Context(), u, id, body.ContactID)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, customerContact{Customer: httpapi.CustomerView(cu), Contact: &ct})
+	httpapi.WriteJSON(w, http.StatusOK, contactAnswer(l))
 }
 
 func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -79,12 +91,12 @@ func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u car
 	if !httpapi.Decode(w, r, &body) {
 		return
 	}
-	cu, ct, err := h.esc.CreateContact(r.Context(), u, id, body.Fields)
+	l, err := h.esc.CreateContact(r.Context(), u, id, body.Fields)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, customerContact{Customer: httpapi.CustomerView(cu), Contact: &ct})
+	httpapi.WriteJSON(w, http.StatusCreated, contactAnswer(l))
 }
 
 func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -94,7 +106,7 @@ func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u car
 	}
 	cu, err := h.esc.UnlinkContact(r.Context(), u, id)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, customerContact{Customer: httpapi.CustomerView(cu)})
@@ -107,7 +119,7 @@ func (h *CaseRoutes) caseSalesforce(w http.ResponseWriter, r *http.Request, u ca
 	}
 	v, err := h.esc.CaseSalesforce(r.Context(), u, id)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, v)
@@ -122,7 +134,7 @@ func (h *CaseRoutes) createLead(w http.ResponseWriter, r *http.Request, u care.U
 }
 
 func (h *CaseRoutes) create(w http.ResponseWriter, r *http.Request, u care.User, key string,
-	fn func(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (connector.Record, error)) {
+	fn func(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (connector.Record, connector.Creation, error)) {
 	id, ok := httpapi.PathID(w, r)
 	if !ok {
 		return
@@ -133,12 +145,16 @@ func (h *CaseRoutes) create(w http.ResponseWriter, r *http.Request, u care.User,
 	if !httpapi.DecodeOptional(w, r, &body) {
 		return
 	}
-	rec, err := fn(r.Context(), u, id, body.Fields)
+	rec, how, err := fn(r.Context(), u, id, body.Fields)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, map[string]any{key: rec})
+	answer := map[string]any{key: rec, "created_as": how.As}
+	if how.Reason != "" {
+		answer["reason"] = how.Reason
+	}
+	httpapi.WriteJSON(w, http.StatusCreated, answer)
 }
 
 func (h *CaseRoutes) preview(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -152,8 +168,49 @@ func (h *CaseRoutes) preview(w http.ResponseWriter, r *http.Request, u care.User
 	}
 	p, err := h.esc.Preview(r.Context(), u, id, object)
 	if err != nil {
-		h.api.Fail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	httpapi.WriteJSON(w, http.StatusOK, p)
+}
+
+// Error codes of the escalation routes beyond the Care API's own.
+const (
+	// codeSalesforceDuplicate: a blocking duplicate rule refused the
+	// record; "matches" lists the records it matched (SPEC §11).
+	codeSalesforceDuplicate = "salesforce_duplicate"
+	// codeFieldNotOverridable: the request overrides fields the mapping
+	// does not let callers set; "fields" names them (SPEC §12).
+	codeFieldNotOverridable = "field_not_overridable"
+)
+
+// escalationError is the error answer of the escalation routes that
+// carries more than a code and a message.
+type escalationError struct {
+	Error struct {
+		Code    string   `json:"code"`
+		Message string   `json:"message"`
+		Matches []string `json:"matches,omitempty"`
+		Fields  []string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+// fail answers err: a blocked duplicate 409 salesforce_duplicate with its
+// matches, refused overrides 400 field_not_overridable naming the fields,
+// anything else through the API's Fail.
+func (h *CaseRoutes) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var body escalationError
+	var dup *connector.DuplicateError
+	var no *mapping.NotOverridableError
+	switch {
+	case errors.As(err, &dup):
+		body.Error.Code, body.Error.Message, body.Error.Matches = codeSalesforceDuplicate, dup.Message, dup.Matches
+		httpapi.WriteJSON(w, http.StatusConflict, body)
+	case errors.As(err, &no):
+		body.Error.Code, body.Error.Fields = codeFieldNotOverridable, no.Fields
+		body.Error.Message = fmt.Sprintf("the %s mapping does not let callers set %s", no.Section, strings.Join(no.Fields, ", "))
+		httpapi.WriteJSON(w, http.StatusBadRequest, body)
+	default:
+		h.api.Fail(w, r, err)
+	}
 }
