@@ -18,9 +18,28 @@
 // every call. On a 401 the client asks it to refresh: one renewal per entry
 // runs at a time, and callers whose stale token was already replaced get the
 // new one without another call. A refresh token rotated by Salesforce is
-// stored before the new access token is handed out. An invalid_grant marks
-// the entry expired (unhealthy); it stays so until connected again. For the
-// JWT default token, a renewal is a new JWT bearer grant.
+// stored before the new access token is handed out. Only an invalid_grant
+// (revoked, expired, inactive user) marks the entry expired (unhealthy); it
+// stays so until connected again. A network error, a 5xx, a 429 or
+// unknown_error is retried with a new backoff per renewal (RenewBackoff)
+// and leaves the entry as it was; invalid_client makes the state
+// misconfigured, with the reason in Status.Error. For the JWT default
+// token, a renewal is a new JWT bearer grant.
+//
+// # One org
+//
+// The first default token binds the pool to its org (stored under the key
+// "org"); Connect refuses a token of another org with ErrOrgMismatch and
+// revokes it at once. Every token Connect does not keep, and every
+// refresh token a reconnect replaces, is revoked: an org keeps only 5
+// approvals per user and connected app.
+//
+// # Lost key
+//
+// Entries that do not open with the key are left on disk and skipped: the
+// pool opens not_connected with Status.Error LostKeyError, and the first
+// successful Connect deletes them. Forget revokes and deletes everything,
+// the org id too.
 //
 // # Choosing a token
 //
@@ -39,5 +58,5 @@
 // Open loads the entries (and obtains the JWT default token when configured
 // and missing); Run keeps them alive until its context ends. Connect stores a
 // token from the OAuth web flow (connector/sfapi calls it);
-// DisconnectUser/DisconnectDefault revoke and delete.
+// DisconnectUser/DisconnectDefault revoke and delete; Forget drops all.
 package tokens
