@@ -14,11 +14,13 @@ import (
 // problems printed already).
 var errMappingInvalid = errors.New("mapping is invalid")
 
-// mappingCheckCmd is `carebridge mapping check FILE [--config FILE] [--online]`.
+// mappingCheckCmd is `carebridge mapping check FILE [--config FILE]
+// [--online [--as USERNAME]]`.
 func mappingCheckCmd(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) error {
 	fs := newFlagSet("mapping check", stderr)
 	cfgPath := fs.String("config", "", "config `FILE` (for --online: the Salesforce connection)")
 	online := fs.Bool("online", false, "also validate against the org's describe")
+	as := fs.String("as", "", "with --online: validate as this connected user (the Salesforce `USERNAME` of a stored personal token)")
 	// Accept flags before and after FILE.
 	var files []string
 	rest := args
@@ -35,13 +37,16 @@ func mappingCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(files) != 1 {
 		return usageErr("mapping check needs exactly one FILE")
 	}
+	if *as != "" && !*online {
+		return usageErr("--as needs --online")
+	}
 	var describer mapping.Describer
 	if *online {
 		cfg, err := config.Load(*cfgPath, environ)
 		if err != nil {
 			return err
 		}
-		d, closeFn, err := onlineDescriber(ctx, cfg, stderr)
+		d, closeFn, err := onlineDescriber(ctx, cfg, *as, stderr)
 		if err != nil {
 			return fmt.Errorf("--online: %w", err)
 		}

@@ -83,6 +83,15 @@ salesforce:
 
 	p := startDaemon(t, bin, cfg, secretEnv)
 	connectDefault(t, "http://"+p.addr, "sue-token", "admin@sfsim.test")
+	// Sue also connects a personal token, of a user whose profile may not
+	// create Care_Agent_Email__c.
+	if _, err := sim.CreateUserWith(sfsim.NewUser{Username: "carol@acme.test", LastName: "Restricted", Profile: sfsim.ProfileRestricted}); err != nil {
+		t.Fatal(err)
+	}
+	sue := &demoClient{base: "http://" + p.addr, users: map[string]*demoUser{"sup": {id: "sup", token: "sue-token"}}}
+	if err := sue.connect(context.Background(), "sup", "user", "carol@acme.test"); err != nil {
+		t.Fatal(err)
+	}
 	_, conn := call(t, "GET", "http://"+p.addr+"/api/v1/salesforce/connection", "sue-token", "")
 	if !strings.Contains(conn, `"state":"connected"`) {
 		t.Fatalf("connection: %s", conn)
@@ -100,11 +109,27 @@ salesforce:
 	if code := run([]string{"mapping", "check", example, "--online", "--config", cfg}, nil, &out, &errb, []string{secretEnv}); code != 0 {
 		t.Fatalf("online check of the example: %d\n%s%s", code, out.String(), errb.String())
 	}
+	// As the restricted user, the example maps a field they may not create.
+	out.Reset()
+	errb.Reset()
+	code := run([]string{"mapping", "check", example, "--online", "--as", "carol@acme.test", "--config", cfg}, nil, &out, &errb, []string{secretEnv})
+	if code != 1 || !strings.Contains(out.String(), "Care_Agent_Email__c") {
+		t.Fatalf("online check as a restricted user: %d\n%s%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"mapping", "check", example, "--online", "--as", "nobody@acme.test", "--config", cfg}, nil, &out, &errb, []string{secretEnv})
+	if code != 1 || !strings.Contains(errb.String(), "carol@acme.test") {
+		t.Fatalf("online check as an unknown user: %d\n%s%s", code, out.String(), errb.String())
+	}
+	if code := run([]string{"mapping", "check", example, "--as", "carol@acme.test"}, nil, &out, &errb, nil); code != 2 {
+		t.Fatalf("--as without --online: exit %d", code)
+	}
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("version: 1\ncase:\n  object: Case\n  fields:\n    Subjekt: case.id\n    Origin: { value: Carrier pigeon }\n"), 0o600)
 	out.Reset()
 	errb.Reset()
-	code := run([]string{"mapping", "check", "--online", "--config", cfg, bad}, nil, &out, &errb, []string{secretEnv})
+	code = run([]string{"mapping", "check", "--online", "--config", cfg, bad}, nil, &out, &errb, []string{secretEnv})
 	if code != 1 || !strings.Contains(out.String(), bad+":5:5: ") || !strings.Contains(out.String(), "Subject") {
 		t.Fatalf("online check of a bad mapping: %d\n%s%s", code, out.String(), errb.String())
 	}
