@@ -54,6 +54,30 @@ func TestOneOrg(t *testing.T) {
 	}
 }
 
+// TestFirstDefaultOfThePersonalTokensOrg: personal tokens connected
+// before any default token bind nothing, but the default must be of their
+// org.
+func TestFirstDefaultOfThePersonalTokensOrg(t *testing.T) {
+	e := newEnv(t, sfsim.Options{})
+	ctx := context.Background()
+	p := e.open(nil)
+	e.connect(p, KindUser, "alice", "alice@acme.test")
+	if p.OrgID() != "" {
+		t.Fatalf("a personal token bound org %q", p.OrgID())
+	}
+	e.otherOrgUser("eve@other.test")
+	if _, err := p.Connect(ctx, Grant{Kind: KindDefault, UserID: "sam", Token: e.authorize("eve@other.test")}); !errors.Is(err, ErrOrgMismatch) {
+		t.Fatalf("default of another org than the personal tokens': %v", err)
+	}
+	if p.OrgID() != "" {
+		t.Fatalf("a refused default bound org %q", p.OrgID())
+	}
+	e.connect(p, KindDefault, "sam", "sam@acme.test")
+	if p.OrgID() != e.sim.OrgID() {
+		t.Fatalf("org %q after the default of the home org", p.OrgID())
+	}
+}
+
 // TestOrgAdoptedFromStoredDefault: a default token stored before the org
 // was kept on its own binds its org at the next start.
 func TestOrgAdoptedFromStoredDefault(t *testing.T) {

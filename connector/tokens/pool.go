@@ -503,7 +503,7 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (info Info, err error) {
 
 // bindOrg checks org against the bound org. The first default token binds
 // it (stored before the token is); a personal token connected before any
-// default token binds nothing.
+// default token binds nothing, but the first default must be of its org.
 func (p *Pool) bindOrg(ctx context.Context, kind Kind, org string) error {
 	release, err := p.acquire(ctx, orgStoreKey)
 	if err != nil {
@@ -512,11 +512,20 @@ func (p *Pool) bindOrg(ctx context.Context, kind Kind, org string) error {
 	defer release()
 	p.mu.Lock()
 	bound := p.orgID
+	if bound == "" && kind == KindDefault {
+		// Personal tokens connected before any default token: the
+		// default must be of their org.
+		for _, rec := range p.entries {
+			if rec.OrgID != "" && rec.OrgID != org {
+				bound = rec.OrgID
+			}
+		}
+	}
 	p.mu.Unlock()
 	switch {
 	case bound != "" && org != bound:
 		return fmt.Errorf("%w (token of org %q)", ErrOrgMismatch, org)
-	case bound != "" || kind != KindDefault || org == "":
+	case kind != KindDefault || org == "" || p.OrgID() != "":
 		return nil
 	}
 	if err := p.store.Put(ctx, orgStoreKey, []byte(org)); err != nil {
