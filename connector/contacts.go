@@ -38,8 +38,12 @@ func (e *Escalator) SearchContacts(ctx context.Context, actor care.User, q strin
 }
 
 func searchContacts(ctx context.Context, c *salesforce.Client, q string) ([]Contact, error) {
-	recs, err := c.Search(ctx, fmt.Sprintf("FIND {%s} IN NAME FIELDS RETURNING Contact(%s ORDER BY LastName, FirstName LIMIT 20)",
-		salesforce.EscapeSOSL(q), contactFields))
+	return contactsFrom(c.Search(ctx, fmt.Sprintf("FIND {%s} IN NAME FIELDS RETURNING Contact(%s ORDER BY LastName, FirstName LIMIT 20)",
+		salesforce.EscapeSOSL(q), contactFields)))
+}
+
+// contactsFrom converts the answer of a contact query or search.
+func contactsFrom(recs []salesforce.Record, err error) ([]Contact, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -257,16 +261,8 @@ func (e *Escalator) syncContact(ctx context.Context, actor care.User, m *mapping
 // both are known, else by username, handle or platform id.
 func findContacts(ctx context.Context, c *salesforce.Client, cu care.Customer) ([]Contact, error) {
 	if cu.FirstName != "" && cu.LastName != "" {
-		recs, err := c.Query(ctx, fmt.Sprintf("SELECT %s FROM Contact WHERE FirstName = %s AND LastName = %s ORDER BY CreatedDate LIMIT 10",
-			contactFields, salesforce.QuoteSOQL(cu.FirstName), salesforce.QuoteSOQL(cu.LastName)))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]Contact, 0, len(recs))
-		for _, r := range recs {
-			out = append(out, contactFrom(r))
-		}
-		return out, nil
+		return contactsFrom(c.Query(ctx, fmt.Sprintf("SELECT %s FROM Contact WHERE FirstName = %s AND LastName = %s ORDER BY CreatedDate LIMIT 10",
+			contactFields, salesforce.QuoteSOQL(cu.FirstName), salesforce.QuoteSOQL(cu.LastName))))
 	}
 	for _, term := range []string{strings.TrimPrefix(cu.Username, "@"), cu.PlatformUserID} {
 		if len([]rune(term)) < 2 {
