@@ -79,6 +79,10 @@ type Preview struct {
 	// Described is false when no describe of the object is cached yet:
 	// values are then not shortened to Salesforce's field lengths.
 	Described bool `json:"described"`
+	// Overridable lists the fields a caller may set on create (the
+	// section's overridable list as describe allows it), so a form can
+	// offer exactly these: agents cannot read the mapping itself.
+	Overridable []string `json:"overridable"`
 }
 
 // Preview renders the record of object (case, lead or contact) for a case.
@@ -113,5 +117,6 @@ func (e *Escalator) Preview(ctx context.Context, actor care.User, caseID int64, 
 	if r.Shortened == nil {
 		r.Shortened = []string{}
 	}
-	return Preview{Object: r.Object, Fields: r.Fields, Shortened: r.Shortened, Described: info != nil}, nil
+	return Preview{Object: r.Object, Fields: r.Fields, Shortened: r.Shortened, Described: info != nil,
+		Overridable: sec.OverridableWith(info)}, nil
 }
