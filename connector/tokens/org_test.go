@@ -300,3 +300,21 @@ func TestReplacedTokenLeavesOneApproval(t *testing.T) {
 		t.Fatalf("%d live refresh tokens after 3 connects, want 1", n)
 	}
 }
+
+// TestJWTGrantThroughTransientFailures: the JWT bearer grant at start is
+// retried through a short 5xx storm on the token endpoint.
+func TestJWTGrantThroughTransientFailures(t *testing.T) {
+	keyFile, pub := writeJWTKey(t)
+	e := newEnv(t, sfsim.Options{JWTPublicKey: pub})
+	if _, err := e.sim.CreateUser("integration@acme.test", "Int", "User", "integration@acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	e.jwt = JWTConfig{Username: "integration@acme.test", PrivateKeyFile: keyFile}
+	if err := e.sim.InjectFault(sfsim.Fault{Kind: sfsim.FaultServerError, Count: 2, Target: sfsim.FaultTargetToken}); err != nil {
+		t.Fatal(err)
+	}
+	p := e.open(nil)
+	if info, _ := p.Get(KindDefault, ""); !info.Healthy || p.State() != Connected {
+		t.Fatalf("JWT default after 2 failed grants: %+v, state %s", info, p.State())
+	}
+}

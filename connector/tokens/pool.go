@@ -742,7 +742,9 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 	auth, err := p.oauth(p.loginURL)
 	var tok salesforce.Token
 	if err == nil {
-		tok, err = p.jwtGrant(ctx, auth)
+		tok, err = retryTransient(ctx, p, defaultStoreKey, func(ctx context.Context) (salesforce.Token, error) {
+			return p.jwtGrant(ctx, auth)
+		})
 	}
 	var ui salesforce.UserInfo
 	if err == nil {

@@ -122,16 +122,21 @@ func (p *Pool) refresh(ctx context.Context, key string, stale *salesforce.Token)
 	return next.token(), nil
 }
 
-// renewRetrying is renew, retried with a new backoff while it fails
-// transiently (transientRenewal).
+// renewRetrying is renew, retried while it fails transiently.
 func (p *Pool) renewRetrying(ctx context.Context, key string, rec *record) (*record, error) {
-	return retry.DoValue(ctx, p.backoff(), func(ctx context.Context) (*record, error) {
-		next, err := p.renew(ctx, rec)
+	return retryTransient(ctx, p, key, func(ctx context.Context) (*record, error) { return p.renew(ctx, rec) })
+}
+
+// retryTransient runs a renewal or grant of the entry under key with a new
+// backoff, again while it fails transiently (transientRenewal).
+func retryTransient[T any](ctx context.Context, p *Pool, key string, fn func(context.Context) (T, error)) (T, error) {
+	return retry.DoValue(ctx, p.backoff(), func(ctx context.Context) (T, error) {
+		v, err := fn(ctx)
 		if err != nil && transientRenewal(err) {
 			p.log.Info("salesforce token renewal failed; retrying", "token", key, "error", safeError(err))
-			return nil, retry.RetryableError(err)
+			return v, retry.RetryableError(err)
 		}
-		return next, err
+		return v, err
 	})
 }
 
