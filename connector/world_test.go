@@ -28,6 +28,7 @@ import (
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 )
@@ -75,7 +76,7 @@ type world struct {
 
 func newWorld(t *testing.T, mappingYAML string) *world {
 	t.Helper()
-	return newWorldWith(t, mappingYAML, sfsim.Options{})
+	return newWorldWith(t, mappingYAML, simtest.Options(sfsim.Options{}))
 }
 
 // newWorldWith is newWorld with a simulated org of simOpts (Strict plays a
