@@ -92,6 +92,9 @@ func (e *Escalator) createAs(ctx context.Context, actor care.User, m *mapping.Ma
 func (e *Escalator) deniedFields(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, sec *mapping.ObjectMapping,
 	overrides map[string]any, extra []string) ([]string, error) {
 	key := rightsKey{sfUser: conn.Info.SFUserID, object: sec.Object}
+	if key.sfUser == "" {
+		key.sfUser = "care:" + conn.Info.UserID
+	}
 	now := e.now()
 	e.rightsMu.Lock()
 	r, ok := e.rights[key]
