@@ -189,7 +189,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	}
 	sf, err := sfapi.New(sfapi.Options{Pool: pool, Environment: cfg.Salesforce.Environment,
 		LoginURLOverride: cfg.Salesforce.LoginURL, Logger: logger, Authenticate: api.Authenticate, Sync: syncStatus,
-		ConsoleURL: consoleSettings})
+		ConsoleURL: consoleSettings, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,8 @@ func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg promet
 	}
 	hc := salesforceHTTPClient()
 	oauth := tokens.NewOAuthSet(salesforce.OAuthConfig{ClientID: cfg.Salesforce.ClientID, ClientSecret: secret.Reveal(),
-		RedirectURL: cfg.RedirectURL(), HTTPClient: hc, Metrics: sfMetrics, Logger: logger})
+		RedirectURL: cfg.RedirectURL(), HTTPClient: hc, Metrics: sfMetrics, Logger: logger,
+		JWTAudience: salesforce.JWTAudience(cfg.Salesforce.JWTAudience, cfg.Salesforce.Environment, cfg.LoginURL())})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return tokens.Open(ctx, tokens.Options{
