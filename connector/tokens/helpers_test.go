@@ -21,6 +21,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/sethvargo/go-retry"
@@ -107,7 +108,7 @@ type env struct {
 
 func newEnv(t *testing.T, simOpts sfsim.Options) *env {
 	t.Helper()
-	sim, err := sfsim.NewServer(simOpts)
+	sim, err := sfsim.NewServer(simtest.Options(simOpts))
 	if err != nil {
 		t.Fatalf("sfsim: %v", err)
 	}
