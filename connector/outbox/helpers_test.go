@@ -20,6 +20,7 @@ import (
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/prometheus/client_golang/prometheus"
@@ -110,7 +111,7 @@ func exampleMapping(t *testing.T) []byte {
 
 func newWorld(t *testing.T, wo worldOptions) *world {
 	t.Helper()
-	sim, err := sfsim.NewServer(wo.sim)
+	sim, err := sfsim.NewServer(simtest.Options(wo.sim)) // a production org under CAREBRIDGE_SFSIM_STRICT=1
 	if err != nil {
 		t.Fatalf("sfsim: %v", err)
 	}
