@@ -18,6 +18,9 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // repeats across installs, databases started afresh or restores from
 // backup, so an upsert by it can never land on another customer's record.
 func NewExternalKey(now time.Time) string {
+	if now.IsZero() {
+		now = time.Now()
+	}
 	var b [16]byte
 	ms := uint64(now.UnixMilli())
 	binary.BigEndian.PutUint64(b[:8], ms<<16)

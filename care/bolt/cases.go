@@ -210,9 +210,15 @@ func putCase(tx *bbolt.Tx, before, c *care.Case) error {
 	return nil
 }
 
+// assignCaseID gives a new case its id and its external key (SPEC §11): the
+// id comes from a sequence that starts again in a fresh or restored
+// database, the key never repeats.
 func assignCaseID(tx *bbolt.Tx, c *care.Case) error {
 	seq, err := tx.Bucket(bucketCases).NextSequence()
 	c.ID = int64(seq)
+	if c.ExternalKey == "" {
+		c.ExternalKey = care.NewExternalKey(c.CreatedAt)
+	}
 	return err
 }
 
@@ -306,6 +312,11 @@ func getMessage(tx *bbolt.Tx, seq uint64) (*care.Message, error) {
 	if !ok {
 		return nil, care.Errorf(care.CodeNotFound, "message not found")
 	}
+	if m.ExternalKey == "" {
+		// Written by a release before external keys: its Salesforce
+		// record (if any) was upserted by its id.
+		m.ExternalKey = m.ID
+	}
 	return &m, nil
 }
 
@@ -350,6 +361,9 @@ func (s *Store) putMessage(tx *bbolt.Tx, m *care.Message, seq uint64, before *ca
 			return 0, err
 		}
 		m.ID = s.messageID(seq)
+		if m.ExternalKey == "" {
+			m.ExternalKey = care.NewExternalKey(m.CreatedAt)
+		}
 	}
 	if err := putJSON(msgs, u64(seq), m); err != nil {
 		return 0, err

@@ -30,10 +30,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,12 +156,60 @@ func (s *Store) init(tx *bbolt.Tx) error {
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
+	if err := migrateCaseKeys(tx, s.now()); err != nil {
+		return fmt.Errorf("give cases their external keys: %w", err)
+	}
 	if v := meta.Get([]byte("install")); v != nil {
 		s.install = string(v)
 		return nil
 	}
 	s.install = newInstallID()
 	return meta.Put([]byte("install"), []byte(s.install))
+}
+
+// metaCaseKeys marks a database whose cases all have external keys.
+var metaCaseKeys = []byte("case_external_keys")
+
+// migrateCaseKeys gives every case written before external keys existed
+// its key, once: a case already in Salesforce keeps the value its record
+// was upserted by (the last release's mapping sent the case id), any
+// other case gets a fresh key.
+func migrateCaseKeys(tx *bbolt.Tx, now time.Time) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(metaCaseKeys) != nil {
+		return nil
+	}
+	cases := tx.Bucket(bucketCases)
+	type fix struct {
+		key []byte
+		c   care.Case
+	}
+	var fixes []fix
+	err := cases.ForEach(func(k, v []byte) error {
+		var c care.Case
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("case %x: %w", k, err)
+		}
+		if c.ExternalKey != "" {
+			return nil
+		}
+		if c.Salesforce.CaseID != "" {
+			c.ExternalKey = strconv.FormatInt(c.ID, 10)
+		} else {
+			c.ExternalKey = care.NewExternalKey(now)
+		}
+		fixes = append(fixes, fix{append([]byte(nil), k...), c})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if err := putJSON(cases, f.key, &f.c); err != nil {
+			return err
+		}
+	}
+	return meta.Put(metaCaseKeys, []byte{1})
 }
 
 // newInstallID is a short random id that makes message ids unique across
