@@ -11,6 +11,7 @@ type Code string
 // Error codes of the Care domain. The HTTP adapter maps each to a status.
 const (
 	CodeInvalidArgument    Code = "invalid_argument"
+	CodeTooLarge           Code = "too_large" // a value over its limit (Limits)
 	CodeNotFound           Code = "not_found"
 	CodeForbidden          Code = "forbidden"
 	CodeNotAssigned        Code = "not_assigned"

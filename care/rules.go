@@ -21,6 +21,9 @@ type Policy struct {
 	// Grace is how long a done case stays open for new customer messages.
 	// Zero closes a done case at once.
 	Grace time.Duration
+	// Limits bound what one write may carry; zero fields take the defaults
+	// of SPEC §12.
+	Limits Limits
 }
 
 // IsOpen reports whether c takes new messages of its (customer, profile)
@@ -127,6 +130,25 @@ func CheckActsAsAgent(actor User) error {
 	return nil
 }
 
+// CheckWritesForCustomers refuses users that may not write a message in a
+// customer's name (ingest, escalate from Community): only integration users
+// and supervisors may; agents may not.
+func CheckWritesForCustomers(actor User) error {
+	if actor.Role != RoleIntegration && actor.Role != RoleSupervisor {
+		return Errorf(CodeForbidden, "role %s may not write messages in a customer's name", actor.Role)
+	}
+	return nil
+}
+
+// CheckReadsCustomers refuses users that may not read customers or case
+// views (integrations).
+func CheckReadsCustomers(actor User) error {
+	if !actor.IsAgent() {
+		return Errorf(CodeForbidden, "role %s reads no customers or case views", actor.Role)
+	}
+	return nil
+}
+
 // ApplyPatch checks actor's right to make patch and applies it to c at time
 // now. Assignee changes come first, so one patch may assign a case and mark
 // it done. It changes c only when it returns nil.
@@ -200,6 +222,11 @@ func (p Policy) ApplyPatch(actor User, users Users, c *Case, patch CasePatch, no
 			delete(next.Fields, name)
 		} else {
 			next.Fields[name] = *v
+		}
+	}
+	if len(patch.Fields) > 0 && len(next.Fields) > len(c.Fields) {
+		if err := p.Limits.CheckCaseFields(next.Fields); err != nil {
+			return err
 		}
 	}
 	if patch.Status.Set {

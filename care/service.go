@@ -29,14 +29,8 @@ type IncomingMessage struct {
 	Attachments []Attachment  `json:"attachments"`
 }
 
-// Limits on incoming text, so one message cannot bloat the store.
-const (
-	maxIDLen   = 256
-	maxTextLen = 64 << 10
-)
-
 // Validate checks m, filling defaults (direction inbound, type post, author
-// from the customer, sent_at now).
+// from the customer, sent_at now). Sizes are Limits' business (see Guard).
 func (m *IncomingMessage) Validate(now time.Time) error {
 	m.ExternalID = strings.TrimSpace(m.ExternalID)
 	m.Platform = strings.TrimSpace(m.Platform)
@@ -48,10 +42,6 @@ func (m *IncomingMessage) Validate(now time.Time) error {
 		return Errorf(CodeInvalidArgument, "message.platform is required")
 	case m.Customer.PlatformUserID == "":
 		return Errorf(CodeInvalidArgument, "message.customer.platform_user_id is required")
-	case len(m.ExternalID) > maxIDLen || len(m.Platform) > maxIDLen || len(m.ProfileID) > maxIDLen || len(m.Customer.PlatformUserID) > maxIDLen:
-		return Errorf(CodeInvalidArgument, "ids must be at most %d bytes", maxIDLen)
-	case len(m.Text) > maxTextLen:
-		return Errorf(CodeInvalidArgument, "message.text must be at most %d bytes", maxTextLen)
 	case !utf8.ValidString(m.Text):
 		return Errorf(CodeInvalidArgument, "message.text is not valid UTF-8")
 	}
@@ -161,8 +151,8 @@ func (m *NewMessage) Validate(users Users) error {
 	if strings.TrimSpace(m.Text) == "" {
 		return Errorf(CodeInvalidArgument, "text is required")
 	}
-	if len(m.Text) > maxTextLen || !utf8.ValidString(m.Text) {
-		return Errorf(CodeInvalidArgument, "text must be valid UTF-8 of at most %d bytes", maxTextLen)
+	if !utf8.ValidString(m.Text) {
+		return Errorf(CodeInvalidArgument, "text is not valid UTF-8")
 	}
 	if m.Kind == "reply" {
 		if m.ReplyType == "" {
@@ -196,8 +186,8 @@ type CustomerPatch struct {
 // Apply validates p and applies it to c.
 func (p CustomerPatch) Apply(c *Customer, now time.Time) error {
 	for _, v := range []*string{p.Username, p.FirstName, p.LastName, p.Email} {
-		if v != nil && (len(*v) > maxIDLen || !utf8.ValidString(*v)) {
-			return Errorf(CodeInvalidArgument, "customer details must be valid UTF-8 of at most %d bytes", maxIDLen)
+		if v != nil && !utf8.ValidString(*v) {
+			return Errorf(CodeInvalidArgument, "customer details must be valid UTF-8")
 		}
 	}
 	if p.Email != nil && *p.Email != "" && !looksLikeEmail(*p.Email) {
@@ -264,4 +254,132 @@ type Change struct {
 	// FromSalesforce marks a change that applied a value read from
 	// Salesforce; it never sends that value back.
 	FromSalesforce bool
+}
+
+// Guard puts the roles of SPEC §3 and the limits of §12 in front of svc:
+// agents may not write messages in a customer's name (ingest, escalate),
+// integration users read no customers or case views, every write is checked
+// against p.Limits before it reaches svc (nothing is written when one is
+// refused), and no answer lists more than MaxMessagesPage messages or
+// MaxPageLimit cases. The store checks, in the write's transaction, what
+// depends on stored state (the merged number of a case's fields, through
+// Policy.ApplyPatch). Guarding a guarded service returns it as it is.
+func Guard(svc Service, p Policy) Service {
+	if g, ok := svc.(guard); ok {
+		return g
+	}
+	return guard{svc: svc, limits: p.Limits.WithDefaults()}
+}
+
+type guard struct {
+	svc    Service
+	limits Limits
+}
+
+func (g guard) Ingest(ctx context.Context, actor User, in IncomingMessage) (IngestResult, error) {
+	if err := CheckWritesForCustomers(actor); err != nil {
+		return IngestResult{}, err
+	}
+	if err := g.limits.CheckIncoming(&in, ""); err != nil {
+		return IngestResult{}, err
+	}
+	return g.svc.Ingest(ctx, actor, in)
+}
+
+func (g guard) Escalate(ctx context.Context, actor User, in EscalateInput) (EscalateResult, error) {
+	if err := CheckWritesForCustomers(actor); err != nil {
+		return EscalateResult{}, err
+	}
+	if err := g.limits.CheckEscalate(&in); err != nil {
+		return EscalateResult{}, err
+	}
+	return g.svc.Escalate(ctx, actor, in)
+}
+
+func (g guard) Case(ctx context.Context, actor User, id int64) (Case, error) {
+	return g.svc.Case(ctx, actor, id)
+}
+
+func (g guard) Cases(ctx context.Context, actor User, q CaseQuery) (CasePage, error) {
+	if err := CheckReadsCustomers(actor); err != nil {
+		return CasePage{}, err
+	}
+	if q.Limit < 0 || q.Limit > MaxPageLimit {
+		return CasePage{}, Errorf(CodeInvalidArgument, "limit must be between 1 and %d", MaxPageLimit)
+	}
+	page, err := g.svc.Cases(ctx, actor, q)
+	page.Cases = page.Cases[:min(len(page.Cases), MaxPageLimit)]
+	return page, err
+}
+
+func (g guard) PatchCase(ctx context.Context, actor User, id int64, p CasePatch) (Case, error) {
+	if err := CheckActsAsAgent(actor); err != nil {
+		return Case{}, err
+	}
+	if err := g.limits.CheckCasePatch(&p); err != nil {
+		return Case{}, err
+	}
+	return g.svc.PatchCase(ctx, actor, id, p)
+}
+
+func (g guard) DeleteCase(ctx context.Context, actor User, id int64) (Case, error) {
+	if err := CheckActsAsAgent(actor); err != nil {
+		return Case{}, err
+	}
+	return g.svc.DeleteCase(ctx, actor, id)
+}
+
+func (g guard) Messages(ctx context.Context, actor User, caseID int64, limit int, before string) ([]Message, error) {
+	if limit < 0 || limit > MaxMessagesPage {
+		return nil, Errorf(CodeInvalidArgument, "limit must be between 1 and %d", MaxMessagesPage)
+	}
+	msgs, err := g.svc.Messages(ctx, actor, caseID, limit, before)
+	// Oldest first: keep the latest, so paging on with before goes on working.
+	return msgs[max(0, len(msgs)-MaxMessagesPage):], err
+}
+
+func (g guard) AddMessage(ctx context.Context, actor User, caseID int64, m NewMessage) (Message, Case, error) {
+	if err := CheckActsAsAgent(actor); err != nil {
+		return Message{}, Case{}, err
+	}
+	if err := g.limits.CheckNewMessage(&m); err != nil {
+		return Message{}, Case{}, err
+	}
+	return g.svc.AddMessage(ctx, actor, caseID, m)
+}
+
+func (g guard) Customer(ctx context.Context, actor User, id int64) (Customer, error) {
+	if err := CheckReadsCustomers(actor); err != nil {
+		return Customer{}, err
+	}
+	return g.svc.Customer(ctx, actor, id)
+}
+
+func (g guard) PatchCustomer(ctx context.Context, actor User, id int64, p CustomerPatch) (Customer, error) {
+	if err := CheckActsAsAgent(actor); err != nil {
+		return Customer{}, err
+	}
+	if err := g.limits.CheckCustomerPatch(&p); err != nil {
+		return Customer{}, err
+	}
+	return g.svc.PatchCustomer(ctx, actor, id, p)
+}
+
+func (g guard) CustomerCases(ctx context.Context, actor User, id int64) ([]Case, error) {
+	if err := CheckReadsCustomers(actor); err != nil {
+		return nil, err
+	}
+	cases, err := g.svc.CustomerCases(ctx, actor, id)
+	// Newest first: a history longer than a page keeps its latest cases.
+	return cases[:min(len(cases), MaxPageLimit)], err
+}
+
+func (g guard) CommunityMessage(ctx context.Context, actor User, platform, externalID string) (CommunityStatus, error) {
+	if err := g.limits.checkID("platform", platform); err != nil {
+		return CommunityStatus{}, err
+	}
+	if err := g.limits.checkID("external_id", externalID); err != nil {
+		return CommunityStatus{}, err
+	}
+	return g.svc.CommunityMessage(ctx, actor, platform, externalID)
 }

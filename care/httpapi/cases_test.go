@@ -12,7 +12,7 @@ import (
 	"github.com/carebridge/carebridge/care"
 )
 
-func mustJSON(t *testing.T, v any) []byte {
+func mustJSON(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -56,17 +56,21 @@ func sha(s string) string {
 const grace = 24 * time.Hour
 
 type env struct {
-	t     *testing.T
-	dir   string
-	clock *clock
-	store *bolt.Store
-	srv   *httptest.Server
-	reg   *prometheus.Registry
+	t      testing.TB
+	limits care.Limits // zero: the defaults of SPEC §12
+	dir    string
+	clock  *clock
+	store  *bolt.Store
+	srv    *httptest.Server
+	reg    *prometheus.Registry
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env { return newEnvWithLimits(t, care.Limits{}) }
+
+// newEnvWithLimits is newEnv with the limits the store and the API enforce.
+func newEnvWithLimits(t testing.TB, l care.Limits) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, limits: l, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -77,7 +81,7 @@ func (e *env) start() { e.startWithGrace(grace) }
 func (e *env) startWithGrace(g time.Duration) {
 	e.t.Helper()
 	dir := care.NewDirectory(testUsers)
-	policy := care.Policy{Grace: g}
+	policy := care.Policy{Grace: g, Limits: e.limits}
 	st, err := bolt.Open(e.dir, bolt.Options{Policy: policy, Clock: e.clock, Users: dir})
 	if err != nil {
 		e.t.Fatal(err)
@@ -208,4 +212,30 @@ func ids(body map[string]any) []int64 {
 		out = append(out, caseID(c))
 	}
 	return out
+}
+
+// state is everything a supervisor can read of the store: every case
+// (deleted ones too) with its messages, and every customer. Two equal states
+// mean no write got through.
+func (e *env) state() string {
+	e.t.Helper()
+	var b strings.Builder
+	var cases []any
+	for _, q := range []string{"", "&status=deleted"} {
+		list, _ := e.must(http.StatusOK, "GET", "/api/v1/cases?limit=500"+q, "sue", nil)["cases"].([]any)
+		cases = append(cases, list...)
+	}
+	for _, c := range cases {
+		id := caseID(c)
+		b.Write(mustJSON(e.t, c))
+		b.Write(mustJSON(e.t, e.must(http.StatusOK, "GET", path("/api/v1/cases/%d/messages?limit=500", id), "sue", nil)))
+	}
+	for id := 1; ; id++ {
+		r := e.do("GET", path("/api/v1/customers/%d", id), "sue", nil)
+		if r.status == http.StatusNotFound {
+			break
+		}
+		b.Write(r.raw)
+	}
+	return b.String()
 }

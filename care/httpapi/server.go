@@ -32,6 +32,8 @@ type Credential struct {
 
 // Options configure the API.
 type Options struct {
+	// Service is the Care store. The API serves it behind care.Guard, so
+	// the roles and Policy.Limits hold on every route.
 	Service     care.Service
 	Credentials []Credential
 	Policy      care.Policy
@@ -63,7 +65,7 @@ type Server struct {
 // New builds the API server. It fails when a credential's hash is not
 // SHA-256 hex.
 func New(opts Options) (*Server, error) {
-	s := &Server{svc: opts.Service, policy: opts.Policy, clock: opts.Clock, log: opts.Logger,
+	s := &Server{svc: care.Guard(opts.Service, opts.Policy), policy: opts.Policy, clock: opts.Clock, log: opts.Logger,
 		ready: opts.Ready, tokens: make(map[[sha256.Size]byte]care.User), mux: http.NewServeMux(),
 		session: opts.SessionAuth}
 	if s.clock == nil {
@@ -242,6 +244,7 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 // statusOf maps each domain error code to its HTTP status.
 var statusOf = map[care.Code]int{
 	care.CodeInvalidArgument:    http.StatusBadRequest,
+	care.CodeTooLarge:           http.StatusBadRequest,
 	care.CodeNotFound:           http.StatusNotFound,
 	care.CodeForbidden:          http.StatusForbidden,
 	care.CodeNotAssigned:        http.StatusForbidden,
