@@ -13,6 +13,7 @@ import (
 // CaseJSON is a case as the API shows it.
 type CaseJSON struct {
 	ID                    int64             `json:"id"`
+	ExternalKey           string            `json:"external_key"`
 	Status                care.Status       `json:"status"`
 	Priority              care.Priority     `json:"priority"`
 	Sentiment             care.Sentiment    `json:"sentiment"`
@@ -38,6 +39,8 @@ type SalesforceJSON struct {
 	LeadID                  *string `json:"lead_id"`
 	ContactID               *string `json:"contact_id"`
 	EscalatedWithoutContact bool    `json:"escalated_without_contact"`
+	// DeletedAt is when carebridge found the Salesforce case deleted.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 func optString(s string) *string {
@@ -63,7 +66,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 		fields = map[string]string{}
 	}
 	return CaseJSON{
-		ID: c.ID, Status: c.Status, Priority: c.Priority, Sentiment: c.Sentiment,
+		ID: c.ID, ExternalKey: c.ExternalKey, Status: c.Status, Priority: c.Priority, Sentiment: c.Sentiment,
 		Assignee: optString(c.Assignee), ProfileID: c.ProfileID, Platform: c.Platform,
 		CustomerID: c.CustomerID, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
@@ -72,6 +75,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 			CaseID: optString(c.Salesforce.CaseID), CaseNumber: optString(c.Salesforce.CaseNumber),
 			Status: optString(c.Salesforce.Status), LeadID: optString(c.Salesforce.LeadID),
 			ContactID: optString(c.Salesforce.ContactID), EscalatedWithoutContact: c.Salesforce.EscalatedWithoutContact,
+			DeletedAt: c.Salesforce.DeletedAt,
 		},
 	}
 }
@@ -81,6 +85,7 @@ func (s *Server) caseView(c care.Case) CaseJSON { return CaseView(s.policy, c, s
 // MessageJSON is a message as the API shows it.
 type MessageJSON struct {
 	ID          string            `json:"id"`
+	ExternalKey string            `json:"external_key"`
 	ExternalID  *string           `json:"external_id"`
 	CaseID      *int64            `json:"case_id"`
 	CustomerID  int64             `json:"customer_id"`
@@ -112,7 +117,7 @@ func MessageView(m care.Message) MessageJSON {
 		att = []care.Attachment{}
 	}
 	return MessageJSON{
-		ID: m.ID, ExternalID: optString(m.ExternalID), CaseID: caseID, CustomerID: m.CustomerID,
+		ID: m.ID, ExternalKey: m.ExternalKey, ExternalID: optString(m.ExternalID), CaseID: caseID, CustomerID: m.CustomerID,
 		Platform: m.Platform, ProfileID: m.ProfileID, Direction: m.Direction, Kind: m.Kind, Type: m.Type,
 		ReplyType: m.ReplyType, Via: m.Via, Author: m.Author, AuthorID: m.AuthorID, Text: m.Text,
 		Mentions: m.Mentions, SentAt: m.SentAt.UTC(), Attachments: att, CreatedAt: m.CreatedAt.UTC(),
