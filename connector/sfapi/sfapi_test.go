@@ -25,6 +25,7 @@ import (
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -100,7 +101,7 @@ func newEnv(t *testing.T, mods ...func(*envOptions)) *env {
 	if eo.dir == "" {
 		eo.dir = t.TempDir()
 	}
-	sim, err := sfsim.NewServer(sfsim.Options{})
+	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
