@@ -252,6 +252,8 @@ func TestServeBinary(t *testing.T) {
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
 data_dir: %s
 mapping_file: mapping.yaml
+limits:
+  message_text_bytes: 100
 auth:
   users:
     - id: sue
@@ -275,6 +277,12 @@ auth:
 	escalation := `{"message":{"external_id":"x1","platform":"twitter","profile_id":"brand","customer":{"platform_user_id":"joe"},"text":"hello"}}`
 	if code, body := call(t, "POST", base+"/api/v1/cases", "sue-token", escalation); code != 201 {
 		t.Fatalf("escalate: %d %s", code, body)
+	}
+	// The config's limits reach the API: 101 bytes of text are refused,
+	// naming the field, and nothing is written.
+	long := `{"message":{"external_id":"x2","platform":"twitter","profile_id":"brand","customer":{"platform_user_id":"ann"},"text":"` + strings.Repeat("a", 101) + `"}}`
+	if code, body := call(t, "POST", base+"/api/v1/cases", "sue-token", long); code != 400 || !strings.Contains(body, `"too_large"`) || !strings.Contains(body, "text") {
+		t.Fatalf("text over limits.message_text_bytes: %d %s", code, body)
 	}
 	_, metrics := call(t, "GET", base+"/metrics", "", "")
 	for _, want := range []string{`carebridge_cases{status="new"} 1`, `carebridge_cases{status="deleted"} 0`,

@@ -93,7 +93,12 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		creds = append(creds, httpapi.Credential{User: cu, TokenSHA256: u.TokenSHA256})
 	}
 	dir := care.NewDirectory(users)
-	policy := care.Policy{Grace: cfg.Care.GracePeriod}
+	l := cfg.Limits
+	policy := care.Policy{Grace: cfg.Care.GracePeriod, Limits: care.Limits{
+		MessageTextBytes: l.MessageTextBytes, NameChars: l.NameChars, Attachments: l.Attachments,
+		AttachmentURLChars: l.AttachmentURLChars, CaseFields: l.CaseFields, FieldValueBytes: l.FieldValueBytes,
+		Mentions: l.Mentions,
+	}.WithDefaults()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mm, err := mapping.NewMetrics(reg)
