@@ -260,7 +260,8 @@ func (s *stack) outboxEntries(state string) []map[string]any {
 	return list
 }
 
-// posts returns the simulated org's message records, by Care message id.
+// posts returns the simulated org's message records, by the Care
+// message's external key (their upsert key, Care_Message_Id__c).
 func (s *stack) posts() map[string]sfsim.Record {
 	out := map[string]sfsim.Record{}
 	for _, r := range s.sim.Records("Care_Social_Post__c") {
@@ -302,6 +303,22 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	sup.waitText(".settings .badge", "Connected")
 	sup.waitText(".settings", sfsim.DefaultUsername+" (held by sue)")
 	sup.waitText(".settings", "No failed operations.")
+	sup.waitText("#conn-org", s.sim.OrgID())
+
+	// A token of another org is refused: the browser lands on the console
+	// with ?error=org_mismatch, which is said in words (with the org the
+	// supervisor must use) and dropped from the address.
+	if _, err := s.sim.CreateUserWith(sfsim.NewUser{Username: "eve@other.example", LastName: "Other", Org: sfsim.OrgOther}); err != nil {
+		t.Fatal(err)
+	}
+	sup.do(chromedp.Navigate(sup.base + "/oauth/salesforce/connect?as=user&login_hint=eve@other.example"))
+	sup.waitText("#connect-error", "belongs to another org than the one carebridge is connected to")
+	sup.waitText("#connect-error", "account of org "+s.sim.OrgID())
+	sup.waitJS("the error dropped from the address", `location.pathname === '/' && location.search === ''`)
+	if got := s.pool.Status(); len(got.Users) != 0 || got.OrgID != s.sim.OrgID() {
+		t.Fatalf("after a token of another org: %+v", got)
+	}
+	sup.shot("org-mismatch")
 
 	// 2. An agent opens the case from the inbox, assigns it, links the
 	// contact found in Salesforce and escalates it.
@@ -343,19 +360,35 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	// The preview shows the mapped record before anything is sent.
 	agent.do(chromedp.Click(chromedp.ID("sf-case-start")), chromedp.WaitVisible(chromedp.ID("sf-case-create")))
 	wantSubject := fmt.Sprintf("Social case #%d: %s", caseID, firstText)
-	preview := map[string]string{}
+	stored, err := s.store.Case(t.Context(), testUsers[2], caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extKey := stored.ExternalKey
+	// Every mapped field shows; the ones the mapping lets agents set are
+	// editable (data-name), the external key is read-only.
+	preview, editable := map[string]string{}, map[string]bool{}
 	for _, name := range []string{"Subject", "Origin", "Priority", "Care_Case_Id__c", "Care_Agent_Email__c", "Description"} {
 		v, err := chromedp.Run(agent.ctx, chromedp.Evaluate[string](fmt.Sprintf(
-			`(document.querySelector('.sf-escalate [data-name=%s]') || {value: '(missing)'}).value`, jsString(name))))
+			`(document.querySelector('.sf-escalate [data-field=%s]') || {value: '(missing)'}).value`, jsString(name))))
 		if err != nil {
 			t.Fatal(err)
 		}
 		preview[name] = v
+		editable[name], err = chromedp.Run(agent.ctx, chromedp.Evaluate[bool](fmt.Sprintf(
+			`(() => { const el = document.querySelector('.sf-escalate [data-field=%s]'); return !!el && !el.readOnly && el.dataset.name !== undefined; })()`, jsString(name))))
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if preview["Subject"] != wantSubject || preview["Origin"] != "Social" || preview["Priority"] != "Medium" ||
-		preview["Care_Case_Id__c"] != strconv.FormatInt(caseID, 10) || preview["Care_Agent_Email__c"] != "alice@example.com" ||
+		preview["Care_Case_Id__c"] != extKey || extKey == "" || preview["Care_Agent_Email__c"] != "alice@example.com" ||
 		!strings.HasSuffix(preview["Description"], "Joe doe: "+firstText) {
 		t.Fatalf("the preview: %q", preview)
+	}
+	if want := map[string]bool{"Subject": true, "Origin": true, "Priority": true, "Care_Case_Id__c": false,
+		"Care_Agent_Email__c": true, "Description": true}; fmt.Sprint(editable) != fmt.Sprint(want) {
+		t.Fatalf("editable fields %v, want %v", editable, want)
 	}
 	if n := len(s.sim.Records("Case")); n != 0 {
 		t.Fatalf("the preview made %d Salesforce cases", n)
@@ -365,6 +398,9 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	agent.shot("salesforce-preview")
 	agent.do(chromedp.Click(chromedp.ID("sf-case-create")))
 	agent.waitText("#sf-case-title + p", "Case 0")
+	// Alice has no Salesforce token of her own: the page says the case was
+	// created under the default token, and why.
+	agent.waitText("#sf-created-as", "Created under the default token because you have no healthy Salesforce connection of your own")
 
 	// Exactly one Salesforce case, with the mapped fields and the contact.
 	cases := s.sim.Records("Case")
@@ -375,7 +411,7 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	sfCaseID, _ := sfCase["Id"].(string)
 	for field, want := range map[string]any{
 		"Subject": wantSubject, "Origin": "Social", "Priority": "Medium", "Status": "New",
-		"Care_Case_Id__c": strconv.FormatInt(caseID, 10), "Care_Agent_Email__c": "alice@example.com", "ContactId": contactID,
+		"Care_Case_Id__c": extKey, "Care_Agent_Email__c": "alice@example.com", "ContactId": contactID,
 	} {
 		if sfCase[field] != want {
 			t.Errorf("Salesforce case %s = %v, want %v", field, sfCase[field], want)
@@ -414,7 +450,7 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 
 	// The escalation backfills the conversation to the message object.
 	msgs := s.messagesOf(caseID)
-	firstMsgID, _ := msgs[0]["id"].(string)
+	firstMsgID, _ := msgs[0]["external_key"].(string) // the upsert key of message records
 	eventually(t, "the backfilled message in Salesforce", func() (bool, string) {
 		p := s.posts()
 		return p[firstMsgID] != nil, fmt.Sprint(p)
@@ -446,7 +482,9 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	if status != http.StatusOK || out["case_id"] != float64(caseID) {
 		t.Fatalf("ingest: %d %v", status, out)
 	}
-	secondMsgID, _ := out["message"].(map[string]any)["id"].(string)
+	secondMsg, _ := out["message"].(map[string]any)
+	secondMsgID, _ := secondMsg["id"].(string)
+	secondMsgKey, _ := secondMsg["external_key"].(string)
 	var failed map[string]any
 	eventually(t, "the failed push", func() (bool, string) {
 		list := s.outboxEntries("failed")
@@ -461,7 +499,7 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 		ferr["code"] != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" || !strings.Contains(fmt.Sprint(ferr["message"]), "Incoming") {
 		t.Fatalf("the failed entry: %v", failed)
 	}
-	if s.posts()[secondMsgID] != nil {
+	if s.posts()[secondMsgKey] != nil {
 		t.Fatal("the refused message is in Salesforce")
 	}
 
@@ -490,13 +528,13 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 	sup.waitJS("the outbox counts", `[...document.querySelectorAll('.settings dt')].some((dt) => dt.textContent === 'Outbox' && / 0 failed/.test(dt.nextElementSibling.textContent))`)
 	eventually(t, "the retried message in Salesforce", func() (bool, string) {
 		p := s.posts()
-		return p[secondMsgID] != nil, fmt.Sprint(p)
+		return p[secondMsgKey] != nil, fmt.Sprint(p)
 	})
 	p := s.posts()
 	if len(p) != 2 {
 		t.Fatalf("%d message records in Salesforce, want 2: %v", len(p), p)
 	}
-	if r := p[secondMsgID]; r["Case__c"] != sfCaseID || r["Content__c"] != secondText || r["Direction__c"] != "Inbound" {
+	if r := p[secondMsgKey]; r["Case__c"] != sfCaseID || r["Content__c"] != secondText || r["Direction__c"] != "Inbound" {
 		t.Fatalf("the retried message: %v", r)
 	}
 	eventually(t, "an empty outbox", func() (bool, string) {

@@ -3,13 +3,39 @@
 const csrfMeta = document.querySelector('meta[name="csrf-token"]');
 const csrfToken = csrfMeta ? csrfMeta.content : '';
 
-/** An error answered by the API (or a network failure, status 0). */
+/**
+ * An error answered by the API (or a network failure, status 0). extra
+ * is the rest of the error object: matches (salesforce_duplicate), fields
+ * (field_not_overridable).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, extra) {
     super(message || code || `HTTP ${status}`);
     this.status = status;
     this.code = code || '';
     this.details = details;
+    const x = extra || {};
+    this.matches = Array.isArray(x.matches) ? x.matches.map(String) : [];
+    this.fields = Array.isArray(x.fields) ? x.fields.map(String) : [];
+  }
+}
+
+/** Reads an error answer's body into an ApiError. */
+async function errorOf(res) {
+  let e = {};
+  try { e = (JSON.parse(await res.text()) || {}).error || {}; } catch (err) { e = {}; }
+  return new ApiError(res.status, e.code, e.message, e.details, e);
+}
+
+/** fetch with the session cookie and, when changing state, the CSRF token. */
+async function send(method, path, headers, body) {
+  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
+  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) init.body = body;
+  try {
+    return await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, 'network', 'network error');
   }
 }
 
@@ -20,29 +46,41 @@ export class ApiError extends Error {
  */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-  if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken;
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let res;
-  try {
-    res = await fetch(path, init);
-  } catch (e) {
-    throw new ApiError(0, 'network', 'network error');
-  }
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await send(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+  if (!res.ok) throw await errorOf(res);
   const text = await res.text();
-  let data = null;
-  if (text) {
-    try { data = JSON.parse(text); } catch (e) { data = null; }
-  }
-  if (!res.ok) {
-    const e = (data && data.error) || {};
-    throw new ApiError(res.status, e.code, e.message, e.details);
-  }
-  return data;
+  if (!text) return null;
+  try { return JSON.parse(text); } catch (e) { return null; }
 }
+
+/**
+ * GETs a file with the session cookie. Resolves to {blob, filename}
+ * (the name from Content-Disposition, else fallback); rejects with an
+ * ApiError.
+ */
+export async function download(path, fallback) {
+  const res = await send('GET', path, { Accept: 'application/octet-stream, application/json' });
+  if (!res.ok) throw await errorOf(res);
+  const blob = await res.blob();
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = cd.match(/filename="?([^";]+)"?/i);
+  const filename = m ? m[1].replace(/[\\/]/g, '_') : fallback;
+  return { blob, filename };
+}
+
+/** UTF-8 length of a string: the API's byte limits count these. */
+export function utf8Bytes(s) {
+  return new TextEncoder().encode(s).length;
+}
+
+/**
+ * The default limits of the Care API (SPEC §12) the console's inputs
+ * carry; the server's configured limits decide (400 too_large).
+ */
+export const LIMITS = {
+  messageTextBytes: 65536, nameChars: 255, emailChars: 254, idBytes: 256, fieldNameChars: 255, fieldValueBytes: 4096,
+};
 
 /** Builds a query string from an object, leaving out empty values. */
 export function qs(params) {
@@ -87,6 +125,10 @@ const words = {
   salesforce_unavailable: 'Salesforce did not answer. Try again in a moment.',
   mapping_not_configured: 'The Salesforce mapping does not cover this: a supervisor must add it to the mapping file.',
   salesforce_authorization_failed: 'Salesforce did not authorize the connection.',
+  too_large: 'That is more than carebridge accepts',
+  field_not_overridable: 'The mapping does not let you set these fields',
+  salesforce_duplicate: 'Salesforce refused the record as a duplicate of records it already has.',
+  too_many_requests: 'Too many requests are pending. Wait a moment and try again.',
   internal: 'carebridge ran into an internal error. Try again; if it keeps happening, tell your administrator.',
 };
 
@@ -102,6 +144,12 @@ export function describe(err) {
     text = words.salesforce_rejected + (details ? ' ' + details : (err.message ? ' ' + err.message : ''));
   } else if ((err.code === 'mapping_not_configured' || err.code === 'salesforce_unavailable') && err.message) {
     text = text + ' (' + err.message + ')';
+  } else if (err.code === 'too_large') {
+    text = words.too_large + (err.message ? ': ' + err.message : '') + '. Shorten it and try again.';
+  } else if (err.code === 'field_not_overridable') {
+    text = words.field_not_overridable + ': ' + (err.fields.length ? err.fields.join(', ') : err.message) + '. Leave them as the mapping fills them in.';
+  } else if (err.code === 'salesforce_duplicate' && err.message) {
+    text = words.salesforce_duplicate + ' (' + err.message + ')';
   } else if (err.code === 'forbidden' && err.message) {
     text = words.forbidden + ' (' + err.message + ')';
   }

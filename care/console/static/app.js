@@ -283,6 +283,45 @@ function markSelected(caseId) {
   }
 }
 
+// ---- what the OAuth callback sends back ----
+
+/** The words for the codes the Salesforce connect lands on the console with (?error=). */
+function connectError(code, orgId) {
+  switch (code) {
+    case 'org_mismatch':
+      return 'That Salesforce account belongs to another org than the one carebridge is connected to, so it was refused and nothing was stored. ' +
+        (orgId ? `Sign in to Salesforce with an account of org ${orgId} and connect again.` : 'Sign in to Salesforce with an account of the connected org and connect again.');
+    case 'access_denied':
+      return 'The Salesforce connection was not approved in Salesforce. Connect again and choose Allow.';
+    case 'invalid_state':
+      return 'The Salesforce connection could not be finished: it expired or was started in another browser. Start connecting again.';
+    default:
+      return `Connecting Salesforce failed (${code}). Try again; if it keeps failing, tell your administrator.`;
+  }
+}
+
+/**
+ * Shows the error the connect came back with, then drops it from the URL
+ * so a reload or a shared link does not show it again. A supervisor also
+ * learns which org carebridge is bound to.
+ */
+async function showConnectError() {
+  const url = new URL(window.location.href);
+  const code = url.searchParams.get('error');
+  if (!code) return;
+  url.searchParams.delete('error');
+  window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  const flash = document.getElementById('flash');
+  if (!flash) return;
+  let orgId = '';
+  if (code === 'org_mismatch' && isSupervisor) {
+    orgId = await api('GET', '/api/v1/salesforce/connection').then((c) => (c && c.org_id) || '', () => '');
+  }
+  replace(flash, h('div', { class: 'alert flash-box', role: 'alert', id: 'connect-error' },
+    h('p', {}, connectError(code.slice(0, 64), orgId)),
+    h('button', { type: 'button', class: 'link', onclick: () => flash.replaceChildren() }, 'Dismiss')));
+}
+
 // ---- start ----
 
 if (boot.mode === 'embed') {
@@ -292,6 +331,7 @@ if (boot.mode === 'embed') {
   });
   page.load();
 } else {
+  showConnectError();
   render();
   loadCounts();
 }

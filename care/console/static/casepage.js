@@ -1,14 +1,28 @@
 // casepage.js: one case: the conversation, the reply and note boxes, and
 // the property panel (Case, Customer, History, Salesforce tabs).
 
-import { api, describe, ApiError } from './api.js';
 import {
-  h, replace, announce, alertBox, okBox, badge, timeEl, select, tabSet, safeURL,
+  api, describe, ApiError, utf8Bytes, LIMITS,
+} from './api.js';
+import {
+  h, replace, announce, alertBox, okBox, badge, timeEl, select, tabSet, safeURL, confirmAction,
   STATUS, PRIORITY, SENTIMENT, REPLY_TYPE, MESSAGE_TYPE,
 } from './dom.js';
 import { renderSalesforceTab } from './salesforce.js';
 
 const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
+
+/**
+ * Refuses a text over the API's byte limit before sending it: maxlength
+ * counts characters, the API counts UTF-8 bytes. Says so in box.
+ */
+function tooLong(box, input, what) {
+  const n = utf8Bytes(input.value);
+  if (n <= LIMITS.messageTextBytes) return false;
+  replace(box, alertBox(`The ${what} is ${n} bytes long; at most ${LIMITS.messageTextBytes} bytes can be sent. Shorten it.`));
+  input.focus();
+  return true;
+}
 
 /**
  * The case page. opts: caseId, mode (console|embed), caseLink(id),
@@ -134,7 +148,8 @@ export class CasePage {
         h('span', { class: 'meta' }, `Platform: ${c.platform}`),
         h('span', { class: 'meta' }, `Profile: ${c.profile_id || 'none chosen'}`),
         h('span', { class: 'meta' }, c.assignee ? `Assignee: ${this.userName(c.assignee)}` : 'Unassigned'),
-        sf.case_number ? h('span', { class: 'meta' }, `Salesforce case ${sf.case_number}${sf.status ? ' (' + sf.status + ')' : ''}`) : null),
+        sf.case_number ? h('span', { class: 'meta' }, `Salesforce case ${sf.case_number}`,
+          sf.deleted_at ? ' (deleted in Salesforce)' : (sf.status ? ' (' + sf.status + ')' : '')) : null),
       !assigned && c.status !== 'deleted'
         ? h('p', {}, h('button', { type: 'button', id: 'head-assign-me', class: 'primary', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me'))
         : null);
@@ -202,7 +217,7 @@ export class CasePage {
       h('button', { type: 'button', id: 'reply-assign-me', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me')));
       blocked = true;
     } else if (!c.profile_id) {
-      const input = h('input', { id: 'reply-profile', name: 'profile_id', required: true, autocomplete: 'off' });
+      const input = h('input', { id: 'reply-profile', name: 'profile_id', required: true, autocomplete: 'off', maxlength: LIMITS.idBytes });
       notices.push(h('form', {
         class: 'notice row',
         onsubmit: (ev) => {
@@ -223,7 +238,7 @@ export class CasePage {
     const type = select({ id: 'reply-type', name: 'reply_type', onchange: (ev) => { this.drafts.replyType = ev.target.value; } },
       Object.entries(REPLY_TYPE), this.drafts.replyType || this.defaultReplyType());
     const text = h('textarea', {
-      id: 'reply-text', name: 'text', rows: '3', required: true,
+      id: 'reply-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes,
       oninput: (ev) => { this.drafts.reply = ev.target.value; },
     });
     text.value = this.drafts.reply;
@@ -235,6 +250,7 @@ export class CasePage {
       onsubmit: async (ev) => {
         ev.preventDefault();
         if (!text.value.trim()) { replace(errBox, alertBox('Write the reply first.')); text.focus(); return; }
+        if (tooLong(errBox, text, 'reply')) return;
         send.disabled = true;
         try {
           await api('POST', `/api/v1/cases/${this.id}/messages`, {
@@ -275,7 +291,9 @@ export class CasePage {
   renderNote(panel) {
     const errBox = h('div', { class: 'form-errors' });
     const notifies = h('p', { class: 'hint', id: 'note-notifies', 'aria-live': 'polite' });
-    const text = h('textarea', { id: 'note-text', name: 'text', rows: '3', required: true, 'aria-describedby': 'note-help note-notifies' });
+    const text = h('textarea', {
+      id: 'note-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes, 'aria-describedby': 'note-help note-notifies',
+    });
     const updateNotifies = () => {
       const ids = this.mentionsIn(text.value);
       notifies.textContent = ids.length ? 'Notifies: ' + ids.map((id) => this.userName(id)).join(', ') : '';
@@ -303,6 +321,7 @@ export class CasePage {
       onsubmit: async (ev) => {
         ev.preventDefault();
         if (!text.value.trim()) { replace(errBox, alertBox('Write the note first.')); text.focus(); return; }
+        if (tooLong(errBox, text, 'note')) return;
         add.disabled = true;
         try {
           await api('POST', `/api/v1/cases/${this.id}/messages`, { kind: 'note', text: text.value, mentions: this.mentionsIn(text.value) });
@@ -380,7 +399,9 @@ export class CasePage {
     }, Object.entries(SENTIMENT), c.sentiment);
 
     const profileLocked = this.hasOutbound();
-    const profile = h('input', { id: 'prop-profile', value: c.profile_id, disabled: profileLocked || deleted, 'aria-describedby': 'prop-profile-hint', autocomplete: 'off' });
+    const profile = h('input', {
+      id: 'prop-profile', value: c.profile_id, disabled: profileLocked || deleted, 'aria-describedby': 'prop-profile-hint', autocomplete: 'off', maxlength: LIMITS.idBytes,
+    });
     const profileForm = h('form', {
       class: 'row',
       onsubmit: (ev) => {
@@ -414,13 +435,13 @@ export class CasePage {
     const names = Object.keys(fields).sort();
     const rows = names.map((name, i) => h('div', { class: 'field-row' },
       h('label', { for: `cf-${i}` }, name),
-      h('input', { id: `cf-${i}`, 'data-name': name, value: fields[name], disabled: deleted }),
+      h('input', { id: `cf-${i}`, 'data-name': name, value: fields[name], disabled: deleted, maxlength: LIMITS.fieldValueBytes }),
       h('button', {
         type: 'button', disabled: deleted, 'aria-label': `Remove field ${name}`,
         onclick: () => this.patch({ fields: { [name]: null } }, `Field ${name} removed`),
       }, 'Remove')));
-    const newName = h('input', { id: 'cf-new-name', placeholder: 'Field name', disabled: deleted, autocomplete: 'off' });
-    const newValue = h('input', { id: 'cf-new-value', placeholder: 'Value', disabled: deleted, autocomplete: 'off' });
+    const newName = h('input', { id: 'cf-new-name', placeholder: 'Field name', disabled: deleted, autocomplete: 'off', maxlength: LIMITS.fieldNameChars });
+    const newValue = h('input', { id: 'cf-new-value', placeholder: 'Value', disabled: deleted, autocomplete: 'off', maxlength: LIMITS.fieldValueBytes });
     return h('form', {
       class: 'custom-fields',
       onsubmit: (ev) => {
@@ -444,15 +465,10 @@ export class CasePage {
   }
 
   deleteButton() {
-    const box = h('div', { class: 'danger-zone' });
-    const ask = () => replace(box,
-      h('p', {}, 'Delete this case? A deleted case cannot be restored.'),
-      h('div', { class: 'row' },
-        h('button', { type: 'button', class: 'danger', id: 'case-delete-confirm', onclick: () => this.deleteCase() }, 'Delete case'),
-        h('button', { type: 'button', id: 'case-delete-cancel', onclick: () => { reset(); document.getElementById('case-delete').focus(); } }, 'Cancel')));
-    const reset = () => replace(box, h('button', { type: 'button', class: 'danger-outline', id: 'case-delete', onclick: () => { ask(); document.getElementById('case-delete-cancel').focus(); } }, 'Delete case…'));
-    reset();
-    return box;
+    return confirmAction({
+      id: 'case-delete', label: 'Delete case…', question: 'Delete this case? A deleted case cannot be restored.',
+      confirmLabel: 'Delete case', onConfirm: () => this.deleteCase(),
+    });
   }
 
   async deleteCase() {
@@ -475,7 +491,10 @@ export class CasePage {
     const msg = h('div', { class: 'form-errors' });
     const field = (name, label, type) => [
       h('label', { for: `cust-${name}` }, label),
-      h('input', { id: `cust-${name}`, name, type: type || 'text', value: cu[name] || '', autocomplete: 'off' }),
+      h('input', {
+        id: `cust-${name}`, name, type: type || 'text', value: cu[name] || '', autocomplete: 'off',
+        maxlength: type === 'email' ? LIMITS.emailChars : LIMITS.nameChars,
+      }),
     ];
     replace(panel,
       h('h3', { class: 'sr-only' }, 'Customer'),

@@ -177,3 +177,22 @@ export function tabSet(name, tabs, active, onSwitch) {
   activate(start, false);
   return { el: h('div', { class: 'tabset' }, list, panels), activate, panel: (id) => panelEls[tabs.findIndex((t) => t.id === id)] };
 }
+
+/**
+ * A button that asks before it acts: id opens the question, id-confirm
+ * runs onConfirm, id-cancel puts the button back. Focus follows.
+ */
+export function confirmAction({ id, label, question, confirmLabel, onConfirm }) {
+  const box = h('div', { class: 'danger-zone' });
+  const reset = () => replace(box, h('button', {
+    type: 'button', class: 'danger-outline', id,
+    onclick: () => { ask(); document.getElementById(`${id}-cancel`).focus(); },
+  }, label));
+  const ask = () => replace(box,
+    h('p', {}, question),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'danger', id: `${id}-confirm`, onclick: () => onConfirm() }, confirmLabel),
+      h('button', { type: 'button', id: `${id}-cancel`, onclick: () => { reset(); document.getElementById(id).focus(); } }, 'Cancel')));
+  reset();
+  return box;
+}

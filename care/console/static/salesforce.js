@@ -1,9 +1,11 @@
 // salesforce.js: the Salesforce tab of a case and the Salesforce settings
 // page. Routes not served by this daemon (404) show "not available".
 
-import { api, describe, unavailable, qs } from './api.js';
 import {
-  h, replace, announce, alertBox, okBox, timeEl,
+  api, describe, unavailable, qs, download, ApiError,
+} from './api.js';
+import {
+  h, replace, announce, alertBox, okBox, timeEl, confirmAction,
 } from './dom.js';
 
 const NOT_AVAILABLE = 'The Salesforce integration is not available on this server yet.';
@@ -19,8 +21,55 @@ function externalLink(url, label) {
 
 // ---- the case's Salesforce tab ----
 
-/** Renders the Salesforce tab of case page p into panel. */
-export async function renderSalesforceTab(panel, p) {
+/**
+ * The origin of the org's records, from a record link the API gave (the
+ * case's or lead's); "" when none is known.
+ */
+function instanceOf(info) {
+  for (const rec of [info.case, info.lead]) {
+    if (rec && rec.url && /^https?:\/\//i.test(rec.url)) {
+      try { return new URL(rec.url).origin; } catch (e) { /* not a URL */ }
+    }
+  }
+  return '';
+}
+
+/** A link to any record of the org by id ("" without an instance). */
+function recordLink(instance, id, label) {
+  return instance ? externalLink(`${instance}/${encodeURIComponent(id)}`, label) : null;
+}
+
+/**
+ * What a 201 of a create says about the token it used: under the default
+ * token (created_as "default") the agent is told why.
+ */
+function createdNote(res, done) {
+  if (res && res.created_as === 'default') {
+    return h('div', {}, okBox(done),
+      h('p', { class: 'notice', id: 'sf-created-as' }, 'Created under the default token because ' + (res.reason || 'your own Salesforce connection could not be used') + '.'));
+  }
+  return okBox(done);
+}
+
+/**
+ * The answer to a 409 salesforce_duplicate: Salesforce's words and the
+ * records it matched, each linked in Salesforce when the instance is
+ * known, each with a "Link" button when link is given (contacts).
+ */
+function duplicateBox(e, instance, link) {
+  return h('div', { class: 'alert', role: 'alert', id: 'sf-duplicate' },
+    h('p', {}, describe(e)),
+    e.matches.length ? [
+      h('p', {}, link ? 'Link one of the matching contacts instead:' : 'The matching records:'),
+      h('ul', { class: 'sf-matches' }, e.matches.map((id, i) => h('li', { class: 'row' },
+        h('code', {}, id), ' ', recordLink(instance, id, 'Open in Salesforce'),
+        link ? h('button', { type: 'button', id: `sf-link-match-${i}`, onclick: () => link(id), 'aria-label': `Link contact ${id}` }, 'Link this contact') : null))),
+    ] : null);
+}
+
+/** Renders the Salesforce tab of case page p into panel; notice, when
+ * given, shows at the top (what the last action did). */
+export async function renderSalesforceTab(panel, p, notice) {
   replace(panel, h('h3', { class: 'sr-only' }, 'Salesforce'), h('p', { class: 'muted', 'aria-busy': 'true' }, 'Loading Salesforce details…'));
   let info;
   try {
@@ -33,12 +82,12 @@ export async function renderSalesforceTab(panel, p) {
       sf.lead_id ? h('p', {}, `Salesforce lead ${sf.lead_id}.`) : null);
     return;
   }
-  const refresh = async () => {
+  const refresh = async (note) => {
     await p.reload();
     p.changed();
-    renderSalesforceTab(panel, p);
+    renderSalesforceTab(panel, p, note);
   };
-  const msg = h('div', { class: 'form-errors', id: 'sf-messages' });
+  const msg = h('div', { class: 'form-errors', id: 'sf-messages' }, notice || null);
   replace(panel,
     h('h3', {}, 'Salesforce'),
     msg,
@@ -125,11 +174,15 @@ function contactSection(p, info, msg, refresh) {
           { name: 'Email', label: 'Email', value: cust && cust.email },
         ],
         submit: async (fields) => {
-          await api('POST', `/api/v1/customers/${p.c.customer_id}/salesforce-contact`, { fields });
+          const res = await api('POST', `/api/v1/customers/${p.c.customer_id}/salesforce-contact`, { fields });
           announce('Salesforce contact created and linked.');
-          await refresh();
+          await refresh(createdNote(res, 'Salesforce contact created and linked.'));
         },
-        fail: (e) => replace(msg, alertBox(unavailable(e) ? 'Creating contacts is not available on this server.' : describe(e))),
+        fail: (e) => {
+          if (e instanceof ApiError && e.code === 'salesforce_duplicate') replace(msg, duplicateBox(e, instanceOf(info), link));
+          else replace(msg, alertBox(unavailable(e) ? 'Creating contacts is not available on this server.' : describe(e)));
+          msg.scrollIntoView({ block: 'nearest' });
+        },
         cancel: () => { start.hidden = false; start.focus(); },
       });
     },
@@ -150,6 +203,12 @@ function escalationSection(p, info, object, msg, refresh) {
   const title = isCase ? 'Salesforce case' : 'Lead';
   const sec = h('section', { class: 'sf-section', 'aria-labelledby': `sf-${object}-title` }, h('h4', { id: `sf-${object}-title` }, title));
   const rec = info[object];
+  const deletedAt = isCase && p.c.salesforce && p.c.salesforce.deleted_at;
+  if (rec && deletedAt) {
+    sec.append(h('p', { id: 'sf-case-deleted' }, `Case ${rec.number || rec.id}: deleted in Salesforce on `, timeEl(deletedAt), '.'),
+      h('p', { class: 'hint' }, 'Replies to the customer are written here in Care again; what was waiting for Salesforce is listed as failed.'));
+    return sec;
+  }
   if (rec) {
     sec.append(h('p', {},
       isCase ? `Case ${rec.number || rec.id}${rec.status ? ' — ' + rec.status : ''}. ` : `Lead ${rec.id}. `,
@@ -167,12 +226,13 @@ function escalationSection(p, info, object, msg, refresh) {
         submit: async (fields) => {
           const res = await api('POST', `/api/v1/cases/${p.id}/salesforce/${object}`, { fields });
           const rec = res && res[object];
-          replace(msg, okBox(isCase ? `Salesforce case ${(rec && (rec.number || rec.id)) || ''} created.` : `Salesforce lead ${(rec && rec.id) || ''} created.`));
-          announce(isCase ? 'Salesforce case created.' : 'Salesforce lead created.');
-          await refresh();
+          const done = isCase ? `Salesforce case ${(rec && (rec.number || rec.id)) || ''} created.` : `Salesforce lead ${(rec && rec.id) || ''} created.`;
+          announce(done);
+          await refresh(createdNote(res, done));
         },
         fail: (e) => {
-          replace(msg, alertBox(unavailable(e) ? `Creating a Salesforce ${object} is not available on this server.` : describe(e)));
+          if (e instanceof ApiError && e.code === 'salesforce_duplicate') replace(msg, duplicateBox(e, instanceOf(info), null));
+          else replace(msg, alertBox(unavailable(e) ? `Creating a Salesforce ${object} is not available on this server.` : describe(e)));
           msg.scrollIntoView({ block: 'nearest' });
         },
         cancel: () => { open.hidden = false; open.focus(); },
@@ -201,19 +261,43 @@ function typed(raw, text) {
 
 /**
  * The fields of a preview answer ({fields: {name: value}, shortened:
- * [name]}) as [{name, value, raw, shortened}].
+ * [name], overridable: [name]}) as [{name, value, raw, shortened,
+ * editable}]. A field is editable when the answer lists it as
+ * overridable (every field, from a server that does not say); an
+ * overridable field the record leaves empty is offered too.
  */
 function previewFields(pv) {
   const shortened = new Set(pv.shortened || []);
-  return Object.entries(pv.fields || {}).map(([name, v]) => (
-    { name, value: v == null ? '' : String(v), raw: v, shortened: shortened.has(name) }));
+  const listed = Array.isArray(pv.overridable) ? pv.overridable : null;
+  const can = (name) => !listed || listed.some((o) => o.toLowerCase() === name.toLowerCase());
+  const out = Object.entries(pv.fields || {}).map(([name, v]) => (
+    { name, value: v == null ? '' : String(v), raw: v, shortened: shortened.has(name), editable: can(name) }));
+  for (const name of listed || []) {
+    if (!out.some((f) => f.name.toLowerCase() === name.toLowerCase())) out.push({ name, value: '', raw: null, editable: true });
+  }
+  return out;
+}
+
+/** One field of a create form: an input when editable, else read-only. */
+function fieldRow(object, f, i) {
+  const id = `sf-${object}-f${i}`;
+  const long = f.value.length > 80 || f.value.includes('\n');
+  const attrs = { id, 'data-field': f.name, autocomplete: 'off' };
+  if (f.editable) attrs['data-name'] = f.name;
+  else Object.assign(attrs, { readonly: true, 'aria-readonly': 'true', 'aria-describedby': `sf-${object}-fixed` });
+  const input = long ? h('textarea', { ...attrs, rows: '4' }) : h('input', attrs);
+  input.value = f.value;
+  return h('div', { class: f.editable ? 'stack' : 'stack fixed' },
+    h('label', { for: id }, f.label || f.name, f.shortened ? h('span', { class: 'tag' }, 'shortened to fit') : null,
+      f.editable ? null : h('span', { class: 'tag' }, 'from the mapping')), input);
 }
 
 /**
  * Shows the record the mapping would send for object (case, lead or
- * contact), each field editable; submits only the fields the user changed,
- * as overrides. Without a preview it offers opts.fallback fields, sent
- * when filled in.
+ * contact): the fields the mapping lets callers set are editable, the
+ * rest read-only. Submits only the editable fields the user changed, as
+ * overrides. Without a preview it offers opts.fallback fields, sent when
+ * filled in. A 400 field_not_overridable marks the refused fields.
  */
 async function mappedForm(p, object, body, opts) {
   replace(body, h('p', { class: 'muted' }, 'Preparing the record…'));
@@ -230,38 +314,43 @@ async function mappedForm(p, object, body, opts) {
       : 'The preview could not be loaded (' + describe(e) + '); the record is filled in from the mapping.');
     if (opts.fallback) {
       fallback = true;
-      fields = opts.fallback.map((f) => ({ name: f.name, label: f.label, value: f.value || '', raw: undefined }));
+      fields = opts.fallback.map((f) => ({ name: f.name, label: f.label, value: f.value || '', raw: undefined, editable: true }));
     }
   }
-  const inputs = fields.map((f, i) => {
-    const id = `sf-${object}-f${i}`;
-    const long = f.value.length > 80 || f.value.includes('\n');
-    const input = long ? h('textarea', { id, rows: '4', 'data-name': f.name }) : h('input', { id, 'data-name': f.name, autocomplete: 'off' });
-    input.value = f.value;
-    return h('div', { class: 'stack' },
-      h('label', { for: id }, f.label || f.name, f.shortened ? h('span', { class: 'tag' }, 'shortened to fit') : null), input);
-  });
+  const fixed = fields.some((f) => !f.editable)
+    ? h('p', { class: 'hint', id: `sf-${object}-fixed` }, 'Fields marked “from the mapping” are filled in by carebridge and cannot be changed here.')
+    : null;
+  const byName = new Map(fields.map((f) => [f.name, f]));
   const submit = h('button', { type: 'submit', class: 'primary', id: `sf-${object}-create` }, opts.submitLabel);
   replace(body, h('form', {
     class: 'stack sf-escalate', 'aria-label': opts.submitLabel,
     onsubmit: async (ev) => {
       ev.preventDefault();
+      const form = ev.target;
       const overrides = {};
-      ev.target.querySelectorAll('[data-name]').forEach((el, i) => {
-        if (fallback ? el.value.trim() !== '' : el.value !== fields[i].value) overrides[el.dataset.name] = typed(fields[i].raw, el.value);
+      form.querySelectorAll('[data-name]').forEach((el) => {
+        const f = byName.get(el.dataset.name);
+        el.removeAttribute('aria-invalid');
+        if (fallback ? el.value.trim() !== '' : el.value !== f.value) overrides[f.name] = typed(f.raw, el.value);
       });
       submit.disabled = true;
       try {
         await opts.submit(overrides);
       } catch (e) {
         submit.disabled = false;
+        if (e instanceof ApiError && e.code === 'field_not_overridable') {
+          const refused = new Set(e.fields.map((n) => n.toLowerCase()));
+          form.querySelectorAll('[data-field]').forEach((el) => {
+            if (refused.has(el.dataset.field.toLowerCase())) el.setAttribute('aria-invalid', 'true');
+          });
+        }
         opts.fail(e);
       }
     },
   },
-  note, inputs,
+  note, fixed, fields.map((f, i) => fieldRow(object, f, i)),
   h('div', { class: 'row' }, submit, h('button', { type: 'button', onclick: () => { body.replaceChildren(); opts.cancel(); } }, 'Cancel'))));
-  const first = body.querySelector('input, textarea, button');
+  const first = body.querySelector('[data-name], button');
   if (first) first.focus();
 }
 
@@ -269,6 +358,7 @@ async function mappedForm(p, object, body, opts) {
 
 const STATE_WORDS = {
   connected: 'Connected', expired: 'Expired — reconnect needed', not_connected: 'Not connected',
+  misconfigured: 'Misconfigured — check the connected app',
 };
 
 /** Renders the Salesforce settings page into main. */
@@ -278,15 +368,17 @@ export function renderSettings(main, boot) {
   const conn = h('section', { class: 'card', 'aria-labelledby': 'set-conn' });
   const outbox = h('section', { class: 'card', 'aria-labelledby': 'set-outbox' });
   const mapping = h('section', { class: 'card', 'aria-labelledby': 'set-mapping' });
+  const backup = h('section', { class: 'card', 'aria-labelledby': 'set-backup' });
   replace(main, h('div', { class: 'settings' },
     h('h2', { id: 'settings-title', tabindex: '-1' }, 'Salesforce settings'),
-    mine, sup ? conn : null, sup ? outbox : null, sup ? mapping : null));
+    mine, sup ? conn : null, sup ? outbox : null, sup ? mapping : null, sup ? backup : null));
   renderMine(mine, boot);
   if (sup) {
     renderConnection(conn, boot);
     // A retry changes the outbox counts the connection card shows.
     renderOutbox(outbox, () => renderConnection(conn, boot));
     renderMapping(mapping);
+    renderBackup(backup);
   }
 }
 
@@ -336,10 +428,14 @@ async function renderConnection(sec, boot) {
   const dt = c.default_token;
   const users = c.users || [];
   const ob = c.outbox || {};
+  const reason = c.error || c.reason;
   replace(sec, h('h3', { id: 'set-conn' }, 'Connection'),
     h('p', {}, h('span', { class: `badge conn-${c.state}` }, STATE_WORDS[c.state] || c.state),
       c.environment ? ` · ${c.environment}` : '', c.instance_url ? ` · ${c.instance_url}` : ''),
+    reason ? h('p', { class: c.state === 'connected' ? 'notice' : 'alert', id: 'conn-reason' }, 'Reason: ' + reason) : null,
     h('dl', { class: 'facts' },
+      h('dt', {}, 'Salesforce org'),
+      h('dd', { id: 'conn-org' }, c.org_id || 'none yet: the first default connect binds carebridge to its org'),
       h('dt', {}, 'Default token'),
       h('dd', {}, dt ? defaultTokenText(dt) : 'none'),
       h('dt', {}, 'Status sync'), h('dd', {}, c.status_sync || '—'),
@@ -365,6 +461,7 @@ async function renderConnection(sec, boot) {
         },
       }, 'Disconnect the default token') : null),
     h('p', { class: 'hint' }, 'The default token creates cases and leads for users who have not connected their own account, and runs the background sync.'),
+    c.org_id || dt || users.length ? forgetButton(sec, boot, msg) : null,
     h('h4', {}, 'Connected users'),
     users.length ? h('table', { class: 'table' },
       h('caption', { class: 'sr-only' }, 'Care users connected to Salesforce'),
@@ -386,6 +483,60 @@ async function renderConnection(sec, boot) {
           },
         }, 'Disconnect')))))) : h('p', {}, 'No Care user has connected a personal token.'),
     msg);
+}
+
+/**
+ * Forget the connection: every token revoked at Salesforce and forgotten,
+ * the org too, after the supervisor confirms.
+ */
+function forgetButton(sec, boot, msg) {
+  return confirmAction({
+    id: 'conn-forget', label: 'Forget the connection…',
+    question: 'Forget the Salesforce connection? Every token (the default token and every user\'s) is revoked at Salesforce and forgotten, and so is the org: the next default connect may bind another org.',
+    confirmLabel: 'Forget the connection',
+    onConfirm: async () => {
+      try {
+        await api('DELETE', '/api/v1/salesforce/connection');
+        announce('The Salesforce connection is forgotten.');
+        await renderConnection(sec, boot);
+        const m = sec.querySelector('.form-errors');
+        if (m) replace(m, okBox('The Salesforce connection is forgotten: every token was revoked. Connect the default token to start again.'));
+      } catch (e) {
+        replace(msg, alertBox(unavailable(e) ? 'Forgetting the connection is not available on this server.' : describe(e)));
+      }
+    },
+  });
+}
+
+/** The backup card: a consistent copy of the running daemon's store. */
+function renderBackup(sec) {
+  const msg = h('div', { class: 'form-errors', id: 'backup-messages' });
+  const btn = h('button', {
+    type: 'button', id: 'backup-download',
+    onclick: async () => {
+      btn.disabled = true;
+      replace(msg, h('p', { class: 'muted' }, 'Preparing the backup…'));
+      try {
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        const { blob, filename } = await download('/api/v1/admin/backup', `carebridge-backup-${stamp}.db`);
+        const url = URL.createObjectURL(blob);
+        const a = h('a', { href: url, download: filename, hidden: true });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        window.setTimeout(() => URL.revokeObjectURL(url), 60000);
+        replace(msg, okBox(`Backup saved as ${filename} (${blob.size} bytes).`));
+        announce('Backup downloaded.');
+      } catch (e) {
+        replace(msg, alertBox(unavailable(e) ? 'Backups are not available on this server.' : describe(e)));
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  }, 'Download a backup');
+  replace(sec, h('h3', { id: 'set-backup' }, 'Backup'),
+    h('p', {}, 'A consistent copy of carebridge\'s database, taken while it runs: cases, customers, messages, the outbox and the encrypted Salesforce tokens. Keep it with the secret key; without that key the tokens in it cannot be read.'),
+    h('div', { class: 'row' }, btn), msg);
 }
 
 /** An entry's error ({code, message} or null) in one line. */
