@@ -475,11 +475,38 @@ func TestBrowserEmbedRepliesViaSalesforce(t *testing.T) {
 type sfStub struct {
 	mu            sync.Mutex
 	linked        bool
+	linkedID      string
 	created       bool
 	createTries   int
 	retried       []string
 	contactFields map[string]any
+	// caseRefusals answer the next case creates, one each, in order.
+	caseRefusals []stubRefusal
+	// createdAs and reason go into the 201 of case and contact creates.
+	createdAs, reason string
+	// contactDuplicates, when set, refuse the next contact create as a
+	// blocking duplicate of these contacts; leadDuplicates every lead create.
+	contactDuplicates, leadDuplicates []string
+	// connection, when set, is merged over the connection answer; forgets
+	// counts DELETE /api/v1/salesforce/connection, which clears the org.
+	connection map[string]any
+	forgets    int
+	backups    []string // who took a backup
 }
+
+// stubRefusal is an error answer of the stub.
+type stubRefusal struct {
+	status        int
+	code, message string
+	fields        []string
+}
+
+func (r stubRefusal) write(w http.ResponseWriter) {
+	httpapi.WriteJSON(w, r.status, map[string]any{"error": map[string]any{"code": r.code, "message": r.message, "fields": r.fields}})
+}
+
+// stubBackup is what the stub's backup route streams.
+const stubBackup = "bolt snapshot bytes"
 
 func (s *sfStub) register(api *httpapi.Server) {
 	contact := map[string]any{"id": "003000000000001AAA", "name": "Joe Doe", "first_name": "Joe", "last_name": "Doe", "email": "joe@example.com"}
@@ -506,7 +533,7 @@ func (s *sfStub) register(api *httpapi.Server) {
 			return
 		}
 		s.mu.Lock()
-		s.linked = in.ContactID == contact["id"]
+		s.linked, s.linkedID = in.ContactID != "", in.ContactID
 		s.mu.Unlock()
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contact": contact})
 	})
@@ -524,19 +551,33 @@ func (s *sfStub) register(api *httpapi.Server) {
 			return
 		}
 		s.mu.Lock()
-		s.contactFields, s.linked = in.Fields, true
-		s.mu.Unlock()
-		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"contact": contact})
+		defer s.mu.Unlock()
+		s.contactFields = in.Fields
+		if dup := s.contactDuplicates; dup != nil {
+			s.contactDuplicates = nil
+			httpapi.WriteJSON(w, http.StatusConflict, map[string]any{"error": map[string]any{
+				"code": "salesforce_duplicate", "message": "Use one of these records?", "matches": dup}})
+			return
+		}
+		s.linked, s.linkedID = true, contact["id"].(string)
+		httpapi.WriteJSON(w, http.StatusCreated, s.creation(map[string]any{"contact": contact}))
 	})
 	api.HandleAPI("GET /api/v1/cases/{id}/salesforce/preview", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if r.URL.Query().Get("object") == "contact" {
 			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Contact", "fields": map[string]any{
-				"FirstName": "Joe", "LastName": "joe", "Email": nil}, "shortened": []string{}, "described": true})
+				"FirstName": "Joe", "LastName": "joe", "Email": nil, "AccountId": "001000000000001AAA"}, "shortened": []string{}, "described": true,
+				"overridable": []string{"FirstName", "LastName", "Email"}})
+			return
+		}
+		if r.URL.Query().Get("object") == "lead" {
+			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Lead", "fields": map[string]any{
+				"LastName": "joe", "Company": "Social customer", "Email": "joe@example.com"}, "shortened": []string{}, "described": true,
+				"overridable": []string{"LastName", "Company", "Email"}})
 			return
 		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"object": "Case", "fields": map[string]any{
 			"Subject": "Social case #1: Hi", "Origin": "Social", "Description": "[2026-03-01T09:00:00Z] Joe: Hi"},
-			"shortened": []string{"Description"}, "described": true})
+			"shortened": []string{"Description"}, "described": true, "overridable": []string{"Subject", "Origin"}})
 	})
 	api.HandleAPI("POST /api/v1/cases/{id}/salesforce/case", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		var in struct {
@@ -548,8 +589,9 @@ func (s *sfStub) register(api *httpapi.Server) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.createTries++
-		if s.createTries == 1 {
-			httpapi.WriteError(w, http.StatusServiceUnavailable, "salesforce_connection_expired", "no healthy token")
+		if len(s.caseRefusals) > 0 {
+			s.caseRefusals[0].write(w)
+			s.caseRefusals = s.caseRefusals[1:]
 			return
 		}
 		if len(in.Fields) != 1 || in.Fields["Subject"] != "Parcel lost" {
@@ -557,17 +599,52 @@ func (s *sfStub) register(api *httpapi.Server) {
 			return
 		}
 		s.created = true
-		httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"case": map[string]any{"id": "500000000000001AAA", "number": "00001001", "url": ""}})
+		httpapi.WriteJSON(w, http.StatusCreated, s.creation(map[string]any{"case": map[string]any{"id": "500000000000001AAA", "number": "00001001", "url": ""}}))
 	})
+	api.HandleAPI("POST /api/v1/cases/{id}/salesforce/lead", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		httpapi.WriteJSON(w, http.StatusConflict, map[string]any{"error": map[string]any{
+			"code": "salesforce_duplicate", "message": "Use one of these records?", "matches": s.leadDuplicates}})
+	})
+	api.HandleAPI("DELETE /api/v1/salesforce/connection", func(w http.ResponseWriter, r *http.Request, u care.User) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.forgets++
+		if s.connection == nil {
+			s.connection = map[string]any{}
+		}
+		s.connection["org_id"] = nil
+		w.WriteHeader(http.StatusNoContent)
+	})
+	// The real backup route (care/httpapi) wins where it is registered.
+	func() {
+		defer func() { _ = recover() }()
+		api.HandleAPI("GET /api/v1/admin/backup", func(w http.ResponseWriter, r *http.Request, u care.User) {
+			s.mu.Lock()
+			s.backups = append(s.backups, u.ID)
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Disposition", `attachment; filename="carebridge-backup-test.db"`)
+			w.Write([]byte(stubBackup))
+		})
+	}()
 	api.HandleAPI("GET /api/v1/salesforce/connection", func(w http.ResponseWriter, r *http.Request, u care.User) {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := map[string]any{
 			"state": "connected", "environment": "sandbox", "instance_url": "https://acme.sandbox.my.salesforce.com",
 			"default_token": map[string]any{"holder": "sue", "user_id": "sue", "flow": "web", "sf_username": "sue@acme.test", "healthy": true},
 			"users": []any{map[string]any{"user_id": "alice", "sf_user_id": "005000000000001AAA", "sf_username": "alice@acme.test",
 				"healthy": false, "last_refreshed_at": "2026-03-01T08:00:00Z", "error": "refresh token revoked"}},
 			"status_sync": "bidirectional", "message_sync": "continuous", "contact_sync": "on",
 			"outbox": map[string]any{"pending": 2, "failed": 1, "oldest_age_seconds": 12}, "last_poll_at": "2026-03-01T08:59:30Z",
-		})
+			"org_id": "00D000000000001AAA", "error": nil,
+		}
+		for k, v := range s.connection {
+			out[k] = v
+		}
+		httpapi.WriteJSON(w, http.StatusOK, out)
 	})
 	api.HandleAPI("GET /api/v1/salesforce/outbox", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"entries": []any{map[string]any{
@@ -581,6 +658,17 @@ func (s *sfStub) register(api *httpapi.Server) {
 		s.mu.Unlock()
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "state": "pending"})
 	})
+}
+
+// creation adds the stub's created_as (and reason) to a 201 answer.
+func (s *sfStub) creation(answer map[string]any) map[string]any {
+	if s.createdAs != "" {
+		answer["created_as"] = s.createdAs
+	}
+	if s.reason != "" {
+		answer["reason"] = s.reason
+	}
+	return answer
 }
 
 func TestBrowserSalesforceNotAvailable(t *testing.T) {
@@ -603,7 +691,7 @@ func TestBrowserSalesforceNotAvailable(t *testing.T) {
 
 func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	stub := &sfStub{}
+	stub := &sfStub{caseRefusals: []stubRefusal{{http.StatusServiceUnavailable, "salesforce_connection_expired", "no healthy token", nil}}}
 	stub.register(e.api)
 	id := e.escalate("m1", "joe", "brand", "My parcel never arrived")
 	tb := newTab(t, e)
@@ -660,5 +748,234 @@ func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	defer stub.mu.Unlock()
 	if len(stub.retried) != 1 || stub.retried[0] != "41" || stub.createTries != 2 {
 		t.Fatalf("retried %v, create tries %d", stub.retried, stub.createTries)
+	}
+}
+
+// TestBrowserRealOrgAnswers: what a production org answers, in the
+// Salesforce tab: only overridable fields are editable, a refused
+// override names its fields, a blocking duplicate offers its matches (a
+// contact to link in one click), a record created under the default
+// token says why, and a Salesforce case deleted there unlocks replies.
+func TestBrowserRealOrgAnswers(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const dupA, dupB = "003000000000002AAA", "003000000000003AAA"
+	const leadDup = "00Q000000000001AAA"
+	stub := &sfStub{
+		contactDuplicates: []string{dupA, dupB}, leadDuplicates: []string{leadDup},
+		caseRefusals: []stubRefusal{{http.StatusBadRequest, "field_not_overridable", "the case mapping does not let callers set Subject", []string{"Subject"}}},
+		createdAs:    "default", reason: "Salesforce user alice@acme.test may not create Case Care_Agent_Email__c",
+	}
+	stub.register(e.api)
+	id := e.escalate("m1", "joe", "brand", "My parcel never arrived")
+	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
+		t.Fatalf("assign: %d %v", s, out)
+	}
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn("alice")
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
+	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.waitText("#panel-salesforce", "No Salesforce contact is linked")
+
+	// The contact form: the lookup the mapping fills in is read-only and
+	// never sent.
+	tb.click("#sf-contact-start")
+	tb.waitJS("the contact form", `!!document.querySelector('.sf-escalate [data-field="AccountId"]')`)
+	tb.waitJS("AccountId read-only, the overridable fields editable", `(() => {
+		const f = (n) => document.querySelector('.sf-escalate [data-field="' + n + '"]');
+		return f('AccountId').readOnly && f('AccountId').dataset.name === undefined &&
+			['FirstName', 'LastName', 'Email'].every((n) => !f(n).readOnly && f(n).dataset.name === n);
+	})()`)
+	tb.waitText(".sf-escalate", "from the mapping")
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		document.querySelector('.sf-escalate [data-field="AccountId"]').value = '001999999999999AAA';
+		document.querySelector('.sf-escalate [data-name="Email"]').value = 'joe@example.com';
+	})()`))
+	tb.click("#sf-contact-create")
+	// A blocking duplicate rule: Salesforce's words and its matches, each
+	// linkable at once.
+	tb.waitText("#sf-duplicate", "Salesforce refused the record as a duplicate")
+	tb.waitText("#sf-duplicate", "Use one of these records?")
+	tb.waitText("#sf-duplicate", dupA)
+	tb.waitText("#sf-duplicate", dupB)
+	stub.mu.Lock()
+	sent := fmt.Sprint(stub.contactFields)
+	stub.mu.Unlock()
+	if sent != "map[Email:joe@example.com]" {
+		t.Fatalf("contact overrides sent: %s (a read-only field must not be)", sent)
+	}
+	tb.shot("duplicate-contact")
+	tb.click("#sf-link-match-1")
+	tb.waitText("#sf-contact-title ~ dl", "003000000000001AAA") // the stub answers with its contact
+	stub.mu.Lock()
+	linked := stub.linkedID
+	stub.mu.Unlock()
+	if linked != dupB {
+		t.Fatalf("linked %q, want the second match %s", linked, dupB)
+	}
+
+	// The case form: Description is filled in by the mapping. An override
+	// the server refuses is named and marked.
+	tb.click("#sf-case-start")
+	tb.waitJS("the case form", `!!document.querySelector('.sf-escalate [data-field="Description"]')`)
+	tb.waitJS("Description read-only", `(() => { const d = document.querySelector('.sf-escalate [data-field="Description"]'); return d.readOnly && d.dataset.name === undefined; })()`)
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { document.querySelector('.sf-escalate [data-name="Subject"]').value = 'Parcel lost'; })()`))
+	tb.click("#sf-case-create")
+	tb.waitText("#sf-messages .alert", "The mapping does not let you set these fields: Subject")
+	tb.waitJS("Subject marked", `document.querySelector('.sf-escalate [data-field="Subject"]').getAttribute('aria-invalid') === 'true'`)
+	// Created under the default token: the page says why.
+	tb.click("#sf-case-create")
+	tb.waitText("#sf-created-as", "Created under the default token because Salesforce user alice@acme.test may not create Case Care_Agent_Email__c.")
+	tb.waitText("#panel-salesforce", "Case 00001001")
+
+	// A lead refused as a duplicate lists the matching records, linked in
+	// Salesforce where the org's address is known (from the case's link).
+	stub.mu.Lock()
+	stub.createdAs = ""
+	stub.mu.Unlock()
+	tb.click("#sf-lead-start")
+	tb.waitJS("the lead form", `!!document.querySelector('#sf-lead-create')`)
+	tb.click("#sf-lead-create")
+	tb.waitText("#sf-duplicate", leadDup)
+	if got := tb.text("#sf-duplicate"); strings.Contains(got, "Link this contact") {
+		t.Fatalf("a lead's matches offered as contacts to link: %q", got)
+	}
+
+	// The Care case is linked to a Salesforce case: replies are locked.
+	if _, err := e.store.SetSalesforceLink(t.Context(), id, func(l *care.SalesforceLink) {
+		l.CaseID, l.CaseNumber = "500000000000001AAA", "00001001"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.waitText(".composer .notice", "This case has been escalated to Salesforce")
+	// Deleted in Salesforce: the tab says when, the reply box is back.
+	deleted := time.Date(2026, 3, 2, 10, 30, 0, 0, time.UTC)
+	if _, err := e.store.SetSalesforceLink(t.Context(), id, func(l *care.SalesforceLink) { l.DeletedAt = &deleted }); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
+	tb.waitText(".case-head", "deleted in Salesforce")
+	tb.click("#tab-salesforce")
+	tb.waitText("#sf-case-deleted", "deleted in Salesforce on")
+	tb.waitJS("the deletion time", `document.querySelector('#sf-case-deleted time').getAttribute('datetime') === '2026-03-02T10:30:00Z'`)
+	if got := tb.text("#panel-salesforce"); strings.Contains(got, "Replies to the customer are now written from the Care page inside") {
+		t.Fatalf("a deleted Salesforce case still claims replies are locked: %q", got)
+	}
+	tb.shot("deleted-in-salesforce")
+	const replyText = "Your case continues here."
+	tb.do(chromedp.SendKeys(chromedp.ID("reply-text"), replyText), chromedp.Click(chromedp.ID("reply-send")))
+	tb.waitText(".msg.outbound .msg-text", replyText)
+}
+
+// TestBrowserLimits: the inputs carry the API's default limits, a reply
+// over the byte limit is refused before it is sent (maxlength counts
+// characters), and a 400 too_large is shown with its message.
+func TestBrowserLimits(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	id := e.escalate("m1", "joe", "brand", "Hello")
+	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
+		t.Fatalf("assign: %d %v", s, out)
+	}
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn("alice")
+	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
+	tb.waitJS("maxlength on the reply", `document.getElementById('reply-text').maxLength === 65536`)
+
+	// 40,000 two-byte characters: within maxlength, over 65,536 bytes.
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('reply-text').value = 'é'.repeat(40000); })()`))
+	tb.click("#reply-send")
+	tb.waitText(".composer .alert", "The reply is 80000 bytes long; at most 65536 bytes can be sent.")
+	if n := len(e.messagesOf(id)); n != 1 {
+		t.Fatalf("%d messages, want the customer's only", n)
+	}
+	tb.click("#tab-note")
+	tb.waitJS("maxlength on the note", `document.getElementById('note-text').maxLength === 65536`)
+
+	tb.click("#tab-customer")
+	tb.waitJS("maxlength on the customer's names", `['username', 'first_name', 'last_name'].every((n) => document.getElementById('cust-' + n).maxLength === 255) && document.getElementById('cust-email').maxLength === 254`)
+	// A script (or an old page) can still send too much: the API's
+	// too_large is shown with its message.
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('cust-first_name').value = 'x'.repeat(300); })()`))
+	tb.click("#cust-save")
+	tb.waitText("#panel-customer .alert", "That is more than carebridge accepts: ")
+	tb.waitText("#panel-customer .alert", "at most 255")
+	tb.shot("too-large")
+}
+
+// TestBrowserSettingsConnectionSafety: the settings page shows the org,
+// a connection that is not connected or misconfigured with its reason,
+// forgets the connection after asking, and downloads a backup; an agent
+// sees none of it, and the connect's ?error= is said in words.
+func TestBrowserSettingsConnectionSafety(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	stub := &sfStub{connection: map[string]any{"state": "not_connected", "error": "secret key changed: reconnect",
+		"default_token": nil, "users": []any{}}}
+	stub.register(e.api)
+	tb := newTab(t, e)
+	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
+	tb.signIn("sue")
+	tb.waitText(".settings .badge", "Not connected")
+	tb.waitText("#conn-reason", "Reason: secret key changed: reconnect")
+	tb.waitText("#conn-org", "00D000000000001AAA")
+	tb.shot("not-connected")
+
+	// Forget asks first; Cancel does nothing.
+	tb.click("#conn-forget")
+	tb.waitText(".settings", "Every token (the default token and every user's) is revoked at Salesforce and forgotten")
+	tb.click("#conn-forget-cancel")
+	tb.waitJS("the button back", `!!document.getElementById('conn-forget')`)
+	tb.click("#conn-forget")
+	tb.click("#conn-forget-confirm")
+	tb.waitText("#set-conn ~ .form-errors .ok", "The Salesforce connection is forgotten")
+	tb.waitText("#conn-org", "none yet")
+	stub.mu.Lock()
+	forgets := stub.forgets
+	stub.mu.Unlock()
+	if forgets != 1 {
+		t.Fatalf("%d forgets, want 1 (Cancel must not forget)", forgets)
+	}
+
+	// Misconfigured, with the reason.
+	stub.mu.Lock()
+	stub.connection["state"], stub.connection["error"] = "misconfigured", "invalid_client: the connected app's secret is wrong"
+	stub.mu.Unlock()
+	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
+	tb.waitText(".settings .badge", "Misconfigured")
+	tb.waitText("#conn-reason", "invalid_client: the connected app's secret is wrong")
+
+	// A backup, fetched with the console's session and saved as a file.
+	tb.click("#backup-download")
+	tb.waitText("#backup-messages .ok", "Backup saved as ")
+	stub.mu.Lock()
+	backups := fmt.Sprint(stub.backups)
+	stub.mu.Unlock()
+	if backups == "[sue]" {
+		tb.waitText("#backup-messages .ok", fmt.Sprintf("Backup saved as carebridge-backup-test.db (%d bytes).", len(stubBackup)))
+	} else if backups != "[]" {
+		t.Fatalf("backups taken by %s", backups)
+	}
+	tb.shot("settings-safety")
+
+	// The connect came back refused for another org: said in words, with
+	// the org to use, and gone from the address.
+	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce?error=org_mismatch"))
+	tb.waitText("#connect-error", "That Salesforce account belongs to another org")
+	tb.waitJS("the error dropped from the address", `location.pathname === '/settings/salesforce' && location.search === ''`)
+	tb.click("#connect-error button")
+	tb.waitJS("dismissed", `!document.getElementById('connect-error')`)
+
+	// An agent: no connection, no backup; another code is still said.
+	agent := newTab(t, e)
+	agent.do(chromedp.Navigate(agent.base + "/?view=new&error=access_denied"))
+	agent.signIn("alice")
+	agent.waitText("#connect-error", "not approved in Salesforce")
+	agent.waitJS("only the error dropped", `location.search === '?view=new'`)
+	agent.do(chromedp.Navigate(agent.base + "/settings/salesforce"))
+	agent.waitText(".settings", "Your Salesforce account")
+	if got := agent.text(".settings"); strings.Contains(got, "Download a backup") || strings.Contains(got, "Forget the connection") {
+		t.Fatalf("an agent is offered supervisor actions: %q", got)
 	}
 }

@@ -269,7 +269,7 @@ func TestSessionExpires(t *testing.T) {
 func TestPagesWithSession(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ck := e.login("alice", "")
-	for _, path := range []string{"/", "/?view=my_open&sort=priority_desc", "/cases/12", "/settings/salesforce"} {
+	for _, path := range []string{"/", "/?view=my_open&sort=priority_desc", "/cases/12", "/settings/salesforce", "/?error=org_mismatch"} {
 		t.Run(path, func(t *testing.T) {
 			r := e.request(http.MethodGet, path, nil, nil, ck)
 			if r.status != http.StatusOK {
@@ -283,6 +283,10 @@ func TestPagesWithSession(t *testing.T) {
 				t.Error("a page with a CSRF token may be cached")
 			}
 			checkNoInline(t, r.body)
+			// The region a connect's ?error= is said in (app.js).
+			if !strings.Contains(r.body, `<div id="flash" class="flash"></div>`) {
+				t.Error("no flash region for the connect's error")
+			}
 			var b boot
 			if err := json.Unmarshal([]byte(metaContent(t, r.body, "carebridge-boot")), &b); err != nil {
 				t.Fatal(err)
@@ -739,4 +743,27 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	stopBrowser()
 	os.Exit(code)
+}
+
+// TestScriptLimitsAreTheAPIDefaults: the maxlength and byte checks of the
+// console's inputs (api.js LIMITS) are the Care API's default limits.
+func TestScriptLimitsAreTheAPIDefaults(t *testing.T) {
+	src, err := files.ReadFile("static/api.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := care.DefaultLimits()
+	for name, want := range map[string]int{
+		"messageTextBytes": d.MessageTextBytes, "nameChars": d.NameChars, "emailChars": d.EmailChars,
+		"idBytes": d.IDBytes, "fieldNameChars": d.FieldNameChars, "fieldValueBytes": d.FieldValueBytes,
+	} {
+		m := regexp.MustCompile(`\b` + name + `: (\d+)`).FindSubmatch(src)
+		if m == nil {
+			t.Errorf("api.js LIMITS has no %s", name)
+			continue
+		}
+		if got, _ := strconv.Atoi(string(m[1])); got != want {
+			t.Errorf("api.js LIMITS.%s = %d, the API's default is %d", name, got, want)
+		}
+	}
 }
