@@ -121,6 +121,21 @@ func checkLine(field, s string, max int, inBytes bool) error {
 	return nil
 }
 
+// checkURL checks an attachment URL: at most max characters of printable
+// ASCII, none of them a space or one RFC 3986 never allows (" < > \), so
+// its JSON form is no longer than itself.
+func checkURL(field, s string, max int) error {
+	if n := utf8.RuneCountInString(s); n > max {
+		return tooLarge(field, n, "characters", max)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\`, c) >= 0 {
+			return Errorf(CodeInvalidArgument, "%s is not a URL (percent-encode character %d)", field, i+1)
+		}
+	}
+	return nil
+}
+
 func (l Limits) checkName(field, s string) error { return checkLine(field, s, l.NameChars, false) }
 func (l Limits) checkID(field, s string) error   { return checkLine(field, s, l.IDBytes, true) }
 
@@ -159,7 +174,7 @@ func (l Limits) CheckIncoming(m *IncomingMessage, prefix string) error {
 	}
 	for i, a := range m.Attachments {
 		at := fmt.Sprintf("%sattachments[%d].", prefix, i)
-		if err := checkLine(at+"url", a.URL, l.AttachmentURLChars, false); err != nil {
+		if err := checkURL(at+"url", a.URL, l.AttachmentURLChars); err != nil {
 			return err
 		}
 		if err := l.checkName(at+"type", a.Type); err != nil {

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bufio"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -291,13 +293,31 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.Use
 		s.Fail(w, r, err)
 		return
 	}
-	out := struct {
-		Messages []MessageJSON `json:"messages"`
-	}{Messages: make([]MessageJSON, 0, len(msgs))}
-	for _, m := range msgs {
-		out.Messages = append(out.Messages, MessageView(m))
+	s.writeMessages(w, r, msgs)
+}
+
+// writeMessages answers {"messages":[...]} one message at a time, so the
+// largest listing (care.MaxMessagesPage messages at their limits) is never
+// held twice, as its JSON text too.
+func (s *Server) writeMessages(w http.ResponseWriter, r *http.Request, msgs []care.Message) {
+	setJSONHeaders(w)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	bw.WriteString(`{"messages":[`)
+	for i, m := range msgs {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(MessageView(m)); err != nil {
+			// The status is out: all that is left is to cut the answer short.
+			s.log.ErrorContext(r.Context(), "encode message", "route", r.Pattern, "err", err)
+			return
+		}
 	}
-	WriteJSON(w, http.StatusOK, out)
+	bw.WriteString("]}\n")
+	bw.Flush()
 }
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, u care.User) {

@@ -127,6 +127,7 @@ func TestHostileWrites(t *testing.T) {
 		{"ingest: last name too long", "POST", "/api/v1/messages", "community", with(in, "customer.last_name", long(300)), 400, "too_large", "customer.last_name"},
 		{"ingest: too many attachments", "POST", "/api/v1/messages", "community", with(in, "attachments", repeat[any]("https://cdn.example.com/a.png", 21)), 400, "too_large", "attachments: 21, at most 20"},
 		{"ingest: attachment URL too long", "POST", "/api/v1/messages", "community", with(in, "attachments", []any{url + "Z"}), 400, "too_large", "attachments[0].url: 2049 characters, at most 2048"},
+		{"ingest: attachment URL with a quote", "POST", "/api/v1/messages", "community", with(in, "attachments", []any{`https://x/"onload="`}), 400, "invalid_argument", "attachments[0].url is not a URL"},
 		{"ingest: attachment name too long", "POST", "/api/v1/messages", "community", with(in, "attachments", []any{"https://x/1", map[string]any{"url": "https://x/2", "name": long(256)}}), 400, "too_large", "attachments[1].name"},
 		{"ingest: external id too long", "POST", "/api/v1/messages", "community", with(in, "external_id", long(257)), 400, "too_large", "external_id: 257 bytes, at most 256"},
 		{"ingest: platform user id too long", "POST", "/api/v1/messages", "community", with(in, "customer.platform_user_id", long(257)), 400, "too_large", "customer.platform_user_id"},

@@ -229,11 +229,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
 		return
 	}
+	setJSONHeaders(w)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func setJSONHeaders(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
 }
 
 // WriteError writes the JSON error shape.
