@@ -163,6 +163,15 @@ func putCase(tx *bbolt.Tx, before, c *care.Case) error {
 		if err := tx.Bucket(bucketCustomerCases).Put(join(i64(c.CustomerID), i64(c.ID)), nil); err != nil {
 			return err
 		}
+		if c.ExternalKey == "" {
+			c.ExternalKey = care.NewExternalKey(c.CreatedAt)
+		}
+		if err := tx.Bucket(bucketCaseKeys).Put([]byte(c.ExternalKey), i64(c.ID)); err != nil {
+			return err
+		}
+	} else {
+		// A case keeps the key it was created with, whatever a write says.
+		c.ExternalKey = before.ExternalKey
 	}
 	if err := putJSON(cases, i64(c.ID), c); err != nil {
 		return err
@@ -918,6 +927,25 @@ func (s *Store) CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.C
 		v := tx.Bucket(bucketSFCases).Get([]byte(sfCaseID))
 		if v == nil {
 			return care.Errorf(care.CodeNotFound, "no Care case is linked to Salesforce case %s", sfCaseID)
+		}
+		var err error
+		c, err = getCase(tx, int64(getU64(v)))
+		return err
+	})
+	if err != nil {
+		return care.Case{}, err
+	}
+	return *c, nil
+}
+
+// CaseByExternalKey returns the case known by key (SPEC §11), the value its
+// Salesforce record is upserted by.
+func (s *Store) CaseByExternalKey(ctx context.Context, key string) (care.Case, error) {
+	var c *care.Case
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketCaseKeys).Get([]byte(key))
+		if v == nil {
+			return care.Errorf(care.CodeNotFound, "no case has this external key")
 		}
 		var err error
 		c, err = getCase(tx, int64(getU64(v)))

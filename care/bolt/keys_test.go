@@ -141,12 +141,55 @@ func TestExternalKeysUpgrade(t *testing.T) {
 	if err != nil || len(msgs) != 1 || msgs[0].ExternalKey != msgs[0].ID {
 		t.Fatalf("old message: %v %+v, want its id as key", err, msgs)
 	}
+	// Both are found by their keys: the migration filled the index.
+	for _, c := range []care.Case{escalated, other} {
+		if got, err := s.CaseByExternalKey(ctx, c.ExternalKey); err != nil || got.ID != c.ID {
+			t.Fatalf("CaseByExternalKey(%q) = %d, %v; want case %d", c.ExternalKey, got.ID, err, c.ID)
+		}
+	}
 	// The migration ran once: a second open keeps the fresh key.
 	s.Close()
 	s = openAt(t, dir)
 	again, _ := s.Case(ctx, sue, cases[1].ID)
 	if again.ExternalKey != other.ExternalKey {
 		t.Fatalf("key changed on the next open: %q → %q", other.ExternalKey, again.ExternalKey)
+	}
+}
+
+// A case is found by its external key; no later write moves the key, and
+// replaying an ingest answers the message with the key it first got.
+func TestCaseByExternalKey(t *testing.T) {
+	s := openAt(t, t.TempDir())
+	ctx := context.Background()
+	cases := escalateN(t, s, 0, 2)
+	for _, c := range cases {
+		got, err := s.CaseByExternalKey(ctx, c.ExternalKey)
+		if err != nil || got.ID != c.ID {
+			t.Fatalf("CaseByExternalKey(%q) = %d, %v; want case %d", c.ExternalKey, got.ID, err, c.ID)
+		}
+	}
+	if _, err := s.CaseByExternalKey(ctx, care.NewExternalKey(time.Now())); !care.IsNotFound(err) {
+		t.Fatalf("unknown key: %v, want not_found", err)
+	}
+	changed, err := s.ApplyFromSalesforce(ctx, cases[0].ID, func(c *care.Case, _ time.Time) error {
+		c.ExternalKey = cases[1].ExternalKey
+		return nil
+	})
+	if err != nil || changed.ExternalKey != cases[0].ExternalKey {
+		t.Fatalf("a write moved the key: %v %q → %q", err, cases[0].ExternalKey, changed.ExternalKey)
+	}
+	if got, _ := s.CaseByExternalKey(ctx, cases[1].ExternalKey); got.ID != cases[1].ID {
+		t.Fatalf("key of case %d now finds case %d", cases[1].ID, got.ID)
+	}
+	community, _ := benchUsers.User("community")
+	in := benchMessage("keys-replay", 7, time.Now().Add(-time.Minute))
+	first, err := s.Ingest(ctx, community, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Ingest(ctx, community, in)
+	if err != nil || !care.ValidExternalKey(first.Message.ExternalKey) || again.Message.ExternalKey != first.Message.ExternalKey {
+		t.Fatalf("replay: %v message key %q → %q", err, first.Message.ExternalKey, again.Message.ExternalKey)
 	}
 }
 

@@ -20,6 +20,7 @@
 //	outbox          entry id → OutboxEntry JSON (see outbox.go)
 //	outbox_pending  entry id → case id, next attempt (pending entries)
 //	salesforce_cases  Salesforce case id → Care case id
+//	case_keys       case external key → case id
 //	outbox_counts   state → count
 //
 // Writes go through one committer goroutine that groups concurrent writes
@@ -64,10 +65,11 @@ var (
 	bucketMentionLatest = []byte("mention_latest")
 	bucketKV            = []byte("kv")
 	bucketSFCases       = []byte("salesforce_cases")
+	bucketCaseKeys      = []byte("case_keys")
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys}
 )
 
 // ErrClosed is returned by writes after Close.
@@ -167,19 +169,20 @@ func (s *Store) init(tx *bbolt.Tx) error {
 	return meta.Put([]byte("install"), []byte(s.install))
 }
 
-// metaCaseKeys marks a database whose cases all have external keys.
-var metaCaseKeys = []byte("case_external_keys")
+// metaCaseKeys marks a database whose cases all have external keys, each
+// in the case_keys index.
+var metaCaseKeys = []byte("case_keys_indexed")
 
 // migrateCaseKeys gives every case written before external keys existed
-// its key, once: a case already in Salesforce keeps the value its record
-// was upserted by (the last release's mapping sent the case id), any
-// other case gets a fresh key.
+// its key and indexes every case by its key, once: a case already in
+// Salesforce keeps the value its record was upserted by (the last
+// release's mapping sent the case id), any other case gets a fresh key.
 func migrateCaseKeys(tx *bbolt.Tx, now time.Time) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta.Get(metaCaseKeys) != nil {
 		return nil
 	}
-	cases := tx.Bucket(bucketCases)
+	cases, index := tx.Bucket(bucketCases), tx.Bucket(bucketCaseKeys)
 	type fix struct {
 		key []byte
 		c   care.Case
@@ -190,16 +193,17 @@ func migrateCaseKeys(tx *bbolt.Tx, now time.Time) error {
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("case %x: %w", k, err)
 		}
-		if c.ExternalKey != "" {
-			return nil
+		if c.ExternalKey == "" {
+			if c.Salesforce.CaseID != "" {
+				c.ExternalKey = strconv.FormatInt(c.ID, 10)
+			} else {
+				c.ExternalKey = care.NewExternalKey(now)
+			}
+			fixes = append(fixes, fix{append([]byte(nil), k...), c})
 		}
-		if c.Salesforce.CaseID != "" {
-			c.ExternalKey = strconv.FormatInt(c.ID, 10)
-		} else {
-			c.ExternalKey = care.NewExternalKey(now)
-		}
-		fixes = append(fixes, fix{append([]byte(nil), k...), c})
-		return nil
+		// Writing inside ForEach would move its cursor; the index is
+		// another bucket.
+		return index.Put([]byte(c.ExternalKey), append([]byte(nil), k...))
 	})
 	if err != nil {
 		return err
