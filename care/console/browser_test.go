@@ -267,6 +267,15 @@ func (tb *tab) signIn(user string) {
 	)
 }
 
+// openSalesforceTab opens case id as user (signing in) on its Salesforce tab.
+func (tb *tab) openSalesforceTab(id int64, user string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn(user)
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
+	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+}
+
 // caseState reads a case through the API.
 func (e *env) caseState(id int64) map[string]any {
 	e.t.Helper()
@@ -444,10 +453,7 @@ func TestBrowserAgentWorksACase(t *testing.T) {
 
 func TestBrowserEmbedRepliesViaSalesforce(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	id := e.escalate("m1", "joe", "brand", "Is the store open on Sunday?")
-	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
-		t.Fatalf("assign: %d %v", s, out)
-	}
+	id := e.escalateAssigned("m1", "joe", "brand", "Is the store open on Sunday?", "alice")
 	tb := newTab(t, e)
 	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/embed/cases/%d", id)))
 	tb.waitJS("the embed sign-in", `location.pathname === '/login' && location.search.includes('embed')`)
@@ -675,10 +681,7 @@ func TestBrowserSalesforceNotAvailable(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	id := e.escalate("m1", "joe", "brand", "Hello")
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("sue")
-	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
-	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.openSalesforceTab(id, "sue")
 	tb.waitText("#panel-salesforce", "not available on this server")
 	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
 	tb.waitText(".settings", "The connection status: not available")
@@ -695,10 +698,7 @@ func TestBrowserSalesforceTabAndSettings(t *testing.T) {
 	stub.register(e.api)
 	id := e.escalate("m1", "joe", "brand", "My parcel never arrived")
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("sue")
-	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
-	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.openSalesforceTab(id, "sue")
 	tb.waitText("#panel-salesforce", "No Salesforce contact is linked")
 
 	// Search and link a contact.
@@ -766,15 +766,9 @@ func TestBrowserRealOrgAnswers(t *testing.T) {
 		createdAs:    "default", reason: "Salesforce user alice@acme.test may not create Case Care_Agent_Email__c",
 	}
 	stub.register(e.api)
-	id := e.escalate("m1", "joe", "brand", "My parcel never arrived")
-	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
-		t.Fatalf("assign: %d %v", s, out)
-	}
+	id := e.escalateAssigned("m1", "joe", "brand", "My parcel never arrived", "alice")
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("alice")
-	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
-	tb.do(chromedp.Click(chromedp.ID("tab-salesforce")))
+	tb.openSalesforceTab(id, "alice")
 	tb.waitText("#panel-salesforce", "No Salesforce contact is linked")
 
 	// The contact form: the lookup the mapping fills in is read-only and
@@ -837,6 +831,7 @@ func TestBrowserRealOrgAnswers(t *testing.T) {
 	tb.waitJS("the lead form", `!!document.querySelector('#sf-lead-create')`)
 	tb.click("#sf-lead-create")
 	tb.waitText("#sf-duplicate", leadDup)
+	tb.waitJS("the match linked in Salesforce", `!!document.querySelector('#sf-duplicate a[href="https://sfsim.example/`+leadDup+`"]')`)
 	if got := tb.text("#sf-duplicate"); strings.Contains(got, "Link this contact") {
 		t.Fatalf("a lead's matches offered as contacts to link: %q", got)
 	}
@@ -874,10 +869,7 @@ func TestBrowserRealOrgAnswers(t *testing.T) {
 // characters), and a 400 too_large is shown with its message.
 func TestBrowserLimits(t *testing.T) {
 	e := newEnv(t, envOpts{})
-	id := e.escalate("m1", "joe", "brand", "Hello")
-	if s, out := e.apiAs("alice", http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": "alice"}); s != http.StatusOK {
-		t.Fatalf("assign: %d %v", s, out)
-	}
+	id := e.escalateAssigned("m1", "joe", "brand", "Hello", "alice")
 	tb := newTab(t, e)
 	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
 	tb.signIn("alice")

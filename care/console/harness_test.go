@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -289,4 +290,14 @@ func (e *env) escalate(ext, customer, profile, text string) int64 {
 	c, _ := out["case"].(map[string]any)
 	id, _ := c["id"].(float64)
 	return int64(id)
+}
+
+// escalateAssigned makes a case through escalate and assigns it to user.
+func (e *env) escalateAssigned(ext, customer, profile, text, user string) int64 {
+	e.t.Helper()
+	id := e.escalate(ext, customer, profile, text)
+	if s, out := e.apiAs(user, http.MethodPatch, fmt.Sprintf("/api/v1/cases/%d", id), map[string]any{"assignee": user}); s != http.StatusOK {
+		e.t.Fatalf("assign case %d to %s: %d %v", id, user, s, out)
+	}
+	return id
 }
