@@ -43,7 +43,6 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // FileName is the store's file inside data_dir.
@@ -108,20 +107,20 @@ type Store struct {
 
 var _ care.Service = (*Store)(nil)
 
-// Open opens (creating when needed) the store in dir.
+// Open opens (creating when needed) the store in dir. An existing file is
+// checked first, read-only and for at most OpenCheckBudget: a damaged one
+// is a *DamagedError and is left as it is.
 func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("open %s: another process holds it (one carebridge per data directory)", path)
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		if err := checkFile(path, OpenCheckBudget, false); err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{db: db, policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
+	s := &Store{policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
 		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{}),
 		outboxSignal: make(chan struct{}, 1)}
 	if s.clock == nil {
@@ -130,9 +129,22 @@ func Open(dir string, opts Options) (*Store, error) {
 	if s.users == nil {
 		s.users = noUsers{}
 	}
-	if err := db.Update(s.init); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("initialise %s: %w", path, err)
+	// The check passed, yet the file may change under us: a panic or a
+	// fault in bbolt while opening is still a damaged file.
+	err := faultSafe(path, func() error {
+		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
+		if err != nil {
+			return openErr(path, err)
+		}
+		if err := db.Update(s.init); err != nil {
+			db.Close()
+			return fmt.Errorf("initialise %s: %w", path, err)
+		}
+		s.db = db
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	go s.commitLoop()
 	return s, nil
