@@ -132,7 +132,7 @@ func (w *world) linkedCase(ctx context.Context, n, backlog int, now time.Time) (
 		}
 	}
 	sfID, err := w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("Care case %d", res.Case.ID), "Status": "New",
-		"Care_Case_Id__c": fmt.Sprint(res.Case.ID)})
+		"Care_Case_Id__c": res.Case.ExternalKey})
 	if err != nil {
 		return care.Case{}, "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"math"
 	"regexp"
@@ -343,13 +344,9 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 		from = start.At.Add(-p.lookback)
 	}
 	next := start
-	for chunk := range slices.Chunk(linked, linkedChunk) {
-		quoted := make([]string, len(chunk))
-		for i, id := range chunk {
-			quoted[i] = salesforce.QuoteSOQL(id)
-		}
-		soql := fmt.Sprintf("SELECT Id, %s, SystemModstamp FROM %s WHERE SystemModstamp >= %s AND Id IN (%s) ORDER BY SystemModstamp, Id",
-			field, object, salesforce.SOQLTime(from), strings.Join(quoted, ", "))
+	for filter := range linkedFilters(m, linked) {
+		soql := fmt.Sprintf("SELECT Id, %s, SystemModstamp FROM %s WHERE SystemModstamp >= %s AND %s ORDER BY SystemModstamp, Id",
+			field, object, salesforce.SOQLTime(from), filter)
 		err := client.QueryPages(ctx, soql, func(page *salesforce.QueryResult) error {
 			p.budget.ObserveClient(client)
 			res.Pages++
@@ -374,6 +371,33 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 		}
 	}
 	return next, nil
+}
+
+// linkedFilters yields the WHERE conditions that name the linked cases,
+// one query each. When the mapping upserts cases by an external id field
+// (mapped from case.external_key, the only source mapping check allows),
+// every case carebridge created carries it: one condition on it covers all
+// linked cases however many there are, and an unlinked Case of the org is
+// never read. Without one, chunks of Id IN (…) name them.
+func linkedFilters(m *mapping.Mapping, linked []string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if len(linked) == 0 {
+			return
+		}
+		if m != nil && m.Case != nil && m.Case.ExternalIDField != "" && len(linked) > linkedChunk {
+			yield(m.Case.ExternalIDField + " != null")
+			return
+		}
+		for chunk := range slices.Chunk(linked, linkedChunk) {
+			quoted := make([]string, len(chunk))
+			for i, id := range chunk {
+				quoted[i] = salesforce.QuoteSOQL(id)
+			}
+			if !yield("Id IN (" + strings.Join(quoted, ", ") + ")") {
+				return
+			}
+		}
+	}
 }
 
 // salesforceNow reads Salesforce's clock: the newest SystemModstamp of the

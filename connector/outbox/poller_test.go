@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,7 +136,7 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 				errs <- err
 				return
 			}
-			sf, err := w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("many %d", i)})
+			sf, err := w.sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("many %d", i), "Care_Case_Id__c": res.Case.ExternalKey})
 			if err != nil {
 				errs <- err
 				return
@@ -157,47 +158,53 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 	return cases, sfIDs
 }
 
-// TestPollCallsPerChunkOfLinkedCases: one query per poll for up to
-// linkedChunk linked cases (their ids in Id IN (…)), not one per case.
-func TestPollCallsPerChunkOfLinkedCases(t *testing.T) {
-	perPoll := map[int]int64{}
-	for _, n := range []int{10, 1000} {
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			w := newWorld(t, worldOptions{})
-			w.connect()
-			cases, sfIDs := w.linkMany(n)
-			w.poll()
-			var calls []int64
-			for round := range 3 {
-				for i := range 3 { // a few cases change between polls
-					w.sfSet(sfIDs[round*3+i], "Escalated")
-				}
-				before := w.calls("query")
-				res := w.poll()
-				calls = append(calls, w.calls("query")-before)
-				if res.Applied != 3 || int64(res.Pages) != calls[round] {
-					t.Fatalf("round %d: %+v, %d calls", round, res, calls[round])
-				}
-			}
-			for round := range 3 {
-				for i := range 3 {
-					if c := w.careCase(cases[round*3+i]); c.Status != care.StatusOnHold {
-						t.Fatalf("case %d: %s", c.ID, c.Status)
+// TestPollCallsPerLinkedCases: with the case external id field in the
+// mapping, one query per poll however many cases are linked (the field names
+// them all); without it, one query per linkedChunk linked cases (their ids
+// in Id IN (…)). Never one per case.
+func TestPollCallsPerLinkedCases(t *testing.T) {
+	noExternalID := strings.Replace(string(exampleMapping(t)), "  external_id_field: Care_Case_Id__c", "", 1)
+	for _, tc := range []struct {
+		name    string
+		mapping []byte
+		want    map[int]int64
+	}{
+		{"external id field", nil, map[int]int64{10: 1, 1000: 1}},
+		{"Id IN chunks", []byte(noExternalID), map[int]int64{10: 1, 1000: 4}},
+	} {
+		for _, n := range []int{10, 1000} {
+			t.Run(fmt.Sprint(tc.name, "/", n), func(t *testing.T) {
+				w := newWorld(t, worldOptions{mapping: tc.mapping})
+				w.connect()
+				cases, sfIDs := w.linkMany(n)
+				w.poll()
+				var calls []int64
+				for round := range 3 {
+					for i := range 3 { // a few cases change between polls
+						w.sfSet(sfIDs[round*3+i], "Escalated")
+					}
+					before := w.calls("query")
+					res := w.poll()
+					calls = append(calls, w.calls("query")-before)
+					if res.Applied != 3 || int64(res.Pages) != calls[round] {
+						t.Fatalf("round %d: %+v, %d calls", round, res, calls[round])
 					}
 				}
-			}
-			t.Logf("%d linked cases: query calls per poll %v", n, calls)
-			want := int64((n + linkedChunk - 1) / linkedChunk)
-			for _, c := range calls {
-				if c != want {
-					t.Fatalf("%d calls in one poll, want %d", c, want)
+				for round := range 3 {
+					for i := range 3 {
+						if c := w.careCase(cases[round*3+i]); c.Status != care.StatusOnHold {
+							t.Fatalf("case %d: %s", c.ID, c.Status)
+						}
+					}
 				}
-			}
-			perPoll[n] = calls[0]
-		})
-	}
-	if perPoll[10] != 1 || perPoll[1000] != 4 {
-		t.Fatalf("calls per poll: %v", perPoll)
+				t.Logf("%d linked cases: query calls per poll %v", n, calls)
+				for _, c := range calls {
+					if c != tc.want[n] {
+						t.Fatalf("%d calls in one poll, want %d", c, tc.want[n])
+					}
+				}
+			})
+		}
 	}
 }
 
