@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -132,7 +133,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	// The check passed, yet the file may change under us: a panic or a
 	// fault in bbolt while opening is still a damaged file.
 	err := faultSafe(path, func() error {
-		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType})
+		// A map larger than the file lets writers grow it while a backup's
+		// read transaction holds the map (bbolt remaps only beyond it).
+		db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second, FreelistType: bbolt.FreelistMapType,
+			InitialMmapSize: initialMmapSize})
 		if err != nil {
 			return openErr(path, err)
 		}
@@ -405,3 +409,22 @@ func join(parts ...[]byte) []byte {
 }
 
 var sep = []byte{0}
+
+// initialMmapSize is the address space the file is mapped with at open.
+const initialMmapSize = 1 << 30
+
+// Backup writes a consistent snapshot of the whole file (the Salesforce
+// adapters' buckets too) to w, in a read transaction: writers go on while
+// it streams. It answers the bytes written.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	if err := s.Ping(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}

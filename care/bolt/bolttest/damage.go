@@ -31,7 +31,9 @@ func Damages(path string) ([]Damage, error) {
 	pageSize := int64(db.Info().PageSize)
 	var branch, leaf, freelist int64 = -1, -1, -1
 	var freeCount int
+	var used int64 // the bytes the pages take; the file may be longer
 	err = db.View(func(tx *bbolt.Tx) error {
+		used = tx.Size()
 		for id := 2; ; id++ {
 			info, err := tx.Page(id)
 			if err != nil || info == nil {
@@ -67,13 +69,7 @@ func Damages(path string) ([]Damage, error) {
 		{"leaf page type", overwrite(at(leaf, 8), []byte{0x00, 0x00})},
 		{"freelist page ids", overwrite(at(freelist, 16), ff)},
 		{"freelist page type", overwrite(at(freelist, 8), []byte{0x02, 0x00})},
-		{"cut short", func(path string) error {
-			st, err := os.Stat(path)
-			if err != nil {
-				return err
-			}
-			return os.Truncate(path, st.Size()/2)
-		}},
+		{"cut short", func(path string) error { return os.Truncate(path, used/2) }},
 	}, nil
 }
 
