@@ -91,6 +91,7 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	s.routes()
+	s.routeBackup(opts.Service)
 	return s, nil
 }
 
