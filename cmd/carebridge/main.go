@@ -27,6 +27,8 @@ commands:
   demo [--listen ADDR] [--data-dir DIR]          run the daemon against a simulated Salesforce org
   mapping check FILE [--config FILE] [--online]  validate a mapping file
   token hash                                     print the SHA-256 of a token read on stdin
+  db check --data-dir DIR                        check a stopped daemon's database in full
+  backup --url URL --token-file F --out FILE     save a backup of the running daemon's database
   version                                        print the version
 `
 
@@ -84,6 +86,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return usageErr("token needs the subcommand hash")
 		}
 		return tokenHash(stdin, stdout)
+	case "db":
+		return dbCmd(rest, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		if len(rest) != 0 {
 			return usageErr("version takes no arguments")
