@@ -922,30 +922,22 @@ func (s *Store) ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c
 
 // CaseBySalesforceID returns the Care case linked to a Salesforce case.
 func (s *Store) CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error) {
-	var c *care.Case
-	err := s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketSFCases).Get([]byte(sfCaseID))
-		if v == nil {
-			return care.Errorf(care.CodeNotFound, "no Care case is linked to Salesforce case %s", sfCaseID)
-		}
-		var err error
-		c, err = getCase(tx, int64(getU64(v)))
-		return err
-	})
-	if err != nil {
-		return care.Case{}, err
-	}
-	return *c, nil
+	return s.caseByIndex(bucketSFCases, sfCaseID, care.Errorf(care.CodeNotFound, "no Care case is linked to Salesforce case %s", sfCaseID))
 }
 
 // CaseByExternalKey returns the case known by key (SPEC §11), the value its
 // Salesforce record is upserted by.
 func (s *Store) CaseByExternalKey(ctx context.Context, key string) (care.Case, error) {
+	return s.caseByIndex(bucketCaseKeys, key, care.Errorf(care.CodeNotFound, "no case has this external key"))
+}
+
+// caseByIndex returns the case an index bucket maps key to, or notFound.
+func (s *Store) caseByIndex(bucket []byte, key string, notFound error) (care.Case, error) {
 	var c *care.Case
 	err := s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketCaseKeys).Get([]byte(key))
+		v := tx.Bucket(bucket).Get([]byte(key))
 		if v == nil {
-			return care.Errorf(care.CodeNotFound, "no case has this external key")
+			return notFound
 		}
 		var err error
 		c, err = getCase(tx, int64(getU64(v)))

@@ -46,14 +46,7 @@ func TestDamagedFile(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, FileName)
-			copyFile(t, healthy, path)
-			if err := d.Apply(path); err != nil {
-				t.Fatal(err)
-			}
-			before, err := bolttest.FileSum(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			before := bolttest.Copy(t, healthy, path, d)
 			s, err := Open(dir, Options{Users: benchUsers})
 			if err == nil {
 				s.Close()

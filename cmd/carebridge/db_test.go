@@ -110,15 +110,7 @@ func TestDamagedStore(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, bolt.FileName)
-			raw, err := os.ReadFile(healthy)
-			if err != nil {
-				t.Fatal(err)
-			}
-			os.WriteFile(path, raw, 0o600)
-			if err := d.Apply(path); err != nil {
-				t.Fatal(err)
-			}
-			before, _ := bolttest.FileSum(path)
+			before := bolttest.Copy(t, healthy, path, d)
 			for _, args := range [][]string{{"serve", "--config", storeConfig(t, dir)}, {"db", "check", "--data-dir", dir}} {
 				code, _, errs := runBin(t, bin, args...)
 				t.Logf("%s: %s", args[0], errs)

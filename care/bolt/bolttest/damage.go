@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"testing"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -85,6 +86,27 @@ func overwrite(off int64, b []byte) func(path string) error {
 		}
 		return f.Close()
 	}
+}
+
+// Copy writes a copy of the healthy file at from to path with d applied,
+// and returns the damaged file's FileSum.
+func Copy(tb testing.TB, from, path string, d Damage) string {
+	tb.Helper()
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := d.Apply(path); err != nil {
+		tb.Fatal(err)
+	}
+	sum, err := FileSum(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sum
 }
 
 // FileSum is the SHA-256 of a file's bytes, to show a check left it
