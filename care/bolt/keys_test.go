@@ -92,7 +92,7 @@ func TestExternalKeysUpgrade(t *testing.T) {
 	s := openAt(t, dir)
 	cases := escalateN(t, s, 0, 2)
 	s.Close()
-	// Rewrite the records as the last release stored them.
+	// Rewrite the file in the layout of the last release.
 	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +118,10 @@ func TestExternalKeysUpgrade(t *testing.T) {
 			return err
 		}
 		if err := strip(tx.Bucket(bucketMessages), func(map[string]any) {}); err != nil {
+			return err
+		}
+		// The last release had neither the index nor its marker.
+		if err := tx.DeleteBucket(bucketCaseKeys); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Delete(metaCaseKeys)
