@@ -85,7 +85,7 @@ func TestFaultRun(t *testing.T) {
 				continue
 			}
 			mu.Lock()
-			w.outMsgs = append(w.outMsgs, res["message"].(map[string]any)["id"].(string))
+			w.outMsgs = append(w.outMsgs, res["message"].(map[string]any)["external_key"].(string))
 			mu.Unlock()
 			count("messages")
 		}
@@ -187,9 +187,17 @@ func TestFaultRun(t *testing.T) {
 	w.proc.stop(t, syscall.SIGTERM)
 }
 
-// sfCaseID is the Salesforce case of a Care case, read from the org.
+// sfCaseID is the Salesforce case of a Care case, found in the org by the
+// case's external key (its upsert key).
 func (w *syncWorld) sfCaseID(careID int64) string {
-	recs, err := w.sim.Query(fmt.Sprintf("SELECT Id FROM Case WHERE Care_Case_Id__c = '%d'", careID))
+	_, body := call(w.t, "GET", fmt.Sprintf("%s/api/v1/cases/%d", w.base, careID), w.token, "")
+	var c struct {
+		ExternalKey string `json:"external_key"`
+	}
+	if json.Unmarshal([]byte(body), &c) != nil || c.ExternalKey == "" {
+		return ""
+	}
+	recs, err := w.sim.Query(fmt.Sprintf("SELECT Id FROM Case WHERE Care_Case_Id__c = '%s'", c.ExternalKey))
 	if err != nil || len(recs) != 1 {
 		return ""
 	}

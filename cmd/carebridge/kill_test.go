@@ -29,7 +29,7 @@ type syncWorld struct {
 	base    string
 	token   string
 	linked  []int64
-	outMsgs []string // ids of every message that must reach Salesforce
+	outMsgs []string // external keys of every message that must reach Salesforce
 }
 
 func newSyncWorld(t *testing.T) *syncWorld {
@@ -113,12 +113,12 @@ func (w *syncWorld) linkCases(n, backlog int) {
 		_, body := call(w.t, "GET", fmt.Sprintf("%s/api/v1/cases/%d/messages?limit=500", w.base, id), w.token, "")
 		var res struct {
 			Messages []struct {
-				ID string `json:"id"`
+				Key string `json:"external_key"`
 			} `json:"messages"`
 		}
 		json.Unmarshal([]byte(body), &res)
 		for _, m := range res.Messages {
-			w.outMsgs = append(w.outMsgs, m.ID)
+			w.outMsgs = append(w.outMsgs, m.Key)
 		}
 	}
 }
@@ -137,7 +137,7 @@ func (w *syncWorld) burst(prefix string, n int) {
 				res := w.post("/api/v1/messages", map[string]any{"external_id": fmt.Sprintf("%s-%d", prefix, i), "platform": "twitter",
 					"profile_id": "brand", "customer": map[string]any{"platform_user_id": fmt.Sprintf("cust%d", c)}, "text": fmt.Sprintf("burst %s %d", prefix, i)})
 				mu.Lock()
-				w.outMsgs = append(w.outMsgs, res["message"].(map[string]any)["id"].(string))
+				w.outMsgs = append(w.outMsgs, res["message"].(map[string]any)["external_key"].(string))
 				mu.Unlock()
 			}
 		}()
@@ -145,7 +145,7 @@ func (w *syncWorld) burst(prefix string, n int) {
 	wg.Wait()
 }
 
-// delivered counts the message records in Salesforce by message id.
+// delivered counts the message records in Salesforce by message external key (their upsert key).
 func (w *syncWorld) delivered() map[string]int {
 	out := map[string]int{}
 	for _, r := range w.sim.Records("Care_Social_Post__c") {

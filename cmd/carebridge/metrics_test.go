@@ -50,11 +50,13 @@ func TestMetricsScrape(t *testing.T) {
 		"text":     strings.Repeat("so many words ", 40)}})
 	_, body := call(t, "GET", fmt.Sprintf("%s/api/v1/cases/%d/messages", w.base, int64(res["case"].(map[string]any)["id"].(float64))), w.token, "")
 	var msgs struct {
-		Messages []struct{ ID string } `json:"messages"`
+		Messages []struct {
+			Key string `json:"external_key"`
+		} `json:"messages"`
 	}
 	json.Unmarshal([]byte(body), &msgs)
 	for _, m := range msgs.Messages {
-		w.outMsgs = append(w.outMsgs, m.ID)
+		w.outMsgs = append(w.outMsgs, m.Key)
 	}
 	w.burst("m", 20)
 	w.checkExactlyOnce()
