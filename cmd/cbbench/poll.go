@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
@@ -99,19 +100,38 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 	if err != nil {
 		return res, err
 	}
-	go p.Run(runCtx)
-	for p.LastPollAt().IsZero() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	w.sim.ResetStats()
-	// Polls are counted as they complete (the poller also polls early,
-	// e.g. after a delivery, so the interval alone does not tell).
-	polls, lastPoll := 0, p.LastPollAt()
-	countPolls := func() {
-		if at := p.LastPollAt(); !at.Equal(lastPoll) {
-			polls, lastPoll = polls+1, at
+	// The daemon's loop (Run) polls every interval; the bench runs the
+	// same loop itself so that it counts each poll's calls and rows exactly
+	// (sfsim's counters would also see a poll in flight at the reset).
+	var polls, calls, rows atomic.Int64
+	var measuring atomic.Bool
+	firstDone := make(chan struct{})
+	go func() {
+		first := true
+		for runCtx.Err() == nil {
+			start := time.Now()
+			res, err := p.Poll(runCtx)
+			if err == nil && measuring.Load() {
+				polls.Add(1)
+				calls.Add(int64(res.Pages))
+				rows.Add(int64(res.Records))
+			}
+			if first {
+				first = false
+				close(firstDone)
+			}
+			select {
+			case <-runCtx.Done():
+			case <-time.After(o.interval - time.Since(start)):
+			}
 		}
+	}()
+	select {
+	case <-firstDone:
+	case <-ctx.Done():
+		return res, ctx.Err()
 	}
+	measuring.Store(true)
 	// The rest of the org is busy too: every other Case changes now.
 	for _, id := range others {
 		if err := w.sim.UpdateRecord("Case", id, map[string]any{"Status": "Working"}); err != nil {
@@ -140,7 +160,6 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 		}
 		deadline := changed.Add(o.interval*3 + 10*time.Second)
 		for {
-			countPolls()
 			c, err := w.store.Case(ctx, care.User{}, careIDs[k])
 			if err != nil {
 				return res, err
@@ -155,12 +174,10 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	countPolls()
-	polls = max(polls, 1)
-	res.Polls = polls
-	st := w.sim.Stats()
-	res.CallsPerPoll = float64(st.ByOperation["query"]) / float64(polls)
-	res.RowsPerPoll = float64(st.RecordsReturned) / float64(polls)
+	measuring.Store(false)
+	res.Polls = int(max(polls.Load(), 1))
+	res.CallsPerPoll = float64(calls.Load()) / float64(res.Polls)
+	res.RowsPerPoll = float64(rows.Load()) / float64(res.Polls)
 	res.P50Millis, res.P95Millis = millis(percentile(lat, 0.5)), millis(percentile(lat, 0.95))
 	return res, nil
 }
