@@ -29,7 +29,8 @@ type syncWorld struct {
 	base    string
 	token   string
 	linked  []int64
-	outMsgs []string // external keys of every message that must reach Salesforce
+	keys    map[int64]string // external key of each linked case
+	outMsgs []string         // external keys of every message that must reach Salesforce
 }
 
 func newSyncWorld(t *testing.T) *syncWorld {
@@ -94,7 +95,13 @@ func (w *syncWorld) linkCases(n, backlog int) {
 				"text":     fmt.Sprintf("backlog %d of case %d", j, i)}
 			if j == 0 {
 				res := w.post("/api/v1/cases", map[string]any{"message": msg, "salesforce": true})
-				w.linked = append(w.linked, int64(res["case"].(map[string]any)["id"].(float64)))
+				c := res["case"].(map[string]any)
+				id := int64(c["id"].(float64))
+				w.linked = append(w.linked, id)
+				if w.keys == nil {
+					w.keys = map[int64]string{}
+				}
+				w.keys[id] = c["external_key"].(string)
 			} else {
 				w.post("/api/v1/messages", msg)
 			}
