@@ -1,17 +1,10 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/carebridge/carebridge/connector/sfsim"
-	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 )
 
@@ -22,27 +15,8 @@ func TestLostSecretKeyDaemon(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	bin := buildBinary(t)
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	sum := sha256.Sum256([]byte("sue-token"))
-	cfg := filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
-public_url: http://%s
-data_dir: data
-auth:
-  users:
-    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
-salesforce:
-  login_url: %s
-  client_id: sfsim-client
-`, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
-	secret := "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"
+	_, bin, cfg, _ := simDaemon(t)
+	secret := envClientSecret
 	keyA := tokens.EnvSecretKey + "=" + strings.Repeat("a1", 32)
 	keyB := tokens.EnvSecretKey + "=" + strings.Repeat("b2", 32)
 

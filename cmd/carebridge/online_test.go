@@ -55,20 +55,21 @@ func connectDefault(t *testing.T, base, tok, sfUser string) {
 	t.Fatal(err)
 }
 
-func TestMappingCheckOnline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+// simDaemon is a supervisor "sue" (token "sue-token") daemon config wired to
+// a simulated org: the org, the built binary, the config file and its
+// directory. The client secret is in envClientSecret.
+func simDaemon(t *testing.T) (sim *sfsim.Server, bin, cfg, dir string) {
+	t.Helper()
 	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
-	bin := buildBinary(t)
-	dir := t.TempDir()
+	t.Cleanup(sim.Close)
+	bin = buildBinary(t)
+	dir = t.TempDir()
 	addr := freeAddr(t)
 	sum := sha256.Sum256([]byte("sue-token"))
-	cfg := filepath.Join(dir, "carebridge.yaml")
+	cfg = filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
 public_url: http://%s
 data_dir: data
@@ -79,7 +80,18 @@ salesforce:
   login_url: %s
   client_id: sfsim-client
 `, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
-	secretEnv := "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"
+	return sim, bin, cfg, dir
+}
+
+// envClientSecret is the simulated org's consumer secret for a daemon.
+const envClientSecret = "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"
+
+func TestMappingCheckOnline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	sim, bin, cfg, dir := simDaemon(t)
+	secretEnv := envClientSecret
 
 	p := startDaemon(t, bin, cfg, secretEnv)
 	connectDefault(t, "http://"+p.addr, "sue-token", "admin@sfsim.test")
