@@ -49,7 +49,9 @@ func TestFaultRun(t *testing.T) {
 		msgSeq  atomic.Int64
 		counts  = map[string]int{}
 		stopped = make(chan struct{})
-		wg      sync.WaitGroup
+		// unanswered are ingests the daemon was killed before answering.
+		unanswered []map[string]any
+		wg         sync.WaitGroup
 	)
 	up.Store(true)
 	count := func(what string) { mu.Lock(); counts[what]++; mu.Unlock() }
@@ -78,9 +80,16 @@ func TestFaultRun(t *testing.T) {
 			}
 			n := msgSeq.Add(1)
 			c := int(n) % len(w.linked)
-			res, ok := postOK("/api/v1/messages", map[string]any{"external_id": fmt.Sprintf("f-%d", n), "platform": "twitter",
-				"profile_id": "brand", "customer": map[string]any{"platform_user_id": fmt.Sprintf("cust%d", c)}, "text": fmt.Sprintf("steady %d", n)})
+			msg := map[string]any{"external_id": fmt.Sprintf("f-%d", n), "platform": "twitter",
+				"profile_id": "brand", "customer": map[string]any{"platform_user_id": fmt.Sprintf("cust%d", c)}, "text": fmt.Sprintf("steady %d", n)}
+			res, ok := postOK("/api/v1/messages", msg)
 			if !ok {
+				// Killed before it answered: the message may be in Care
+				// already. Sent again at the end (ingest is idempotent),
+				// the answer tells.
+				mu.Lock()
+				unanswered = append(unanswered, msg)
+				mu.Unlock()
 				count("messages refused while down")
 				continue
 			}
@@ -154,6 +163,11 @@ func TestFaultRun(t *testing.T) {
 	// Make sure the daemon is connected after the last fault.
 	if _, body := call(t, "GET", w.base+"/api/v1/salesforce/connection", w.token, ""); !strings.Contains(body, `"state":"connected"`) {
 		connectDefault(t, w.base, w.token, "admin@sfsim.test")
+	}
+	for _, msg := range unanswered {
+		if m, ok := w.post("/api/v1/messages", msg)["message"].(map[string]any); ok {
+			w.outMsgs = append(w.outMsgs, m["external_key"].(string))
+		}
 	}
 	w.checkExactlyOnce()
 	// Nothing pending or failed; Care knows what Salesforce has.
