@@ -1,6 +1,7 @@
 package care
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -194,6 +195,37 @@ func (l Limits) checkField(name string, value *string) error {
 	}
 	if value != nil {
 		return checkText(fmt.Sprintf("fields[%q]", name), *value, l.FieldValueBytes)
+	}
+	return nil
+}
+
+// CheckOverrides checks the fields an agent overrides when creating a
+// Salesforce record (contact, case, lead): as many as a case may carry, each
+// name and value bounded like a case field (a value that is not a string by
+// the bytes of its JSON).
+func (l Limits) CheckOverrides(fields map[string]any) error {
+	l = l.WithDefaults()
+	if err := checkCount("fields", len(fields), l.CaseFields); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		switch v := fields[name].(type) {
+		case string:
+			if err := l.checkField(name, &v); err != nil {
+				return err
+			}
+		default:
+			if err := l.checkField(name, nil); err != nil {
+				return err
+			}
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return Errorf(CodeInvalidArgument, "fields[%q]: %v", name, err)
+			}
+			if err := checkBytes(fmt.Sprintf("fields[%q]", name), string(raw), l.FieldValueBytes); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -49,6 +49,8 @@ type Escalator struct {
 	CaseURL func(id int64) string
 	Clock   care.Clock
 	Logger  *slog.Logger
+	// Limits bound the overrides of a create (zero: the defaults).
+	Limits care.Limits
 
 	describeMu sync.Mutex
 	described  map[string]*mapping.ObjectInfo // last describe per object, for previews
@@ -258,6 +260,9 @@ func (e *Escalator) section(obj mapping.Object, overrides map[string]any) (*mapp
 	sec := m.Section(obj)
 	if sec == nil {
 		return nil, nil, care.Errorf(care.CodeMappingNotConfigured, "the mapping has no %s section", obj)
+	}
+	if err := e.Limits.CheckOverrides(overrides); err != nil {
+		return nil, nil, err
 	}
 	if err := checkOverrides(obj, sec, overrides); err != nil {
 		return nil, nil, err

@@ -101,6 +101,26 @@ func TestOverridesRefused(t *testing.T) {
 			t.Errorf("%s %v: %d %s", tc.path, tc.fields, a.status, a.raw)
 		}
 	}
+	// Overrides are bounded like case fields (SPEC §12): too long a value,
+	// too many fields — 400 too_large naming the field, never its value.
+	many := map[string]any{}
+	for i := range 51 {
+		many[fmt.Sprintf("F%02d__c", i)] = "x"
+	}
+	for _, tc := range []struct {
+		path   string
+		fields map[string]any
+		want   string
+	}{
+		{fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c["id"])), map[string]any{"Subject": strings.Repeat("s", 4097)}, `fields[\"Subject\"]`},
+		{fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), many, "fields: 51"},
+		{fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), map[string]any{"Email": map[string]any{"deep": strings.Repeat("e", 5000)}}, `fields[\"Email\"]`},
+	} {
+		a := w.do("POST", tc.path, "alice", map[string]any{"fields": tc.fields})
+		if a.status != 400 || a.code() != "too_large" || !strings.Contains(a.raw, tc.want) || strings.Contains(a.raw, "sssss") || strings.Contains(a.raw, "eeeee") {
+			t.Errorf("%s: %d %s", tc.path, a.status, a.raw)
+		}
+	}
 	if st := w.sim.Stats(); st.Total != 0 || len(w.sim.Records("Case")) != 0 {
 		t.Fatalf("refused overrides called Salesforce: %+v", st)
 	}

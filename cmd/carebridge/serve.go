@@ -158,6 +158,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	con.Register(api)
 
 	escalator := &connector.Escalator{Store: store, Tokens: pool, Mapping: holder.Current, Users: dir, Clock: clock, Logger: logger,
+		Limits: policy.Limits,
 		CaseURL: func(id int64) string {
 			return strings.TrimRight(cfg.PublicURL, "/") + "/cases/" + strconv.FormatInt(id, 10)
 		}}
