@@ -31,8 +31,9 @@ func (e Effects) Effects(ch care.Change) []care.OutboxOp {
 		return ops
 	}
 	continuous := m.MessagesMode() == mapping.MessagesContinuous
-	if continuous && ch.Before != nil && ch.Before.Salesforce.CaseID == "" {
-		// The Salesforce case was just created: the last messages go over.
+	if continuous && ch.Before != nil && ch.Before.Salesforce.CaseID != after.Salesforce.CaseID {
+		// The Salesforce case was just created (or made again after a
+		// delete there): the last messages go over.
 		ops = append(ops, care.OutboxOp{Kind: care.OpBackfill, CaseID: after.ID})
 	}
 	if continuous && ch.Message != nil && ch.Message.Kind == care.KindMessage {

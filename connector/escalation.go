@@ -188,7 +188,9 @@ func (e *Escalator) checkEscalation(c care.Case, object mapping.Object) error {
 	}
 	switch object {
 	case mapping.ObjectCase:
-		if c.Salesforce.CaseID != "" {
+		// A Salesforce case deleted there may be made again: the upsert by
+		// the case's external key finds no live record and creates one.
+		if c.Salesforce.CaseID != "" && c.Salesforce.DeletedAt == nil {
 			return care.Errorf(care.CodeAlreadyEscalated, "case %d is already Salesforce case %s", c.ID, c.Salesforce.CaseNumber)
 		}
 	case mapping.ObjectLead:
@@ -316,6 +318,7 @@ func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, m *mappin
 	if _, err := e.Store.SetSalesforceLink(ctx, c.ID, func(l *care.SalesforceLink) {
 		l.CaseID, l.CaseNumber, l.Status = rec.ID, rec.Number, rec.Status
 		l.ContactID, l.EscalatedWithoutContact = contactID, withoutContact
+		l.DeletedAt, l.WantStatus = nil, "" // a case made again after a delete in Salesforce
 	}); err != nil {
 		return Record{}, fmt.Errorf("record Salesforce case %s on case %d: %w", rec.ID, c.ID, err)
 	}

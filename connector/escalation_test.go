@@ -426,3 +426,41 @@ func TestDescriberUnknownObject(t *testing.T) {
 		t.Fatalf("Case: %v %+v", err, info)
 	}
 }
+
+// A Salesforce case deleted there (found by the poller: deleted_at) may be
+// made again by hand: a new record upserted by the same external key, the
+// link moved to it, deleted_at cleared and replies locked again; while the
+// record lives, a second create is already_escalated.
+func TestEscalateAgainAfterDeleteInSalesforce(t *testing.T) {
+	w := newWorld(t, exampleMapping(t))
+	w.connect("sue", "default", holderSF)
+	c := w.escalate("d1", "dana", "Dana", "Doe", "Where is my parcel?", false)
+	id := num(c["id"])
+	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Dana", "LastName": "Doe"})
+	w.linkContact(c["customer_id"], contact)
+	casePath := fmt.Sprintf("/api/v1/cases/%d/salesforce/case", id)
+	first := w.must(201, "POST", casePath, "alice", nil)["case"].(map[string]any)["id"].(string)
+	if a := w.do("POST", casePath, "alice", nil); a.status != 409 || a.code() != "already_escalated" {
+		t.Fatalf("second create while the record lives: %d %s", a.status, a.raw)
+	}
+	if err := w.sim.DeleteRecord("Case", first); err != nil {
+		t.Fatal(err)
+	}
+	deleted := w.clock.Now()
+	if _, err := w.store.SetSalesforceLink(context.Background(), int64(id), func(l *care.SalesforceLink) { l.DeletedAt = &deleted }); err != nil {
+		t.Fatal(err)
+	}
+	again := w.must(201, "POST", casePath, "alice", nil)["case"].(map[string]any)["id"].(string)
+	if again == first {
+		t.Fatalf("made again as the deleted record %s", again)
+	}
+	rec, ok := w.sim.Record("Case", again)
+	if !ok || rec["Care_Case_Id__c"] != c["external_key"] {
+		t.Fatalf("new record: %v", rec)
+	}
+	got := w.must(200, "GET", fmt.Sprintf("/api/v1/cases/%d", id), "alice", nil)
+	sf := got["salesforce"].(map[string]any)
+	if sf["case_id"] != again || sf["deleted_at"] != nil || got["locked_for_reply"] != true {
+		t.Fatalf("Care case after escalating again: %v", got)
+	}
+}

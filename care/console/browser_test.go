@@ -855,6 +855,7 @@ func TestBrowserRealOrgAnswers(t *testing.T) {
 	tb.click("#tab-salesforce")
 	tb.waitText("#sf-case-deleted", "deleted in Salesforce on")
 	tb.waitJS("the deletion time", `document.querySelector('#sf-case-deleted time').getAttribute('datetime') === '2026-03-02T10:30:00Z'`)
+	tb.waitJS("the case can be created again", `!!document.querySelector('#sf-case-start')`)
 	if got := tb.text("#panel-salesforce"); strings.Contains(got, "Replies to the customer are now written from the Care page inside") {
 		t.Fatalf("a deleted Salesforce case still claims replies are locked: %q", got)
 	}

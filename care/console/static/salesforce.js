@@ -206,10 +206,8 @@ function escalationSection(p, info, object, msg, refresh) {
   const deletedAt = isCase && p.c.salesforce && p.c.salesforce.deleted_at;
   if (rec && deletedAt) {
     sec.append(h('p', { id: 'sf-case-deleted' }, `Case ${rec.number || rec.id}: deleted in Salesforce on `, timeEl(deletedAt), '.'),
-      h('p', { class: 'hint' }, 'Replies to the customer are written here in Care again; what was waiting for Salesforce is listed as failed.'));
-    return sec;
-  }
-  if (rec) {
+      h('p', { class: 'hint' }, 'Replies to the customer are written here in Care again; what was waiting for Salesforce is listed as failed. You may create the Salesforce case again.'));
+  } else if (rec) {
     sec.append(h('p', {},
       isCase ? `Case ${rec.number || rec.id}${rec.status ? ' — ' + rec.status : ''}. ` : `Lead ${rec.id}. `,
       externalLink(rec.url, isCase ? 'Open the case in Salesforce' : 'Open the lead in Salesforce')));
