@@ -757,7 +757,7 @@ func (s *Store) Messages(ctx context.Context, actor care.User, caseID int64, lim
 			until = caseMessageKey(bm, seq)
 		}
 		var err error
-		out, err = latestMessages(tx, caseID, until, limit, func(m *care.Message) bool {
+		out, err = latestMessages(tx, caseID, until, limit, s.pageBytes(), func(m *care.Message) bool {
 			return m.Kind != care.KindNote || actor.IsAgent()
 		})
 		return err
@@ -771,7 +771,35 @@ func (s *Store) Messages(ctx context.Context, actor care.User, caseID int64, lim
 // latestMessages returns up to limit messages of a case that keep accepts,
 // the latest before the case_messages key until (nil: the end), oldest
 // first.
-func latestMessages(tx *bbolt.Tx, caseID int64, until []byte, limit int, keep func(*care.Message) bool) ([]care.Message, error) {
+// MessagePageBytes bounds the text and attachments of one page of a case's
+// messages: a page of large messages is cut short (never below one
+// message) and the caller pages on with before=, so an answer stays a few
+// MiB even when every message is at its limits.
+const MessagePageBytes = 4 << 20
+
+func (s *Store) pageBytes() int {
+	if s.messagePageBytes > 0 {
+		return s.messagePageBytes
+	}
+	return MessagePageBytes
+}
+
+// messageBytes is about what m weighs in an answer: its text, author and
+// attachments.
+func messageBytes(m *care.Message) int {
+	n := len(m.Text) + len(m.Author) + 256
+	for _, a := range m.Attachments {
+		n += len(a.URL) + len(a.Type) + len(a.Name)
+	}
+	for _, u := range m.Mentions {
+		n += len(u)
+	}
+	return n
+}
+
+// latestMessages returns the messages as described above, stopping early
+// once they weigh maxBytes (0: no bound; at least one is returned).
+func latestMessages(tx *bbolt.Tx, caseID int64, until []byte, limit, maxBytes int, keep func(*care.Message) bool) ([]care.Message, error) {
 	prefix := i64(caseID)
 	c := tx.Bucket(bucketCaseMessages).Cursor()
 	if until == nil {
@@ -784,14 +812,19 @@ func latestMessages(tx *bbolt.Tx, caseID int64, until []byte, limit int, keep fu
 		k, _ = c.Prev()
 	}
 	var out []care.Message
+	weight := 0
 	for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Prev() {
 		m, err := getMessage(tx, getU64(k[16:]))
 		if err != nil {
 			return nil, err
 		}
-		if keep(m) {
-			out = append(out, *m)
+		if !keep(m) {
+			continue
 		}
+		if weight += messageBytes(m); maxBytes > 0 && weight > maxBytes && len(out) > 0 {
+			break
+		}
+		out = append(out, *m)
 	}
 	slices.Reverse(out)
 	return out, nil

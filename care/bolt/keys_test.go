@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,55 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A page of large messages is cut by weight (never below one message) and
+// the rest is reached with before=, so no answer carries hundreds of
+// messages at their limits.
+func TestMessagePageBytes(t *testing.T) {
+	s, _ := testStore(t)
+	s.messagePageBytes = 3 * 1000
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	sue, _ := benchUsers.User("sue")
+	base := time.Now().Add(-time.Hour)
+	var caseID int64
+	for i := range 7 {
+		in := benchMessage(fmt.Sprintf("page-%d", i), 1, base.Add(time.Duration(i)*time.Minute))
+		in.Text = strings.Repeat("x", 900)
+		res, err := s.Escalate(ctx, community, care.EscalateInput{Message: in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		caseID = res.Case.ID
+	}
+	var all []string
+	before := ""
+	for pages := 0; ; pages++ {
+		page, err := s.Messages(ctx, sue, caseID, 500, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 2 || pages > 7 {
+			t.Fatalf("page %d holds %d messages of 900+ bytes under a 3,000-byte bound", pages, len(page))
+		}
+		ids := make([]string, len(page))
+		for i, m := range page {
+			ids[i] = m.ID
+		}
+		all = append(ids, all...)
+		before = page[0].ID
+	}
+	if len(all) != 7 {
+		t.Fatalf("paging by before= reached %d of 7 messages", len(all))
+	}
+	// One message over the bound still comes alone.
+	s.messagePageBytes = 10
+	if page, err := s.Messages(ctx, sue, caseID, 500, ""); err != nil || len(page) != 1 {
+		t.Fatalf("tiny bound: %v, %d messages", err, len(page))
 	}
 }

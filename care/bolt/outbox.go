@@ -375,7 +375,7 @@ func (s *Store) RecentMessages(ctx context.Context, caseID int64, n int) ([]care
 	var out []care.Message
 	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
-		out, err = latestMessages(tx, caseID, nil, n, func(m *care.Message) bool { return m.Kind != care.KindNote })
+		out, err = latestMessages(tx, caseID, nil, n, 0, func(m *care.Message) bool { return m.Kind != care.KindNote })
 		return err
 	})
 	return out, err

@@ -93,6 +93,8 @@ type Store struct {
 	users   care.Users
 	effects care.Effects
 	install string
+	// messagePageBytes overrides MessagePageBytes (tests).
+	messagePageBytes int
 
 	// outboxSignal wakes the outbox's deliverer after a commit that
 	// recorded entries; enqueued notes that one did.
