@@ -16,7 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // Load reads the config file at path ("" = defaults only), applies the

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // kind is the type of a scalar setting.

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/config"
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // listBomb is a billion-laughs config: levels of ten aliases to the level

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // Report is the outcome of checking a mapping file.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // DefaultPollInterval is how often Run looks at the mapping file.

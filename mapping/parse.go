@@ -14,7 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // requiredStatuses are the Care statuses a to_salesforce map must cover;

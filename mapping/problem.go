@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // Pos is a 1-based line and column in the mapping file.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/carebridge/carebridge/internal/yamlsafe"
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // wideBomb is a 200 KB mapping whose fields alias a block of width keys
