@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/config"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -321,4 +324,12 @@ auth:
 		t.Fatalf("case after restart: %d %s", code, body)
 	}
 	p.stop(t, syscall.SIGINT)
+}
+
+// The config's default limits are the Care defaults (SPEC §12): the two
+// packages write them down separately, this keeps them one.
+func TestDefaultLimitsAgree(t *testing.T) {
+	if got, want := careLimits(config.Default().Limits), care.DefaultLimits(); got != want {
+		t.Fatalf("config defaults give %+v, Care's are %+v", got, want)
+	}
 }

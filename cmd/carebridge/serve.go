@@ -93,12 +93,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		creds = append(creds, httpapi.Credential{User: cu, TokenSHA256: u.TokenSHA256})
 	}
 	dir := care.NewDirectory(users)
-	l := cfg.Limits
-	policy := care.Policy{Grace: cfg.Care.GracePeriod, Limits: care.Limits{
-		MessageTextBytes: l.MessageTextBytes, NameChars: l.NameChars, Attachments: l.Attachments,
-		AttachmentURLChars: l.AttachmentURLChars, CaseFields: l.CaseFields, FieldValueBytes: l.FieldValueBytes,
-		Mentions: l.Mentions,
-	}.WithDefaults()}
+	policy := care.Policy{Grace: cfg.Care.GracePeriod, Limits: careLimits(cfg.Limits)}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mm, err := mapping.NewMetrics(reg)
@@ -329,4 +324,14 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	}
 	d.log.Info("stopped cleanly")
 	return nil
+}
+
+// careLimits are the config's limits as the Care write paths take them; the
+// bounds the config does not name keep their defaults.
+func careLimits(l config.Limits) care.Limits {
+	return care.Limits{
+		MessageTextBytes: l.MessageTextBytes, NameChars: l.NameChars, Attachments: l.Attachments,
+		AttachmentURLChars: l.AttachmentURLChars, CaseFields: l.CaseFields, FieldValueBytes: l.FieldValueBytes,
+		Mentions: l.Mentions,
+	}.WithDefaults()
 }
