@@ -8,25 +8,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 )
 
 // otherOrgUser creates a user of another org at the simulator.
-func (e *env) otherOrgUser(username string) {
-	e.t.Helper()
-	if _, err := e.sim.CreateUserWith(sfsim.NewUser{Username: username, LastName: "Other", Org: sfsim.OrgOther}); err != nil {
-		e.t.Fatal(err)
-	}
-}
+func (e *env) otherOrgUser(username string) { simtest.OtherOrgUser(e.t, e.sim, username) }
 
+// liveRefreshTokens is how many refresh tokens the org holds for a user.
 func (e *env) liveRefreshTokens(username string) int {
-	e.t.Helper()
-	u, ok := e.sim.UserInfo(username)
-	if !ok {
-		e.t.Fatalf("no user %s at the org", username)
-	}
-	return u.RefreshTokens
+	return simtest.LiveRefreshTokens(e.t, e.sim, username)
 }
 
 // otherBrowser is a client with a cookie jar of its own that follows no

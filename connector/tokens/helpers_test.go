@@ -173,21 +173,11 @@ func (e *env) openErr(mod func(*Options)) (*Pool, error) {
 func fastBackoff() retry.Backoff { return retry.WithMaxRetries(3, retry.NewConstant(time.Millisecond)) }
 
 // otherOrgUser creates a user of another org at the simulator.
-func (e *env) otherOrgUser(username string) {
-	e.t.Helper()
-	if _, err := e.sim.CreateUserWith(sfsim.NewUser{Username: username, LastName: "Other", Org: sfsim.OrgOther}); err != nil {
-		e.t.Fatal(err)
-	}
-}
+func (e *env) otherOrgUser(username string) { simtest.OtherOrgUser(e.t, e.sim, username) }
 
 // liveRefreshTokens is how many refresh tokens the org holds for a user.
 func (e *env) liveRefreshTokens(username string) int {
-	e.t.Helper()
-	u, ok := e.sim.UserInfo(username)
-	if !ok {
-		e.t.Fatalf("no user %s at the org", username)
-	}
-	return u.RefreshTokens
+	return simtest.LiveRefreshTokens(e.t, e.sim, username)
 }
 
 // authorize runs the web-server flow at the simulator as loginHint and

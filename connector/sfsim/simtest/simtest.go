@@ -8,6 +8,7 @@ package simtest
 
 import (
 	"os"
+	"testing"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 )
@@ -25,4 +26,23 @@ func Options(o sfsim.Options) sfsim.Options {
 		o.Strict = true
 	}
 	return o
+}
+
+// OtherOrgUser creates a user of another org at sim: its tokens are valid,
+// but its identity names another organization.
+func OtherOrgUser(tb testing.TB, sim *sfsim.Server, username string) {
+	tb.Helper()
+	if _, err := sim.CreateUserWith(sfsim.NewUser{Username: username, LastName: "Other", Org: sfsim.OrgOther}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// LiveRefreshTokens is how many refresh tokens sim holds for a user.
+func LiveRefreshTokens(tb testing.TB, sim *sfsim.Server, username string) int {
+	tb.Helper()
+	u, ok := sim.UserInfo(username)
+	if !ok {
+		tb.Fatalf("no user %s at the org", username)
+	}
+	return u.RefreshTokens
 }
