@@ -136,6 +136,8 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 		fmt.Fprintf(tw, "store\tafter ingesting %d messages: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Messages, float64(s.IngestFileBytes)/1e6, float64(s.IngestPeakRSSBytes)/1e6)
 		fmt.Fprintf(tw, "store\tGET /api/v1/cases?view=inbox, %d cases, p50/p95\t%.2f / %.2f ms\n", s.Cases, s.InboxP50Millis, s.InboxP95Millis)
 		fmt.Fprintf(tw, "store\tagent inbox p95\t%.2f ms\n", s.AgentInboxP95)
+		fmt.Fprintf(tw, "store\tlargest page of messages (500 asked, each at every limit)\t%d messages, %.1f MB answer, %.1f MB allocated\n",
+			s.LargestPage.Messages, float64(s.LargestPage.AnswerBytes)/1e6, float64(s.LargestPage.AllocatedBytes)/1e6)
 		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
 	}
 	tw.Flush()

@@ -38,6 +38,11 @@ func TestSmallRun(t *testing.T) {
 	if s := rep.Store; s == nil || s.IngestPerSecond <= 0 || s.InboxP95Millis <= 0 || s.FileBytes <= 0 || s.PeakRSSBytes <= 0 {
 		t.Fatalf("store: %+v", s)
 	}
+	// The heaviest page is cut by weight: fewer than the 100 heavy messages,
+	// a few MB, never the whole 100 × ~110 KB.
+	if lp := rep.Store.LargestPage; lp.Messages < 1 || lp.Messages >= 100 || lp.AnswerBytes > 8<<20 || lp.AllocatedBytes <= 0 {
+		t.Fatalf("largest page: %+v", lp)
+	}
 	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
 		t.Fatalf("unknown section: exit %d", code)
 	}

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +37,16 @@ type storeResult struct {
 	IngestFileBytes    int64 `json:"ingest_bbolt_file_bytes"`
 	IngestPeakRSSBytes int64 `json:"ingest_peak_rss_bytes"`
 	IngestConcurrent   int   `json:"ingest_concurrency"`
+	// The largest page of messages (SPEC §12): 100 messages each at every
+	// default limit, asked for with limit=500.
+	LargestPage largestPage `json:"largest_message_page"`
+}
+
+// largestPage is what one request for the heaviest messages costs.
+type largestPage struct {
+	Messages       int   `json:"messages_answered"`
+	AnswerBytes    int64 `json:"answer_bytes"`
+	AllocatedBytes int64 `json:"allocated_bytes"`
 }
 
 var benchUsers = []care.User{
@@ -158,6 +173,10 @@ func benchStore(ctx context.Context, messages, cases, workers int, progress func
 	if _, res.AgentInboxP95, err = timeView(ctx, srv.URL, "alice", 500); err != nil {
 		return res, err
 	}
+	progress("store: the largest page of messages")
+	if res.LargestPage, err = benchLargestPage(ctx, srv.URL); err != nil {
+		return res, err
+	}
 	if fi, err := os.Stat(filepath.Join(dir, bolt.FileName)); err == nil {
 		res.FileBytes = fi.Size()
 	}
@@ -188,4 +207,81 @@ func timeView(ctx context.Context, base, user string, n int) (p50, p95 float64, 
 		}
 	}
 	return millis(percentile(lat, 0.50)), millis(percentile(lat, 0.95)), nil
+}
+
+// benchLargestPage writes 100 messages each at every default limit (text,
+// author, 20 attachments of the longest URL) into one case through the
+// API, then asks for 500 of them and measures the answer and the bytes
+// the process allocated serving it (the server runs in this process).
+func benchLargestPage(ctx context.Context, base string) (largestPage, error) {
+	var res largestPage
+	lim := care.DefaultLimits()
+	url := "https://cdn.example.com/" + strings.Repeat("a", lim.AttachmentURLChars-len("https://cdn.example.com/"))
+	atts := make([]string, lim.Attachments)
+	for i := range atts {
+		atts[i] = url
+	}
+	client := &http.Client{Timeout: time.Minute}
+	call := func(method, path string, body any) (*http.Response, error) {
+		var r io.Reader
+		if body != nil {
+			b, err := json.Marshal(body)
+			if err != nil {
+				return nil, err
+			}
+			r = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, r)
+		req.Header.Set("Authorization", "Bearer bench-sue")
+		return client.Do(req)
+	}
+	var caseID int64
+	for i := range 100 {
+		msg := map[string]any{"external_id": fmt.Sprintf("heavy-%d", i), "platform": "twitter", "profile_id": "brand",
+			"customer": map[string]any{"platform_user_id": "heavy-customer"}, "author": strings.Repeat("h", lim.NameChars),
+			"text": strings.Repeat("t", lim.MessageTextBytes), "attachments": atts,
+			"sent_at": time.Now().Add(time.Duration(i-200) * time.Second).UTC().Format(time.RFC3339)}
+		path, body := "/api/v1/messages", any(msg)
+		if i == 0 {
+			path, body = "/api/v1/cases", map[string]any{"message": msg}
+		}
+		r, err := call("POST", path, body)
+		if err != nil {
+			return res, err
+		}
+		if i == 0 {
+			var out struct {
+				Case struct {
+					ID int64 `json:"id"`
+				} `json:"case"`
+			}
+			err = json.NewDecoder(r.Body).Decode(&out)
+			caseID = out.Case.ID
+		}
+		drain(r)
+		if err != nil || r.StatusCode >= 300 {
+			return res, fmt.Errorf("writing heavy message %d: %d %v", i, r.StatusCode, err)
+		}
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, err := call("GET", fmt.Sprintf("/api/v1/cases/%d/messages?limit=500", caseID), nil)
+	if err != nil {
+		return res, err
+	}
+	var page struct {
+		Messages []json.RawMessage `json:"messages"`
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	runtime.ReadMemStats(&after)
+	if err != nil || r.StatusCode != 200 || json.Unmarshal(b, &page) != nil {
+		return res, fmt.Errorf("largest page: %d %v", r.StatusCode, err)
+	}
+	res.Messages, res.AnswerBytes = len(page.Messages), int64(len(b))
+	// What reading the answer here allocated is counted too; it is the
+	// answer's size again, taken off.
+	res.AllocatedBytes = int64(after.TotalAlloc-before.TotalAlloc) - res.AnswerBytes
+	return res, nil
 }
