@@ -28,6 +28,15 @@ const (
 	EnvironmentSandbox    = "sandbox"
 )
 
+// Values of salesforce.change_events (SPEC §15).
+const (
+	ChangeEventsPubSub = "pubsub"
+	ChangeEventsOff    = "off"
+)
+
+// DefaultPubSubURL is Salesforce's Pub/Sub API endpoint.
+const DefaultPubSubURL = "api.pubsub.salesforce.com:7443"
+
 // Login hosts used when salesforce.login_url is empty.
 const (
 	ProductionLoginURL = "https://login.salesforce.com"
@@ -120,11 +129,20 @@ type Salesforce struct {
 	// JWTAudience is the JWT bearer assertion's aud; "" = the salesforce
 	// package's default (login.salesforce.com, test.salesforce.com for a
 	// sandbox, or login_url when it is not a salesforce.com host).
-	JWTAudience         string
-	PollInterval        time.Duration
-	KeepaliveInterval   time.Duration
-	BackgroundBudget    float64 // share of the daily API allocation background work may use, in (0,1]
-	EmbedFrameAncestors []string
+	JWTAudience       string
+	PollInterval      time.Duration
+	KeepaliveInterval time.Duration
+	// ChangeEvents is pubsub (Change Data Capture over the Pub/Sub API,
+	// SPEC §15) or off (polling alone).
+	ChangeEvents string
+	// PubSubURL is the Pub/Sub API endpoint: HOST:PORT or https://HOST:PORT
+	// (TLS), http://HOST:PORT (plaintext HTTP/2, the simulator).
+	PubSubURL string
+	// PollIntervalWithEvents is how often the poller runs as a safety net
+	// while the change stream is up.
+	PollIntervalWithEvents time.Duration
+	BackgroundBudget       float64 // share of the daily API allocation background work may use, in (0,1]
+	EmbedFrameAncestors    []string
 }
 
 // JWT configures the default token through the JWT bearer flow. Both fields
@@ -155,11 +173,14 @@ func Default() Config {
 			Mentions:           20,
 		},
 		Salesforce: Salesforce{
-			Environment:       EnvironmentProduction,
-			APIVersion:        "62.0",
-			PollInterval:      30 * time.Second,
-			KeepaliveInterval: 6 * time.Hour,
-			BackgroundBudget:  0.9,
+			Environment:            EnvironmentProduction,
+			APIVersion:             "62.0",
+			PollInterval:           30 * time.Second,
+			KeepaliveInterval:      6 * time.Hour,
+			BackgroundBudget:       0.9,
+			ChangeEvents:           ChangeEventsPubSub,
+			PubSubURL:              DefaultPubSubURL,
+			PollIntervalWithEvents: 5 * time.Minute,
 			EmbedFrameAncestors: []string{
 				"https://*.lightning.force.com",
 				"https://*.my.salesforce.com",

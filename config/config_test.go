@@ -46,12 +46,15 @@ func TestDefault(t *testing.T) {
 		Limits: config.Limits{MessageTextBytes: 65536, NameChars: 255, Attachments: 20, AttachmentURLChars: 2048,
 			CaseFields: 50, FieldValueBytes: 4096, Mentions: 20},
 		Salesforce: config.Salesforce{
-			Environment:         "production",
-			APIVersion:          "62.0",
-			PollInterval:        30 * time.Second,
-			KeepaliveInterval:   6 * time.Hour,
-			BackgroundBudget:    0.9,
-			EmbedFrameAncestors: []string{"https://*.lightning.force.com", "https://*.my.salesforce.com"},
+			Environment:            "production",
+			APIVersion:             "62.0",
+			PollInterval:           30 * time.Second,
+			KeepaliveInterval:      6 * time.Hour,
+			BackgroundBudget:       0.9,
+			EmbedFrameAncestors:    []string{"https://*.lightning.force.com", "https://*.my.salesforce.com"},
+			ChangeEvents:           "pubsub",
+			PubSubURL:              "api.pubsub.salesforce.com:7443",
+			PollIntervalWithEvents: 5 * time.Minute,
 		},
 	}
 	if !same(d, want) {

@@ -123,6 +123,10 @@ func TestEnvProblems(t *testing.T) {
 	}{
 		{"bad duration", "", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL=often"}, []string{
 			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: invalid duration "often" (write e.g. 30s, 5m, 6h)`}},
+		{"change events unknown", "", []string{"CAREBRIDGE_SALESFORCE_CHANGE_EVENTS=on"}, []string{
+			`env CAREBRIDGE_SALESFORCE_CHANGE_EVENTS: must be one of pubsub, off, got "on"`}},
+		{"safety-net poll of a week", "", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL_WITH_EVENTS=168h"}, []string{
+			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL_WITH_EVENTS: must be at most 24h, got 168h`}},
 		{"zero poll interval", "", []string{"CAREBRIDGE_SALESFORCE_POLL_INTERVAL=0s"}, []string{
 			`env CAREBRIDGE_SALESFORCE_POLL_INTERVAL: must be at least 1s, got 0s`}},
 		{"keepalive of a millisecond", "", []string{"CAREBRIDGE_SALESFORCE_KEEPALIVE_INTERVAL=1ms"}, []string{

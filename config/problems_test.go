@@ -127,6 +127,16 @@ func TestProblems(t *testing.T) {
 			`c.yaml:2:17: care.grace_period: invalid duration "2d": days are not a unit, use hours (e.g. 24h)`}},
 		{"negative grace period", "care:\n  grace_period: -1h\n", []string{
 			`c.yaml:2:17: care.grace_period: must not be negative, got -1h`}},
+		{"change events neither pubsub nor off", "salesforce:\n  change_events: cometd\n", []string{
+			`c.yaml:2:18: salesforce.change_events: must be one of pubsub, off, got "cometd"`}},
+		{"pubsub url without a port", "salesforce:\n  pubsub_url: api.pubsub.salesforce.com\n", []string{
+			`c.yaml:2:15: salesforce.pubsub_url: must be HOST:PORT, https://HOST:PORT or http://HOST:PORT, got "api.pubsub.salesforce.com"`}},
+		{"pubsub url of another scheme", "salesforce:\n  pubsub_url: grpc://h:7443\n", []string{
+			`c.yaml:2:15: salesforce.pubsub_url: must be HOST:PORT, https://HOST:PORT or http://HOST:PORT, got "grpc://h:7443"`}},
+		{"pubsub url port out of range", "salesforce:\n  pubsub_url: http://h:70000\n", []string{
+			`c.yaml:2:15: salesforce.pubsub_url: port must be a number from 1 to 65535, got "70000"`}},
+		{"safety-net poll of a millisecond", "salesforce:\n  poll_interval_with_events: 1ms\n", []string{
+			`c.yaml:2:30: salesforce.poll_interval_with_events: must be at least 1s, got 1ms`}},
 		{"zero poll interval", "salesforce:\n  poll_interval: 0s\n", []string{
 			`c.yaml:2:18: salesforce.poll_interval: must be at least 1s, got 0s`}},
 		{"negative keepalive", "salesforce:\n  keepalive_interval: -5m\n", []string{

@@ -176,6 +176,11 @@ func newSchema() *schema {
 				checkDurRange(minPollInterval, maxPollInterval)),
 			dur("salesforce.keepalive_interval", func(c *Config) *time.Duration { return &c.Salesforce.KeepaliveInterval },
 				checkDurRange(minKeepaliveInterval, maxKeepaliveInterval)),
+			str("salesforce.change_events", func(c *Config) *string { return &c.Salesforce.ChangeEvents },
+				checkOneOf(ChangeEventsPubSub, ChangeEventsOff)),
+			str("salesforce.pubsub_url", func(c *Config) *string { return &c.Salesforce.PubSubURL }, checkPubSubURL),
+			dur("salesforce.poll_interval_with_events", func(c *Config) *time.Duration { return &c.Salesforce.PollIntervalWithEvents },
+				checkDurRange(minPollInterval, maxPollInterval)),
 			{path: "salesforce.background_budget", kind: kindNumber,
 				num: func(c *Config) *float64 { return &c.Salesforce.BackgroundBudget }, checkNum: checkBudget},
 			{path: "salesforce.embed_frame_ancestors", kind: kindList,
@@ -303,6 +308,29 @@ func checkURL(required bool) func(string) string {
 		}
 		return ""
 	}
+}
+
+// checkPubSubURL accepts the Pub/Sub API endpoint: HOST:PORT or
+// https://HOST[:PORT] (TLS), or http://HOST:PORT (plaintext HTTP/2).
+func checkPubSubURL(v string) string {
+	hostPort := v
+	if scheme, rest, ok := strings.Cut(v, "://"); ok {
+		if scheme != "http" && scheme != "https" {
+			return fmt.Sprintf("must be HOST:PORT, https://HOST:PORT or http://HOST:PORT, got %s", quote(v))
+		}
+		hostPort = strings.TrimSuffix(rest, "/")
+		if scheme == "https" && !strings.Contains(hostPort, ":") {
+			hostPort += ":443"
+		}
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil || host == "" || strings.ContainsAny(host, " /?#@") {
+		return fmt.Sprintf("must be HOST:PORT, https://HOST:PORT or http://HOST:PORT, got %s", quote(v))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Sprintf("port must be a number from 1 to 65535, got %s", quote(port))
+	}
+	return ""
 }
 
 // checkAPIVersion accepts Salesforce REST versions such as "62.0".
