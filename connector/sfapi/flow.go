@@ -3,13 +3,13 @@
 package sfapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/tokens"
 )
@@ -22,13 +22,13 @@ func noStore(w http.ResponseWriter) {
 func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "a Salesforce connect cannot be started from another site")
+		h.refuse(w, r, http.StatusForbidden, "forbidden", "a Salesforce connect cannot be started from another site")
 		return
 	}
 	u, ok := h.auth(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="carebridge"`)
-		httpapi.WriteError(w, http.StatusUnauthorized, "unauthenticated", "sign in to connect Salesforce")
+		h.refuse(w, r, http.StatusUnauthorized, "unauthenticated", "sign in to connect Salesforce")
 		return
 	}
 	q := r.URL.Query()
@@ -39,15 +39,15 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 	case "default":
 		kind = tokens.KindDefault
 	default:
-		httpapi.WriteError(w, http.StatusBadRequest, "invalid_argument", `as must be "default" or "user"`)
+		h.refuse(w, r, http.StatusBadRequest, "invalid_argument", `as must be "default" or "user"`)
 		return
 	}
 	switch {
 	case !u.IsAgent():
-		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "integration users cannot connect a Salesforce token")
+		h.refuse(w, r, http.StatusForbidden, "forbidden", "integration users cannot connect a Salesforce token")
 		return
 	case kind == tokens.KindDefault && u.Role != care.RoleSupervisor:
-		httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only a supervisor can connect the default Salesforce token")
+		h.refuse(w, r, http.StatusForbidden, "forbidden", "only a supervisor can connect the default Salesforce token")
 		return
 	}
 	env := q.Get("environment")
@@ -56,7 +56,7 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 		env = h.env
 	case "production", "sandbox":
 	default:
-		httpapi.WriteError(w, http.StatusBadRequest, "invalid_argument", `environment must be "production" or "sandbox"`)
+		h.refuse(w, r, http.StatusBadRequest, "invalid_argument", `environment must be "production" or "sandbox"`)
 		return
 	}
 	loginURL, err := salesforce.LoginURL(env, h.override)
@@ -84,12 +84,12 @@ func (h *Handler) connect(w http.ResponseWriter, r *http.Request) {
 		environment: env, binding: bind}, h.now())
 	switch {
 	case errors.Is(err, errUserPending):
-		httpapi.WriteError(w, http.StatusTooManyRequests, "too_many_requests",
+		h.refuse(w, r, http.StatusTooManyRequests, "too_many_requests",
 			"too many Salesforce connects of yours are pending; finish one or wait 10 minutes")
 		return
 	case errors.Is(err, errAllPending):
 		h.log.Warn("salesforce connect refused: the pending connects are full", "user", u.ID)
-		httpapi.WriteError(w, http.StatusTooManyRequests, "too_many_requests",
+		h.refuse(w, r, http.StatusTooManyRequests, "too_many_requests",
 			"too many Salesforce connects are pending; try again in a few minutes")
 		return
 	}
@@ -120,17 +120,17 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			msg += ": " + clip(d)
 		}
 		h.log.Warn("salesforce connect refused by Salesforce", "user", p.userID, "error", clip(e))
-		httpapi.WriteError(w, http.StatusBadRequest, "salesforce_authorization_failed", msg)
+		h.refuse(w, r, http.StatusBadRequest, "salesforce_authorization_failed", msg)
 		return
 	}
 	if !ok || !boundTo(r, p) {
-		httpapi.WriteError(w, http.StatusBadRequest, "invalid_state",
+		h.refuse(w, r, http.StatusBadRequest, "invalid_state",
 			"the connect request is unknown, expired, already used or was started in another browser; start connecting again")
 		return
 	}
 	code := q.Get("code")
 	if code == "" {
-		httpapi.WriteError(w, http.StatusBadRequest, "invalid_argument", "the callback has no code")
+		h.refuse(w, r, http.StatusBadRequest, "invalid_argument", "the callback has no code")
 		return
 	}
 	auth, err := h.pool.OAuth(p.loginURL)
@@ -185,15 +185,22 @@ func (h *Handler) salesforceFailed(w http.ResponseWriter, r *http.Request, what 
 			msg += ": " + oe.Description
 		}
 		h.log.Warn("salesforce connect failed", "step", what, "error", oe.Code)
-		httpapi.WriteError(w, http.StatusBadRequest, "salesforce_authorization_failed", msg)
+		h.refuse(w, r, http.StatusBadRequest, "salesforce_authorization_failed", msg)
 	case errors.As(err, &oe), errors.As(err, &ae), errors.As(err, &ne):
 		h.log.Warn("salesforce connect failed", "step", what, "error", err)
-		httpapi.WriteError(w, http.StatusBadGateway, "salesforce_unavailable", "could not "+what+" with Salesforce; try again")
+		h.refuse(w, r, http.StatusBadGateway, "salesforce_unavailable", "could not "+what+" with Salesforce; try again")
 	default:
 		h.internal(w, r, err)
 	}
 }
 
 // internal answers an unexpected error as the API does: logged in full,
-// answered without detail.
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) { h.api.Fail(w, r, err) }
+// answered without detail (a page for a browser).
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if !wantsHTML(r) || errors.Is(err, context.Canceled) {
+		h.api.Fail(w, r, err)
+		return
+	}
+	h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
+	h.errorPage(w, http.StatusInternalServerError, "internal", "carebridge could not finish this step; try again, and ask your administrator to look at its log if it keeps failing.")
+}

@@ -18,7 +18,9 @@
 // someone else started. The callback exchanges the code with its PKCE
 // verifier and hands the token to the pool (connector/tokens), which reads
 // the identity and stores it encrypted, then redirects to the console; a
-// token of another org lands on the console with ?error=org_mismatch.
+// token of another org lands on the console with ?error=org_mismatch. A
+// refused connect or callback is an HTML page with a link back to the console
+// when the browser asks for HTML, the API's JSON error otherwise.
 package sfapi
 
 import (
