@@ -271,6 +271,8 @@ type Case struct {
 	DoneAt                time.Time         `json:"done_at"` // zero unless done
 	HasOutbound           bool              `json:"has_outbound"`
 	Salesforce            SalesforceLink    `json:"salesforce"`
+	// Customer is filled on every read of a case (never stored with it).
+	Customer *CustomerSummary `json:"customer,omitempty"`
 }
 
 // Attachment of a social message. On the wire it is either a URL string or

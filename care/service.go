@@ -239,6 +239,18 @@ type Service interface {
 	PatchCustomer(ctx context.Context, actor User, id int64, p CustomerPatch) (Customer, error)
 	CustomerCases(ctx context.Context, actor User, id int64) ([]Case, error)
 	CommunityMessage(ctx context.Context, actor User, platform, externalID string) (CommunityStatus, error)
+
+	// ViewCounts counts every default view for actor, from counters kept
+	// in each change's transaction.
+	ViewCounts(ctx context.Context, actor User) (map[View]int64, error)
+	// Customers lists up to limit customers whose names or usernames match
+	// the words of q (the last one as a prefix).
+	Customers(ctx context.Context, actor User, q string, limit int) ([]Customer, error)
+	CreateView(ctx context.Context, actor User, v SavedView) (SavedView, error)
+	// SavedViews lists actor's own saved views and those shared, with counts.
+	SavedViews(ctx context.Context, actor User) ([]SavedViewCount, error)
+	// DeleteView deletes a saved view: its owner or a supervisor.
+	DeleteView(ctx context.Context, actor User, id string) error
 }
 
 // Change is one committed change to a case, as side-effect recorders (the
@@ -306,6 +318,9 @@ func (g guard) Cases(ctx context.Context, actor User, q CaseQuery) (CasePage, er
 	}
 	if q.Limit < 0 || q.Limit > MaxPageLimit {
 		return CasePage{}, Errorf(CodeInvalidArgument, "limit must be between 1 and %d", MaxPageLimit)
+	}
+	if err := checkCaseQuery(q); err != nil {
+		return CasePage{}, err
 	}
 	page, err := g.svc.Cases(ctx, actor, q)
 	page.Cases = page.Cases[:min(len(page.Cases), MaxPageLimit)]

@@ -72,6 +72,12 @@ type CaseQuery struct {
 	Assignee  string // user id, or "none" for unassigned
 	Platform  string
 	ProfileID string
+	// Q searches customer names, usernames and message text: every word
+	// must match, the last one as a prefix, case-insensitively.
+	Q string
+	// SavedView is the id of a saved view: its filters and sort replace
+	// the query's (the caller must own it or it must be shared).
+	SavedView string
 }
 
 // Page limits.

@@ -91,7 +91,7 @@ func seedCases(tb testing.TB, s *Store, n int) {
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			for i := done; i < min(done+perTx, n); i++ {
 				cust := &care.Customer{Platform: "twitter", PlatformUserID: fmt.Sprintf("u%d", i), Username: fmt.Sprintf("@u%d", i), CreatedAt: t0}
-				if err := putCustomer(tx, cust); err != nil {
+				if err := s.putCustomer(tx, cust); err != nil {
 					return err
 				}
 				created := t0.Add(time.Duration(i) * time.Minute)
@@ -107,7 +107,7 @@ func seedCases(tb testing.TB, s *Store, n int) {
 				if c.Status == care.StatusDone {
 					c.DoneAt = created.Add(time.Hour)
 				}
-				if err := putCase(tx, nil, c); err != nil {
+				if err := s.putCase(tx, nil, c); err != nil {
 					return err
 				}
 				if err := claimPair(tx, nil, c); err != nil {

@@ -22,6 +22,9 @@
 //	salesforce_cases  Salesforce case id → Care case id
 //	case_keys       case external key → case id
 //	outbox_counts   state → count
+//	view_counts, case_mentions  counters of the views (see counts.go)
+//	search_*        the search index (see search.go)
+//	saved_views     view id → SavedView JSON
 //
 // Writes go through one committer goroutine that groups concurrent writes
 // into one transaction (group commit), so ingest is not bound by fsync.
@@ -37,6 +40,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -69,7 +73,9 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
-		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys}
+		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
+		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers,
+		bucketSavedViews}
 )
 
 // ErrClosed is returned by writes after Close.
@@ -83,6 +89,18 @@ type Options struct {
 	// Effects, when set, decides the Salesforce side effects of every case
 	// change; they are recorded in the outbox in the change's transaction.
 	Effects care.Effects
+	// OnCommit, when set, is told the case changes of every committed
+	// write group, in commit order, once the transaction is over. It runs
+	// on a goroutine of its own, never on the committer's, so however slow
+	// it is no write waits for it; still, it should enqueue and return.
+	// Should it fall more than MaxCommitBacklog changes behind, the
+	// changes waiting are dropped and it is called once with an empty
+	// batch: changes were lost, reload.
+	OnCommit func(changes []care.Change)
+	// WithoutSearchIndex leaves the search index out of every write
+	// (benchmarks only: it measures what the index costs; search then
+	// misses what was written so).
+	WithoutSearchIndex bool
 }
 
 // Store is the bbolt-backed Care case store. It implements care.Service.
@@ -95,6 +113,12 @@ type Store struct {
 	install string
 	// messagePageBytes overrides MessagePageBytes (tests).
 	messagePageBytes int
+	noSearchIndex    bool
+
+	// changes are the case changes of the transaction being committed
+	// (the committer's alone); notify hands them to OnCommit.
+	changes []care.Change
+	notify  *notifier
 
 	// outboxSignal wakes the outbox's deliverer after a commit that
 	// recorded entries; enqueued notes that one did.
@@ -125,7 +149,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
 		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{}),
-		outboxSignal: make(chan struct{}, 1)}
+		outboxSignal: make(chan struct{}, 1), noSearchIndex: opts.WithoutSearchIndex}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -151,6 +175,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.OnCommit != nil {
+		s.notify = newNotifier(opts.OnCommit)
+		go s.notify.run()
 	}
 	go s.commitLoop()
 	return s, nil
@@ -178,6 +206,12 @@ func (s *Store) init(tx *bbolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if err := migrateCaseKeys(tx, s.now()); err != nil {
 		return fmt.Errorf("give cases their external keys: %w", err)
+	}
+	if err := migrateViewCounts(tx); err != nil {
+		return fmt.Errorf("count the views: %w", err)
+	}
+	if err := s.migrateSearchIndex(tx); err != nil {
+		return fmt.Errorf("build the search index: %w", err)
 	}
 	if v := meta.Get([]byte("install")); v != nil {
 		s.install = string(v)
@@ -261,6 +295,9 @@ func (s *Store) Close() error {
 	close(s.closing)
 	s.closeMu.Unlock()
 	<-s.done
+	if s.notify != nil {
+		s.notify.close()
+	}
 	return s.db.Close()
 }
 
@@ -344,15 +381,20 @@ func (s *Store) commitLoop() {
 // commit runs a group in one transaction. Domain errors answer their own
 // request; any other error rolls the group back, and the group is retried
 // without the failing write, which then runs alone to get its own answer.
+// The case changes of what committed go to OnCommit before the writers
+// hear back.
 func (s *Store) commit(group []*writeReq) {
 	for len(group) > 0 {
 		results := make([]error, len(group))
 		failed := -1
+		s.changes = s.changes[:0]
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			for i, r := range group {
+				mark := len(s.changes)
 				err := r.fn(tx)
 				var de *care.Error
 				if errors.As(err, &de) {
+					s.changes = s.changes[:mark]
 					results[i] = err
 					continue
 				}
@@ -367,6 +409,7 @@ func (s *Store) commit(group []*writeReq) {
 			if s.enqueued.Swap(false) {
 				s.signalOutbox()
 			}
+			s.committed()
 			for i, r := range group {
 				r.done <- results[i]
 			}
@@ -379,9 +422,30 @@ func (s *Store) commit(group []*writeReq) {
 			return
 		}
 		bad := group[failed]
-		bad.done <- s.db.Update(bad.fn)
+		s.changes = s.changes[:0]
+		err = s.db.Update(bad.fn)
+		if err == nil {
+			s.committed()
+		}
+		bad.done <- err
 		group = append(group[:failed:failed], group[failed+1:]...)
 	}
+}
+
+// record notes a case change of the write being committed, for OnCommit.
+// Only writes run by the committer (s.update) may call it.
+func (s *Store) record(ch care.Change) {
+	if s.notify != nil {
+		s.changes = append(s.changes, ch)
+	}
+}
+
+// committed hands the changes of a committed transaction to OnCommit.
+func (s *Store) committed() {
+	if s.notify != nil && len(s.changes) > 0 {
+		s.notify.push(slices.Clone(s.changes))
+	}
+	s.changes = s.changes[:0]
 }
 
 func (s *Store) view(fn func(tx *bbolt.Tx) error) error { return s.db.View(fn) }

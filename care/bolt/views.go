@@ -12,8 +12,14 @@ import (
 
 // Cases lists a page of cases for a view: an ordered merge of the index
 // ranges of the view's statuses, so a page costs a few seeks and loads
-// however many cases the store holds.
+// however many cases the store holds. A search (q.Q) narrows it to the
+// cases whose words match: few of them are loaded and sorted, many are
+// picked out of the view's order as it streams.
 func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (care.CasePage, error) {
+	q, err := s.resolveSavedView(actor, q)
+	if err != nil {
+		return care.CasePage{}, err
+	}
 	plan, err := care.PlanQuery(actor, q)
 	if err != nil {
 		return care.CasePage{}, err
@@ -23,32 +29,24 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 		return page, nil
 	}
 	err = s.view(func(tx *bbolt.Tx) error {
+		found := searchCases(tx, q.Q)
 		var src source
-		switch {
-		case plan.Scope.MentionsOf != "" && plan.Sort.Key == care.SortNoteTime:
-			prefix := join([]byte(plan.Scope.MentionsOf), sep)
-			src = newIndexStream(tx.Bucket(bucketMentions), prefix, plan.Sort.Desc, plan.After)
-		case plan.Scope.MentionsOf != "":
-			var err error
-			if src, err = mentionedSorted(tx, plan); err != nil {
-				return err
-			}
-		default:
-			scope := scopeAll
-			if plan.Scope.Unassigned || plan.Scope.Assignee != "" {
-				scope = assigneeScope(plan.Scope.Assignee)
-			}
-			streams := make([]*indexStream, 0, len(plan.Statuses))
-			for _, st := range plan.Statuses {
-				prefix := join(scope, sep, []byte{statusByte(st), byte(plan.Sort.Key)})
-				streams = append(streams, newIndexStream(tx.Bucket(bucketCaseIndex), prefix, plan.Sort.Desc, plan.After))
-			}
-			src = &merge{streams: streams, desc: plan.Sort.Desc}
+		var err error
+		if found != nil && len(found) <= loadBelow {
+			src, err = foundSorted(tx, plan, found)
+		} else {
+			src, err = planSource(tx, plan)
+		}
+		if err != nil {
+			return err
 		}
 		for {
 			pos, ok := src.next()
 			if !ok {
-				return nil
+				break
+			}
+			if _, ok := found[pos.ID]; found != nil && !ok {
+				continue
 			}
 			c, err := getCase(tx, pos.ID)
 			if err != nil {
@@ -59,17 +57,141 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 			}
 			if len(page.Cases) == plan.Limit {
 				last := page.Cases[len(page.Cases)-1]
-				page.NextCursor = care.EncodeCursor(plan.Sort, s.position(tx, plan, &last))
-				return nil
+				page.NextCursor = care.EncodeCursor(plan.Sort, position(tx, plan, &last))
+				break
 			}
 			page.Cases = append(page.Cases, *c)
 		}
+		return withCustomers(tx, page.Cases)
 	})
 	return page, err
 }
 
+// loadBelow is the number of search results up to which a listing loads
+// and sorts them all, rather than streaming the view's order.
+const loadBelow = 1000
+
+// planSource streams the positions of the cases in plan's scope and
+// statuses, in its order.
+func planSource(tx *bbolt.Tx, plan care.Plan) (source, error) {
+	switch {
+	case plan.Scope.MentionsOf != "" && plan.Sort.Key == care.SortNoteTime:
+		prefix := join([]byte(plan.Scope.MentionsOf), sep)
+		return newIndexStream(tx.Bucket(bucketMentions), prefix, plan.Sort.Desc, plan.After), nil
+	case plan.Scope.MentionsOf != "":
+		return mentionedSorted(tx, plan)
+	}
+	scope := scopeAll
+	if plan.Scope.Unassigned || plan.Scope.Assignee != "" {
+		scope = assigneeScope(plan.Scope.Assignee)
+	}
+	streams := make([]*indexStream, 0, len(plan.Statuses))
+	for _, st := range plan.Statuses {
+		prefix := join(scope, sep, []byte{statusByte(st), byte(plan.Sort.Key)})
+		streams = append(streams, newIndexStream(tx.Bucket(bucketCaseIndex), prefix, plan.Sort.Desc, plan.After))
+	}
+	return &merge{streams: streams, desc: plan.Sort.Desc}, nil
+}
+
+// inScope reports whether c is in plan's scope (its statuses and filters
+// are Matches' business).
+func inScope(tx *bbolt.Tx, plan care.Plan, c *care.Case) bool {
+	switch sc := plan.Scope; {
+	case sc.MentionsOf != "":
+		return tx.Bucket(bucketMentionLatest).Get(join([]byte(sc.MentionsOf), sep, i64(c.ID))) != nil
+	case sc.Unassigned:
+		return c.Assignee == ""
+	case sc.Assignee != "":
+		return c.Assignee == sc.Assignee
+	}
+	return true
+}
+
+// foundSorted orders the found cases in plan's scope by plan's sort, after
+// its cursor.
+func foundSorted(tx *bbolt.Tx, plan care.Plan, found idSet) (source, error) {
+	all := make(sliceSource, 0, len(found))
+	for id := range found {
+		c, err := getCase(tx, id)
+		if care.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !inScope(tx, plan, c) || !plan.Matches(c) {
+			continue
+		}
+		all = append(all, position(tx, plan, c))
+	}
+	return sortPositions(all, plan), nil
+}
+
+// countPlan counts the cases plan lists (with search q), up to limit:
+// from the counters when no filter needs each case, else by walking the
+// view's order. capped says the count stopped at limit.
+func countPlan(tx *bbolt.Tx, plan care.Plan, q string, limit int) (int64, bool, error) {
+	if plan.Empty {
+		return 0, false, nil
+	}
+	found := searchCases(tx, q)
+	if found == nil && countable(plan) {
+		n := countByCounters(tx, plan)
+		return min(n, int64(limit)), n > int64(limit), nil
+	}
+	src, err := planSource(tx, plan)
+	if err != nil {
+		return 0, false, err
+	}
+	var n int64
+	for {
+		pos, ok := src.next()
+		if !ok {
+			return n, false, nil
+		}
+		if _, ok := found[pos.ID]; found != nil && !ok {
+			continue
+		}
+		if !countable(plan) {
+			c, err := getCase(tx, pos.ID)
+			if err != nil {
+				return 0, false, err
+			}
+			if !plan.Matches(c) {
+				continue
+			}
+		}
+		if n == int64(limit) {
+			return n, true, nil
+		}
+		n++
+	}
+}
+
+// withCustomers fills each case's customer summary.
+func withCustomers(tx *bbolt.Tx, cases []care.Case) error {
+	for i := range cases {
+		if err := withCustomer(tx, &cases[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func withCustomer(tx *bbolt.Tx, c *care.Case) error {
+	cust, err := getCustomer(tx, c.CustomerID)
+	if care.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.Customer = cust.Summary()
+	return nil
+}
+
 // position is c's place in the plan's order, for the next page's cursor.
-func (s *Store) position(tx *bbolt.Tx, plan care.Plan, c *care.Case) care.Position {
+func position(tx *bbolt.Tx, plan care.Plan, c *care.Case) care.Position {
 	if plan.Sort.Key == care.SortNoteTime {
 		v := tx.Bucket(bucketMentionLatest).Get(join([]byte(plan.Scope.MentionsOf), sep, i64(c.ID)))
 		if v != nil {
@@ -213,20 +335,29 @@ func mentionedSorted(tx *bbolt.Tx, plan care.Plan) (source, error) {
 		if err != nil {
 			return nil, err
 		}
-		pos := care.Position{Value: care.SortValue(cs, plan.Sort.Key), ID: cs.ID}
-		if plan.After != nil {
-			c := comparePos(pos, *plan.After)
-			if (!plan.Sort.Desc && c <= 0) || (plan.Sort.Desc && c >= 0) {
-				continue
-			}
-		}
-		all = append(all, pos)
+		all = append(all, care.Position{Value: care.SortValue(cs, plan.Sort.Key), ID: cs.ID})
 	}
+	return sortPositions(all, plan), nil
+}
+
+// pastCursor reports whether pos comes after plan's cursor (true without
+// one).
+func pastCursor(plan care.Plan, pos care.Position) bool {
+	if plan.After == nil {
+		return true
+	}
+	c := comparePos(pos, *plan.After)
+	return (!plan.Sort.Desc && c > 0) || (plan.Sort.Desc && c < 0)
+}
+
+// sortPositions orders the positions after plan's cursor by plan's sort.
+func sortPositions(all sliceSource, plan care.Plan) source {
+	all = slices.DeleteFunc(all, func(p care.Position) bool { return !pastCursor(plan, p) })
 	slices.SortFunc(all, func(a, b care.Position) int {
 		if plan.Sort.Desc {
 			return comparePos(b, a)
 		}
 		return comparePos(a, b)
 	})
-	return &all, nil
+	return &all
 }

@@ -1,0 +1,72 @@
+package bolt
+
+// What a case knows of Salesforce: its link, values read from Salesforce,
+// and lookups by Salesforce id or external key.
+
+import (
+	"context"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+// SetSalesforceLink changes what a case knows of its Salesforce records
+// (after an agent's escalation). Linking a Salesforce case records the
+// side effects that follow (the message backfill) in the same transaction.
+func (s *Store) SetSalesforceLink(ctx context.Context, caseID int64, fn func(*care.SalesforceLink)) (care.Case, error) {
+	return s.OutboxDoneWith(ctx, nil, caseID, func(c *care.Case) { fn(&c.Salesforce) })
+}
+
+// ApplyFromSalesforce changes a case with a value read from Salesforce (the
+// status poller). The change is marked FromSalesforce, so it never sends the
+// value back.
+func (s *Store) ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c *care.Case, now time.Time) error) (care.Case, error) {
+	c, _, err := s.modifyCaseAs(ctx, care.Change{FromSalesforce: true}, caseID, func(_ *bbolt.Tx, c *care.Case, now time.Time) (*care.Message, error) {
+		if err := fn(c, now); err != nil {
+			return nil, err
+		}
+		c.UpdatedAt = now
+		return nil, nil
+	})
+	return c, err
+}
+
+// CaseBySalesforceID returns the Care case linked to a Salesforce case.
+func (s *Store) CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error) {
+	return s.caseByIndex(bucketSFCases, sfCaseID, care.Errorf(care.CodeNotFound, "no Care case is linked to Salesforce case %s", sfCaseID))
+}
+
+// CaseByExternalKey returns the case known by key (SPEC §11), the value its
+// Salesforce record is upserted by.
+func (s *Store) CaseByExternalKey(ctx context.Context, key string) (care.Case, error) {
+	return s.caseByIndex(bucketCaseKeys, key, care.Errorf(care.CodeNotFound, "no case has this external key"))
+}
+
+// caseByIndex returns the case an index bucket maps key to, or notFound.
+func (s *Store) caseByIndex(bucket []byte, key string, notFound error) (care.Case, error) {
+	var c *care.Case
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucket).Get([]byte(key))
+		if v == nil {
+			return notFound
+		}
+		var err error
+		c, err = getCase(tx, int64(getU64(v)))
+		return err
+	})
+	if err != nil {
+		return care.Case{}, err
+	}
+	return *c, nil
+}
+
+// LinkedCaseCount is how many Care cases have a Salesforce case.
+func (s *Store) LinkedCaseCount(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(func(tx *bbolt.Tx) error {
+		n = tx.Bucket(bucketSFCases).Stats().KeyN
+		return nil
+	})
+	return n, err
+}

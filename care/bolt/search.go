@@ -1,0 +1,330 @@
+package bolt
+
+// The search index: words of message text and of customer names and
+// usernames, kept in the transaction of every write that changes them, so
+// a search never lags or disagrees with the store.
+//
+//	search_words      word 0x00 case id → ∅ (words of the case's messages and notes)
+//	search_case_words case id, word → ∅ (the same, by case: a deleted case leaves the index)
+//	search_names      word 0x00 case id → ∅ (words of the case's customer)
+//	search_customers  word 0x00 customer id → ∅ (words of the customer)
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketSearchWords     = []byte("search_words")
+	bucketSearchCaseWords = []byte("search_case_words")
+	bucketSearchNames     = []byte("search_names")
+	bucketSearchCustomers = []byte("search_customers")
+
+	// metaSearchIndex marks a database whose search index is complete.
+	metaSearchIndex = []byte("search_indexed_v1")
+)
+
+// Tokenizing bounds.
+const (
+	maxWordBytes    = 64   // longer words are not indexed (nor searched)
+	maxMessageWords = 2000 // distinct words indexed per message
+)
+
+// Words splits text into its distinct words, in order of appearance: runs
+// of letters and digits, lowercased (Unicode-aware), at most max of them
+// (0: no bound), none longer than 64 bytes.
+func Words(text string, max int) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		w = strings.ToLower(w)
+		if len(w) > maxWordBytes || seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, w)
+		if max > 0 && len(out) == max {
+			break
+		}
+	}
+	return out
+}
+
+func customerWords(c *care.Customer) []string {
+	return Words(c.FirstName+" "+c.LastName+" "+c.Username, 0)
+}
+
+func wordKey(w string, id int64) []byte { return join([]byte(w), sep, i64(id)) }
+
+// putAbsent puts an empty value under k unless k is there: a put of a key
+// already present would still rewrite its page.
+func putAbsent(b *bbolt.Bucket, k []byte) error {
+	if b.Get(k) != nil {
+		return nil
+	}
+	return b.Put(k, nil)
+}
+
+// indexMessage adds the words of m's text to its case.
+func (s *Store) indexMessage(tx *bbolt.Tx, m *care.Message) error {
+	if s.noSearchIndex || m.CaseID == 0 {
+		return nil
+	}
+	words, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
+	for _, w := range Words(m.Text, maxMessageWords) {
+		if err := putAbsent(words, wordKey(w, m.CaseID)); err != nil {
+			return err
+		}
+		if err := putAbsent(byCase, join(i64(m.CaseID), []byte(w))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexCaseNames gives case c the words of its customer (old ones, when
+// the customer changed, are taken away).
+func (s *Store) indexCaseNames(tx *bbolt.Tx, caseID int64, old, words []string) error {
+	if s.noSearchIndex {
+		return nil
+	}
+	names := tx.Bucket(bucketSearchNames)
+	for _, w := range old {
+		if !slices.Contains(words, w) {
+			if err := names.Delete(wordKey(w, caseID)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range words {
+		if err := putAbsent(names, wordKey(w, caseID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexNewCase indexes a new case under its customer's words.
+func (s *Store) indexNewCase(tx *bbolt.Tx, c *care.Case) error {
+	if s.noSearchIndex {
+		return nil
+	}
+	cust, err := getCustomer(tx, c.CustomerID)
+	if care.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.indexCaseNames(tx, c.ID, nil, customerWords(cust))
+}
+
+// unindexCase takes a deleted case out of the search index.
+func (s *Store) unindexCase(tx *bbolt.Tx, c *care.Case) error {
+	words, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
+	prefix := i64(c.ID)
+	var keys [][]byte
+	cur := byCase.Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := words.Delete(wordKey(string(k[8:]), c.ID)); err != nil {
+			return err
+		}
+		if err := byCase.Delete(k); err != nil {
+			return err
+		}
+	}
+	cust, err := getCustomer(tx, c.CustomerID)
+	if care.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.indexCaseNames(tx, c.ID, customerWords(cust), nil)
+}
+
+// reindexCustomer moves a customer's words, in the customer index and on
+// each of its cases not deleted, from old's to c's.
+func (s *Store) reindexCustomer(tx *bbolt.Tx, old, c *care.Customer) error {
+	if s.noSearchIndex {
+		return nil
+	}
+	var was []string
+	if old != nil {
+		was = customerWords(old)
+	}
+	now := customerWords(c)
+	if slices.Equal(was, now) {
+		return nil
+	}
+	b := tx.Bucket(bucketSearchCustomers)
+	for _, w := range was {
+		if err := b.Delete(wordKey(w, c.ID)); err != nil {
+			return err
+		}
+	}
+	for _, w := range now {
+		if err := b.Put(wordKey(w, c.ID), nil); err != nil {
+			return err
+		}
+	}
+	prefix := i64(c.ID)
+	cur := tx.Bucket(bucketCustomerCases).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		cs, err := getCase(tx, int64(getU64(k[8:])))
+		if err != nil {
+			return err
+		}
+		if cs.Status == care.StatusDeleted {
+			continue
+		}
+		if err := s.indexCaseNames(tx, cs.ID, was, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// idSet is a set of case or customer ids.
+type idSet map[int64]struct{}
+
+// matchIDs finds the ids under every word of q in the buckets (an id
+// matches a word when any bucket holds it under the word; the last word of
+// q matches as a prefix). A q without words matches nothing.
+func matchIDs(tx *bbolt.Tx, q string, buckets ...[]byte) idSet {
+	words := Words(q, 0)
+	if len(words) == 0 {
+		return idSet{}
+	}
+	var set idSet
+	for i, w := range words {
+		prefix := []byte(w)
+		if i < len(words)-1 {
+			prefix = join(prefix, sep)
+		}
+		next := idSet{}
+		for _, name := range buckets {
+			cur := tx.Bucket(name).Cursor()
+			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+				if len(k) < 9 {
+					continue
+				}
+				id := int64(getU64(k[len(k)-8:]))
+				if _, ok := set[id]; set == nil || ok {
+					next[id] = struct{}{}
+				}
+			}
+		}
+		if set = next; len(set) == 0 {
+			break
+		}
+	}
+	return set
+}
+
+// searchCases is the set of cases matching q ("": nil, no search).
+func searchCases(tx *bbolt.Tx, q string) idSet {
+	if strings.TrimSpace(q) == "" {
+		return nil
+	}
+	return matchIDs(tx, q, bucketSearchWords, bucketSearchNames)
+}
+
+// Customers lists up to limit customers (default 50) whose names or
+// usernames match q, by id; an empty q lists the latest customers.
+func (s *Store) Customers(ctx context.Context, actor care.User, q string, limit int) ([]care.Customer, error) {
+	if err := care.CheckReadsCustomers(actor); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = care.DefaultPageLimit
+	}
+	out := []care.Customer{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		var ids []int64
+		if strings.TrimSpace(q) == "" {
+			cur := tx.Bucket(bucketCustomers).Cursor()
+			for k, _ := cur.Last(); k != nil && len(ids) < limit; k, _ = cur.Prev() {
+				ids = append(ids, int64(getU64(k)))
+			}
+		} else {
+			for id := range matchIDs(tx, q, bucketSearchCustomers) {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			ids = ids[:min(len(ids), limit)]
+		}
+		for _, id := range ids {
+			c, err := getCustomer(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, *c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// migrateSearchIndex indexes a store written before the search index, once.
+func (s *Store) migrateSearchIndex(tx *bbolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(metaSearchIndex) != nil || s.noSearchIndex {
+		return nil
+	}
+	err := tx.Bucket(bucketCustomers).ForEach(func(k, v []byte) error {
+		var c care.Customer
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("customer %x: %w", k, err)
+		}
+		for _, w := range customerWords(&c) {
+			if err := tx.Bucket(bucketSearchCustomers).Put(wordKey(w, c.ID), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	deleted := map[int64]bool{}
+	err = tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		var c care.Case
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("case %x: %w", k, err)
+		}
+		if c.Status == care.StatusDeleted {
+			deleted[c.ID] = true
+			return nil
+		}
+		return s.indexNewCase(tx, &c)
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
+		var m care.Message
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("message %x: %w", k, err)
+		}
+		if deleted[m.CaseID] {
+			return nil
+		}
+		return s.indexMessage(tx, &m)
+	})
+	if err != nil {
+		return err
+	}
+	return meta.Put(metaSearchIndex, []byte{1})
+}
