@@ -2,17 +2,16 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"log/slog"
-	"math"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
@@ -23,9 +22,12 @@ import (
 
 // Poller defaults.
 const (
-	DefaultPollInterval    = 30 * time.Second
-	DefaultOverlap         = time.Minute
-	DefaultInitialLookback = time.Hour
+	DefaultPollInterval = 30 * time.Second
+	// DefaultPollIntervalWithEvents is the safety-net interval while a
+	// change stream is up.
+	DefaultPollIntervalWithEvents = 5 * time.Minute
+	DefaultOverlap                = time.Minute
+	DefaultInitialLookback        = time.Hour
 )
 
 // The poller's keys in its KV namespace.
@@ -89,6 +91,10 @@ type PollerOptions struct {
 	Logger *slog.Logger
 	// Interval between polls (salesforce.poll_interval; default 30s).
 	Interval time.Duration
+	// IntervalWithEvents is the interval between polls while a change
+	// stream is up (SetChangeStream(true)): the poller is then a safety
+	// net (salesforce.poll_interval_with_events; default 5m).
+	IntervalWithEvents time.Duration
 	// Overlap is how far before the watermark each query starts again, so
 	// a change committed late with an earlier SystemModstamp is not missed
 	// (default 1m).
@@ -115,13 +121,19 @@ type Poller struct {
 	metrics   *Metrics
 	log       *slog.Logger
 	interval  time.Duration
+	netEvery  time.Duration // the interval while the change stream is up
 	overlap   time.Duration
 	lookback  time.Duration
 	now       func() time.Time
 
 	pollMu sync.Mutex // one poll at a time
 	wm     *watermark // nil until loaded
+
+	seenMu sync.Mutex // polls and change events both handle changes
 	seen   map[string]seenChange
+
+	streamUp atomic.Bool
+	wake     chan struct{} // a change stream went up or down
 
 	// sfOffset is Salesforce's clock less ours, from the Date of the last
 	// getDeleted answer (haveOffset); under pollMu.
@@ -147,8 +159,8 @@ func NewPoller(opts PollerOptions) (*Poller, error) {
 	p := &Poller{
 		store: opts.Store, kv: opts.KV, tokens: opts.Tokens, mapping: opts.Mapping, policy: opts.Policy,
 		deliverer: opts.Deliverer, budget: opts.Budget, metrics: opts.Metrics, log: opts.Logger,
-		interval: opts.Interval, overlap: opts.Overlap, lookback: opts.InitialLookback, now: opts.Now,
-		seen: map[string]seenChange{},
+		interval: opts.Interval, netEvery: opts.IntervalWithEvents, overlap: opts.Overlap, lookback: opts.InitialLookback, now: opts.Now,
+		seen: map[string]seenChange{}, wake: make(chan struct{}, 1),
 	}
 	if p.budget == nil {
 		p.budget = NewBudget(BudgetOptions{})
@@ -158,6 +170,9 @@ func NewPoller(opts PollerOptions) (*Poller, error) {
 	}
 	if p.interval <= 0 {
 		p.interval = DefaultPollInterval
+	}
+	if p.netEvery <= 0 {
+		p.netEvery = DefaultPollIntervalWithEvents
 	}
 	if p.overlap <= 0 {
 		p.overlap = DefaultOverlap
@@ -178,7 +193,8 @@ func (p *Poller) LastPollAt() time.Time {
 	return p.last
 }
 
-// Run polls every interval until ctx ends, and returns nil then. It polls
+// Run polls every interval (IntervalWithEvents while a change stream is
+// up) until ctx ends, and returns nil then. It polls
 // only in bidirectional status mode, waits while no token is healthy
 // (polling pauses) and while the API budget is spent.
 func (p *Poller) Run(ctx context.Context) error {
@@ -203,7 +219,7 @@ func (p *Poller) Run(ctx context.Context) error {
 					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted))
 			}
 		}
-		if sleepCtx(ctx, p.interval-time.Since(start)) != nil {
+		if p.waitNext(ctx, start) != nil {
 			return nil
 		}
 	}
@@ -445,353 +461,4 @@ func readChange(rec salesforce.Record, field string) (sfChange, bool) {
 	}
 	ch.at = at
 	return ch, true
-}
-
-func (p *Poller) watermark(ctx context.Context) (watermark, error) {
-	if p.wm != nil {
-		return *p.wm, nil
-	}
-	b, err := p.kv.Get(ctx, watermarkKey)
-	if err != nil {
-		return watermark{}, fmt.Errorf("outbox: read poll watermark: %w", err)
-	}
-	var wm watermark
-	if b != nil {
-		if err := json.Unmarshal(b, &wm); err != nil {
-			p.log.Warn("outbox: unreadable poll watermark; starting over", "err", err)
-			wm = watermark{}
-		}
-	}
-	p.wm = &wm
-	return wm, nil
-}
-
-// loadTime reads a time kept under key (zero when none).
-func (p *Poller) loadTime(ctx context.Context, key string) (time.Time, error) {
-	b, err := p.kv.Get(ctx, key)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("outbox: read %s: %w", key, err)
-	}
-	var t time.Time
-	if b != nil && t.UnmarshalText(b) != nil {
-		p.log.Warn("outbox: unreadable poll window; starting over", "key", key)
-		return time.Time{}, nil
-	}
-	return t, nil
-}
-
-// saveTime keeps t under key.
-func (p *Poller) saveTime(ctx context.Context, key string, t time.Time) error {
-	b, err := t.UTC().MarshalText()
-	if err != nil {
-		return err
-	}
-	if err := p.kv.Put(context.WithoutCancel(ctx), key, b); err != nil {
-		return fmt.Errorf("outbox: save %s: %w", key, err)
-	}
-	return nil
-}
-
-func (p *Poller) saveWatermark(ctx context.Context, wm watermark) error {
-	b, err := json.Marshal(wm)
-	if err != nil {
-		return err
-	}
-	if err := p.kv.Put(context.WithoutCancel(ctx), watermarkKey, b); err != nil {
-		return fmt.Errorf("outbox: save poll watermark: %w", err)
-	}
-	p.wm = &wm
-	return nil
-}
-
-// prune forgets the changes that fell out of the overlap window.
-func (p *Poller) prune() {
-	if p.wm == nil {
-		return
-	}
-	cut := p.wm.At.Add(-p.overlap)
-	for id, s := range p.seen {
-		if s.at.Before(cut) {
-			delete(p.seen, id)
-		}
-	}
-}
-
-// consider handles one changed record.
-func (p *Poller) consider(ctx context.Context, m *mapping.Mapping, ch sfChange, res *PollResult) error {
-	if s, ok := p.seen[ch.id]; ok && s.at.Equal(ch.at) && s.value == ch.value {
-		return nil // read again in the overlap: already handled
-	}
-	c, err := p.store.CaseBySalesforceID(ctx, ch.id)
-	switch {
-	case care.IsNotFound(err):
-		// Not a case of ours.
-	case err != nil:
-		return fmt.Errorf("case of %s: %w", ch.id, err)
-	case ch.value == c.Salesforce.Status:
-		// What we wrote, or read already.
-	case c.Salesforce.DeletedAt != nil:
-		// Found deleted earlier (and restored since): the link is over.
-	default:
-		if err := p.apply(ctx, m, c, ch, res); err != nil {
-			return err
-		}
-	}
-	p.seen[ch.id] = seenChange{at: ch.at, value: ch.value}
-	return nil
-}
-
-// apply applies a Salesforce value to its Care case, with the case claimed
-// from the deliverer, deciding again when the case changes meanwhile.
-func (p *Poller) apply(ctx context.Context, m *mapping.Mapping, c care.Case, ch sfChange, res *PollResult) error {
-	id := c.ID
-	for range maxApplyAttempts {
-		release, waited, err := p.deliverer.claim(ctx, id)
-		if err != nil {
-			return err
-		}
-		done, err := p.applyClaimed(ctx, m, c, ch, waited, res)
-		release()
-		if err != nil || done {
-			return err
-		}
-		if c, err = p.store.Case(ctx, care.User{}, id); err != nil {
-			return fmt.Errorf("case %d: %w", id, err)
-		}
-	}
-	return errTooManyConflicts
-}
-
-// applyClaimed decides and applies one change; done is false when the case
-// changed meanwhile and the change must be decided again.
-func (p *Poller) applyClaimed(ctx context.Context, m *mapping.Mapping, seen care.Case, ch sfChange, waited bool, res *PollResult) (done bool, err error) {
-	cur, err := p.store.Case(ctx, care.User{}, seen.ID)
-	if err != nil {
-		return false, fmt.Errorf("case %d: %w", seen.ID, err)
-	}
-	if waited && cur.Salesforce.Status != seen.Salesforce.Status {
-		// A status delivery ended while we waited: Salesforce has a newer
-		// value than the query read, and the next poll reads it back.
-		return true, nil
-	}
-	if ch.value == cur.Salesforce.Status {
-		return true, nil
-	}
-	// Of two changes the later wins: a status update of Care's still on
-	// its way is newer unless Salesforce changed after it was made.
-	pending, err := p.pendingStatus(ctx, cur.ID)
-	if err != nil {
-		return false, err
-	}
-	if len(pending) > 0 {
-		var newest time.Time
-		ids := make([]uint64, 0, len(pending))
-		for _, e := range pending {
-			if e.Value == ch.value {
-				res.SkippedNewer++ // that value is on its way
-				return true, nil
-			}
-			if e.CreatedAt.After(newest) {
-				newest = e.CreatedAt
-			}
-			ids = append(ids, e.ID)
-		}
-		if !ch.at.After(newest) {
-			res.SkippedNewer++
-			return true, nil
-		}
-		if err := p.store.OutboxDone(ctx, ids); err != nil {
-			return false, fmt.Errorf("supersede status updates of case %d: %w", cur.ID, err)
-		}
-		res.Superseded += len(ids)
-		p.log.Info("outbox: a later Salesforce status replaces Care's pending update",
-			slog.Int64("case", cur.ID), slog.String("value", ch.value), slog.Int("superseded", len(ids)))
-	}
-
-	upd, mapped := m.Status.CareUpdateFor(ch.value)
-	var refused error
-	changed := false
-	_, err = p.store.ApplyFromSalesforce(ctx, cur.ID, func(c *care.Case, now time.Time) error {
-		refused, changed = nil, false
-		if !c.UpdatedAt.Equal(cur.UpdatedAt) || c.Status != cur.Status || c.Salesforce != cur.Salesforce {
-			return errCaseChanged
-		}
-		c.Salesforce.Status = ch.value
-		switch {
-		case !mapped:
-		case upd.Field != "":
-			if v, ok := c.Fields[upd.Field]; !ok || v != upd.Value {
-				if c.Fields == nil {
-					c.Fields = map[string]string{}
-				}
-				c.Fields[upd.Field] = upd.Value
-				changed = true
-			}
-		default:
-			before := c.Status
-			if err := p.policy.SetStatusFromSalesforce(c, upd.Status, now); err != nil {
-				refused = err
-				return nil
-			}
-			changed = c.Status != before
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errCaseChanged):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("apply Salesforce status to case %d: %w", cur.ID, err)
-	}
-	if refused != nil {
-		p.log.Info("outbox: Salesforce status not applied to the Care case", slog.Int64("case", cur.ID),
-			slog.String("value", ch.value), slog.String("reason", refused.Error()))
-	}
-	if changed {
-		res.Applied++
-		p.metrics.statusSynced(DirectionFromSalesforce, p.now().Sub(ch.at))
-	} else {
-		res.Recorded++
-	}
-	return true, nil
-}
-
-// endOfTime is after every retry time: with it OutboxDue returns a case's
-// whole pending queue.
-var endOfTime = time.Unix(0, math.MaxInt64)
-
-// pending lists the case's entries waiting in the outbox. It reads the
-// case's pending queue as OutboxDue gives it with every entry due and
-// every other case busy: the store then decodes this case's entries alone,
-// skipping the rest of a backlog in its compact index.
-func (p *Poller) pending(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
-	queue, err := p.store.OutboxDue(ctx, endOfTime, math.MaxInt, func(id int64) bool { return id != caseID })
-	if err != nil {
-		return nil, fmt.Errorf("pending work of case %d: %w", caseID, err)
-	}
-	return queue, nil
-}
-
-// pendingStatus lists the case's status updates waiting in the outbox.
-func (p *Poller) pendingStatus(ctx context.Context, caseID int64) ([]care.OutboxEntry, error) {
-	queue, err := p.pending(ctx, caseID)
-	if err != nil {
-		return nil, err
-	}
-	var out []care.OutboxEntry
-	for _, e := range queue {
-		if e.Kind == care.OpSetStatus {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// findDeleted asks Salesforce which case records were deleted since the
-// last window (getDeleted, minute granularity, at most 15 days back) and
-// marks the linked Care cases. sfClock is the newest SystemModstamp known,
-// Salesforce's own time. The next window starts at Salesforce's
-// latestDateCovered, so a clock apart from Salesforce's is never a gap.
-func (p *Poller) findDeleted(ctx context.Context, client *salesforce.Client, object string, sfClock time.Time, res *PollResult) error {
-	start, err := p.loadTime(ctx, deletedWatermarkKey)
-	if err != nil {
-		return err
-	}
-	if start.IsZero() {
-		start = sfClock.Add(-p.lookback)
-	}
-	// The window ends at Salesforce's now: ours moved by the offset the
-	// last answer's Date showed, or at first the newest SystemModstamp.
-	end := sfClock
-	if now := p.now().Add(p.sfOffset); p.haveOffset && now.After(end) {
-		end = now
-	}
-	if floor := end.Add(-(salesforce.DeletedWindow - deletedMargin)); start.Before(floor) {
-		start = floor
-	}
-	if !p.haveOffset && !salesforce.DeletedWindowOK(start, end) {
-		// After a restart, with no linked case changed since the last
-		// window: a short window teaches us Salesforce's clock.
-		end = start.Add(2 * time.Minute)
-	}
-	if !salesforce.DeletedWindowOK(start, end) {
-		return nil // within a minute of the last window: the next poll asks
-	}
-	got, err := client.Deleted(ctx, object, start, end)
-	p.budget.ObserveClient(client)
-	var ae *salesforce.APIError
-	if errors.As(err, &ae) && ae.Code == codeInvalidReplicationDate {
-		// The window is not over yet at Salesforce: ask again later.
-		p.log.Info("outbox: Salesforce refused the deleted-records window; asking again later", "reason", ae.Message)
-		p.haveOffset = false
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("deleted %s records: %w", object, err)
-	}
-	if !got.ServerTime.IsZero() {
-		p.sfOffset, p.haveOffset = got.ServerTime.Sub(p.now()), true
-	}
-	for _, rec := range got.Records {
-		if err := p.markDeleted(ctx, rec, res); err != nil {
-			return err
-		}
-	}
-	next := got.LatestDateCovered
-	if next.IsZero() || next.After(end) {
-		next = end
-	}
-	if !next.After(start) {
-		return nil
-	}
-	return p.saveTime(ctx, deletedWatermarkKey, next)
-}
-
-// markDeleted records that the Salesforce case of a linked Care case was
-// deleted: the case gains salesforce.deleted_at (which unlocks Care
-// replies) and its waiting Salesforce work moves to failed with the reason
-// salesforce_record_deleted. The deliverer fails whatever comes later.
-func (p *Poller) markDeleted(ctx context.Context, rec salesforce.DeletedRecord, res *PollResult) error {
-	c, err := p.store.CaseBySalesforceID(ctx, rec.ID)
-	switch {
-	case care.IsNotFound(err):
-		return nil // not a case of ours
-	case err != nil:
-		return fmt.Errorf("case of %s: %w", rec.ID, err)
-	case c.Salesforce.DeletedAt != nil:
-		return nil
-	}
-	release, _, err := p.deliverer.claim(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	defer release()
-	at := rec.DeletedDate
-	if at.IsZero() {
-		at = p.now()
-	}
-	at = at.UTC()
-	if _, err := p.store.ApplyFromSalesforce(ctx, c.ID, func(c *care.Case, _ time.Time) error {
-		if c.Salesforce.CaseID == rec.ID && c.Salesforce.DeletedAt == nil {
-			c.Salesforce.DeletedAt = &at
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("mark case %d deleted in Salesforce: %w", c.ID, err)
-	}
-	queue, err := p.pending(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	ids := make([]uint64, len(queue))
-	for i, e := range queue {
-		ids[i] = e.ID
-	}
-	if err := p.store.OutboxFail(context.WithoutCancel(ctx), ids, errorText(errRecordDeleted)); err != nil {
-		return fmt.Errorf("fail the waiting work of case %d: %w", c.ID, err)
-	}
-	res.Deleted++
-	p.log.Info("outbox: the Salesforce case was deleted; Care replies unlock", slog.Int64("case", c.ID),
-		slog.Int("failed", len(ids)))
-	return nil
 }
