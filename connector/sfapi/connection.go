@@ -26,6 +26,10 @@ type connectionJSON struct {
 	ContactSync  string            `json:"contact_sync"`
 	Outbox       outboxJSON        `json:"outbox"`
 	LastPollAt   *string           `json:"last_poll_at"`
+	// Changes is how Salesforce changes reach Care: events (the change
+	// stream is up) or polling, with ChangesReason saying why (SPEC §15).
+	Changes       string  `json:"changes"`
+	ChangesReason *string `json:"changes_reason"`
 }
 
 type defaultTokenJSON struct {
@@ -101,6 +105,10 @@ func (h *Handler) connectionBody(ctx context.Context) connectionJSON {
 		Outbox: outboxJSON{Pending: sync.Outbox.Pending, Failed: sync.Outbox.Failed,
 			OldestAgeSeconds: int64(sync.Outbox.OldestAge / time.Second)},
 		LastPollAt: timeJSON(sync.LastPollAt),
+		Changes:    ChangesPolling, ChangesReason: strJSON(sync.ChangesReason),
+	}
+	if sync.Changes == ChangesEvents {
+		out.Changes, out.ChangesReason = ChangesEvents, nil
 	}
 	if sync.ContactSync {
 		out.ContactSync = "on"

@@ -62,7 +62,19 @@ type SyncStatus struct {
 	ContactSync bool   // mapping contact_sync; reported "on" or "off"
 	Outbox      OutboxStatus
 	LastPollAt  time.Time // zero = never (null)
+	// Changes is ChangesEvents while the change stream delivers Salesforce
+	// changes, else ChangesPolling ("" = polling) with ChangesReason
+	// saying why (no secret, no raw error body).
+	Changes       string
+	ChangesReason string
 }
+
+// How Salesforce changes reach Care: the values of the connection's
+// "changes" (SPEC §15).
+const (
+	ChangesEvents  = "events"
+	ChangesPolling = "polling"
+)
 
 // OutboxStatus counts the Salesforce outbox.
 type OutboxStatus struct {

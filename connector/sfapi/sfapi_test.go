@@ -508,7 +508,7 @@ func TestConnectionAPI(t *testing.T) {
 		"state": "not_connected", "error": nil, "org_id": nil, "environment": "production", "instance_url": "",
 		"default_token": nil, "users": []any{}, "status_sync": "off", "message_sync": "off", "contact_sync": "off",
 		"outbox":       map[string]any{"pending": 0.0, "failed": 0.0, "oldest_age_seconds": 0.0},
-		"last_poll_at": nil,
+		"last_poll_at": nil, "changes": "polling", "changes_reason": nil,
 	}
 	for k, v := range wantZero {
 		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
@@ -550,6 +550,15 @@ func TestConnectionAPI(t *testing.T) {
 	if m["status_sync"] != "bidirectional" || m["message_sync"] != "continuous" || m["contact_sync"] != "on" ||
 		mustJSON(m["outbox"]) != `{"failed":1,"oldest_age_seconds":90,"pending":3}` || m["last_poll_at"] != "2025-07-31T11:59:30Z" {
 		t.Fatalf("sync fields: %v", m)
+	}
+	// How changes arrive: polling with the reason, or events (no reason).
+	e.sync.ChangesReason = "the change stream is refused: Pub/Sub API not enabled"
+	if _, m = get("sam"); m["changes"] != "polling" || m["changes_reason"] != e.sync.ChangesReason {
+		t.Fatalf("changes while polling: %v, %v", m["changes"], m["changes_reason"])
+	}
+	e.sync.Changes, e.sync.ChangesReason = ChangesEvents, ""
+	if _, m = get("sam"); m["changes"] != "events" || m["changes_reason"] != nil {
+		t.Fatalf("changes by events: %v, %v", m["changes"], m["changes_reason"])
 	}
 
 	// Every token revoked: expired; a new connect: connected again.
