@@ -15,7 +15,8 @@ const MaxCommitBacklog = 100_000
 // goroutine of its own: the committer only appends to a queue, so a slow
 // or stuck OnCommit never holds up a write.
 type notifier struct {
-	fn func([]care.Change)
+	fn  func([]care.Change)
+	max int // MaxCommitBacklog
 
 	mu      sync.Mutex
 	queue   [][]care.Change
@@ -26,13 +27,13 @@ type notifier struct {
 }
 
 func newNotifier(fn func([]care.Change)) *notifier {
-	return &notifier{fn: fn, wake: make(chan struct{}, 1)}
+	return &notifier{fn: fn, max: MaxCommitBacklog, wake: make(chan struct{}, 1)}
 }
 
 // push queues a committed batch; it never blocks.
 func (n *notifier) push(batch []care.Change) {
 	n.mu.Lock()
-	if n.waiting+len(batch) > MaxCommitBacklog {
+	if n.waiting+len(batch) > n.max {
 		n.queue, n.waiting, n.lost = nil, 0, true
 	}
 	n.queue = append(n.queue, batch)

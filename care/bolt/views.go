@@ -68,8 +68,9 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 }
 
 // loadBelow is the number of search results up to which a listing loads
-// and sorts them all, rather than streaming the view's order.
-const loadBelow = 1000
+// and sorts them all, rather than streaming the view's order (a variable
+// for the tests of both ways).
+var loadBelow = 1000
 
 // planSource streams the positions of the cases in plan's scope and
 // statuses, in its order.
