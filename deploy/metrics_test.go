@@ -53,6 +53,10 @@ var specMetrics = map[string]metricSpec{
 	"carebridge_mapping_reloads_total":               {counter, map[string][]string{"result": results}},
 	"carebridge_cases":                               {gauge, map[string][]string{"status": caseStatuses}},
 	"carebridge_http_requests_total":                 {counter, map[string][]string{"route": nil, "code": nil}},
+	// SPEC §15.
+	"carebridge_change_events_received_total": {counter, nil},
+	"carebridge_change_event_lag_seconds":     {histogram, nil},
+	"carebridge_change_stream_up":             {gauge, nil},
 }
 
 // targetLabels are added by the scrape (Prometheus, Prometheus Operator).
