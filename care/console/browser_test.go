@@ -905,7 +905,7 @@ func TestBrowserLimits(t *testing.T) {
 func TestBrowserSettingsConnectionSafety(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	stub := &sfStub{connection: map[string]any{"state": "not_connected", "error": "secret key changed: reconnect",
-		"default_token": nil, "users": []any{}}}
+		"default_token": nil, "users": []any{}, "changes": "polling", "changes_reason": "no healthy Salesforce token"}}
 	stub.register(e.api)
 	tb := newTab(t, e)
 	tb.do(chromedp.Navigate(tb.base + "/settings/salesforce"))
@@ -913,6 +913,7 @@ func TestBrowserSettingsConnectionSafety(t *testing.T) {
 	tb.waitText(".settings .badge", "Not connected")
 	tb.waitText("#conn-reason", "Reason: secret key changed: reconnect")
 	tb.waitText("#conn-org", "00D000000000001AAA")
+	tb.waitText("#conn-changes", "changes: polling (no healthy Salesforce token)")
 	tb.shot("not-connected")
 
 	// Forget asks first; Cancel does nothing.

@@ -405,6 +405,12 @@ function userLabel(boot, id) {
   return u ? `${u.name} (${id})` : id;
 }
 
+// changesText says how Salesforce changes reach Care (SPEC §15).
+function changesText(c) {
+  if (c.changes === 'events') return 'changes: events';
+  return 'changes: polling' + (c.changes_reason ? ` (${c.changes_reason})` : '');
+}
+
 function defaultTokenText(dt) {
   let t = dt.sf_username || dt.holder || dt.user_id || 'connected';
   if (dt.holder && dt.holder !== dt.sf_username) t += ` (held by ${dt.holder}${dt.flow === 'jwt' ? ', JWT bearer flow' : ''})`;
@@ -440,7 +446,8 @@ async function renderConnection(sec, boot) {
       h('dt', {}, 'Message sync'), h('dd', {}, c.message_sync || '—'),
       h('dt', {}, 'Contact sync'), h('dd', {}, c.contact_sync || '—'),
       h('dt', {}, 'Outbox'), h('dd', {}, `${ob.pending ?? 0} pending, ${ob.failed ?? 0} failed` + (ob.oldest_age_seconds ? `, oldest ${Math.round(ob.oldest_age_seconds)} s` : '')),
-      h('dt', {}, 'Last status poll'), h('dd', {}, c.last_poll_at ? timeEl(c.last_poll_at) : 'never')),
+      h('dt', {}, 'Last status poll'), h('dd', {}, c.last_poll_at ? timeEl(c.last_poll_at) : 'never'),
+      h('dt', {}, 'Changes'), h('dd', { id: 'conn-changes' }, changesText(c))),
     h('div', { class: 'row' },
       h('a', { class: 'button primary', href: '/oauth/salesforce/connect?as=default', id: 'connect-default' },
         dt ? 'Reconnect the default token as me' : 'Connect the default token'),
