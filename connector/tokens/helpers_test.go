@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,10 +9,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,27 +20,8 @@ import (
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/sethvargo/go-retry"
 )
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
 
 // flakyStore wraps a Store; Put fails while failPut is set.
 type flakyStore struct {
@@ -97,7 +75,7 @@ type env struct {
 	bolt  *bolt.Store
 	store *flakyStore
 	key   *Key
-	logs  *syncBuffer
+	logs  *simtest.Logs
 	log   *slog.Logger
 	oauth OAuthFunc
 	wrap  *wrapAuth // every Authorizer the pool gets is this one
@@ -108,11 +86,7 @@ type env struct {
 
 func newEnv(t *testing.T, simOpts sfsim.Options) *env {
 	t.Helper()
-	sim, err := sfsim.NewServer(simtest.Options(simOpts))
-	if err != nil {
-		t.Fatalf("sfsim: %v", err)
-	}
-	t.Cleanup(sim.Close)
+	sim := simtest.NewServer(t, simOpts)
 	dir := t.TempDir()
 	st, err := bolt.Open(dir, bolt.Options{})
 	if err != nil {
@@ -123,13 +97,12 @@ func newEnv(t *testing.T, simOpts sfsim.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logs := &simtest.Logs{}
+	log := logs.Logger()
 	hc := &http.Client{Timeout: 20 * time.Second}
-	base := NewOAuthSet(salesforce.OAuthConfig{
-		ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
-		RedirectURL: testRedirect, HTTPClient: hc, Logger: log,
-	})
+	cfg := simtest.OAuthConfig(testRedirect, hc)
+	cfg.Logger = log
+	base := NewOAuthSet(cfg)
 	e := &env{t: t, sim: sim, dir: dir, bolt: st, store: &flakyStore{Store: st.KV(Namespace)},
 		key: key, logs: logs, log: log, http: hc}
 	e.oauth = func(loginURL string) (Authorizer, error) {
@@ -188,23 +161,7 @@ func (e *env) authorize(loginHint string) salesforce.Token {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	verifier := salesforce.NewVerifier()
-	c := &http.Client{Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(auth.AuthCodeURL("st", verifier, loginHint))
-	if err != nil {
-		e.t.Fatalf("authorize: %v", err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		e.t.Fatalf("authorize: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	tok, err := auth.Exchange(context.Background(), loc.Query().Get("code"), verifier)
-	if err != nil {
-		e.t.Fatalf("exchange: %v", err)
-	}
-	return tok
+	return simtest.Authorize(e.t, auth, loginHint)
 }
 
 // connect authorizes as sfUsername and stores the token in p.
@@ -273,38 +230,7 @@ func (e *env) stored(key string) *record {
 // series exists.
 func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; !ok || v != lp.GetValue() {
-					continue next
-				}
-			}
-			return value(m), true
-		}
-	}
-	return 0, false
-}
-
-func value(m *dto.Metric) float64 {
-	switch {
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	}
-	return 0
+	return simtest.Metric(t, reg, name, labels)
 }
 
 // query runs a cheap data call with the conn's client.
@@ -313,20 +239,8 @@ func query(ctx context.Context, c *Conn) error {
 	return err
 }
 
-// eventually waits until cond holds, failing the test after 10 s. It
-// checks the outcome of work another goroutine does; it asserts nothing
-// about how long that takes.
+// eventually waits until cond holds, failing the test after 10 s.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("condition not reached within 10s")
-		case <-tick.C:
-		}
-	}
+	simtest.Eventually(t, 10*time.Second, "condition", cond)
 }

@@ -4,6 +4,13 @@
 // `sfsim --strict` (assignment and duplicate rules, the approvals limit),
 // so the same tests check carebridge against both kinds of org. `.ci/test`
 // runs the end-to-end packages both ways.
+//
+// It also holds the smallest pieces every test world shares, for packages
+// that connector/testworld cannot serve without an import cycle (the token
+// pool's own tests): NewServer, Authorize (the OAuth web-server flow at the
+// simulated org), Clock, Logs, Eventually and Metric. It imports no
+// carebridge package but the Salesforce client and the simulator. Import it
+// from _test.go files (and cmd/cbbench) only.
 package simtest
 
 import (
