@@ -68,9 +68,36 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// Every command answers --help (and -h) with its own usage on stdout and
+// exit 0; a flag it does not know is exit 2 with that usage on stderr.
+func TestCommandHelp(t *testing.T) {
+	for _, c := range commands {
+		args := strings.Fields(c.name)
+		for _, help := range []string{"--help", "-h"} {
+			code, out, errs := runCmd(t, "", append(args, help)...)
+			if code != 0 || !strings.Contains(out, "usage: carebridge "+c.name) || errs != "" {
+				t.Errorf("%s %s: exit %d, stdout %q, stderr %q", c.name, help, code, out, errs)
+			}
+		}
+		code, out, errs := runCmd(t, "", append(args, "--no-such-flag")...)
+		if code != 2 || !strings.Contains(errs, "usage: carebridge "+c.name) || out != "" {
+			t.Errorf("%s --no-such-flag: exit %d, stdout %q, stderr %q", c.name, code, out, errs)
+		}
+	}
+	// Flags are listed for the commands that have them.
+	if _, out, _ := runCmd(t, "", "init", "--help"); !strings.Contains(out, "-public-url URL") || !strings.Contains(out, "-force") {
+		t.Errorf("init --help lists no flags:\n%s", out)
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"mapping", "--help"}, {"user", "-h"}} {
+		if code, out, _ := runCmd(t, "", args...); code != 0 || !strings.Contains(out, "user add --config FILE") {
+			t.Errorf("%q: exit %d:\n%s", args, code, out)
+		}
+	}
+}
+
 func TestMappingCheck(t *testing.T) {
 	example := filepath.Join("..", "..", "mapping", "testdata", "example.yaml")
-	if code, out, errs := runCmd(t, "", "mapping", "check", example); code != 0 || out != "" {
+	if code, out, errs := runCmd(t, "", "mapping", "check", example); code != 0 || out != example+": OK\n" {
 		t.Fatalf("valid mapping: exit %d, out %q, err %q", code, out, errs)
 	}
 	bad := filepath.Join(t.TempDir(), "mapping.yaml")
@@ -109,16 +136,39 @@ func TestServeRejectsBadConfig(t *testing.T) {
 	}
 }
 
+// binary is the carebridge binary the tests run, built once per test run
+// (binaryDir is removed by TestMain).
+var (
+	binaryOnce sync.Once
+	binaryDir  string
+	binaryPath string
+	binaryErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
 // buildBinary builds the carebridge binary once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "carebridge")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build: %v", err)
+	binaryOnce.Do(func() {
+		if binaryDir, binaryErr = os.MkdirTemp("", "carebridge-test-bin-"); binaryErr != nil {
+			return
+		}
+		binaryPath = filepath.Join(binaryDir, "carebridge")
+		cmd := exec.Command("go", "build", "-o", binaryPath, ".")
+		cmd.Stderr = os.Stderr
+		binaryErr = cmd.Run()
+	})
+	if binaryErr != nil {
+		t.Fatalf("build: %v", binaryErr)
 	}
-	return bin
+	return binaryPath
 }
 
 type daemonProc struct {

@@ -63,5 +63,6 @@ func mappingCheckCmd(ctx context.Context, args []string, stdout, stderr io.Write
 	if !report.OK() {
 		return errMappingInvalid
 	}
+	fmt.Fprintf(stdout, "%s: OK\n", files[0])
 	return nil
 }

@@ -52,6 +52,9 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 	if err != nil {
 		return err
 	}
+	if len(cfg.Auth.Users) == 0 {
+		return errors.New(noUsers(cfg.Path))
+	}
 	logger := newLogger(stderr, cfg)
 	if cfg.Path == "" {
 		logger.Info("no config file given: running on defaults", "config", cfg)
@@ -61,6 +64,16 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer, environ []st
 		return err
 	}
 	return d.run(ctx, nil)
+}
+
+// noUsers is why serve refuses a config without users: nobody could sign
+// in, and what to do about it.
+func noUsers(path string) string {
+	if path == "" {
+		return "no config file and so no users: nobody could sign in; write a first config with `carebridge init`, then `carebridge serve --config carebridge.yaml`"
+	}
+	return "no users in auth.users of " + path + ": nobody could sign in; add one with `carebridge user add --config " + path +
+		" --name NAME --email EMAIL --role supervisor`, or start over with `carebridge init`"
 }
 
 func newLogger(w io.Writer, cfg *config.Config) *slog.Logger {
