@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/carebridge/carebridge/config/yamlsafe"
+	orgkit "github.com/carebridge/carebridge/deploy/salesforce"
 )
 
 // ValidateOnline checks m against the org's describe: objects and fields
@@ -42,6 +45,7 @@ func (o *online) describe(name string, at Pos, what string) (*ObjectInfo, error)
 	if info, ok := o.cache[name]; ok {
 		if info == nil {
 			o.add(at, "%s: Salesforce has no object %q", what, name)
+			o.advise(kitObject(name))
 		}
 		return info, nil
 	}
@@ -50,6 +54,7 @@ func (o *online) describe(name string, at Pos, what string) (*ObjectInfo, error)
 	case errors.Is(err, ErrObjectNotFound):
 		o.cache[name] = nil
 		o.add(at, "%s: Salesforce has no object %q", what, name)
+		o.advise(kitObject(name))
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("describe %s: %w", name, err)
@@ -172,9 +177,42 @@ func (o *online) object(sec *ObjectMapping, mm *MessagesMapping) error {
 func (o *online) field(info *ObjectInfo, name string, at Pos, what string) (FieldInfo, bool) {
 	f, ok := info.Field(name)
 	if !ok {
-		o.add(at, "%s: %s has no field %q%s", what, info.Name, name, suggest(name, info.fieldNames()))
+		if file, inKit := orgkit.Field(info.Name, name); inKit {
+			o.add(at, "%s: %s.%s does not exist in the org", what, info.Name, name)
+			o.advise(": " + orgkit.Where(file))
+		} else {
+			o.add(at, "%s: %s has no field %q%s", what, info.Name, name, suggest(name, info.fieldNames()))
+		}
 	}
 	return f, ok
+}
+
+// advise appends advice of our own (never text from the file, so it is not
+// clipped like the file's names) to the problem just added.
+func (o *online) advise(advice string) {
+	if advice == "" || len(o.list) == 0 {
+		return
+	}
+	last := &o.list[len(o.list)-1]
+	last.Message = yamlsafe.ClipLine(last.Message + advice)
+}
+
+// kitObject is the advice for an object the org lacks that the org setup
+// kit adds.
+func kitObject(name string) string {
+	if file, ok := orgkit.Object(name); ok {
+		return ": " + orgkit.Where(file)
+	}
+	return ""
+}
+
+// kitRights is the advice for a kit field the token's user may not write:
+// the kit's permission set grants it.
+func kitRights(object, field string) string {
+	if _, ok := orgkit.Field(object, field); ok {
+		return "; assign the permission set " + orgkit.PermissionSet + " (" + orgkit.Dir + "/" + orgkit.PermissionSetFile + ")"
+	}
+	return ""
 }
 
 // writable reports a field records cannot set: every record is created;
@@ -182,9 +220,11 @@ func (o *online) field(info *ObjectInfo, name string, at Pos, what string) (Fiel
 func (o *online) writable(f FieldInfo, sec *ObjectMapping, at Pos, what string, upsert bool) {
 	if !f.Createable {
 		o.add(at, "%s: %s.%s is not createable", what, sec.Object, f.Name)
+		o.advise(kitRights(sec.Object, f.Name))
 	}
 	if upsert && !f.Updateable {
 		o.add(at, "%s: %s.%s is not updateable, and records are upserted by %s", what, sec.Object, f.Name, sec.ExternalIDField)
+		o.advise(kitRights(sec.Object, f.Name))
 	}
 }
 

@@ -127,3 +127,28 @@ func TestOnlineRecordTypePicklists(t *testing.T) {
 		})
 	}
 }
+
+// TestOnlinePointsIntoTheKit checks that what an org without the setup kit
+// lacks is named with the kit file that adds it, and that a kit field the
+// user may not write names the kit's permission set.
+func TestOnlinePointsIntoTheKit(t *testing.T) {
+	f := sfsim(t)
+	delete(f, "Care_Social_Post__c")
+	delete(f["Case"].Fields, "Care_Case_Id__c")
+	email := f["Case"].Fields["Care_Agent_Email__c"]
+	email.Createable = false
+	f["Case"].Fields["Care_Agent_Email__c"] = email
+	rep, _, err := Check(context.Background(), "mapping.yaml", Sample(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"mapping.yaml:11:22: case.external_id_field: Case.Care_Case_Id__c does not exist in the org: deploy deploy/salesforce (force-app/main/default/objects/Case/fields/Care_Case_Id__c.field-meta.xml)",
+		"mapping.yaml:17:5: case.Care_Case_Id__c: Case.Care_Case_Id__c does not exist in the org: deploy deploy/salesforce (force-app/main/default/objects/Case/fields/Care_Case_Id__c.field-meta.xml)",
+		"mapping.yaml:18:5: case.Care_Agent_Email__c: Case.Care_Agent_Email__c is not createable; assign the permission set Carebridge_Integration (deploy/salesforce/force-app/main/default/permissionsets/Carebridge_Integration.permissionset-meta.xml)",
+		`mapping.yaml:26:11: messages.object: Salesforce has no object "Care_Social_Post__c": deploy deploy/salesforce (force-app/main/default/objects/Care_Social_Post__c/Care_Social_Post__c.object-meta.xml)`,
+	}
+	if got := strings.Join(rep.Lines(), "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", got, strings.Join(want, "\n"))
+	}
+}
