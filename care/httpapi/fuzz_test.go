@@ -6,11 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/care/bolt"
-	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // FuzzAPIJSON feeds arbitrary bodies to the JSON endpoints: every answer is
@@ -25,21 +22,7 @@ func FuzzAPIJSON(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	users := care.NewDirectory(testUsers)
-	st, err := bolt.Open(f.TempDir(), bolt.Options{Policy: care.Policy{Grace: grace}, Clock: clk, Users: users})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	var creds []httpapi.Credential
-	for _, u := range testUsers {
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: sha(token(u.ID))})
-	}
-	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: care.Policy{Grace: grace}, Clock: clk})
-	if err != nil {
-		f.Fatal(err)
-	}
+	api := testworld.New(f, testworld.NoServer()).API
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, target := range []struct{ method, path string }{
 			{"POST", "/api/v1/messages"}, {"POST", "/api/v1/cases"}, {"PATCH", "/api/v1/cases/1"},

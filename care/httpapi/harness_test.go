@@ -1,65 +1,39 @@
 package httpapi_test
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
-	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the tests' settable clock.
+type clock = testworld.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-var testUsers = []care.User{
-	{ID: "alice", Name: "Alice Agent", Email: "alice@example.com", Role: care.RoleAgent},
-	{ID: "bob", Name: "Bob Agent", Email: "bob@example.com", Role: care.RoleAgent},
-	{ID: "sue", Name: "Sue Supervisor", Email: "sue@example.com", Role: care.RoleSupervisor},
-	{ID: "community", Name: "Community", Email: "community@example.com", Role: care.RoleIntegration},
-}
+var testUsers = testworld.Users
 
 // token is each test user's bearer token.
-func token(id string) string { return "tok-" + id + "-secret" }
+func token(id string) string { return testworld.Token(id) }
 
-func sha(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
+func sha(s string) string { return testworld.TokenSHA256(s) }
 
 const grace = 24 * time.Hour
 
+// env is a Care store and API from the test world, which a test may
+// stop and start again over the same directory.
 type env struct {
 	t      testing.TB
 	limits care.Limits // zero: the defaults of SPEC §12
 	dir    string
 	clock  *clock
+	world  *testworld.World
 	store  *bolt.Store
 	srv    *httptest.Server
 	reg    *prometheus.Registry
@@ -70,9 +44,8 @@ func newEnv(t testing.TB) *env { return newEnvWithLimits(t, care.Limits{}) }
 // newEnvWithLimits is newEnv with the limits the store and the API enforce.
 func newEnvWithLimits(t testing.TB, l care.Limits) *env {
 	t.Helper()
-	e := &env{t: t, limits: l, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, limits: l, dir: t.TempDir(), clock: testworld.NewClock()}
 	e.start()
-	t.Cleanup(e.stop)
 	return e
 }
 
@@ -80,26 +53,17 @@ func (e *env) start() { e.startWithGrace(grace) }
 
 func (e *env) startWithGrace(g time.Duration) {
 	e.t.Helper()
-	dir := care.NewDirectory(testUsers)
-	policy := care.Policy{Grace: g, Limits: e.limits}
-	st, err := bolt.Open(e.dir, bolt.Options{Policy: policy, Clock: e.clock, Users: dir})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	creds := make([]httpapi.Credential, 0, len(testUsers))
-	for _, u := range testUsers {
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: sha(token(u.ID))})
-	}
-	e.reg = prometheus.NewRegistry()
-	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: policy, Clock: e.clock,
-		Ready: st.Ping, Registerer: e.reg})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.store, e.srv = st, httptest.NewServer(api)
+	e.world = testworld.New(e.t, testworld.WithDir(e.dir), testworld.WithClock(e.clock),
+		testworld.WithPolicy(care.Policy{Grace: g, Limits: e.limits}))
+	e.store, e.srv, e.reg = e.world.Store, e.world.Server, e.world.Registry
 }
 
+// stop closes the server and the store (a world's, or ones a test set).
 func (e *env) stop() {
+	if e.world != nil {
+		e.world.Close()
+		return
+	}
 	if e.srv != nil {
 		e.srv.Close()
 		e.store.Close()
@@ -131,51 +95,14 @@ func (r resp) errCode() string {
 // body may be a string (sent raw) or a value (sent as JSON).
 func (e *env) do(method, path, user string, body any) resp {
 	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if user != "" {
-		req.Header.Set("Authorization", "Bearer "+token(user))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	r := resp{status: res.StatusCode, raw: raw}
-	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			e.t.Fatalf("%s %s: answer is not JSON: %v: %s", method, path, err, raw)
-		}
-	}
-	return r
+	a := e.world.Do(method, path, user, body)
+	return resp{status: a.Status, body: a.Body, raw: a.Raw}
 }
 
 // must sends a request and fails the test unless the status is want.
 func (e *env) must(want int, method, path, user string, body any) map[string]any {
 	e.t.Helper()
-	r := e.do(method, path, user, body)
-	if r.status != want {
-		e.t.Fatalf("%s %s as %s: status %d, want %d: %s", method, path, user, r.status, want, r.raw)
-	}
-	return r.body
+	return e.world.Must(want, method, path, user, body)
 }
 
 // msg builds an incoming message body.
