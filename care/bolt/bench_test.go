@@ -21,9 +21,13 @@ var benchUsers = care.NewDirectory([]care.User{
 	{ID: "community", Name: "Community", Role: care.RoleIntegration},
 })
 
-func benchStore(b *testing.B) *Store {
+func benchStore(b *testing.B) *Store { return benchStoreWith(b, Options{}) }
+
+// benchStoreWith opens a benchmark store with opts' switches.
+func benchStoreWith(b *testing.B, opts Options) *Store {
 	b.Helper()
-	s, err := Open(b.TempDir(), Options{Policy: care.Policy{Grace: 24 * time.Hour}, Users: benchUsers})
+	opts.Policy, opts.Users = care.Policy{Grace: 24 * time.Hour}, benchUsers
+	s, err := Open(b.TempDir(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,9 +37,18 @@ func benchStore(b *testing.B) *Store {
 
 // BenchmarkIngest measures messages taken in per second by concurrent
 // callers (as HTTP handlers are), each message joining one of 1,000 open
-// cases. Target: ≥ 5,000 messages/s on 2 cores.
+// cases, with the search index and without it (what the index costs).
+// Target: ≥ 5,000 messages/s on 2 cores, with the index.
 func BenchmarkIngest(b *testing.B) {
-	s := benchStore(b)
+	for _, bc := range []struct {
+		name    string
+		noIndex bool
+	}{{"index", false}, {"no_index", true}} {
+		b.Run(bc.name, func(b *testing.B) { benchIngest(b, benchStoreWith(b, Options{WithoutSearchIndex: bc.noIndex})) })
+	}
+}
+
+func benchIngest(b *testing.B, s *Store) {
 	ctx := context.Background()
 	community, _ := benchUsers.User("community")
 	const customers = 1000
@@ -53,7 +66,9 @@ func BenchmarkIngest(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			res, err := s.Ingest(ctx, community, benchMessage(fmt.Sprintf("m-%d", n), int(n)%customers, now))
+			m := benchMessage(fmt.Sprintf("m-%d", n), int(n)%customers, now)
+			m.Text = benchText(uint64(n))
+			res, err := s.Ingest(ctx, community, m)
 			if err != nil {
 				b.Error(err)
 				return

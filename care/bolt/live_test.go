@@ -184,11 +184,17 @@ func TestSearchFindsCases(t *testing.T) {
 	for _, strategy := range []struct {
 		name      string
 		loadBelow int
-	}{{"load", loadBelow}, {"stream", 0}} {
+		compact   bool
+	}{{"load", loadBelow, false}, {"stream", 0, false}, {"load_compacted", loadBelow, true}, {"stream_compacted", 0, true}} {
 		t.Run(strategy.name, func(t *testing.T) {
 			defer func(n int) { loadBelow = n }(loadBelow)
 			loadBelow = strategy.loadBelow
 			w := newSearchWorld(t)
+			if strategy.compact {
+				if err := w.s.compactSearchLog(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			sue := user(t, "sue")
 			for _, tc := range []struct {
 				q    string
@@ -265,6 +271,13 @@ func TestSearchFollowsRenamesAndDeletions(t *testing.T) {
 	w := newSearchWorld(t)
 	ctx := context.Background()
 	sue := user(t, "sue")
+	// The case's words are both in the index and in the log.
+	if err := w.s.compactSearchLog(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.s.AddMessage(ctx, sue, w.refund.ID, care.NewMessage{Kind: "note", Text: "refund approved by finance"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.s.PatchCustomer(ctx, sue, w.refund.CustomerID, care.CustomerPatch{FirstName: ptr("Beatrix")}); err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +304,9 @@ func TestSearchFollowsRenamesAndDeletions(t *testing.T) {
 		t.Errorf("deleted listing: %v", got)
 	}
 	err = w.s.view(func(tx *bbolt.Tx) error {
+		if n := tx.Bucket(bucketSearchLog).Stats().KeyN; n != 0 {
+			return fmt.Errorf("the log keeps %d messages", n)
+		}
 		for _, b := range [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseWords} {
 			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
 				if id := int64(getU64(k[len(k)-8:])); b[7] != 'c' && id == w.refund.ID {
@@ -672,7 +688,7 @@ func TestLiveIndexesMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers} {
+		for _, b := range [][]byte{bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers, bucketSearchLog} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -699,5 +715,35 @@ func TestLiveIndexesMigrate(t *testing.T) {
 	}
 	if got := listAll(t, s, sue, care.CaseQuery{Q: "perfume doe4"}); len(got) != 1 {
 		t.Errorf("a case by its message and customer: %v", caseIDs(got))
+	}
+}
+
+// The committer folds the search log into the index once it is long
+// enough; searches find the same before and after.
+func TestSearchLogFoldsIntoIndex(t *testing.T) {
+	s, _ := testStore(t)
+	s.compactAt = 10
+	sue := user(t, "sue")
+	cases := escalateN(t, s, 0, 3)
+	for i := range 12 {
+		if _, _, err := s.AddMessage(context.Background(), sue, cases[i%3].ID, care.NewMessage{Kind: "note", Text: fmt.Sprintf("w%dx lavender", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged, indexed int
+	_ = s.view(func(tx *bbolt.Tx) error {
+		logged, indexed = tx.Bucket(bucketSearchLog).Stats().KeyN, tx.Bucket(bucketSearchWords).Stats().KeyN
+		return nil
+	})
+	if logged >= 10 || indexed == 0 {
+		t.Fatalf("log %d messages, index %d postings: the log was not folded", logged, indexed)
+	}
+	if got := caseIDs(listAll(t, s, sue, care.CaseQuery{Q: "lavender", Sort: "created_asc"})); !slices.Equal(got, caseIDs(cases)) {
+		t.Errorf("lavender: %v", got)
+	}
+	for i := range 12 {
+		if got := caseIDs(listAll(t, s, sue, care.CaseQuery{Q: fmt.Sprintf("w%dx", i)})); !slices.Equal(got, []int64{cases[i%3].ID}) {
+			t.Errorf("w%dx: %v", i, got)
+		}
 	}
 }

@@ -6,6 +6,7 @@ package bolt
 //
 //	search_words      word 0x00 case id → ∅ (words of the case's messages and notes)
 //	search_case_words case id, word → ∅ (the same, by case: a deleted case leaves the index)
+//	search_log        words of messages not yet in search_words (see searchlog.go)
 //	search_names      word 0x00 case id → ∅ (words of the case's customer)
 //	search_customers  word 0x00 customer id → ∅ (words of the customer)
 
@@ -73,23 +74,6 @@ func putAbsent(b *bbolt.Bucket, k []byte) error {
 	return b.Put(k, nil)
 }
 
-// indexMessage adds the words of m's text to its case.
-func (s *Store) indexMessage(tx *bbolt.Tx, m *care.Message) error {
-	if s.noSearchIndex || m.CaseID == 0 {
-		return nil
-	}
-	words, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
-	for _, w := range Words(m.Text, maxMessageWords) {
-		if err := putAbsent(words, wordKey(w, m.CaseID)); err != nil {
-			return err
-		}
-		if err := putAbsent(byCase, join(i64(m.CaseID), []byte(w))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // indexCaseNames gives case c the words of its customer (old ones, when
 // the customer changed, are taken away).
 func (s *Store) indexCaseNames(tx *bbolt.Tx, caseID int64, old, words []string) error {
@@ -129,6 +113,9 @@ func (s *Store) indexNewCase(tx *bbolt.Tx, c *care.Case) error {
 
 // unindexCase takes a deleted case out of the search index.
 func (s *Store) unindexCase(tx *bbolt.Tx, c *care.Case) error {
+	if err := unlogCase(tx, c.ID); err != nil {
+		return err
+	}
 	words, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
 	prefix := i64(c.ID)
 	var keys [][]byte
@@ -202,10 +189,14 @@ type idSet map[int64]struct{}
 // matchIDs finds the ids under every word of q in the buckets (an id
 // matches a word when any bucket holds it under the word; the last word of
 // q matches as a prefix). A q without words matches nothing.
-func matchIDs(tx *bbolt.Tx, q string, buckets ...[]byte) idSet {
+func matchIDs(tx *bbolt.Tx, q string, logged bool, buckets ...[]byte) idSet {
 	words := Words(q, 0)
 	if len(words) == 0 {
 		return idSet{}
+	}
+	var fromLog []idSet
+	if logged {
+		fromLog = logMatches(tx, words)
 	}
 	var set idSet
 	for i, w := range words {
@@ -214,6 +205,13 @@ func matchIDs(tx *bbolt.Tx, q string, buckets ...[]byte) idSet {
 			prefix = join(prefix, sep)
 		}
 		next := idSet{}
+		if fromLog != nil {
+			for id := range fromLog[i] {
+				if _, ok := set[id]; set == nil || ok {
+					next[id] = struct{}{}
+				}
+			}
+		}
 		for _, name := range buckets {
 			cur := tx.Bucket(name).Cursor()
 			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
@@ -238,7 +236,7 @@ func searchCases(tx *bbolt.Tx, q string) idSet {
 	if strings.TrimSpace(q) == "" {
 		return nil
 	}
-	return matchIDs(tx, q, bucketSearchWords, bucketSearchNames)
+	return matchIDs(tx, q, true, bucketSearchWords, bucketSearchNames)
 }
 
 // Customers lists up to limit customers (default 50) whose names or
@@ -259,7 +257,7 @@ func (s *Store) Customers(ctx context.Context, actor care.User, q string, limit 
 				ids = append(ids, int64(getU64(k)))
 			}
 		} else {
-			for id := range matchIDs(tx, q, bucketSearchCustomers) {
+			for id := range matchIDs(tx, q, false, bucketSearchCustomers) {
 				ids = append(ids, id)
 			}
 			slices.Sort(ids)
@@ -318,10 +316,10 @@ func (s *Store) migrateSearchIndex(tx *bbolt.Tx) error {
 		if err := json.Unmarshal(v, &m); err != nil {
 			return fmt.Errorf("message %x: %w", k, err)
 		}
-		if deleted[m.CaseID] {
+		if deleted[m.CaseID] || m.CaseID == 0 {
 			return nil
 		}
-		return s.indexMessage(tx, &m)
+		return addPostings(tx, m.CaseID, Words(m.Text, maxMessageWords))
 	})
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ var (
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
-		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers,
+		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers, bucketSearchLog,
 		bucketSavedViews}
 )
 
@@ -114,6 +114,8 @@ type Store struct {
 	// messagePageBytes overrides MessagePageBytes (tests).
 	messagePageBytes int
 	noSearchIndex    bool
+	logged           atomic.Int64 // messages in the search log, about (see searchlog.go)
+	compactAt        int          // overrides compactAt (tests)
 
 	// changes are the case changes of the transaction being committed
 	// (the committer's alone); notify hands them to OnCommit.
@@ -213,6 +215,7 @@ func (s *Store) init(tx *bbolt.Tx) error {
 	if err := s.migrateSearchIndex(tx); err != nil {
 		return fmt.Errorf("build the search index: %w", err)
 	}
+	s.logged.Store(int64(tx.Bucket(bucketSearchLog).Stats().KeyN))
 	if v := meta.Get([]byte("install")); v != nil {
 		s.install = string(v)
 		return nil
@@ -375,6 +378,7 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commit(group)
+		s.compactIfDue()
 	}
 }
 

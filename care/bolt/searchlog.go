@@ -1,0 +1,177 @@
+package bolt
+
+// The words of new messages first go to an append-only log in the
+// message's own transaction, one key per message at the end of the bucket,
+// so ingest pays no scattered writes into the word index; searches read
+// the log beside the index, so nothing lags. Once the log holds
+// compactAt messages the committer folds it into the index in one
+// transaction of sorted writes.
+//
+//	search_log  seq → case id, words joined by 0x00
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+var bucketSearchLog = []byte("search_log")
+
+// compactAt is the number of logged messages that makes the committer
+// fold the log into the index (Store.compactAt overrides it in tests).
+const compactAt = 4096
+
+// indexMessage logs the words of m's text for its case.
+func (s *Store) indexMessage(tx *bbolt.Tx, m *care.Message) error {
+	if s.noSearchIndex || m.CaseID == 0 {
+		return nil
+	}
+	words := Words(m.Text, maxMessageWords)
+	if len(words) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketSearchLog)
+	b.FillPercent = appendFill
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	s.logged.Add(1)
+	return b.Put(u64(seq), join(i64(m.CaseID), []byte(strings.Join(words, "\x00"))))
+}
+
+// logEntry is one logged message's words.
+type logEntry struct {
+	caseID int64
+	words  [][]byte // within the transaction's memory
+}
+
+func readLogEntry(v []byte) (logEntry, bool) {
+	if len(v) < 8 {
+		return logEntry{}, false
+	}
+	return logEntry{caseID: int64(getU64(v[:8])), words: bytes.Split(v[8:], sep)}, true
+}
+
+// addPostings puts case caseID under words in the index.
+func addPostings(tx *bbolt.Tx, caseID int64, words []string) error {
+	idx, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
+	for _, w := range words {
+		if err := putAbsent(idx, wordKey(w, caseID)); err != nil {
+			return err
+		}
+		if err := putAbsent(byCase, join(i64(caseID), []byte(w))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compactSearchLog folds the whole log into the index: its postings are
+// written in key order, so each page of the index is written once.
+func (s *Store) compactSearchLog() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		log := tx.Bucket(bucketSearchLog)
+		var posts, byCase [][]byte
+		err := log.ForEach(func(_, v []byte) error {
+			e, ok := readLogEntry(v)
+			if !ok {
+				return nil
+			}
+			for _, w := range e.words {
+				posts = append(posts, join(w, sep, i64(e.caseID)))
+				byCase = append(byCase, join(i64(e.caseID), w))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range []struct {
+			bucket []byte
+			keys   [][]byte
+		}{{bucketSearchWords, posts}, {bucketSearchCaseWords, byCase}} {
+			slices.SortFunc(p.keys, bytes.Compare)
+			b := tx.Bucket(p.bucket)
+			for i, k := range p.keys {
+				if i > 0 && bytes.Equal(k, p.keys[i-1]) {
+					continue
+				}
+				if err := putAbsent(b, k); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.DeleteBucket(bucketSearchLog); err != nil {
+			return err
+		}
+		_, err = tx.CreateBucket(bucketSearchLog)
+		s.logged.Store(0)
+		return err
+	})
+}
+
+// compactIfDue folds the log when it has grown to compactAt; the
+// committer calls it between groups.
+func (s *Store) compactIfDue() {
+	limit := int64(compactAt)
+	if s.compactAt > 0 {
+		limit = int64(s.compactAt)
+	}
+	if s.logged.Load() < limit {
+		return
+	}
+	// A failed fold leaves the log as it was: searches still read it, and
+	// the next group tries again.
+	_ = s.compactSearchLog()
+}
+
+// logMatches finds, for each word of q, the cases whose logged messages
+// have it (the last word as a prefix).
+func logMatches(tx *bbolt.Tx, words []string) []idSet {
+	out := make([]idSet, len(words))
+	for i := range out {
+		out[i] = idSet{}
+	}
+	_ = tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
+		e, ok := readLogEntry(v)
+		if !ok {
+			return nil
+		}
+		for i, q := range words {
+			last := i == len(words)-1
+			for _, w := range e.words {
+				if string(w) == q || (last && bytes.HasPrefix(w, []byte(q))) {
+					out[i][e.caseID] = struct{}{}
+					break
+				}
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// unlogCase takes a case's messages out of the log.
+func unlogCase(tx *bbolt.Tx, caseID int64) error {
+	log := tx.Bucket(bucketSearchLog)
+	var keys [][]byte
+	err := log.ForEach(func(k, v []byte) error {
+		if e, ok := readLogEntry(v); ok && e.caseID == caseID {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := log.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
