@@ -1,25 +1,16 @@
 package sfsim
 
 import (
-	"crypto"
 	"crypto/hmac"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -38,151 +29,8 @@ type authCode struct {
 	userID      string
 	scopes      []string
 	nonce       string
+	authTime    time.Time
 	expires     time.Time
-}
-
-// grant is a refresh token and what it was issued for.
-type grant struct {
-	token  string
-	userID string
-	scopes []string
-	// seq orders grants by approval: the oldest has the lowest.
-	seq uint64
-}
-
-type session struct {
-	token   string
-	userID  string
-	expires time.Time
-	grant   *grant // nil for JWT bearer sessions
-}
-
-type authState struct {
-	mu       sync.Mutex
-	codes    map[string]*authCode
-	sessions map[string]*session
-	grants   map[string]*grant
-	seq      uint64 // last grant seq handed out
-
-	keyOnce sync.Once
-	idKey   *rsa.PrivateKey // signs id_tokens; made on first use
-	keyErr  error
-}
-
-func newAuthState() *authState {
-	return &authState{codes: map[string]*authCode{}, sessions: map[string]*session{}, grants: map[string]*grant{}}
-}
-
-// bearer reads the access token of a request: Authorization: Bearer or
-// OAuth, as Salesforce accepts both.
-func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
-	for _, scheme := range []string{"Bearer ", "OAuth "} {
-		if len(h) > len(scheme) && strings.EqualFold(h[:len(scheme)], scheme) {
-			return strings.TrimSpace(h[len(scheme):])
-		}
-	}
-	return ""
-}
-
-// authenticate returns the live session of the request, or nil.
-func (a *authState) authenticate(r *http.Request, now time.Time) *session {
-	tok := bearer(r)
-	if tok == "" {
-		return nil
-	}
-	return a.lookup(tok, now)
-}
-
-func (a *authState) lookup(tok string, now time.Time) *session {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.sessions[tok]
-	if s == nil {
-		return nil
-	}
-	if !now.Before(s.expires) {
-		delete(a.sessions, tok)
-		return nil
-	}
-	return s
-}
-
-func (a *authState) expireAll() {
-	a.mu.Lock()
-	a.sessions = map[string]*session{}
-	a.mu.Unlock()
-}
-
-func (a *authState) revokeUser(userID string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for t, g := range a.grants {
-		if g.userID == userID {
-			delete(a.grants, t)
-		}
-	}
-	for t, s := range a.sessions {
-		if s.userID == userID {
-			delete(a.sessions, t)
-		}
-	}
-}
-
-// refreshTokens counts the user's live refresh tokens.
-func (a *authState) refreshTokens(userID string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, g := range a.grants {
-		if g.userID == userID {
-			n++
-		}
-	}
-	return n
-}
-
-// revokeGrant voids a refresh token and the sessions issued from it.
-// Callers hold a.mu.
-func (a *authState) revokeGrant(g *grant) {
-	delete(a.grants, g.token)
-	for t, sess := range a.sessions {
-		if sess.grant == g {
-			delete(a.sessions, t)
-		}
-	}
-}
-
-// maxApprovals is how many refresh tokens a user keeps per connected app;
-// a strict org revokes the oldest on the next approval, as Salesforce does.
-const maxApprovals = 5
-
-// keepApprovals revokes the user's oldest refresh tokens until fewer than
-// maxApprovals remain. Callers hold a.mu.
-func (a *authState) keepApprovals(userID string) {
-	for {
-		var oldest *grant
-		n := 0
-		for _, g := range a.grants {
-			if g.userID != userID {
-				continue
-			}
-			n++
-			if oldest == nil || g.seq < oldest.seq {
-				oldest = g
-			}
-		}
-		if n < maxApprovals {
-			return
-		}
-		a.revokeGrant(oldest)
-	}
-}
-
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // oauthError answers the token endpoint's {"error","error_description"}.
@@ -223,8 +71,10 @@ func authorizePage(w http.ResponseWriter, code, desc string) {
 		fmt.Sprintf("<html><body><h1>OAuth Error</h1><p>error=%s</p><p>error_description=%s</p></body></html>\n", code, desc))
 }
 
-// handleAuthorize auto-approves: login_hint picks the user (a new standard
-// user when unknown), then it redirects to redirect_uri with a code.
+// handleAuthorize approves at once (or, with Options.LoginPage, after the
+// login form is posted back): login_hint (or the form's username) picks the
+// user, a new standard user when unknown; then it redirects to
+// redirect_uri with a code.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		authorizePage(w, "invalid_request", "bad request")
@@ -277,6 +127,13 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	username := q.Get("login_hint")
+	if s.opts.LoginPage {
+		if r.Method != http.MethodPost {
+			s.loginPage(w, q)
+			return
+		}
+		username = strings.TrimSpace(q.Get("username"))
+	}
 	if username == "" {
 		username = DefaultUsername
 	}
@@ -286,7 +143,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.auth.codes[code] = &authCode{
 		clientID: s.opts.ClientID, redirectURI: redirect, challenge: challenge, method: method,
 		userID: userID, scopes: grantedScopes(q.Get("scope")), nonce: q.Get("nonce"),
-		expires: s.now().Add(authCodeTTL),
+		authTime: s.now(), expires: s.now().Add(authCodeTTL),
 	}
 	s.auth.mu.Unlock()
 	back(url.Values{"code": {code}})
@@ -463,15 +320,15 @@ func (s *Server) tokenAuthCode(w http.ResponseWriter, r *http.Request) {
 	}
 	var g *grant
 	if hasScope(ac.scopes, "refresh_token", "offline_access") {
-		g = s.newGrant(ac.userID, ac.scopes, s.opts.Strict)
+		g = s.newGrant(ac.userID, ac.scopes, ac.authTime, s.opts.Strict)
 	}
-	s.writeToken(w, r, ac.userID, ac.scopes, g, g != nil, ac.nonce)
+	s.writeToken(w, r, ac.userID, ac.scopes, g, g != nil, idLogin{authTime: ac.authTime, nonce: ac.nonce})
 }
 
 // newGrant issues a refresh token. approval marks a new approval in a
 // strict org, which keeps at most maxApprovals per user.
-func (s *Server) newGrant(userID string, scopes []string, approval bool) *grant {
-	g := &grant{token: "5Aep861" + randomToken(60), userID: userID, scopes: scopes}
+func (s *Server) newGrant(userID string, scopes []string, authTime time.Time, approval bool) *grant {
+	g := &grant{token: "5Aep861" + randomToken(60), userID: userID, scopes: scopes, authTime: authTime}
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
 	if approval {
@@ -499,15 +356,15 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.opts.RotateRefreshTokens {
-		g = s.newGrant(g.userID, g.scopes, false)
+		g = s.newGrant(g.userID, g.scopes, g.authTime, false)
 	}
-	s.writeToken(w, r, g.userID, g.scopes, g, s.opts.RotateRefreshTokens, "")
+	s.writeToken(w, r, g.userID, g.scopes, g, s.opts.RotateRefreshTokens, idLogin{authTime: g.authTime})
 }
 
 // writeToken starts a session and answers Salesforce's token response:
 // no expires_in, issued_at in milliseconds as a string, a refresh_token
 // only when withRefresh.
-func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID string, scopes []string, g *grant, withRefresh bool, nonce string) {
+func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID string, scopes []string, g *grant, withRefresh bool, login idLogin) {
 	now := s.now()
 	tok := s.orgOf(userID)[:15] + "!AQ" + randomToken(72)
 	s.auth.mu.Lock()
@@ -526,7 +383,7 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID strin
 		kv{"scope", strings.Join(scopes, " ")},
 	)
 	if hasScope(scopes, "openid") {
-		idt, err := s.idToken(userID, tok, nonce, now)
+		idt, err := s.idToken(userID, tok, login, now)
 		if err == nil {
 			out = append(out, kv{"id_token", idt})
 		} else {
@@ -546,143 +403,6 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID strin
 // identityURL is /id/{orgId}/{userId}, with the org the user belongs to.
 func (s *Server) identityURL(userID string) string {
 	return s.LoginURL + "/id/" + s.orgOf(userID) + "/" + userID
-}
-
-// ParseJWTKey reads the public key that verifies JWT bearer assertions
-// from PEM: a CERTIFICATE (as uploaded to a connected app), a PUBLIC KEY or
-// an RSA PUBLIC KEY.
-func ParseJWTKey(pemBytes []byte) (*rsa.PublicKey, error) {
-	for rest := pemBytes; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			return nil, errors.New("sfsim: no certificate or RSA public key found in PEM data")
-		}
-		switch blk.Type {
-		case "CERTIFICATE":
-			cert, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse certificate: %w", err)
-			}
-			if k, ok := cert.PublicKey.(*rsa.PublicKey); ok {
-				return k, nil
-			}
-			return nil, errors.New("sfsim: certificate key is not RSA")
-		case "PUBLIC KEY":
-			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse public key: %w", err)
-			}
-			if rk, ok := k.(*rsa.PublicKey); ok {
-				return rk, nil
-			}
-			return nil, errors.New("sfsim: public key is not RSA")
-		case "RSA PUBLIC KEY":
-			k, err := x509.ParsePKCS1PublicKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse RSA public key: %w", err)
-			}
-			return k, nil
-		}
-	}
-}
-
-// jwtMaxAhead bounds exp: Salesforce asks for an assertion that expires
-// within minutes. The simulator accepts up to a day ahead (clients such as
-// golang.org/x/oauth2/jwt default to one hour) and refuses anything further,
-// which catches an exp written in milliseconds.
-const jwtMaxAhead = 24 * time.Hour
-
-func (s *Server) tokenJWT(w http.ResponseWriter, r *http.Request) {
-	invalid := func(desc string) { oauthError(w, http.StatusBadRequest, "invalid_grant", desc) }
-	parts := strings.Split(r.PostForm.Get("assertion"), ".")
-	if len(parts) != 3 {
-		invalid("invalid assertion")
-		return
-	}
-	var header struct {
-		Alg string `json:"alg"`
-	}
-	if err := decodeSegment(parts[0], &header); err != nil || header.Alg != "RS256" {
-		invalid("invalid assertion")
-		return
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || s.opts.JWTPublicKey == nil {
-		invalid("invalid assertion")
-		return
-	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(s.opts.JWTPublicKey, crypto.SHA256, sum[:], sig) != nil {
-		invalid("invalid assertion")
-		return
-	}
-	var claims struct {
-		Iss string          `json:"iss"`
-		Sub string          `json:"sub"`
-		Aud json.RawMessage `json:"aud"`
-		Exp json.Number     `json:"exp"`
-	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		invalid("invalid assertion")
-		return
-	}
-	if claims.Iss != s.opts.ClientID {
-		oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
-		return
-	}
-	if !s.audienceOK(claims.Aud) {
-		invalid("audience is invalid")
-		return
-	}
-	exp, err := claims.Exp.Int64()
-	now := s.now()
-	switch {
-	case err != nil:
-		invalid("invalid assertion")
-		return
-	case exp <= now.Unix():
-		invalid("expired authorization code")
-		return
-	case exp > now.Add(jwtMaxAhead).Unix():
-		invalid("invalid assertion")
-		return
-	}
-	s.store.mu.RLock()
-	u := s.userByName(claims.Sub)
-	s.store.mu.RUnlock()
-	if u == nil {
-		invalid("user hasn't approved this consumer")
-		return
-	}
-	s.writeToken(w, r, u.id, []string{"api"}, nil, false, "")
-}
-
-func (s *Server) audienceOK(raw json.RawMessage) bool {
-	want := strings.TrimRight(s.LoginURL, "/")
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return strings.TrimRight(one, "/") == want
-	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
-		for _, a := range many {
-			if strings.TrimRight(a, "/") == want {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	return dec.Decode(v)
 }
 
 // handleRevoke revokes an access token, or a refresh token and every
@@ -706,225 +426,4 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	oauthError(w, http.StatusBadRequest, "invalid_token", "invalid token")
-}
-
-// tokenFromRequest reads the bearer token, or an oauth_token / access_token
-// parameter as the identity URL also accepts.
-func tokenFromRequest(r *http.Request) string {
-	if t := bearer(r); t != "" {
-		return t
-	}
-	if t := r.URL.Query().Get("oauth_token"); t != "" {
-		return t
-	}
-	return r.URL.Query().Get("access_token")
-}
-
-func badOAuthToken(w http.ResponseWriter) {
-	writeRaw(w, http.StatusForbidden, "text/plain;charset=UTF-8", "Bad_OAuth_Token")
-}
-
-func (s *Server) userRecord(userID string) *record {
-	s.store.mu.RLock()
-	defer s.store.mu.RUnlock()
-	r := s.store.byID(userID)
-	if r == nil {
-		return nil
-	}
-	cp := *r
-	return &cp
-}
-
-func (s *Server) urls(version string) jobj {
-	in := s.InstanceURL
-	return jobj{
-		{"enterprise", in + "/services/Soap/c/" + version + "/" + s.orgID[:15]},
-		{"metadata", in + "/services/Soap/m/" + version + "/" + s.orgID[:15]},
-		{"partner", in + "/services/Soap/u/" + version + "/" + s.orgID[:15]},
-		{"rest", in + "/services/data/v" + version + "/"},
-		{"sobjects", in + "/services/data/v" + version + "/sobjects/"},
-		{"search", in + "/services/data/v" + version + "/search/"},
-		{"query", in + "/services/data/v" + version + "/query/"},
-		{"recent", in + "/services/data/v" + version + "/recent/"},
-		{"tooling_soap", in + "/services/Soap/T/" + version + "/" + s.orgID[:15]},
-		{"tooling_rest", in + "/services/data/v" + version + "/tooling/"},
-		{"feeds", in + "/services/data/v" + version + "/chatter/feeds"},
-		{"groups", in + "/services/data/v" + version + "/chatter/groups"},
-		{"users", in + "/services/data/v" + version + "/chatter/users"},
-		{"feed_items", in + "/services/data/v" + version + "/chatter/feed-items"},
-		{"custom_domain", in},
-	}
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
-	sess := s.auth.lookup(tokenFromRequest(r), s.now())
-	if sess == nil {
-		badOAuthToken(w)
-		return
-	}
-	u := s.userRecord(sess.userID)
-	if u == nil {
-		badOAuthToken(w)
-		return
-	}
-	updated := u.vals["LastModifiedDate"].(time.Time)
-	writeJSON(w, http.StatusOK, jobj{
-		{"sub", s.identityURL(u.id)},
-		{"user_id", u.id},
-		{"organization_id", s.orgOf(u.id)},
-		{"preferred_username", str(u.vals["Username"])},
-		{"nickname", str(u.vals["CommunityNickname"])},
-		{"name", str(u.vals["Name"])},
-		{"email", str(u.vals["Email"])},
-		{"email_verified", true},
-		{"given_name", str(u.vals["FirstName"])},
-		{"family_name", str(u.vals["LastName"])},
-		{"zoneinfo", "GMT"},
-		{"photos", jobj{{"picture", s.InstanceURL + "/profilephoto/005/F"}, {"thumbnail", s.InstanceURL + "/profilephoto/005/T"}}},
-		{"profile", s.InstanceURL + "/" + u.id},
-		{"picture", s.InstanceURL + "/profilephoto/005/F"},
-		{"address", jobj{}},
-		{"is_salesforce_integration_user", false},
-		{"urls", s.urls("{version}")},
-		{"active", u.vals["IsActive"] == true},
-		{"user_type", "STANDARD"},
-		{"language", "en_US"},
-		{"locale", "en_US"},
-		{"utcOffset", 0},
-		{"updated_at", updated.UTC().Format("2006-01-02T15:04:05Z")},
-		{"is_app_installed", true},
-	})
-}
-
-// handleIdentity serves the identity URL /id/{orgId}/{userId}.
-func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request) {
-	parts := splitPath(strings.TrimPrefix(r.URL.Path, "/id/"))
-	sess := s.auth.lookup(tokenFromRequest(r), s.now())
-	if sess == nil {
-		badOAuthToken(w)
-		return
-	}
-	if len(parts) != 2 {
-		writeRaw(w, http.StatusNotFound, "text/plain;charset=UTF-8", "Bad_Id")
-		return
-	}
-	org, okOrg := NormalizeID(parts[0])
-	uid, okUser := NormalizeID(parts[1])
-	if !okOrg || !okUser || org != s.orgOf(uid) || uid != sess.userID {
-		writeRaw(w, http.StatusForbidden, "text/plain;charset=UTF-8", "Bad_Id")
-		return
-	}
-	u := s.userRecord(uid)
-	if u == nil {
-		writeRaw(w, http.StatusNotFound, "text/plain;charset=UTF-8", "Bad_Id")
-		return
-	}
-	version := "{version}"
-	if v := r.URL.Query().Get("version"); v != "" {
-		version = v
-	}
-	writeJSON(w, http.StatusOK, jobj{
-		{"id", s.identityURL(u.id)},
-		{"asserted_user", true},
-		{"user_id", u.id},
-		{"organization_id", s.orgOf(u.id)},
-		{"username", str(u.vals["Username"])},
-		{"nick_name", str(u.vals["CommunityNickname"])},
-		{"display_name", str(u.vals["Name"])},
-		{"email", str(u.vals["Email"])},
-		{"email_verified", true},
-		{"first_name", u.vals["FirstName"]},
-		{"last_name", str(u.vals["LastName"])},
-		{"timezone", "GMT"},
-		{"photos", jobj{{"picture", s.InstanceURL + "/profilephoto/005/F"}, {"thumbnail", s.InstanceURL + "/profilephoto/005/T"}}},
-		{"addr_street", nil}, {"addr_city", nil}, {"addr_state", nil}, {"addr_country", nil}, {"addr_zip", nil},
-		{"mobile_phone", nil},
-		{"mobile_phone_verified", false},
-		{"is_lightning_login_user", false},
-		{"status", jobj{{"created_date", nil}, {"body", nil}}},
-		{"urls", s.urls(version)},
-		{"active", u.vals["IsActive"] == true},
-		{"user_type", "STANDARD"},
-		{"language", "en_US"},
-		{"locale", "en_US"},
-		{"utcOffset", 0},
-		{"last_modified_date", formatTime(u.vals["LastModifiedDate"].(time.Time))},
-		{"is_app_installed", true},
-	})
-}
-
-// The id_token signing key is made on first use: most tests never ask
-// for openid.
-func (a *authState) signingKey() (*rsa.PrivateKey, error) {
-	a.keyOnce.Do(func() {
-		a.idKey, a.keyErr = rsa.GenerateKey(rand.Reader, 2048)
-	})
-	return a.idKey, a.keyErr
-}
-
-func (s *Server) idToken(userID, accessToken, nonce string, now time.Time) (string, error) {
-	key, err := s.auth.signingKey()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256([]byte(accessToken))
-	claims := jobj{
-		{"at_hash", base64.RawURLEncoding.EncodeToString(sum[:16])},
-		{"sub", s.identityURL(userID)},
-		{"aud", s.opts.ClientID},
-		{"iss", s.LoginURL},
-		{"exp", now.Add(5 * time.Minute).Unix()},
-		{"iat", now.Unix()},
-	}
-	if nonce != "" {
-		claims = append(claims, kv{"nonce", nonce})
-	}
-	hb, _ := marshal(jobj{{"kid", "sfsim"}, {"typ", "JWT"}, {"alg", "RS256"}})
-	cb, err := marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	signing := base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb)
-	digest := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
-	if err != nil {
-		return "", err
-	}
-	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
-}
-
-func (s *Server) handleJWKS(w http.ResponseWriter) {
-	key, err := s.auth.signingKey()
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	e := big.NewInt(int64(key.E)).Bytes()
-	writeJSON(w, http.StatusOK, jobj{{"keys", []jobj{{
-		{"kty", "RSA"}, {"n", base64.RawURLEncoding.EncodeToString(key.N.Bytes())},
-		{"e", base64.RawURLEncoding.EncodeToString(e)}, {"alg", "RS256"}, {"use", "sig"}, {"kid", "sfsim"},
-	}}}})
-}
-
-func (s *Server) handleDiscovery(w http.ResponseWriter) {
-	l := s.LoginURL
-	writeJSON(w, http.StatusOK, jobj{
-		{"issuer", l},
-		{"authorization_endpoint", l + "/services/oauth2/authorize"},
-		{"token_endpoint", l + "/services/oauth2/token"},
-		{"revocation_endpoint", l + "/services/oauth2/revoke"},
-		{"userinfo_endpoint", l + "/services/oauth2/userinfo"},
-		{"jwks_uri", l + "/id/keys"},
-		{"response_types_supported", []string{"code"}},
-		{"grant_types_supported", []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer"}},
-		{"code_challenge_methods_supported", []string{"S256", "plain"}},
-		{"scopes_supported", sortedKeys(knownScopes)},
-		{"id_token_signing_alg_values_supported", []string{"RS256"}},
-		{"subject_types_supported", []string{"public"}},
-	})
 }

@@ -128,7 +128,13 @@ func TestAuthorizeErrors(t *testing.T) {
 // codeFor runs authorize and returns the code.
 func codeFor(t *testing.T, srv *Server, q url.Values) string {
 	t.Helper()
-	resp, err := noRedirect().Get(srv.LoginURL + "/services/oauth2/authorize?" + q.Encode())
+	return codeAt(t, srv.LoginURL+"/services/oauth2/authorize?"+q.Encode())
+}
+
+// codeAt follows an authorize URL and returns the code.
+func codeAt(t *testing.T, authURL string) string {
+	t.Helper()
+	resp, err := noRedirect().Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,15 @@ type Options struct {
 	// refresh tokens per user for the connected app (a 6th approval
 	// revokes the oldest).
 	Strict bool
+	// LoginPage makes the authorize endpoint show a login form (username
+	// prefilled from login_hint) before it approves, as a browser sees
+	// Salesforce; without it authorize approves at once.
+	LoginPage bool
+	// CasePageEmbedURL is shown in an iframe on a Case's record page
+	// (/lightning/r/Case/{Id}/view), the stand-in for the org kit's
+	// Visualforce page: {Field} placeholders are filled from the record,
+	// e.g. http://127.0.0.1:8080/embed/cases/{Care_External_Key__c}.
+	CasePageEmbedURL string
 }
 
 func (o Options) withDefaults() Options {
@@ -373,6 +382,12 @@ func (s *Server) serveInstance(w http.ResponseWriter, r *http.Request) {
 		s.handleVersions(w, r)
 	case strings.HasPrefix(path, "/services/data/"):
 		s.serveData(w, r)
+	case strings.HasPrefix(path, "/lightning/r/") && r.Method == http.MethodGet:
+		if object, id, ok := recordPath(r.URL.EscapedPath()); ok {
+			s.handleRecordPage(w, r, object, id)
+		} else {
+			s.writePage(w, http.StatusNotFound, "notfound", path)
+		}
 	case path == "/services/oauth2/authorize":
 		s.handleAuthorize(w, r)
 	case s.serveOAuth(w, r):
