@@ -59,6 +59,7 @@ type Config struct {
 	Auth        Auth
 	Salesforce  Salesforce
 	Limits      Limits
+	Console     Console
 	// Path is the file the config came from, "" for defaults only.
 	Path string
 
@@ -73,6 +74,13 @@ type Config struct {
 type envSecrets struct {
 	clientSecret Secret
 	secretKey    Secret
+}
+
+// Console holds the web console's settings.
+type Console struct {
+	// SalesforceSignIn offers "Sign in with Salesforce" (OpenID Connect
+	// with the connected app of salesforce.client_id) on /login.
+	SalesforceSignIn bool
 }
 
 // Care holds the Care store's settings.

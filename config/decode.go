@@ -285,6 +285,8 @@ func kindName(k kind) string {
 		return "a whole number"
 	case kindList:
 		return "a list of strings"
+	case kindBool:
+		return "true or false"
 	}
 	return "a string"
 }
@@ -309,7 +311,8 @@ func (d *decoder) value(s *setting, v *yaml.Node) {
 	case isNull(n):
 		raw = ""
 	case s.kind == kindNumber && n.ShortTag() != "!!int" && n.ShortTag() != "!!float",
-		s.kind == kindInt && n.ShortTag() != "!!int":
+		s.kind == kindInt && n.ShortTag() != "!!int",
+		s.kind == kindBool && n.ShortTag() != "!!bool":
 		d.at(o, s.path, "expected "+kindName(s.kind)+", got "+describe(n))
 		return
 	}

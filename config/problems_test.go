@@ -100,6 +100,10 @@ func TestProblems(t *testing.T) {
 			`c.yaml:2:22: salesforce.background_budget: expected a number, got string "most"`}},
 		{"quoted number", "salesforce:\n  background_budget: \"0.5\"\n", []string{
 			`c.yaml:2:22: salesforce.background_budget: expected a number, got string "0.5"`}},
+		{"string for a boolean", "console:\n  salesforce_sign_in: \"yes\"\n", []string{
+			`c.yaml:2:23: console.salesforce_sign_in: expected true or false, got string "yes"`}},
+		{"number for a boolean", "console:\n  salesforce_sign_in: 1\n", []string{
+			`c.yaml:2:23: console.salesforce_sign_in: expected true or false, got number 1`}},
 		{"boolean for a number", "salesforce:\n  background_budget: true\n", []string{
 			`c.yaml:2:22: salesforce.background_budget: expected a number, got boolean true`}},
 		{"list for a duration", "care:\n  grace_period: [1h]\n", []string{

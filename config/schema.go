@@ -22,6 +22,7 @@ const (
 	kindNumber
 	kindInt
 	kindList // a list of strings; from the environment, comma- or space-separated
+	kindBool // true or false
 )
 
 // setting is one overridable key of the config file: where it lives, how to
@@ -47,6 +48,8 @@ type setting struct {
 	list      func(*Config) *[]string
 	checkItem func(string) string
 	maxItems  int // 0: any number
+
+	boolean func(*Config) *bool
 }
 
 // envName is the variable that overrides s: CAREBRIDGE_ + upper-cased path
@@ -81,6 +84,12 @@ func (s *setting) set(c *Config, raw string) string {
 		*s.integer(c) = i
 	case kindList:
 		*s.list(c) = splitList(raw)
+	case kindBool:
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return "expected true or false, got " + quote(raw)
+		}
+		*s.boolean(c) = b
 	}
 	return ""
 }
@@ -186,6 +195,8 @@ func newSchema() *schema {
 			{path: "salesforce.embed_frame_ancestors", kind: kindList,
 				list: func(c *Config) *[]string { return &c.Salesforce.EmbedFrameAncestors }, checkItem: checkFrameAncestor,
 				maxItems: maxFrameAncestors},
+			{path: "console.salesforce_sign_in", kind: kindBool,
+				boolean: func(c *Config) *bool { return &c.Console.SalesforceSignIn }},
 			limit("message_text_bytes", func(l *Limits) *int { return &l.MessageTextBytes }, 256<<10),
 			limit("name_chars", func(l *Limits) *int { return &l.NameChars }, 1024),
 			limit("attachments", func(l *Limits) *int { return &l.Attachments }, 100),

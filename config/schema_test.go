@@ -105,6 +105,7 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"limits.case_fields":                   {"10", 10},
 		"limits.field_value_bytes":             {"512", 512},
 		"limits.mentions":                      {"3", 3},
+		"console.salesforce_sign_in":           {"true", true},
 	}
 	// The jwt pair and its client id must come together; the variable
 	// under test comes later and wins.
@@ -124,6 +125,8 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 			return *s.integer(c)
 		case kindList:
 			return *s.list(c)
+		case kindBool:
+			return *s.boolean(c)
 		}
 		return *s.str(c)
 	}

@@ -37,6 +37,8 @@ var keyDocs = map[string]string{
 	"salesforce.poll_interval_with_events": "how often the poller still runs while the change stream is up; 1s to 24h",
 	"salesforce.background_budget":         "share of the daily API allocation background work may use; in (0, 1]",
 	"salesforce.embed_frame_ancestors":     "who may frame /embed/cases/{id} (CSP frame-ancestors); [] forbids; at most 20",
+	"console":                              "the web console",
+	"console.salesforce_sign_in":           "offer Sign in with Salesforce on /login (the connected app's callback: public_url + /login/salesforce/callback)",
 	"limits":                               "what one write may carry; over a limit the API answers 400 too_large",
 	"limits.message_text_bytes":            "a message's or note's text, in bytes; up to 262144",
 	"limits.name_chars":                    "author, names, username, handle, in characters; up to 1024",
@@ -138,6 +140,8 @@ func (s *setting) yamlValue(c *Config) string {
 		return strconv.FormatFloat(*s.num(c), 'g', -1, 64)
 	case kindInt:
 		return strconv.Itoa(*s.integer(c))
+	case kindBool:
+		return strconv.FormatBool(*s.boolean(c))
 	case kindList:
 		items := make([]string, len(*s.list(c)))
 		for i, v := range *s.list(c) {
