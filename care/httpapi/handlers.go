@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
@@ -14,23 +13,25 @@ import (
 
 // CaseJSON is a case as the API shows it.
 type CaseJSON struct {
-	ID                    int64             `json:"id"`
-	ExternalKey           string            `json:"external_key"`
-	Status                care.Status       `json:"status"`
-	Priority              care.Priority     `json:"priority"`
-	Sentiment             care.Sentiment    `json:"sentiment"`
-	Assignee              *string           `json:"assignee"`
-	ProfileID             string            `json:"profile_id"`
-	Platform              string            `json:"platform"`
-	CustomerID            int64             `json:"customer_id"`
-	Fields                map[string]string `json:"fields"`
-	CreatedAt             time.Time         `json:"created_at"`
-	UpdatedAt             time.Time         `json:"updated_at"`
-	LastCustomerMessageAt *time.Time        `json:"last_customer_message_at"`
-	DoneAt                *time.Time        `json:"done_at"`
-	CommunityState        string            `json:"community_state"`
-	LockedForReply        bool              `json:"locked_for_reply"`
-	Salesforce            SalesforceJSON    `json:"salesforce"`
+	ID          int64          `json:"id"`
+	ExternalKey string         `json:"external_key"`
+	Status      care.Status    `json:"status"`
+	Priority    care.Priority  `json:"priority"`
+	Sentiment   care.Sentiment `json:"sentiment"`
+	Assignee    *string        `json:"assignee"`
+	ProfileID   string         `json:"profile_id"`
+	Platform    string         `json:"platform"`
+	CustomerID  int64          `json:"customer_id"`
+	// Customer names the customer, so a listing needs no request per row.
+	Customer              *care.CustomerSummary `json:"customer"`
+	Fields                map[string]string     `json:"fields"`
+	CreatedAt             time.Time             `json:"created_at"`
+	UpdatedAt             time.Time             `json:"updated_at"`
+	LastCustomerMessageAt *time.Time            `json:"last_customer_message_at"`
+	DoneAt                *time.Time            `json:"done_at"`
+	CommunityState        string                `json:"community_state"`
+	LockedForReply        bool                  `json:"locked_for_reply"`
+	Salesforce            SalesforceJSON        `json:"salesforce"`
 }
 
 // SalesforceJSON is the salesforce block of a case.
@@ -70,7 +71,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 	return CaseJSON{
 		ID: c.ID, ExternalKey: c.ExternalKey, Status: c.Status, Priority: c.Priority, Sentiment: c.Sentiment,
 		Assignee: optString(c.Assignee), ProfileID: c.ProfileID, Platform: c.Platform,
-		CustomerID: c.CustomerID, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		CustomerID: c.CustomerID, Customer: c.Customer, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
 		CommunityState: string(state), LockedForReply: care.LockedForReply(&c),
 		Salesforce: SalesforceJSON{
@@ -203,18 +204,16 @@ func (s *Server) escalate(w http.ResponseWriter, r *http.Request, u care.User) {
 func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) {
 	q := r.URL.Query()
 	cq := care.CaseQuery{
-		View: care.View(q.Get("view")), Sort: q.Get("sort"), Cursor: q.Get("cursor"),
+		Sort: q.Get("sort"), Cursor: q.Get("cursor"),
 		Status: care.Status(q.Get("status")), Priority: care.Priority(q.Get("priority")),
-		Assignee: q.Get("assignee"), Platform: q.Get("platform"), ProfileID: q.Get("profile_id"),
+		Assignee: q.Get("assignee"), Platform: q.Get("platform"), ProfileID: q.Get("profile_id"), Q: q.Get("q"),
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			WriteError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
-			return
-		}
-		cq.Limit = n
+	caseQueryView(&cq, q.Get("view"))
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
+	cq.Limit = limit
 	page, err := s.svc.Cases(r.Context(), u, cq)
 	if err != nil {
 		s.Fail(w, r, err)
@@ -279,14 +278,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.Use
 	if !ok {
 		return
 	}
-	limit := 0
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			WriteError(w, http.StatusBadRequest, "invalid_argument", "limit must be a positive integer")
-			return
-		}
-		limit = n
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	msgs, err := s.svc.Messages(r.Context(), u, id, limit, r.URL.Query().Get("before"))
 	if err != nil {

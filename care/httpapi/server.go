@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/live"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	// Authorization header (the console's cookie session). It must refuse
 	// state-changing requests that fail its CSRF check.
 	SessionAuth func(r *http.Request) (care.User, bool)
+	// Events, when set, serves GET /api/v1/events from this broker (fed
+	// by the store's OnCommit).
+	Events *live.Broker
 }
 
 // Server serves the Care API.
@@ -60,6 +64,7 @@ type Server struct {
 	mux      *http.ServeMux
 	requests *prometheus.CounterVec
 	session  func(r *http.Request) (care.User, bool)
+	live     *live.Broker
 }
 
 // New builds the API server. It fails when a credential's hash is not
@@ -67,7 +72,7 @@ type Server struct {
 func New(opts Options) (*Server, error) {
 	s := &Server{svc: care.Guard(opts.Service, opts.Policy), policy: opts.Policy, clock: opts.Clock, log: opts.Logger,
 		ready: opts.Ready, tokens: make(map[[sha256.Size]byte]care.User), mux: http.NewServeMux(),
-		session: opts.SessionAuth}
+		session: opts.SessionAuth, live: opts.Events}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -92,6 +97,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.routes()
 	s.routeBackup(opts.Service)
+	s.routeSavedViews()
+	s.routeEvents()
 	return s, nil
 }
 
