@@ -1,14 +1,9 @@
 package outbox
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,14 +12,13 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
-	"github.com/carebridge/carebridge/connector"
-	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // The store implements every interface the package asks of it.
@@ -36,33 +30,20 @@ var (
 	_ KV          = (*bolt.KV)(nil)
 )
 
-var testUsers = []care.User{
-	{ID: "sue", Name: "Sue Supervisor", Email: "sue@example.com", Role: care.RoleSupervisor},
-	{ID: "alice", Name: "Alice Agent", Email: "alice@example.com", Role: care.RoleAgent},
-	{ID: "community", Name: "Community", Role: care.RoleIntegration},
-}
+var testUsers = testworld.Users
 
 var (
-	alice     = testUsers[1]
-	community = testUsers[2]
+	alice     = user("alice")
+	community = user("community")
 )
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func user(id string) care.User {
+	for _, u := range testUsers {
+		if u.ID == id {
+			return u
+		}
+	}
+	panic("no test user " + id)
 }
 
 // world is a simulated org, a real bbolt Care store with the connector's
@@ -70,6 +51,7 @@ func (s *syncBuffer) String() string {
 // mapping file and the sync engine.
 type world struct {
 	t       *testing.T
+	tw      *testworld.World
 	sim     *sfsim.Server
 	store   *bolt.Store
 	pool    *tokens.Pool
@@ -79,7 +61,7 @@ type world struct {
 	reg     *prometheus.Registry
 	metrics *Metrics
 	budget  *Budget
-	logs    *syncBuffer
+	logs    *simtest.Logs
 	log     *slog.Logger
 	d       *Deliverer
 	p       *Poller
@@ -100,66 +82,24 @@ type worldOptions struct {
 	poller    func(*PollerOptions)
 }
 
-func exampleMapping(t *testing.T) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func exampleMapping(*testing.T) []byte { return mapping.Sample() }
 
+// newWorld builds the test world (on the wall clock, as the org's) with
+// the outbox's routes, and the sync engine over it.
 func newWorld(t *testing.T, wo worldOptions) *world {
 	t.Helper()
-	sim, err := sfsim.NewServer(simtest.Options(wo.sim)) // a production org under CAREBRIDGE_SFSIM_STRICT=1
-	if err != nil {
-		t.Fatalf("sfsim: %v", err)
-	}
-	t.Cleanup(sim.Close)
-	w := &world{t: t, sim: sim, logs: &syncBuffer{}, reg: prometheus.NewRegistry()}
-	w.log = slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("logs:\n%s", w.logs.String())
-		}
-	})
-	dir := t.TempDir()
-	if wo.mapping == nil {
-		wo.mapping = exampleMapping(t)
-	}
-	w.mapFile = filepath.Join(dir, "mapping.yaml")
-	if err := os.WriteFile(w.mapFile, wo.mapping, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w.holder = mapping.NewHolder(w.mapFile, mapping.HolderOptions{Logger: w.log})
-	if err := w.holder.Reload(context.Background()); err != nil {
-		t.Fatalf("mapping: %v", err)
-	}
-	w.store, err = bolt.Open(dir, bolt.Options{
-		Policy: care.Policy{Grace: 24 * time.Hour}, Users: care.NewDirectory(testUsers),
-		Effects: connector.Effects{Mapping: w.holder.Current},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := tokens.LoadKey("", filepath.Join(dir, "secret.key"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 20 * time.Second}
-	w.oauth = tokens.NewOAuthSet(salesforce.OAuthConfig{
-		ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
-		RedirectURL: "http://127.0.0.1:1/oauth/salesforce/callback", HTTPClient: hc, Logger: w.log,
-	})
 	// Every answer, background or not, keeps the budget current.
-	w.budget = NewBudget(wo.budget)
-	w.pool, err = tokens.Open(context.Background(), tokens.Options{
-		Store: w.store.KV(tokens.Namespace), Key: key, OAuth: w.oauth, LoginURL: sim.LoginURL,
-		HTTPClient: hc, Client: salesforce.Options{Logger: w.log, Metrics: w.budget.Observer(nil)}, Logger: w.log,
-	})
-	if err != nil {
-		t.Fatal(err)
+	budget := NewBudget(wo.budget)
+	wopts := []testworld.Option{testworld.WithClock(simtest.WallClock()), testworld.WithSalesforce(wo.sim),
+		testworld.WithPool(func(o *tokens.Options) { o.Client.Metrics = budget.Observer(nil) }),
+		testworld.WithRoutes(func(tw *testworld.World, api *httpapi.Server) { NewHandler(tw.Store).Register(api) })}
+	if wo.mapping != nil {
+		wopts = append(wopts, testworld.WithMapping(wo.mapping))
 	}
+	tw := testworld.New(t, wopts...)
+	w := &world{t: t, tw: tw, sim: tw.Sim, store: tw.Store, pool: tw.Pool, oauth: tw.OAuth, holder: tw.Holder,
+		mapFile: tw.MappingFile, reg: prometheus.NewRegistry(), budget: budget, logs: tw.Logs, log: tw.Log}
+	var err error
 	w.metrics, err = NewMetrics(w.reg, w.store)
 	if err != nil {
 		t.Fatal(err)
@@ -189,45 +129,12 @@ func newWorld(t *testing.T, wo worldOptions) *world {
 		t.Fatal(err)
 	}
 	// Stop the engine before the store closes (cleanups run last first).
-	t.Cleanup(func() { w.store.Close() })
 	t.Cleanup(w.stop)
 	return w
 }
 
-// authorize runs the web-server flow at the simulator as loginHint.
-func (w *world) authorize(loginHint string) salesforce.Token {
-	w.t.Helper()
-	auth, err := w.oauth(w.sim.LoginURL)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	verifier := salesforce.NewVerifier()
-	c := &http.Client{Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(auth.AuthCodeURL("st", verifier, loginHint))
-	if err != nil {
-		w.t.Fatalf("authorize: %v", err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		w.t.Fatalf("authorize: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	tok, err := auth.Exchange(context.Background(), loc.Query().Get("code"), verifier)
-	if err != nil {
-		w.t.Fatalf("exchange: %v", err)
-	}
-	return tok
-}
-
 // connect makes the admin the default token's Salesforce user.
-func (w *world) connect() {
-	w.t.Helper()
-	if _, err := w.pool.Connect(context.Background(), tokens.Grant{Kind: tokens.KindDefault, UserID: "sue",
-		Token: w.authorize(sfsim.DefaultUsername)}); err != nil {
-		w.t.Fatalf("connect: %v", err)
-	}
-}
+func (w *world) connect() { w.tw.Connect(tokens.KindDefault, "sue", sfsim.DefaultUsername) }
 
 // runDeliverer starts the deliverer; stop (or the test's end) stops it.
 func (w *world) runDeliverer() { w.run(w.d.Run) }
@@ -369,15 +276,7 @@ func (w *world) messageRecords() map[string]sfsim.Record {
 func (w *world) calls(op string) int64 { return w.sim.Stats().ByOperation[op] }
 
 // setMapping rewrites the mapping file and reloads it.
-func (w *world) setMapping(b []byte) {
-	w.t.Helper()
-	if err := os.WriteFile(w.mapFile, b, 0o600); err != nil {
-		w.t.Fatal(err)
-	}
-	if err := w.holder.Reload(context.Background()); err != nil {
-		w.t.Fatalf("mapping: %v", err)
-	}
-}
+func (w *world) setMapping(b []byte) { w.tw.SetMapping(b) }
 
 // fakeEscalator creates the Salesforce case by upsert on Care_Case_Id__c
 // (a retry never makes a second one) and links it, as the connector's
@@ -406,94 +305,25 @@ func (f fakeEscalator) EscalateAutomatically(ctx context.Context, caseID int64, 
 	return err
 }
 
-// eventually waits until cond holds, failing the test after timeout. It
-// checks the outcome of work other goroutines do; it asserts nothing about
-// how long that takes.
+// eventually waits until cond holds, failing the test after timeout.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("not reached within %s: %s", timeout, what)
-		case <-tick.C:
-		}
-	}
+	simtest.Eventually(t, timeout, what, cond)
 }
 
 // metricValue returns a gauge or counter value, or a histogram's count.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; !ok || v != lp.GetValue() {
-					continue next
-				}
-			}
-			return value(m), true
-		}
-	}
-	return 0, false
-}
-
-func value(m *dto.Metric) float64 {
-	switch {
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Histogram != nil:
-		return float64(m.Histogram.GetSampleCount())
-	}
-	return 0
+	return simtest.Metric(t, reg, name, labels)
 }
 
 // worldClock is a clock tests move: the wall clock plus an offset, or a
 // fixed instant while frozen. Give it to the simulated org (sfsim.Options
 // Now) and, where a test needs both sides to agree, to the poller.
-type worldClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-	frozen time.Time
-}
-
-func (c *worldClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.frozen.IsZero() {
-		return c.frozen
-	}
-	return time.Now().Add(c.offset)
-}
+type worldClock struct{ simtest.Clock }
 
 // Move moves the clock by d (frozen or not).
-func (c *worldClock) Move(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-	if !c.frozen.IsZero() {
-		c.frozen = c.frozen.Add(d)
-	}
-}
+func (c *worldClock) Move(d time.Duration) { c.Advance(d) }
 
 // Freeze stops the clock at t.
-func (c *worldClock) Freeze(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frozen = t
-}
+func (c *worldClock) Freeze(t time.Time) { c.Set(t) }

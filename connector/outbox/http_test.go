@@ -3,8 +3,6 @@ package outbox
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,30 +12,13 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/care/httpapi"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
-func bearer(id string) string { return "token-of-" + id }
+func bearer(id string) string { return testworld.Token(id) }
 
 // api serves the Care API with the outbox routes.
-func (w *world) api() *httptest.Server {
-	w.t.Helper()
-	var creds []httpapi.Credential
-	for _, u := range testUsers {
-		sum := sha256.Sum256([]byte(bearer(u.ID)))
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
-	}
-	srv, err := httpapi.New(httpapi.Options{Service: w.store, Credentials: creds, Logger: w.log,
-		Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	NewHandler(w.store).Register(srv)
-	ts := httptest.NewServer(srv)
-	w.t.Cleanup(ts.Close)
-	return ts
-}
+func (w *world) api() *httptest.Server { return w.tw.Server }
 
 // call makes an API request as user and decodes the answer into out.
 func call(t *testing.T, ts *httptest.Server, method, path, user string, out any) int {
