@@ -24,6 +24,16 @@ func getCustomer(tx *bbolt.Tx, id int64) (*care.Customer, error) {
 	return &c, nil
 }
 
+// findCustomer is getCustomer answering nil for a customer that is not
+// there.
+func findCustomer(tx *bbolt.Tx, id int64) (*care.Customer, error) {
+	c, err := getCustomer(tx, id)
+	if care.IsNotFound(err) {
+		return nil, nil
+	}
+	return c, err
+}
+
 func accountKey(platform, userID string) []byte {
 	return join([]byte(platform), sep, []byte(userID))
 }

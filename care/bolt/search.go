@@ -101,14 +101,20 @@ func (s *Store) indexNewCase(tx *bbolt.Tx, c *care.Case) error {
 	if s.noSearchIndex {
 		return nil
 	}
-	cust, err := getCustomer(tx, c.CustomerID)
-	if care.IsNotFound(err) {
-		return nil
-	}
+	words, err := caseCustomerWords(tx, c)
 	if err != nil {
 		return err
 	}
-	return s.indexCaseNames(tx, c.ID, nil, customerWords(cust))
+	return s.indexCaseNames(tx, c.ID, nil, words)
+}
+
+// caseCustomerWords are the words of c's customer (none when it is gone).
+func caseCustomerWords(tx *bbolt.Tx, c *care.Case) ([]string, error) {
+	cust, err := findCustomer(tx, c.CustomerID)
+	if err != nil || cust == nil {
+		return nil, err
+	}
+	return customerWords(cust), nil
 }
 
 // unindexCase takes a deleted case out of the search index.
@@ -131,14 +137,11 @@ func (s *Store) unindexCase(tx *bbolt.Tx, c *care.Case) error {
 			return err
 		}
 	}
-	cust, err := getCustomer(tx, c.CustomerID)
-	if care.IsNotFound(err) {
-		return nil
-	}
+	names, err := caseCustomerWords(tx, c)
 	if err != nil {
 		return err
 	}
-	return s.indexCaseNames(tx, c.ID, customerWords(cust), nil)
+	return s.indexCaseNames(tx, c.ID, names, nil)
 }
 
 // reindexCustomer moves a customer's words, in the customer index and on

@@ -180,15 +180,11 @@ func withCustomers(tx *bbolt.Tx, cases []care.Case) error {
 }
 
 func withCustomer(tx *bbolt.Tx, c *care.Case) error {
-	cust, err := getCustomer(tx, c.CustomerID)
-	if care.IsNotFound(err) {
-		return nil
+	cust, err := findCustomer(tx, c.CustomerID)
+	if cust != nil {
+		c.Customer = cust.Summary()
 	}
-	if err != nil {
-		return err
-	}
-	c.Customer = cust.Summary()
-	return nil
+	return err
 }
 
 // position is c's place in the plan's order, for the next page's cursor.
