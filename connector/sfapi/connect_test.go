@@ -181,7 +181,7 @@ func TestPendingConnectCaps(t *testing.T) {
 		if resp := e.request(noRedirect(), "GET", first.String(), ""); resp.StatusCode != http.StatusFound {
 			t.Fatalf("alice's pending connect was evicted: %d %s", resp.StatusCode, body(t, resp))
 		}
-		e.clock.Add(DefaultStateTTL)
+		e.clock.Advance(DefaultStateTTL)
 		if resp := start(e, "sam"); resp.StatusCode != http.StatusFound {
 			t.Fatalf("after the pending connects expired: %d", resp.StatusCode)
 		}

@@ -3,12 +3,9 @@ package sfapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,8 +22,8 @@ import (
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/connector/tokens"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 var users = []care.User{
@@ -37,41 +33,7 @@ var users = []care.User{
 	{ID: "ivy", Name: "Ivy Integration", Role: care.RoleIntegration},
 }
 
-func bearer(id string) string { return "token-of-" + id }
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
+func bearer(id string) string { return testworld.Token(id) }
 
 type env struct {
 	t     *testing.T
@@ -79,10 +41,10 @@ type env struct {
 	sim   *sfsim.Server
 	ts    *httptest.Server
 	pool  *tokens.Pool
-	clock *clock
+	clock *simtest.Clock
 	dir   string
 	store *bolt.Store
-	logs  *syncBuffer
+	logs  *simtest.Logs
 	sync  SyncStatus
 }
 
@@ -98,69 +60,27 @@ func newEnv(t *testing.T, mods ...func(*envOptions)) *env {
 	for _, m := range mods {
 		m(&eo)
 	}
-	if eo.dir == "" {
-		eo.dir = t.TempDir()
-	}
-	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, sim: sim, clock: &clock{t: time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)},
-		dir: eo.dir, logs: &syncBuffer{}, jar: jar}
-	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.store, err = bolt.Open(e.dir, bolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.store.Close() })
-	key, err := tokens.LoadKey("", filepath.Join(e.dir, "secret.key"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	e.ts = httptest.NewUnstartedServer(nil)
-	base := "http://" + e.ts.Listener.Addr().String()
-	hc := &http.Client{Timeout: 20 * time.Second}
-	reg := prometheus.NewRegistry()
-	e.pool, err = tokens.Open(context.Background(), tokens.Options{
-		Store: e.store.KV(tokens.Namespace), Key: key, LoginURL: sim.LoginURL,
-		OAuth: tokens.NewOAuthSet(salesforce.OAuthConfig{
-			ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
-			RedirectURL: base + "/oauth/salesforce/callback", HTTPClient: hc, Logger: log,
-		}),
-		HTTPClient: hc, Registerer: reg, Logger: log, Now: e.clock.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var creds []httpapi.Credential
-	for _, u := range users {
-		sum := sha256.Sum256([]byte(bearer(u.ID)))
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
-	}
-	srv, err := httpapi.New(httpapi.Options{Credentials: creds, Logger: log, Registerer: reg,
-		SessionAuth: sessionAuth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hopts := Options{Pool: e.pool, Environment: "production", LoginURLOverride: sim.LoginURL,
-		Now: e.clock.Now, Logger: log, Sync: func(context.Context) SyncStatus { return e.sync }}
-	if eo.handler != nil {
-		eo.handler(&hopts)
-	}
-	h, err := New(hopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Register(srv)
-	e.ts.Config.Handler = srv
-	e.ts.Start()
-	t.Cleanup(e.ts.Close)
+	e := &env{t: t, clock: simtest.NewClock(time.Date(2025, 7, 31, 12, 0, 0, 0, time.UTC)), jar: jar}
+	tw := testworld.New(t, testworld.WithDir(eo.dir), testworld.WithClock(e.clock), testworld.WithUsers(users...),
+		testworld.WithPool(func(o *tokens.Options) { o.Now = e.clock.Now }),
+		testworld.WithAPI(func(_ *testworld.World, o *httpapi.Options) { o.SessionAuth = sessionAuth }),
+		testworld.WithRoutes(func(tw *testworld.World, api *httpapi.Server) {
+			hopts := Options{Pool: tw.Pool, Environment: "production", LoginURLOverride: tw.Sim.LoginURL,
+				Now: e.clock.Now, Logger: tw.Log, Sync: func(context.Context) SyncStatus { return e.sync }}
+			if eo.handler != nil {
+				eo.handler(&hopts)
+			}
+			h, err := New(hopts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Register(api)
+		}))
+	e.sim, e.ts, e.pool, e.dir, e.store, e.logs = tw.Sim, tw.Server, tw.Pool, tw.Dir, tw.Store, tw.Logs
 	return e
 }
 
@@ -419,12 +339,12 @@ func TestCallbackState(t *testing.T) {
 		}, 400, "invalid_state"},
 		{"expired state", func(t *testing.T) *http.Response {
 			u := e.callbackURL("alice", "user", "alice@acme.test")
-			e.clock.Add(DefaultStateTTL + time.Second)
+			e.clock.Advance(DefaultStateTTL + time.Second)
 			return cb(u)
 		}, 400, "invalid_state"},
 		{"state just in time", func(t *testing.T) *http.Response {
 			u := e.callbackURL("alice", "user", "alice@acme.test")
-			e.clock.Add(DefaultStateTTL - time.Second)
+			e.clock.Advance(DefaultStateTTL - time.Second)
 			return cb(u)
 		}, 302, ""},
 		{"Salesforce denied", func(t *testing.T) *http.Response {
