@@ -42,49 +42,84 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func testDemo(t *testing.T, strict bool) {
+// demoRun is a demo started by a test.
+type demoRun struct {
+	out, errs             *lockedBuffer
+	done                  chan error
+	cancel                context.CancelFunc
+	base, simBase, record string
+	supToken, agentToken  string
+}
+
+// startDemo runs `carebridge demo args...` and waits for it to print its
+// URLs and tokens.
+func startDemo(t *testing.T, args ...string) *demoRun {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out, errs := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan error, 1)
-	args := []string{"demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}
-	if strict {
-		args = append(args, "--strict")
-	}
+	d := &demoRun{out: &lockedBuffer{}, errs: &lockedBuffer{}, done: make(chan error, 1), cancel: cancel}
+	t.Cleanup(cancel)
 	go func() {
-		done <- dispatch(ctx, args, nil, out, errs, nil)
+		d.done <- dispatch(ctx, append([]string{"demo"}, args...), nil, d.out, d.errs, nil)
 	}()
-	var base, simBase, supToken, agentToken string
 	urlRe := regexp.MustCompile(`console:\s+(http://\S+)/`)
 	simRe := regexp.MustCompile(`simulated org:\s+(http://\S+)`)
+	recordRe := regexp.MustCompile(`a Salesforce case:\s+(http://\S+)`)
 	tokRe := regexp.MustCompile(`(?m)^\s+(sue|alice)\s+\w+\s+(\S+)$`)
-	for deadline := time.Now().Add(60 * time.Second); base == "" || supToken == "" || agentToken == ""; {
+	for deadline := time.Now().Add(60 * time.Second); d.base == "" || d.supToken == "" || d.agentToken == ""; {
 		if time.Now().After(deadline) {
 			cancel()
-			t.Fatalf("demo did not print its URL and tokens:\n%s\n%s", out.String(), errs.String())
+			t.Fatalf("demo did not print its URL and tokens:\n%s\n%s", d.out.String(), d.errs.String())
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("demo ended: %v\n%s\n%s", err, out.String(), errs.String())
+		case err := <-d.done:
+			t.Fatalf("demo ended: %v\n%s\n%s", err, d.out.String(), d.errs.String())
 		case <-time.After(50 * time.Millisecond):
 		}
-		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
+		out := d.out.String()
+		if m := urlRe.FindStringSubmatch(out); m != nil {
+			d.base = m[1]
 		}
-		if m := simRe.FindStringSubmatch(out.String()); m != nil {
-			simBase = m[1]
+		if m := simRe.FindStringSubmatch(out); m != nil {
+			d.simBase = m[1]
 		}
-		for _, m := range tokRe.FindAllStringSubmatch(out.String(), -1) {
+		if m := recordRe.FindStringSubmatch(out); m != nil {
+			d.record = m[1]
+		}
+		for _, m := range tokRe.FindAllStringSubmatch(out, -1) {
 			if m[1] == "sue" {
-				supToken = m[2]
+				d.supToken = m[2]
 			} else {
-				agentToken = m[2]
+				d.agentToken = m[2]
 			}
 		}
 	}
-	if strings.Contains(errs.String(), "seeding failed") {
-		t.Fatalf("seeding failed:\n%s", errs.String())
+	if strings.Contains(d.errs.String(), "seeding failed") {
+		t.Fatalf("seeding failed:\n%s", d.errs.String())
 	}
+	return d
+}
+
+// stop stops the demo as Ctrl-C does and expects a clean exit.
+func (d *demoRun) stop(t *testing.T) {
+	t.Helper()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("demo stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+}
+
+func testDemo(t *testing.T, strict bool) {
+	args := []string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}
+	if strict {
+		args = append(args, "--strict")
+	}
+	d := startDemo(t, args...)
+	base, simBase, supToken, agentToken := d.base, d.simBase, d.supToken, d.agentToken
 	if code, body := call(t, "GET", base+"/readyz", "", ""); code != 200 {
 		t.Fatalf("readyz %d %s", code, body)
 	}
@@ -149,13 +184,5 @@ func testDemo(t *testing.T, strict bool) {
 	if res.StatusCode != 200 || res.Request.URL.Path != "/" || !strings.Contains(string(page), "csrf-token") {
 		t.Fatalf("console after sign-in: %d at %s: %.300s", res.StatusCode, res.Request.URL, page)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("demo stopped with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not stop")
-	}
+	d.stop(t)
 }
