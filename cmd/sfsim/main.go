@@ -5,6 +5,11 @@
 //	sfsim [--listen ADDR] [--schema FILE] [--session-ttl D] [--daily-limit N]
 //	      [--client-id ID] [--client-secret S] [--callback URL]
 //	      [--rotate-refresh-tokens] [--jwt-cert FILE] [--strict]
+//	      [--state-file FILE] [--login-page] [--case-page-embed-url URL]
+//
+// --state-file keeps the org (records, users, the connected app, refresh
+// tokens, the id_token key) in FILE: started again on it, sfsim is the same
+// org with the same ids.
 //
 // --strict plays a production org (SPEC §11): an active Case and Lead
 // assignment rule, a Contact duplicate rule that alerts and a Lead
@@ -75,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rotate := fs.Bool("rotate-refresh-tokens", false, "answer every refresh with a new refresh token and void the old one")
 	jwtCert := fs.String("jwt-cert", "", "PEM `FILE` (certificate or public key) that verifies JWT bearer assertions")
 	strict := fs.Bool("strict", false, "play a production org: assignment rules, duplicate rules, 5 approvals per user (below)")
+	stateFile := fs.String("state-file", "", "keep the org in `FILE` (JSON, mode 0600): loaded at start when it exists, saved after changes and on exit")
+	loginPage := fs.Bool("login-page", false, "show a login form at authorize (username prefilled from login_hint) instead of approving at once")
+	embedURL := fs.String("case-page-embed-url", "", "`URL` shown in an iframe on a Case's page /lightning/r/Case/{Id}/view; {Field__c} placeholders are filled from the case")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sfsim [flags]")
 		fs.PrintDefaults()
@@ -109,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := sfsim.Options{
 		ClientID: *clientID, ClientSecret: *clientSecret, Callback: *callback,
 		SessionTTL: *ttl, DailyLimit: *dailyLimit, RotateRefreshTokens: *rotate, Strict: *strict,
+		StateFile: *stateFile, LoginPage: *loginPage, CasePageEmbedURL: *embedURL,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if *schemaFile != "" {

@@ -46,6 +46,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--listen", "127.0.0.1:0", "--schema", filepath.Join(dir, "missing.yaml")}, 1, "read schema"},
 		{[]string{"--listen", "127.0.0.1:0", "--schema", badSchema}, 1, `schema.yaml:3:5: unknown key "colour"`},
 		{[]string{"--listen", "127.0.0.1:0", "--jwt-cert", garbage}, 1, "no certificate or RSA public key"},
+		{[]string{"--listen", "127.0.0.1:0", "--state-file", garbage}, 1, "garbage.pem is damaged"},
 		{[]string{"-h"}, 0, "usage: sfsim"},
 		{[]string{"-h"}, 0, "--strict makes the org behave like a production org"},
 	}
@@ -85,8 +86,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 4)}
 	done := make(chan int, 1)
+	stateFile := filepath.Join(t.TempDir(), "org.json")
 	go func() {
-		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--daily-limit", "7", "--strict"}, out, io.Discard)
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--daily-limit", "7", "--strict", "--state-file", stateFile}, out, io.Discard)
 	}()
 	var line string
 	select {
@@ -126,6 +128,9 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("did not shut down")
+	}
+	if b, err := os.ReadFile(stateFile); err != nil || !strings.Contains(string(b), `"org_id"`) {
+		t.Fatalf("--state-file not kept: %v %.100s", err, b)
 	}
 }
 

@@ -81,7 +81,7 @@ func authorize(t testing.TB, srv *Server, loginHint, scope string) (int, []byte)
 	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
 	q := url.Values{
 		"response_type":         {"code"},
-		"client_id":             {DefaultClientID},
+		"client_id":             {srv.opts.ClientID},
 		"redirect_uri":          {testRedirect},
 		"state":                 {"st8"},
 		"code_challenge":        {challenge},
@@ -112,8 +112,8 @@ func authorize(t testing.TB, srv *Server, loginHint, scope string) (int, []byte)
 	return postForm(t, srv.LoginURL+"/services/oauth2/token", url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
-		"client_id":     {DefaultClientID},
-		"client_secret": {DefaultClientSecret},
+		"client_id":     {srv.opts.ClientID},
+		"client_secret": {srv.opts.ClientSecret},
 		"redirect_uri":  {testRedirect},
 		"code_verifier": {verifier},
 	})

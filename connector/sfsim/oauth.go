@@ -336,6 +336,7 @@ func (s *Server) newGrant(userID string, scopes []string, authTime time.Time, ap
 	}
 	s.auth.seq++
 	g.seq = s.auth.seq
+	s.auth.changes.bump()
 	s.auth.grants[g.token] = g
 	return g
 }
@@ -349,6 +350,7 @@ func (s *Server) tokenRefresh(w http.ResponseWriter, r *http.Request) {
 	g := s.auth.grants[rt]
 	if g != nil && s.opts.RotateRefreshTokens {
 		delete(s.auth.grants, rt)
+		s.auth.changes.bump()
 	}
 	s.auth.mu.Unlock()
 	if g == nil {
@@ -369,6 +371,7 @@ func (s *Server) writeToken(w http.ResponseWriter, r *http.Request, userID strin
 	tok := s.orgOf(userID)[:15] + "!AQ" + randomToken(72)
 	s.auth.mu.Lock()
 	s.auth.sessions[tok] = &session{token: tok, userID: userID, expires: now.Add(s.opts.SessionTTL), grant: g}
+	s.auth.changes.bump()
 	s.auth.mu.Unlock()
 	issued := strconv.FormatInt(now.UnixMilli(), 10)
 	id := s.identityURL(userID)
@@ -417,6 +420,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	defer s.auth.mu.Unlock()
 	if sess := s.auth.sessions[tok]; sess != nil {
 		delete(s.auth.sessions, tok)
+		s.auth.changes.bump()
 		w.WriteHeader(http.StatusOK)
 		return
 	}

@@ -39,6 +39,8 @@ type authState struct {
 	seq      uint64 // last grant seq handed out
 
 	keys idKeys // sign id_tokens
+	// changes counts changes of grants and sessions, for the state file.
+	changes *changeCount
 }
 
 func newAuthState() *authState {
@@ -81,12 +83,14 @@ func (a *authState) lookup(tok string, now time.Time) *session {
 }
 
 func (a *authState) expireAll() {
+	a.changes.bump()
 	a.mu.Lock()
 	a.sessions = map[string]*session{}
 	a.mu.Unlock()
 }
 
 func (a *authState) revokeUser(userID string) {
+	a.changes.bump()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for t, g := range a.grants {
@@ -117,6 +121,7 @@ func (a *authState) refreshTokens(userID string) int {
 // revokeGrant voids a refresh token and the sessions issued from it.
 // Callers hold a.mu.
 func (a *authState) revokeGrant(g *grant) {
+	a.changes.bump()
 	delete(a.grants, g.token)
 	for t, sess := range a.sessions {
 		if sess.grant == g {

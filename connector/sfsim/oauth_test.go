@@ -243,7 +243,7 @@ func TestCodeExchange(t *testing.T) {
 func refresh(t *testing.T, srv *Server, rt string) (int, map[string]any) {
 	t.Helper()
 	status, body := postForm(t, srv.LoginURL+"/services/oauth2/token", url.Values{
-		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret},
+		"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {srv.opts.ClientID}, "client_secret": {srv.opts.ClientSecret},
 	})
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {

@@ -75,6 +75,10 @@ type Options struct {
 	// Visualforce page: {Field} placeholders are filled from the record,
 	// e.g. http://127.0.0.1:8080/embed/cases/{Care_External_Key__c}.
 	CasePageEmbedURL string
+	// StateFile keeps the org: when the file exists the org is loaded from
+	// it (a damaged file fails the start), and it is saved there about a
+	// second after changes and on Close. See SaveState.
+	StateFile string
 }
 
 func (o Options) withDefaults() Options {
@@ -126,6 +130,9 @@ type Server struct {
 	// queueID is the Group id of the Support Queue.
 	queueID string
 	started time.Time
+	// changes counts what the state file keeps; keeper saves it.
+	changes changeCount
+	keeper  *keeper
 
 	loginSrv, instanceSrv *http.Server
 	loginLn, instanceLn   net.Listener
@@ -164,12 +171,21 @@ func NewServerAt(opts Options, loginAddr, instanceAddr string) (*Server, error) 
 		loginLn.Close()
 		return nil, fmt.Errorf("sfsim: listen on %s: %w", instanceAddr, err)
 	}
+	if err := s.startKeeping(); err != nil {
+		loginLn.Close()
+		instanceLn.Close()
+		return nil, err
+	}
 	s.serve(loginLn, instanceLn)
 	return s, nil
 }
 
 func newServer(opts Options) (*Server, error) {
-	opts = opts.withDefaults()
+	kept, err := readState(opts.StateFile)
+	if err != nil {
+		return nil, err
+	}
+	opts = kept.keptApp(opts).withDefaults()
 	s := &Server{
 		opts:    opts,
 		log:     opts.Logger,
@@ -187,9 +203,18 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s.schema = sch
 	s.store = newStore(sch, opts.Now)
+	s.store.changes = &s.changes
 	s.limits = &limitState{max: opts.DailyLimit}
 	s.auth = newAuthState()
+	s.auth.changes = &s.changes
+	s.auth.keys.made = s.changes.bump
 	s.cursors = newCursorStore(opts.Now)
+	if kept != nil {
+		if err := s.restore(kept); err != nil {
+			return nil, fmt.Errorf("sfsim: state file %s: %w", opts.StateFile, err)
+		}
+		return s, nil
+	}
 	if err := s.seed(); err != nil {
 		return nil, err
 	}
@@ -317,6 +342,9 @@ func (s *Server) Close() {
 		s.loginSrv.Close()
 		s.instanceSrv.Close()
 		s.wg.Wait()
+		if err := s.stopKeeping(); err != nil {
+			s.log.Error("sfsim: save state", "err", err)
+		}
 	})
 }
 
@@ -329,7 +357,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	s.closeOnce.Do(func() { s.wg.Wait() })
+	s.closeOnce.Do(func() {
+		s.wg.Wait()
+		if err := s.stopKeeping(); err != nil {
+			errs = append(errs, err)
+		}
+	})
 	return errors.Join(errs...)
 }
 

@@ -43,6 +43,8 @@ type store struct {
 	now    func() time.Time
 	// last is the last write stamp handed out; stamps never go backwards.
 	last time.Time
+	// changes counts writes, for the state file.
+	changes *changeCount
 }
 
 func newStore(s *schema, now func() time.Time) *store {
@@ -159,6 +161,7 @@ func (t *table) indexRemove(r *record) {
 
 // insert adds a new record.
 func (st *store) insert(tx *txn, r *record) {
+	st.changes.bump()
 	t := st.table(r.obj)
 	t.rows = append(t.rows, r)
 	t.byID[r.id] = r
@@ -175,6 +178,7 @@ func (st *store) insert(tx *txn, r *record) {
 
 // replace swaps in new values for a live record.
 func (st *store) replace(tx *txn, r *record, vals map[string]any) {
+	st.changes.bump()
 	t := st.table(r.obj)
 	old := r.vals
 	t.indexRemove(r)
@@ -189,6 +193,7 @@ func (st *store) replace(tx *txn, r *record, vals map[string]any) {
 
 // softDelete moves a record to the recycle bin.
 func (st *store) softDelete(tx *txn, r *record, at time.Time) {
+	st.changes.bump()
 	t := st.table(r.obj)
 	old := r.vals
 	t.indexRemove(r)

@@ -3,6 +3,7 @@ package sfsim
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 )
 
@@ -39,6 +40,18 @@ func (d *userDir) set(userID string, m userMeta) {
 	d.mu.Lock()
 	d.byID[userID] = m
 	d.mu.Unlock()
+}
+
+// kept lists the users the directory knows, for the state file.
+func (d *userDir) kept() []userState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]userState, 0, len(d.byID))
+	for id, m := range d.byID {
+		out = append(out, userState{ID: id, Profile: m.profile, OrgID: m.orgID})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // get returns a user's profile and org; unknown users are standard users
