@@ -1,0 +1,155 @@
+package changeevents
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carebridge/carebridge/connector/outbox"
+	"github.com/carebridge/carebridge/connector/pubsub"
+	"github.com/carebridge/carebridge/connector/pubsub/pubsubapi"
+)
+
+// gapPrefix starts the change types of GAP_* events (GAP_CREATE,
+// GAP_UPDATE, GAP_DELETE, GAP_UNDELETE, GAP_OVERFLOW): changes happened
+// without their values, and a poll reads them.
+const gapPrefix = "GAP_"
+
+// change is what one decoded change event says.
+type change struct {
+	entity     string
+	recordIDs  []string
+	changeType string
+	commit     time.Time
+	// changed names the fields an UPDATE changed (changedFields, decoded
+	// from its bitmap against the schema).
+	changed []string
+	// values are the event's field values by name (nil: null).
+	values map[string]any
+}
+
+// statusValue returns the status field's value when the event carries a
+// new one: an UPDATE that changed it, or a CREATE (which carries every
+// field set).
+func (c change) statusValue(field string) (string, bool) {
+	switch c.changeType {
+	case pubsub.ChangeUpdate:
+		if !containsFold(c.changed, field) {
+			return "", false
+		}
+	case pubsub.ChangeCreate:
+	default:
+		return "", false
+	}
+	for k, v := range c.values {
+		if strings.EqualFold(k, field) {
+			s, _ := v.(string)
+			return s, true
+		}
+	}
+	return "", c.changeType == pubsub.ChangeUpdate // changed to null
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// outcome is what applying one event did.
+type outcome struct {
+	changed bool // Care changed (its replay id is stored at once)
+	catchUp bool // a poll must read what the event could not tell
+}
+
+// apply handles one event: decode by schema id, then hand each linked
+// record's status change or delete to the poller's apply path. An event
+// that cannot be read is logged and left to a catch-up poll rather than
+// stopping the stream on it forever.
+func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsubapi.ConsumerEvent) (outcome, error) {
+	var out outcome
+	e := ev.GetEvent()
+	if e == nil {
+		return out, nil
+	}
+	codec, err := s.schemas.get(ctx, e.GetSchemaId())
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, err
+		}
+		return out, fmt.Errorf("changeevents: schema %s: %w", e.GetSchemaId(), err)
+	}
+	ch, err := codec.decode(e.GetPayload())
+	if err != nil {
+		s.log.Warn("changeevents: an event could not be decoded; a poll reads its change", "schema_id", e.GetSchemaId(), "err", err)
+		out.catchUp = true
+		return out, nil
+	}
+	if !strings.EqualFold(ch.entity, object) {
+		return out, nil
+	}
+	if strings.HasPrefix(ch.changeType, gapPrefix) {
+		s.log.Info("changeevents: a gap event; a poll reads the changes", "change_type", ch.changeType)
+		out.catchUp = true
+		return out, nil
+	}
+	for _, id := range ch.recordIDs {
+		var res outbox.PollResult
+		switch {
+		case ch.changeType == pubsub.ChangeDelete:
+			res, err = s.poller.ApplyDeleted(ctx, id, ch.commit)
+		default:
+			v, ok := ch.statusValue(field)
+			if !ok {
+				continue // not a status change: nothing for Care
+			}
+			res, err = s.poller.ApplyChange(ctx, outbox.Change{SalesforceID: id, Status: v, At: ch.commit})
+		}
+		if err != nil {
+			return out, err
+		}
+		if res.Applied+res.Recorded+res.Deleted+res.Superseded > 0 {
+			out.changed = true
+			s.metrics.applied(s.now().Sub(ch.commit))
+		}
+	}
+	return out, nil
+}
+
+// schemaCache keeps the event schemas by id: GetSchema once per id.
+type schemaCache struct {
+	api pubsubapi.PubSubClient
+	mu  sync.Mutex
+	by  map[string]*codec
+}
+
+func newSchemaCache(api pubsubapi.PubSubClient) *schemaCache {
+	return &schemaCache{api: api, by: map[string]*codec{}}
+}
+
+// get returns the codec of a schema id, asking the server the first time.
+// ctx carries the subscription's credentials.
+func (c *schemaCache) get(ctx context.Context, id string) (*codec, error) {
+	c.mu.Lock()
+	cd, ok := c.by[id]
+	c.mu.Unlock()
+	if ok {
+		return cd, nil
+	}
+	info, err := c.api.GetSchema(ctx, &pubsubapi.SchemaRequest{SchemaId: id})
+	if err != nil {
+		return nil, err
+	}
+	if cd, err = newCodec(info.GetSchemaJson()); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.by[id] = cd
+	c.mu.Unlock()
+	return cd, nil
+}

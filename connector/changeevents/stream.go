@@ -1,0 +1,149 @@
+package changeevents
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/carebridge/carebridge/connector/pubsub/pubsubapi"
+	"github.com/carebridge/carebridge/connector/salesforce"
+)
+
+// errStreamEnded: the server closed the stream without an error.
+var errStreamEnded = errors.New("the server ended the change stream")
+
+// tokenUse is the token a subscription runs under, to refresh it when the
+// Pub/Sub API refuses it.
+type tokenUse struct {
+	session salesforce.Session
+	token   salesforce.Token
+}
+
+// topicOf is the change event channel of a Salesforce object:
+// /data/CaseChangeEvent, or /data/Thing__ChangeEvent for Thing__c.
+func topicOf(object string) string {
+	if base, ok := strings.CutSuffix(object, "__c"); ok {
+		return "/data/" + base + "__ChangeEvent"
+	}
+	return "/data/" + object + "ChangeEvent"
+}
+
+// subscribe runs one subscription until it fails or ctx ends. wasUp is
+// true when the server answered at least once (the subscription worked
+// for a while). Nothing here holds a store transaction across a network
+// call: each event is applied, then its replay id stored, between reads.
+func (s *Subscriber) subscribe(ctx context.Context, object, field string) (use *tokenUse, wasUp bool, err error) {
+	conn, err := s.tokens.Background(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	use = &tokenUse{session: s.tokens.Session(conn.Info.Kind, conn.Info.UserID)}
+	if use.token, err = use.session.Token(ctx); err != nil {
+		return nil, false, err
+	}
+	org := conn.Info.OrgID
+	if org == "" {
+		org = s.tokens.OrgID()
+	}
+	sctx, cancel := context.WithCancel(withAuth(ctx, use.token, org))
+	defer cancel()
+
+	topic := topicOf(object)
+	info, err := s.api.GetTopic(sctx, &pubsubapi.TopicRequest{TopicName: topic})
+	if err != nil {
+		return use, false, err
+	}
+	if !info.GetCanSubscribe() {
+		return use, false, status.Error(codes.PermissionDenied, "the topic cannot be subscribed to")
+	}
+	from, err := s.replay.load(ctx)
+	if err != nil {
+		return use, false, err
+	}
+	stream, err := s.api.Subscribe(sctx)
+	if err != nil {
+		return use, false, err
+	}
+	first := &pubsubapi.FetchRequest{TopicName: topic, ReplayPreset: pubsubapi.ReplayPreset_LATEST, NumRequested: int32(s.batch)}
+	if from != nil {
+		first.ReplayPreset, first.ReplayId = pubsubapi.ReplayPreset_CUSTOM, from
+	}
+	if err := stream.Send(first); err != nil {
+		return use, false, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
+	}
+	s.setUp(true, "")
+	s.log.Info("changeevents: subscribed", "topic", topic, "resumed", from != nil)
+	requested := s.batch // events asked for and not yet received
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return use, wasUp, recvErr(err, nil)
+		}
+		wasUp = true
+		s.metrics.eventsReceived(len(resp.GetEvents()))
+		if err := s.handle(sctx, object, field, resp); err != nil {
+			return use, wasUp, err
+		}
+		requested -= len(resp.GetEvents())
+		if requested <= s.batch/2 {
+			// Ask for more as the batch is consumed: never more than
+			// batch outstanding, never idle for want of credit.
+			more := s.batch - max(requested, 0)
+			if err := stream.Send(&pubsubapi.FetchRequest{TopicName: topic, NumRequested: int32(more)}); err != nil {
+				return use, wasUp, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
+			}
+			requested += more
+		}
+	}
+}
+
+// recvErr is the error that ended a stream: the server's status when a
+// send failed because the stream ended (io.EOF on Send hides it).
+func recvErr(recv, send error) error {
+	switch {
+	case recv != nil && !errors.Is(recv, io.EOF):
+		return recv
+	case send != nil:
+		return send
+	}
+	return errStreamEnded
+}
+
+// handle applies the events of one response in order and stores the
+// replay id: after each event that changed Care (so a crash re-applies at
+// most that one, harmlessly), and the response's latest at its end (also
+// for an empty keepalive, as Salesforce advises).
+func (s *Subscriber) handle(ctx context.Context, object, field string, resp *pubsubapi.FetchResponse) error {
+	catchUp := false
+	var stored []byte
+	for _, ev := range resp.GetEvents() {
+		out, err := s.apply(ctx, object, field, ev)
+		if err != nil {
+			return err
+		}
+		catchUp = catchUp || out.catchUp
+		if out.changed {
+			if err := s.replay.save(ctx, ev.GetReplayId()); err != nil {
+				return err
+			}
+			stored = ev.GetReplayId()
+		}
+	}
+	if catchUp {
+		// A gap event, or an event we could not read: what it stood for
+		// is read by a poll.
+		s.catchUp(ctx)
+	}
+	last := resp.GetLatestReplayId()
+	if evs := resp.GetEvents(); len(last) == 0 && len(evs) > 0 {
+		last = evs[len(evs)-1].GetReplayId()
+	}
+	if len(last) == 0 || string(last) == string(stored) {
+		return nil
+	}
+	return s.replay.save(ctx, last)
+}
