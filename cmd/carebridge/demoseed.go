@@ -142,7 +142,9 @@ func (c *demoClient) prepare(ctx context.Context, sim *sfsim.Server) error {
 
 // demoCase is what the demo reads of a case.
 type demoCase struct {
-	ID         int64 `json:"id"`
+	ID         int64  `json:"id"`
+	CustomerID int64  `json:"customer_id"`
+	Status     string `json:"status"`
 	Salesforce struct {
 		CaseID *string `json:"case_id"`
 	} `json:"salesforce"`

@@ -10,30 +10,23 @@ import (
 // browserAccept is what Chromium sends for a page.
 const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
-// browse sends a GET with the browser's cookies and an Accept header.
+// acceptHeader sets the Accept header of every request it carries.
+type acceptHeader string
+
+func (a acceptHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if a != "" {
+		r.Header.Set("Accept", string(a))
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// browse sends a GET with the test browser's cookies and an Accept header.
 func (e *env) browse(path, who, accept string) *http.Response {
 	e.t.Helper()
-	req, err := http.NewRequest("GET", path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if !strings.HasPrefix(path, "http") {
-		req.URL, _ = url.Parse(e.ts.URL + path)
-	}
-	if who != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer(who))
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
 	c := noRedirect()
-	c.Jar = e.jar
-	resp, err := c.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	c.Transport = acceptHeader(accept)
+	return e.request(c, "GET", path, who)
 }
 
 // A refusal a person reaches in the browser (the callback Salesforce sends
