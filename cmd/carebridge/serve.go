@@ -21,6 +21,7 @@ import (
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
+	"github.com/carebridge/carebridge/connector/changeevents"
 	"github.com/carebridge/carebridge/connector/outbox"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
@@ -90,6 +91,7 @@ type daemon struct {
 	pool      *tokens.Pool
 	deliverer *outbox.Deliverer
 	poller    *outbox.Poller
+	changes   *changeevents.Subscriber
 	// listener, when set, is served instead of listening on cfg.Listen
 	// (the demo binds first to learn its port).
 	listener net.Listener
@@ -182,13 +184,18 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	}
 	poller, err := outbox.NewPoller(outbox.PollerOptions{Store: store, KV: store.KV(outbox.Namespace), Tokens: pool,
 		Mapping: holder.Current, Policy: policy, Deliverer: deliverer, Budget: budget, Metrics: syncMetrics,
-		Logger: logger, Interval: cfg.Salesforce.PollInterval})
+		Logger: logger, Interval: cfg.Salesforce.PollInterval, IntervalWithEvents: cfg.Salesforce.PollIntervalWithEvents})
+	if err != nil {
+		return nil, err
+	}
+	changes, err := newChangeSubscriber(cfg, pool, poller, store, reg, logger)
 	if err != nil {
 		return nil, err
 	}
 	outbox.NewHandler(store).Register(api)
 	syncStatus := func(ctx context.Context) sfapi.SyncStatus {
 		st := sfapi.SyncStatus{LastPollAt: poller.LastPollAt()}
+		st.Changes, st.ChangesReason = changesStatus(changes)
 		if m := holder.Current(); m != nil {
 			st.MessageSync = string(m.MessagesMode())
 			if m.Status != nil {
@@ -220,7 +227,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
 	return &daemon{cfg: cfg, log: logger, store: store, api: api, mapping: holder, pool: pool,
-		deliverer: deliverer, poller: poller}, nil
+		deliverer: deliverer, poller: poller, changes: changes}, nil
 }
 
 // consoleSettings is the console's Salesforce settings page, where a
@@ -292,6 +299,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	go d.pool.Run(bg)
 	go d.poller.Run(bg)
 	go d.deliverer.Run(bg)
+	changesDone := d.runChanges(bg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -332,6 +340,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	if err := d.deliverer.Drain(dctx); err != nil {
 		d.log.Warn("deliveries still in flight at the deadline stay in the outbox", "err", err)
 	}
+	d.stopChanges(dctx, changesDone)
 	if err := d.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
