@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/config"
+)
+
+// The drain ends open event streams at once: a console left open does not
+// hold a shutdown for its whole deadline.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	dir := t.TempDir()
+	sum := sha256.Sum256([]byte("sue-token"))
+	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600)
+	cfgFile := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
+		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", hex.EncodeToString(sum[:])), 0o600)
+	cfg, err := config.Load(cfgFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- d.run(ctx, func(addr string) { addrc <- addr }) }()
+	addr := <-addrc
+	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer sue-token")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	line, _ := bufio.NewReader(res.Body).ReadString('\n')
+	if res.StatusCode != 200 || !strings.HasPrefix(line, "retry:") {
+		t.Fatalf("events: %d %q", res.StatusCode, line)
+	}
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(shutdownGrace - 5*time.Second):
+		t.Fatal("shutdown waits for an open event stream")
+	}
+	if _, err := io.ReadAll(res.Body); err != nil {
+		t.Logf("stream ended with %v", err)
+	}
+}
