@@ -19,6 +19,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/console"
 	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/carebridge/carebridge/care/live"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/changeevents"
@@ -92,6 +93,7 @@ type daemon struct {
 	deliverer *outbox.Deliverer
 	poller    *outbox.Poller
 	changes   *changeevents.Subscriber
+	events    *live.Broker // the console's live feed; its streams end on shutdown
 	// listener, when set, is served instead of listening on cfg.Listen
 	// (the demo binds first to learn its port).
 	listener net.Listener
@@ -116,8 +118,9 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		return nil, err
 	}
 	holder := mapping.NewHolder(cfg.MappingFile, mapping.HolderOptions{Logger: logger, Metrics: mm})
+	events := live.New(live.Options{Clock: clock})
 	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir,
-		Effects: connector.Effects{Mapping: holder.Current}})
+		Effects: connector.Effects{Mapping: holder.Current}, OnCommit: events.Publish})
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +147,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	}
 	api, err := httpapi.New(httpapi.Options{
 		Service: store, Credentials: creds, Policy: policy, Clock: clock, Logger: logger,
-		Ready: ready, Registerer: reg,
+		Ready: ready, Registerer: reg, Events: events,
 	})
 	if err != nil {
 		return nil, err
@@ -215,6 +218,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		return nil, err
 	}
 	sf.Register(api)
+	(&sfapi.AccountRoutes{Pool: pool, MappingFile: holder.Path, Logger: logger}).Register(api)
 	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
 		if u.Role != care.RoleSupervisor {
 			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
@@ -227,7 +231,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
 	return &daemon{cfg: cfg, log: logger, store: store, api: api, mapping: holder, pool: pool,
-		deliverer: deliverer, poller: poller, changes: changes}, nil
+		deliverer: deliverer, poller: poller, changes: changes, events: events}, nil
 }
 
 // consoleSettings is the console's Salesforce settings page, where a
@@ -291,6 +295,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// Event streams never go idle: they end when the shutdown starts.
+	srv.RegisterOnShutdown(d.events.Close)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	bg, stopBG := context.WithCancel(ctx)
