@@ -1,29 +1,22 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
-	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/outbox"
-	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfapi"
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 	"github.com/chromedp/chromedp"
@@ -43,154 +36,39 @@ type stack struct {
 	holder  *mapping.Holder
 	mapFile string
 	pool    *tokens.Pool
-	log     *syncBuffer
+	log     *simtest.Logs
 }
 
-// syncBuffer is a log sink the daemon's goroutines may write to while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// exampleMapping is the project's example mapping file.
-func exampleMapping(t *testing.T) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(raw)
-}
-
-// newStack wires the daemon. Nothing is connected to Salesforce yet.
+// newStack wires the daemon on the test world: the console, the connect
+// and escalation routes, the outbox's routes and its deliverer. Nothing is
+// connected to Salesforce yet.
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ctx := t.Context()
-	dir := t.TempDir()
-	s := &stack{log: &syncBuffer{}}
-	logger := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", s.log.String())
-		}
-	})
-
-	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	s.sim = sim
-
-	s.mapFile = filepath.Join(dir, "mapping.yaml")
-	s.writeMapping(t, exampleMapping(t))
-	s.holder = mapping.NewHolder(s.mapFile, mapping.HolderOptions{Logger: logger})
-
-	users := care.NewDirectory(testUsers)
-	creds := make([]httpapi.Credential, 0, len(testUsers))
-	for _, u := range testUsers {
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: sha(token(u.ID))})
-	}
-	policy := care.Policy{Grace: 24 * time.Hour}
-	store, err := bolt.Open(filepath.Join(dir, "data"), bolt.Options{Policy: policy, Users: users,
-		Effects: connector.Effects{Mapping: s.holder.Current}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := s.holder.Reload(ctx); err != nil {
-		t.Fatalf("the example mapping: %v", err)
-	}
-	api, err := httpapi.New(httpapi.Options{Service: store, Credentials: creds, Policy: policy, Logger: logger,
-		Ready: func() error {
-			if !s.holder.Ready() {
-				return fmt.Errorf("mapping not loaded: %s", s.holder.Status().LastError)
-			}
-			return store.Ping()
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := tokens.LoadKey("", filepath.Join(dir, "secret.key"), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// The listener comes first: the OAuth redirect URL and the case links
-	// name its address.
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-
+	s := &stack{}
+	e := &env{t: t, clock: simtest.WallClock(), users: newDirectory(testUsers)}
 	budget := outbox.NewBudget(outbox.BudgetOptions{})
-	hc := &http.Client{Timeout: 30 * time.Second}
-	oauth := tokens.NewOAuthSet(salesforce.OAuthConfig{ClientID: sfsim.DefaultClientID, ClientSecret: sfsim.DefaultClientSecret,
-		RedirectURL: base + "/oauth/salesforce/callback", HTTPClient: hc, Logger: logger})
-	s.pool, err = tokens.Open(ctx, tokens.Options{Store: store.KV(tokens.Namespace), Key: key, OAuth: oauth,
-		LoginURL: sim.LoginURL, HTTPClient: hc,
-		Client: salesforce.Options{Metrics: budget.Observer(nil), Logger: logger}, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	con, err := New(ctx, Options{Users: users, Key: key.Derive("console session key v1"), PublicURL: base,
-		EmbedFrameAncestors: []string{"https://*.lightning.force.com"}, Revocations: store.KV("console_sessions"),
-		Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	con.Register(api)
-	syncStatus := func(ctx context.Context) sfapi.SyncStatus {
-		var st sfapi.SyncStatus
-		if m := s.holder.Current(); m != nil {
-			st.MessageSync = string(m.MessagesMode())
-			if m.Status != nil {
-				st.StatusSync = string(m.Status.Mode)
+	w := testworld.New(t, testworld.WithClock(e.clock), testworld.WithDirectory(e.users),
+		testworld.WithPool(func(o *tokens.Options) { o.Client.Metrics = budget.Observer(nil) }),
+		testworld.WithAPI(func(w *testworld.World, o *httpapi.Options) {
+			o.Ready = func() error {
+				if !w.Holder.Ready() {
+					return fmt.Errorf("mapping not loaded: %s", w.Holder.Status().LastError)
+				}
+				return w.Store.Ping()
 			}
-			st.ContactSync = m.ContactSync
-		}
-		if ob, err := store.OutboxStats(ctx); err == nil {
-			st.Outbox = sfapi.OutboxStatus{Pending: int(ob.Pending), Failed: int(ob.Failed), OldestAge: ob.OldestAge}
-		}
-		return st
-	}
-	sf, err := sfapi.New(sfapi.Options{Pool: s.pool, LoginURLOverride: sim.LoginURL, Logger: logger,
-		Authenticate: api.Authenticate, Sync: syncStatus})
+		}),
+		testworld.WithRoutes(func(w *testworld.World, api *httpapi.Server) {
+			e.dir, e.store, e.api = w.Dir, w.Store, api
+			e.registerRoutes(w, api)
+		}))
+	s.sim, s.holder, s.mapFile, s.pool, s.log = w.Sim, w.Holder, w.MappingFile, w.Pool, w.Logs
+	deliverer, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: w.Store, Tokens: w.Pool, Mapping: w.Holder.Current,
+		Escalator: w.Escalator, Budget: budget, Logger: w.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sf.Register(api)
-	escalator := &connector.Escalator{Store: store, Tokens: s.pool, Mapping: s.holder.Current, Users: users, Logger: logger,
-		CaseURL: func(id int64) string { return base + "/cases/" + strconv.FormatInt(id, 10) }}
-	sfapi.NewCaseRoutes(escalator).Register(api)
-	deliverer, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: store, Tokens: s.pool, Mapping: s.holder.Current,
-		Escalator: escalator, Budget: budget, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outbox.NewHandler(store).Register(api)
-	api.HandleAPI("GET /api/v1/mapping", func(w http.ResponseWriter, r *http.Request, u care.User) {
-		if u.Role != care.RoleSupervisor {
-			httpapi.WriteError(w, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
-			return
-		}
-		httpapi.WriteJSON(w, http.StatusOK, s.holder.Status())
-	})
-
-	srv.Config.Handler = api
-	srv.Start()
-	t.Cleanup(srv.Close)
+	e.srv = w.Server
+	s.env = e
 
 	// The background parts, stopped (the deliverer drained) before the
 	// server and the store close.
@@ -207,10 +85,50 @@ func newStack(t *testing.T) *stack {
 		stop()
 		wg.Wait()
 	})
-
-	s.env = &env{t: t, dir: dir, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, store: store, api: api,
-		con: con, srv: srv}
 	return s
+}
+
+// registerRoutes adds what serve adds to the API: the console, the connect
+// and escalation routes, the outbox's routes and the mapping status.
+func (e *env) registerRoutes(w *testworld.World, api *httpapi.Server) {
+	t := e.t
+	con, err := New(t.Context(), Options{Users: e.users, Key: w.Key.Derive("console session key v1"), PublicURL: w.URL,
+		EmbedFrameAncestors: []string{"https://*.lightning.force.com"}, Revocations: w.Store.KV("console_sessions"),
+		Logger: w.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	con.Register(api)
+	e.con = con
+	syncStatus := func(ctx context.Context) sfapi.SyncStatus {
+		var st sfapi.SyncStatus
+		if m := w.Holder.Current(); m != nil {
+			st.MessageSync = string(m.MessagesMode())
+			if m.Status != nil {
+				st.StatusSync = string(m.Status.Mode)
+			}
+			st.ContactSync = m.ContactSync
+		}
+		if ob, err := w.Store.OutboxStats(ctx); err == nil {
+			st.Outbox = sfapi.OutboxStatus{Pending: int(ob.Pending), Failed: int(ob.Failed), OldestAge: ob.OldestAge}
+		}
+		return st
+	}
+	sf, err := sfapi.New(sfapi.Options{Pool: w.Pool, LoginURLOverride: w.Sim.LoginURL, Logger: w.Log,
+		Authenticate: api.Authenticate, Sync: syncStatus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf.Register(api)
+	sfapi.NewCaseRoutes(w.Escalator).Register(api)
+	outbox.NewHandler(w.Store).Register(api)
+	api.HandleAPI("GET /api/v1/mapping", func(rw http.ResponseWriter, r *http.Request, u care.User) {
+		if u.Role != care.RoleSupervisor {
+			httpapi.WriteError(rw, http.StatusForbidden, "forbidden", "only supervisors read the mapping")
+			return
+		}
+		httpapi.WriteJSON(rw, http.StatusOK, w.Holder.Status())
+	})
 }
 
 // writeMapping replaces the mapping file at once (the holder also watches
@@ -461,7 +379,7 @@ func TestBrowserEndToEndSalesforce(t *testing.T) {
 
 	// 3. A mapping edit that Salesforce refuses: a direction the
 	// restricted picklist does not have. It passes the offline check.
-	good := exampleMapping(t)
+	good := string(mapping.Sample())
 	bad := strings.Replace(good, "inbound: Inbound", "inbound: Incoming", 1)
 	if bad == good {
 		t.Fatal("the example mapping no longer maps inbound: Inbound")

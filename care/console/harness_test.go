@@ -3,8 +3,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -21,25 +19,11 @@ import (
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the tests' settable clock.
+type clock = testworld.Clock
 
 // directory is a user directory a test can change while the server runs
 // (standing in for a config edit).
@@ -80,19 +64,11 @@ func (d *directory) remove(id string) {
 	d.mu.Unlock()
 }
 
-var testUsers = []care.User{
-	{ID: "alice", Name: "Alice Agent", Email: "alice@example.com", Role: care.RoleAgent},
-	{ID: "bob", Name: "Bob Agent", Email: "bob@example.com", Role: care.RoleAgent},
-	{ID: "sue", Name: "Sue Supervisor", Email: "sue@example.com", Role: care.RoleSupervisor},
-	{ID: "community", Name: "Community", Email: "community@example.com", Role: care.RoleIntegration},
-}
+var testUsers = testworld.Users
 
-func token(id string) string { return "tok-" + id + "-0123456789abcdef" }
+func token(id string) string { return testworld.Token(id) }
 
-func sha(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
-}
+func sha(s string) string { return testworld.TokenSHA256(s) }
 
 var testKey = bytes.Repeat([]byte{7}, 32)
 
@@ -118,27 +94,14 @@ type envOpts struct {
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
-		users: newDirectory(testUsers)}
-	policy := care.Policy{Grace: 24 * time.Hour}
-	st, err := bolt.Open(e.dir, bolt.Options{Policy: policy, Clock: e.clock, Users: e.users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = st
-	t.Cleanup(func() { st.Close() })
-	creds := make([]httpapi.Credential, 0, len(testUsers))
-	for _, u := range testUsers {
-		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: sha(token(u.ID))})
-	}
-	e.api, err = httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: policy, Clock: e.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.con = e.newConsole(o)
-	e.con.Register(e.api)
-	e.srv = httptest.NewServer(e.api)
-	t.Cleanup(e.srv.Close)
+	e := &env{t: t, clock: testworld.NewClock(), users: newDirectory(testUsers)}
+	w := testworld.New(t, testworld.WithClock(e.clock), testworld.WithDirectory(e.users),
+		testworld.WithRoutes(func(w *testworld.World, api *httpapi.Server) {
+			e.dir, e.store, e.api = w.Dir, w.Store, api
+			e.con = e.newConsole(o)
+			e.con.Register(api)
+		}))
+	e.srv = w.Server
 	return e
 }
 

@@ -15,7 +15,7 @@ type config struct {
 	dir        string
 	clock      *Clock
 	users      []care.User
-	directory  care.Users
+	directory  Directory
 	policy     care.Policy
 	store      func(*bolt.Options)
 	salesforce bool
@@ -41,7 +41,7 @@ func WithUsers(users ...care.User) Option { return func(c *config) { c.users = u
 // WithDirectory makes the store and the escalator read users from d (a test
 // that changes users while the world runs); the API's credentials still
 // come from the users.
-func WithDirectory(d care.Users) Option { return func(c *config) { c.directory = d } }
+func WithDirectory(d Directory) Option { return func(c *config) { c.directory = d } }
 
 // WithPolicy replaces the Care policy (default: a grace period of 24 h and
 // the default limits).

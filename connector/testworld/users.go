@@ -21,6 +21,13 @@ var Users = []care.User{
 	{ID: "community", Name: "Community", Email: "community@example.com", Role: care.RoleIntegration},
 }
 
+// Directory is what the world reads its users from: care.Users that can
+// also list them all (as *care.Directory and the console's Users do).
+type Directory interface {
+	care.Users
+	All() []care.User
+}
+
 // Holder is the Care user who connects the default token.
 const Holder = "sue"
 

@@ -33,7 +33,7 @@ type World struct {
 	T        testing.TB
 	Dir      string // the data directory: store, secret.key, mapping.yaml
 	Clock    *Clock
-	Users    care.Users
+	Users    Directory
 	Policy   care.Policy
 	Logs     *simtest.Logs
 	Log      *slog.Logger
@@ -43,6 +43,7 @@ type World struct {
 	Sim         *sfsim.Server
 	MappingFile string
 	Holder      *mapping.Holder
+	Key         *tokens.Key  // the secret key of the stored tokens
 	HTTP        *http.Client // the Salesforce calls' client
 	OAuth       tokens.OAuthFunc
 	Pool        *tokens.Pool
@@ -134,7 +135,8 @@ func (w *World) openStore(c config) {
 // openPool opens the token pool over the store and builds the escalator.
 func (w *World) openPool(c config) {
 	w.T.Helper()
-	key, err := tokens.LoadKey("", filepath.Join(w.Dir, "secret.key"), nil)
+	var err error
+	w.Key, err = tokens.LoadKey("", filepath.Join(w.Dir, "secret.key"), nil)
 	w.fatal("secret key", err)
 	w.HTTP = &http.Client{Timeout: 30 * time.Second}
 	redirect := w.URL + "/oauth/salesforce/callback"
@@ -144,7 +146,7 @@ func (w *World) openPool(c config) {
 	cfg := simtest.OAuthConfig(redirect, w.HTTP)
 	cfg.Logger = w.Log
 	w.OAuth = tokens.NewOAuthSet(cfg)
-	o := tokens.Options{Store: w.Store.KV(tokens.Namespace), Key: key, OAuth: w.OAuth, LoginURL: w.Sim.LoginURL,
+	o := tokens.Options{Store: w.Store.KV(tokens.Namespace), Key: w.Key, OAuth: w.OAuth, LoginURL: w.Sim.LoginURL,
 		HTTPClient: w.HTTP, Client: salesforce.Options{Logger: w.Log}, Logger: w.Log}
 	if c.pool != nil {
 		c.pool(&o)
