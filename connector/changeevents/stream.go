@@ -32,19 +32,27 @@ func topicOf(object string) string {
 	return "/data/" + object + "ChangeEvent"
 }
 
-// subscribe runs one subscription until it fails or ctx ends. wasUp is
-// true when the server answered at least once (the subscription worked
-// for a while). Nothing here holds a store transaction across a network
+// attempt is how far one subscription got: up, the stream was marked up
+// (the poller relaxed to its safety-net interval); answered, the server
+// answered at least once (the subscription worked a while).
+type attempt struct {
+	use      *tokenUse
+	up       bool
+	answered bool
+}
+
+// subscribe runs one subscription until it fails or ctx ends. Nothing here holds a store transaction across a network
 // call: each event is applied, then its replay id stored, between reads.
-func (s *Subscriber) subscribe(ctx context.Context, object, field string) (use *tokenUse, wasUp bool, err error) {
+func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a attempt, err error) {
 	conn, err := s.tokens.Background(ctx)
 	if err != nil {
-		return nil, false, err
+		return a, err
 	}
-	use = &tokenUse{session: s.tokens.Session(conn.Info.Kind, conn.Info.UserID)}
+	use := &tokenUse{session: s.tokens.Session(conn.Info.Kind, conn.Info.UserID)}
 	if use.token, err = use.session.Token(ctx); err != nil {
-		return nil, false, err
+		return a, err
 	}
+	a.use = use
 	org := conn.Info.OrgID
 	if org == "" {
 		org = s.tokens.OrgID()
@@ -55,38 +63,39 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (use *
 	topic := topicOf(object)
 	info, err := s.api.GetTopic(sctx, &pubsubapi.TopicRequest{TopicName: topic})
 	if err != nil {
-		return use, false, err
+		return a, err
 	}
 	if !info.GetCanSubscribe() {
-		return use, false, status.Error(codes.PermissionDenied, "the topic cannot be subscribed to")
+		return a, status.Error(codes.PermissionDenied, "the topic cannot be subscribed to")
 	}
 	from, err := s.replay.load(ctx)
 	if err != nil {
-		return use, false, err
+		return a, err
 	}
 	stream, err := s.api.Subscribe(sctx)
 	if err != nil {
-		return use, false, err
+		return a, err
 	}
 	first := &pubsubapi.FetchRequest{TopicName: topic, ReplayPreset: pubsubapi.ReplayPreset_LATEST, NumRequested: int32(s.batch)}
 	if from != nil {
 		first.ReplayPreset, first.ReplayId = pubsubapi.ReplayPreset_CUSTOM, from
 	}
 	if err := stream.Send(first); err != nil {
-		return use, false, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
+		return a, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
 	}
 	s.setUp(true, "")
+	a.up = true
 	s.log.Info("changeevents: subscribed", "topic", topic, "resumed", from != nil)
 	requested := s.batch // events asked for and not yet received
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
-			return use, wasUp, recvErr(err, nil)
+			return a, recvErr(err, nil)
 		}
-		wasUp = true
+		a.answered = true
 		s.metrics.eventsReceived(len(resp.GetEvents()))
 		if err := s.handle(sctx, object, field, resp); err != nil {
-			return use, wasUp, err
+			return a, err
 		}
 		requested -= len(resp.GetEvents())
 		if requested <= s.batch/2 {
@@ -94,7 +103,7 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (use *
 			// batch outstanding, never idle for want of credit.
 			more := s.batch - max(requested, 0)
 			if err := stream.Send(&pubsubapi.FetchRequest{TopicName: topic, NumRequested: int32(more)}); err != nil {
-				return use, wasUp, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
+				return a, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
 			}
 			requested += more
 		}

@@ -203,22 +203,25 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if s.tokens.WaitHealthy(ctx) != nil {
-			return nil
+		if _, err := s.tokens.Background(ctx); err != nil {
+			s.setUp(false, "no healthy Salesforce token")
+			if s.tokens.WaitHealthy(ctx) != nil {
+				return nil
+			}
 		}
-		use, wasUp, err := s.subscribe(ctx, object, field)
+		a, err := s.subscribe(ctx, object, field)
 		if ctx.Err() != nil {
 			return nil
 		}
 		f := classify(err, true)
 		s.setUp(false, reasonFor(f, err))
 		s.log.Info("changeevents: subscription ended", "reason", reasonFor(f, err), "err", err)
-		if wasUp { // it ran a while: the next failure starts the backoff over
+		if a.answered { // it ran a while: the next failure starts the backoff over
 			backoff, authRetried = s.newBackoff(), false
 		}
 		if f == failAuth && !authRetried {
 			authRetried = true
-			s.refresh(ctx, use)
+			s.refresh(ctx, a.use)
 			continue
 		}
 		authRetried = false
@@ -227,9 +230,14 @@ func (s *Subscriber) Run(ctx context.Context) error {
 				s.log.Error("changeevents: forget replay id", "err", err)
 			}
 		}
-		s.catchUp(ctx)
+		if a.up || f == failReplay {
+			// Changes while the stream was failing, or past the replay
+			// window: a poll reads them now. A stream never up left the
+			// poller at poll_interval meanwhile.
+			s.catchUp(ctx)
+		}
 		if f == failAuth {
-			s.refresh(ctx, use)
+			s.refresh(ctx, a.use)
 		}
 		wait, _ := backoff.Next()
 		if sleep(ctx, wait) != nil {
