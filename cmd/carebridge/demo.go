@@ -59,7 +59,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	addr := ln.Addr().String()
 	defer ln.Close()
 
-	sim, err := startDemoOrg(dir, sfsim.Options{Strict: *strict,
+	sim, err := startDemoOrg(dir, sfsim.Options{Strict: *strict, StateFile: filepath.Join(dir, demoOrgStateFile),
 		CasePageEmbedURL: "http://" + addr + "/embed/cases/{Care_Case_Id__c}"}, stderr)
 	if err != nil {
 		return fmt.Errorf("start the simulated Salesforce org: %w", err)
@@ -138,10 +138,13 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// demoOrgFile keeps the simulated org's addresses in the data directory: a
-// second start listens on them again, so the stored tokens' instance URL
-// still answers.
-const demoOrgFile = "sfsim-addr.json"
+// The simulated org lives in the data directory too: its state (records,
+// users, refresh tokens), and its addresses, which a second start listens on
+// again so that the stored tokens' instance URL still answers.
+const (
+	demoOrgStateFile = "sfsim-state.json"
+	demoOrgFile      = "sfsim-addr.json"
+)
 
 // demoOrgAddrs are the simulated org's listening addresses.
 type demoOrgAddrs struct {
