@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/connector/tokens"
 )
 
 // target turns salesforce.pubsub_url into a gRPC target and whether it is
@@ -89,8 +90,11 @@ var errReplayGone = errors.New("the stored replay id is past retention")
 // error-code trailer (sfdc.platform.eventbus.grpc.…); the status code
 // tells the rest.
 func classify(err error, custom bool) failure {
-	if errors.Is(err, errReplayGone) {
+	switch {
+	case errors.Is(err, errReplayGone):
 		return failReplay
+	case errors.Is(err, errOtherOrgHost):
+		return failRefused
 	}
 	st, ok := status.FromError(err)
 	if !ok {
@@ -114,6 +118,12 @@ func classify(err error, custom bool) failure {
 // and the gRPC code, never the server's text (which could echo a token).
 func reasonFor(f failure, err error) string {
 	code := status.Code(err).String()
+	switch {
+	case errors.Is(err, errOtherOrgHost):
+		return errOtherOrgHost.Error()
+	case errors.Is(err, tokens.ErrNoHealthyToken):
+		return "no healthy Salesforce token"
+	}
 	switch f {
 	case failAuth:
 		return "the change stream's token was refused; refreshing it"

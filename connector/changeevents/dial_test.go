@@ -39,6 +39,28 @@ func TestTarget(t *testing.T) {
 	}
 }
 
+func TestSalesforceEndpointGetsSalesforceTokensOnly(t *testing.T) {
+	for _, tc := range []struct {
+		url, instance string
+		want          bool
+	}{
+		{DefaultURL, "https://acme.my.salesforce.com", true},
+		{DefaultURL, "https://acme--dev.sandbox.my.salesforce.com", true},
+		{DefaultURL, "https://na1.force.com", true},
+		{DefaultURL, "http://127.0.0.1:8443", false}, // the simulator
+		{DefaultURL, "https://salesforce.com.evil.example", false},
+		{"http://127.0.0.1:7011", "http://127.0.0.1:8443", true}, // configured
+	} {
+		s := &Subscriber{url: tc.url}
+		if got := s.mayReceive(tc.instance); got != tc.want {
+			t.Errorf("%s with an org at %s: %v, want %v", tc.url, tc.instance, got, tc.want)
+		}
+	}
+	if f := classify(errOtherOrgHost, true); f != failRefused || reasonFor(f, errOtherOrgHost) != errOtherOrgHost.Error() {
+		t.Errorf("an org not at Salesforce: %d, %q", f, reasonFor(f, errOtherOrgHost))
+	}
+}
+
 func TestTopicOf(t *testing.T) {
 	for object, want := range map[string]string{
 		"Case":         "/data/CaseChangeEvent",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/url"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -15,6 +16,34 @@ import (
 
 // errStreamEnded: the server closed the stream without an error.
 var errStreamEnded = errors.New("the server ended the change stream")
+
+// errOtherOrgHost: the org's instance is not at Salesforce (the
+// simulator, a test double) while the Pub/Sub URL is Salesforce's own.
+var errOtherOrgHost = errors.New("salesforce.pubsub_url is Salesforce's endpoint but the org's instance is not at Salesforce: set salesforce.pubsub_url")
+
+// DefaultURL is Salesforce's Pub/Sub API endpoint.
+const DefaultURL = "api.pubsub.salesforce.com:7443"
+
+// mayReceive reports whether the subscription may send the token of an
+// org at instanceURL to the Pub/Sub endpoint: Salesforce's endpoint gets
+// only the tokens of orgs at Salesforce; an endpoint the admin configured
+// gets any.
+func (s *Subscriber) mayReceive(instanceURL string) bool {
+	if s.url != DefaultURL {
+		return true
+	}
+	u, err := url.Parse(instanceURL)
+	if err != nil || u.Scheme != "https" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, d := range []string{".salesforce.com", ".force.com", ".salesforce-gov.com", ".salesforce.mil"} {
+		if strings.HasSuffix(host, d) {
+			return true
+		}
+	}
+	return false
+}
 
 // tokenUse is the token a subscription runs under, to refresh it when the
 // Pub/Sub API refuses it.
@@ -53,6 +82,9 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a att
 		return a, err
 	}
 	a.use = use
+	if !s.mayReceive(use.token.InstanceURL) {
+		return a, errOtherOrgHost
+	}
 	org := conn.Info.OrgID
 	if org == "" {
 		org = s.tokens.OrgID()

@@ -85,6 +85,7 @@ type Options struct {
 // then Close.
 type Subscriber struct {
 	cc      *grpc.ClientConn
+	url     string
 	api     pubsubapi.PubSubClient
 	tokens  Tokens
 	poller  Applier
@@ -124,7 +125,7 @@ func New(opts Options) (*Subscriber, error) {
 		}
 	}
 	s := &Subscriber{
-		cc: cc, api: pubsubapi.NewPubSubClient(cc), tokens: opts.Tokens, poller: opts.Poller,
+		cc: cc, url: opts.URL, api: pubsubapi.NewPubSubClient(cc), tokens: opts.Tokens, poller: opts.Poller,
 		replay: replayStore{opts.KV}, metrics: m, log: opts.Logger, batch: opts.Batch,
 		minWait: opts.MinWait, maxWait: opts.MaxWait, now: opts.Now, reason: "the change stream is not subscribed yet",
 	}
