@@ -7,6 +7,9 @@
 //     written; kubernetes/prometheusrule.yaml is generated from it with
 //     `go test ./deploy -update`.
 //   - grafana/carebridge-dashboard.json: the dashboard.
+//   - container/Dockerfile: the container image (static binary, distroless,
+//     uid 65532, the data volume, `carebridge healthcheck`); built from the
+//     repository root with ../.dockerignore.
 //
 // The tests decode every Kubernetes manifest strictly into the Kubernetes API
 // types and check how the pieces fit together (volumes, ports, probes,
