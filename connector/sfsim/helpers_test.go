@@ -119,6 +119,26 @@ func authorize(t testing.TB, srv *Server, loginHint, scope string) (int, []byte)
 	})
 }
 
+// get sends a GET with the access token, or none (as a browser or an
+// OIDC client's discovery does) when token is empty.
+func get(t testing.TB, u, token string) result {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := testClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
 func postForm(t testing.TB, u string, form url.Values) (int, []byte) {
 	t.Helper()
 	resp, err := testClient.PostForm(u, form)

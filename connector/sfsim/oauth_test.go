@@ -393,40 +393,27 @@ func TestRevokeEndpoint(t *testing.T) {
 func TestUserinfoAndIdentity(t *testing.T) {
 	srv := startServer(t, Options{})
 	tr := login(t, srv, "ada.agent@example.com")
-	get := func(u, tok string) result {
-		req, _ := http.NewRequest(http.MethodGet, u, nil)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := testClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return result{status: resp.StatusCode, header: resp.Header, body: b}
-	}
 	u, _ := srv.User("ada.agent@example.com")
-	r := get(srv.LoginURL+"/services/oauth2/userinfo", tr.AccessToken)
+	r := get(t, srv.LoginURL+"/services/oauth2/userinfo", tr.AccessToken)
 	m := r.obj(t)
 	if r.status != 200 || m["user_id"] != u.ID || m["preferred_username"] != "ada.agent@example.com" || m["organization_id"] != srv.OrgID() || m["name"] != "Ada Agent" {
 		t.Fatalf("userinfo %d %s", r.status, r.body)
 	}
 	// The id URL of the token response resolves, on the login host.
-	r = get(tr.ID, tr.AccessToken)
+	r = get(t, tr.ID, tr.AccessToken)
 	m = r.obj(t)
 	if r.status != 200 || m["username"] != "ada.agent@example.com" || m["id"] != tr.ID || m["user_id"] != u.ID {
 		t.Fatalf("identity %d %s", r.status, r.body)
 	}
 	// ... with the token as a parameter too (as jsforce sends it).
-	if r := get(tr.ID+"?format=json&oauth_token="+url.QueryEscape(tr.AccessToken), ""); r.status != 200 {
+	if r := get(t, tr.ID+"?format=json&oauth_token="+url.QueryEscape(tr.AccessToken), ""); r.status != 200 {
 		t.Fatalf("identity with oauth_token: %d", r.status)
 	}
 	admin, _ := srv.User(DefaultUsername)
-	if r := get(srv.LoginURL+"/id/"+srv.OrgID()+"/"+admin.ID, tr.AccessToken); r.status != 403 {
+	if r := get(t, srv.LoginURL+"/id/"+srv.OrgID()+"/"+admin.ID, tr.AccessToken); r.status != 403 {
 		t.Fatalf("another user's identity: %d", r.status)
 	}
-	if r := get(srv.LoginURL+"/services/oauth2/userinfo", "bad"); r.status != 403 || string(r.body) != "Bad_OAuth_Token" {
+	if r := get(t, srv.LoginURL+"/services/oauth2/userinfo", "bad"); r.status != 403 || string(r.body) != "Bad_OAuth_Token" {
 		t.Fatalf("bad token: %d %s", r.status, r.body)
 	}
 }

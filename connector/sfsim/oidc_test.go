@@ -268,16 +268,11 @@ func TestLoginPage(t *testing.T) {
 
 func getJSON(t *testing.T, u string, v any) {
 	t.Helper()
-	resp, err := testClient.Get(u)
-	if err != nil {
-		t.Fatal(err)
+	r := get(t, u, "")
+	if r.status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", u, r.status, r.body)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
 }

@@ -1,7 +1,6 @@
 package sfsim
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,16 +8,11 @@ import (
 
 func getPage(t *testing.T, u string) (int, string) {
 	t.Helper()
-	resp, err := testClient.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+	r := get(t, u, "")
+	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Fatalf("GET %s: content type %q, want HTML", u, ct)
 	}
-	return resp.StatusCode, string(b)
+	return r.status, string(r.body)
 }
 
 func TestRecordPages(t *testing.T) {
