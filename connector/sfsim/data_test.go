@@ -55,9 +55,7 @@ func TestVersionsAndHosts(t *testing.T) {
 }
 
 func TestCRUD(t *testing.T) {
-	clock := newClock()
-	srv := startServer(t, Options{Now: clock.Now})
-	a := newAPI(t, srv, "")
+	clock, _, a := clockedOrg(t, Options{})
 	r := a.call(http.MethodPost, "sobjects/Contact", map[string]any{"attributes": map[string]any{"type": "Contact"}, "FirstName": "Joe", "LastName": "Doe", "Email": "joe@example.com"})
 	if r.status != 201 {
 		t.Fatalf("create: %d %s", r.status, r.body)
@@ -263,9 +261,7 @@ func TestValidRecordTypeAndRelationshipByExternalID(t *testing.T) {
 }
 
 func TestCaseDerivedFields(t *testing.T) {
-	clock := newClock()
-	srv := startServer(t, Options{Now: clock.Now})
-	a := newAPI(t, srv, "")
+	clock, srv, a := clockedOrg(t, Options{})
 	id := a.mustCreate("Case", map[string]any{"Subject": "s"})
 	id2 := a.mustCreate("Case", map[string]any{"Subject": "s2", "Priority": "High", "Status": "Working"})
 	rec, _ := srv.Record("Case", id)
@@ -551,9 +547,7 @@ func TestDescribe(t *testing.T) {
 }
 
 func TestGetUpdatedAndDeleted(t *testing.T) {
-	clock := newClock()
-	srv := startServer(t, Options{Now: clock.Now})
-	a := newAPI(t, srv, "")
+	clock, _, a := clockedOrg(t, Options{})
 	start := clock.Now()
 	c1 := a.mustCreate("Contact", map[string]any{"LastName": "One"})
 	clock.Add(2 * time.Minute)

@@ -46,6 +46,16 @@ func startServer(t testing.TB, opts Options) *Server {
 	return srv
 }
 
+// clockedOrg starts an org on a fake clock (opts.Now is set) and an API
+// client of its admin.
+func clockedOrg(t testing.TB, opts Options) (*fakeClock, *Server, *api) {
+	t.Helper()
+	clock := newClock()
+	opts.Now = clock.Now
+	srv := startServer(t, opts)
+	return clock, srv, newAPI(t, srv, "")
+}
+
 // testClient is the HTTP client of the tests (never http.DefaultClient).
 var testClient = &http.Client{Timeout: 10 * time.Second}
 

@@ -497,9 +497,7 @@ func TestFaultTargets(t *testing.T) {
 }
 
 func TestDeletedBySomeoneInSalesforce(t *testing.T) {
-	clock := newClock()
-	srv := startServer(t, Options{Now: clock.Now})
-	a := newAPI(t, srv, "")
+	clock, srv, a := clockedOrg(t, Options{})
 	start := clock.Now()
 	id := a.mustCreate("Case", map[string]any{"Subject": "x"})
 	clock.Add(90*time.Second + 300*time.Millisecond)
@@ -532,9 +530,7 @@ func TestDeletedBySomeoneInSalesforce(t *testing.T) {
 }
 
 func TestPollerQuery(t *testing.T) {
-	clock := newClock()
-	srv := startServer(t, Options{Now: clock.Now})
-	a := newAPI(t, srv, "")
+	clock, srv, a := clockedOrg(t, Options{})
 	var keys, ids []string
 	for i := range 300 {
 		key := fmt.Sprintf("K%03d", i)

@@ -31,10 +31,8 @@ func mustSeed(t testing.TB, srv *Server, object string, fields map[string]any) s
 // seedOrg creates contacts, cases and message records at distinct times.
 func seedOrg(t *testing.T, opts Options) *seeded {
 	t.Helper()
-	s := &seeded{clock: newClock()}
-	opts.Now = s.clock.Now
-	s.srv = startServer(t, opts)
-	s.a = newAPI(t, s.srv, "")
+	s := &seeded{}
+	s.clock, s.srv, s.a = clockedOrg(t, opts)
 	srv := s.srv
 	s.joe = mustSeed(t, srv, "Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe", "Email": "joe@example.com", "Birthdate": "1990-01-01"})
 	s.jane = mustSeed(t, srv, "Contact", map[string]any{"FirstName": "Jane", "LastName": "Roe", "Email": "jane@example.com"})
