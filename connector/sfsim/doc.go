@@ -13,11 +13,28 @@
 //	// OAuth at srv.LoginURL; data at srv.InstanceURL (the token's instance_url)
 //
 // The files follow the areas of the simulator: server (listeners, options),
-// oauth, data (REST routing and CRUD), records and validation (the write
-// path), query (SOQL evaluation; the parser is package soql), search (SOSL),
-// composite (sObject Collections and Composite), describe, schema and
-// schemafile (the default org and --schema files), control (/__sim/ and its
-// Go equivalents), ids (18-character ids).
+// oauth (authorize and token), oauth_sessions (refresh tokens and
+// sessions), oauth_jwt (the JWT bearer grant), oidc (userinfo, the identity
+// URL, discovery, /id/keys, id tokens), pages (the login form and the
+// Lightning record pages), state (the kept org), data (REST routing and
+// CRUD), records and validation (the write path), query, query_where,
+// query_aggregate and query_cursors (SOQL evaluation; the parser is package
+// soql), search (SOSL), collections and composite, describe, schema and
+// schemafile (the default org and --schema files), control, stats and
+// faults (/__sim/ and its Go equivalents), ids (18-character ids).
+//
+// # Signing in, browsers and a kept org
+//
+// The login URL is an OpenID provider as Salesforce is one:
+// /.well-known/openid-configuration (issuer = the login URL), /id/keys, and
+// an RS256 id_token in the token response when openid was asked for (sub
+// is the identity URL, aud the client id; the user's standard claims,
+// user_id and organization_id; nonce echoed on the code exchange, none on a
+// refresh). With Options.LoginPage authorize shows a login form prefilled
+// from login_hint. The instance URL answers /lightning/r/{Object}/{Id}/view
+// with an HTML page of the record (a Case embeds Options.CasePageEmbedURL).
+// With Options.StateFile the org survives restarts: same ids, users,
+// connected app, refresh tokens and id_token key.
 //
 // # A production org (Options.Strict, sfsim --strict)
 //
