@@ -136,16 +136,7 @@ func TestBurstCoalescesIntoFewCalls(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, worldOptions{})
 			w.connect()
-			var ns []int
-			var all []string
-			for n := range 50 {
-				c, _ := w.linkedCase(n)
-				ns = append(ns, n)
-				msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
-				for _, m := range msgs {
-					all = append(all, m.ExternalKey)
-				}
-			}
+			ns, all := w.linkedCases(50)
 			w.sim.ResetStats()
 			if tc.running {
 				w.runDeliverer()
@@ -155,14 +146,8 @@ func TestBurstCoalescesIntoFewCalls(t *testing.T) {
 				w.runDeliverer()
 			}
 			eventually(t, 30*time.Second, "outbox drained", w.drained)
-			recs := w.messageRecords()
-			for _, id := range all {
-				if _, ok := recs[id]; !ok {
-					t.Fatalf("message %s missing", id)
-				}
-			}
-			if len(recs) != len(all) {
-				t.Fatalf("%d records for %d messages", len(recs), len(all))
+			if n := w.mustHaveEachOnce(all); n != len(all) {
+				t.Fatalf("%d records for %d messages", n, len(all))
 			}
 			calls := w.calls("collections")
 			avg := float64(len(all)) / float64(calls)
@@ -261,16 +246,7 @@ func TestOrderPerCase(t *testing.T) {
 func TestFaultsEveryMessageExactlyOnce(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.connect()
-	var ns []int
-	var all []string
-	for n := range 50 {
-		c, _ := w.linkedCase(n)
-		ns = append(ns, n)
-		msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
-		for _, m := range msgs {
-			all = append(all, m.ExternalKey)
-		}
-	}
+	ns, all := w.linkedCases(50)
 	faults := []sfsim.Fault{
 		{Kind: sfsim.FaultServerError, Count: 2},
 		{Kind: sfsim.FaultUnableToLockRow, Count: 2},
@@ -300,18 +276,8 @@ func TestFaultsEveryMessageExactlyOnce(t *testing.T) {
 		failed, _ := w.store.OutboxList(context.Background(), care.OutboxFailed, 10)
 		t.Fatalf("%d entries failed: %+v", st.Failed, failed)
 	}
-	rows := w.sim.Records("Care_Social_Post__c")
-	seen := map[string]int{}
-	for _, r := range rows {
-		seen[r["Care_Message_Id__c"].(string)]++
-	}
-	for _, id := range all {
-		if seen[id] != 1 {
-			t.Fatalf("message %s is in Salesforce %d times", id, seen[id])
-		}
-	}
-	if len(rows) != len(all) {
-		t.Fatalf("%d records for %d messages", len(rows), len(all))
+	if n := w.mustHaveEachOnce(all); n != len(all) {
+		t.Fatalf("%d records for %d messages", n, len(all))
 	}
 	if !strings.Contains(w.logs.String(), "outbox: retry scheduled") {
 		t.Fatal("no delivery was retried: the faults did not bite")

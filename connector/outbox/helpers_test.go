@@ -327,3 +327,56 @@ func (c *worldClock) Move(d time.Duration) { c.Advance(d) }
 
 // Freeze stops the clock at t.
 func (c *worldClock) Freeze(t time.Time) { c.Set(t) }
+
+// linkedCases opens and links cases 0..n-1 (linkedCase) and returns their
+// numbers and the external keys of their messages.
+func (w *world) linkedCases(n int) (ns []int, keys []string) {
+	w.t.Helper()
+	for i := range n {
+		c, _ := w.linkedCase(i)
+		ns = append(ns, i)
+		msgs, _ := w.store.RecentMessages(context.Background(), c.ID, 100)
+		for _, m := range msgs {
+			keys = append(keys, m.ExternalKey)
+		}
+	}
+	return ns, keys
+}
+
+// runSynced starts the deliverer and the poller and waits until the
+// outbox is drained (the backfills delivered).
+func (w *world) runSynced() {
+	w.t.Helper()
+	w.runDeliverer()
+	w.runPoller()
+	eventually(w.t, 10*time.Second, "backfill delivered", w.drained)
+}
+
+// mustHaveMessages fails unless the org has a message record of each
+// external key.
+func (w *world) mustHaveMessages(keys []string) {
+	w.t.Helper()
+	recs := w.messageRecords()
+	for _, id := range keys {
+		if _, ok := recs[id]; !ok {
+			w.t.Fatalf("message %s missing", id)
+		}
+	}
+}
+
+// mustHaveEachOnce fails unless the org has exactly one message record of
+// each external key, and returns how many message records it has.
+func (w *world) mustHaveEachOnce(keys []string) int {
+	w.t.Helper()
+	rows := w.sim.Records("Care_Social_Post__c")
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r["Care_Message_Id__c"].(string)]++
+	}
+	for _, id := range keys {
+		if seen[id] != 1 {
+			w.t.Fatalf("message %s is in Salesforce %d times", id, seen[id])
+		}
+	}
+	return len(rows)
+}

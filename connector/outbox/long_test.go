@@ -72,15 +72,7 @@ func TestLongSoak(t *testing.T) {
 	if st := w.stats(); st.Failed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	seen := map[string]int{}
-	for _, r := range w.sim.Records("Care_Social_Post__c") {
-		seen[r["Care_Message_Id__c"].(string)]++
-	}
-	for _, id := range all {
-		if seen[id] != 1 {
-			t.Fatalf("message %s in Salesforce %d times", id, seen[id])
-		}
-	}
+	w.mustHaveEachOnce(all)
 	st := w.sim.Stats()
 	t.Logf("soak: %d messages over %d cases in %s with %d faults: %d collections calls (%.0f messages per call), %d queries, %d calls in all",
 		len(all), cases, took.Round(time.Millisecond), faults, st.ByOperation["collections"],

@@ -212,9 +212,7 @@ func TestNoPingPongWithLossyMaps(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.connect()
 	c, sf := w.linkedCase(1)
-	w.runDeliverer()
-	w.runPoller()
-	eventually(t, 10*time.Second, "backfill delivered", w.drained)
+	w.runSynced()
 
 	steps := []struct {
 		care     care.Status // a Care change, or

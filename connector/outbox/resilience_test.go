@@ -36,9 +36,7 @@ func TestNoHealthyTokenOutboxWaitsThenDrains(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	w.connect()
 	c, sf := w.linkedCase(1)
-	w.runDeliverer()
-	w.runPoller()
-	eventually(t, 10*time.Second, "backfill delivered", w.drained)
+	w.runSynced()
 
 	// Salesforce revokes every token of the admin, the only user.
 	if err := w.sim.RevokeUser(sfsim.DefaultUsername); err != nil {
@@ -81,12 +79,7 @@ func TestNoHealthyTokenOutboxWaitsThenDrains(t *testing.T) {
 	// A supervisor connects again: everything goes, polling resumes.
 	w.connect()
 	eventually(t, 20*time.Second, "outbox drained", w.drained)
-	recs := w.messageRecords()
-	for _, id := range ids {
-		if _, ok := recs[id]; !ok {
-			t.Fatalf("message %s missing", id)
-		}
-	}
+	w.mustHaveMessages(ids)
 	if w.sfStatus(sf) != "Working" {
 		t.Fatalf("status %s", w.sfStatus(sf))
 	}
@@ -126,12 +119,7 @@ func TestBudget(t *testing.T) {
 		w.sim.SetDailyLimit(100000)
 		agentCall(t, w)
 		eventually(t, 10*time.Second, "outbox drained", w.drained)
-		recs := w.messageRecords()
-		for _, id := range late {
-			if _, ok := recs[id]; !ok {
-				t.Fatalf("message %s missing", id)
-			}
-		}
+		w.mustHaveMessages(late)
 		if w.budget.State().Paused {
 			t.Fatal("still paused")
 		}
