@@ -244,3 +244,37 @@ func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
 	simtest.Eventually(t, 10*time.Second, "condition", cond)
 }
+
+// openConnected opens a pool over a new env of simOpts and connects, in
+// order, the tokens named: "default" (held by sam, as sam@acme.test) or a
+// user id (that user's own, as <id>@acme.test).
+func openConnected(t *testing.T, simOpts sfsim.Options, tokens ...string) (*env, *Pool) {
+	t.Helper()
+	e := newEnv(t, simOpts)
+	p := e.open(nil)
+	for _, who := range tokens {
+		if who == "default" {
+			e.connect(p, KindDefault, "sam", "sam@acme.test")
+		} else {
+			e.connect(p, KindUser, who, who+"@acme.test")
+		}
+	}
+	return e, p
+}
+
+// queryAfterExpiry expires every session at the org, clears its counts and
+// runs a query with the background token, which must succeed; it returns
+// that token.
+func (e *env) queryAfterExpiry(p *Pool) *Conn {
+	e.t.Helper()
+	e.sim.ExpireSessions()
+	e.sim.ResetStats()
+	c, err := p.Background(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := query(context.Background(), c); err != nil {
+		e.t.Fatalf("query after session expiry: %v", err)
+	}
+	return c
+}

@@ -58,10 +58,8 @@ func TestOneOrg(t *testing.T) {
 // before any default token bind nothing, but the default must be of their
 // org.
 func TestFirstDefaultOfThePersonalTokensOrg(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	if p.OrgID() != "" {
 		t.Fatalf("a personal token bound org %q", p.OrgID())
 	}
@@ -101,10 +99,8 @@ func TestOrgAdoptedFromStoredDefault(t *testing.T) {
 // token endpoint is retried with backoff; the token never reads expired
 // and works afterwards.
 func TestTransientRenewalIsRetried(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	c, _ := p.ForUser(ctx, "alice")
 	storm := func(n, status int) {
 		t.Helper()
@@ -205,10 +201,8 @@ func mustForUser(t *testing.T, p *Pool, user string) *Conn {
 // not_connected with LostKeyError and leaves the stored records alone; a
 // reconnect replaces them.
 func TestLostKey(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "default")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
 	e.connect(p, KindUser, "bob", "bob@acme.test")
 	oldDefault, _ := e.store.Get(ctx, defaultStoreKey)
 
@@ -261,11 +255,8 @@ func TestLostKey(t *testing.T) {
 
 // TestForget: every token revoked at the org and deleted, the org id too.
 func TestForget(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "default", "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	if err := p.Forget(ctx); err != nil {
 		t.Fatal(err)
 	}

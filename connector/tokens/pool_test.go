@@ -83,22 +83,12 @@ func TestChoiceRules(t *testing.T) {
 }
 
 func TestRefreshOnExpiredSession(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
-	p := e.open(nil)
+	e, p := openConnected(t, sfsim.Options{}, "default")
 	ctx := context.Background()
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
 	firstRefresh := e.stored(defaultStoreKey).RefreshToken
 
 	for round := 1; round <= 3; round++ {
-		e.sim.ExpireSessions()
-		e.sim.ResetStats()
-		c, err := p.Background(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := query(ctx, c); err != nil {
-			t.Fatalf("round %d: call after session expiry: %v", round, err)
-		}
+		c := e.queryAfterExpiry(p)
 		if n := e.tokenCalls(); n != 1 {
 			t.Fatalf("round %d: %d token calls, want 1", round, n)
 		}
@@ -133,11 +123,8 @@ func contains(list []string, s string) bool {
 }
 
 func TestConcurrentRefreshIsSingleFlight(t *testing.T) {
-	e := newEnv(t, sfsim.Options{RotateRefreshTokens: true})
-	p := e.open(nil)
+	e, p := openConnected(t, sfsim.Options{RotateRefreshTokens: true}, "default", "alice")
 	ctx := context.Background()
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	c, err := p.Background(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -183,10 +170,8 @@ func TestConcurrentRefreshIsSingleFlight(t *testing.T) {
 }
 
 func TestRotatedRefreshTokenSurvivesRestart(t *testing.T) {
-	e := newEnv(t, sfsim.Options{RotateRefreshTokens: true})
+	e, p := openConnected(t, sfsim.Options{RotateRefreshTokens: true}, "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	first := e.stored("user/alice").RefreshToken
 
 	seen := map[string]bool{first: true}
@@ -239,10 +224,8 @@ func TestRotatedRefreshTokenSurvivesRestart(t *testing.T) {
 }
 
 func TestRotatedTokenStoredBeforeUse(t *testing.T) {
-	e := newEnv(t, sfsim.Options{RotateRefreshTokens: true})
+	e, p := openConnected(t, sfsim.Options{RotateRefreshTokens: true}, "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	c, _ := p.ForUser(ctx, "alice")
 	storedBefore := e.stored("user/alice")
 
@@ -277,11 +260,8 @@ func TestRotatedTokenStoredBeforeUse(t *testing.T) {
 }
 
 func TestRevokedDefaultFallsBackToUserToken(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "default", "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	healthy := func(kind, user string) float64 {
 		t.Helper()
 		v, ok := metric(t, e.reg, "carebridge_salesforce_token_healthy", map[string]string{"kind": kind, "user": user})
@@ -373,10 +353,8 @@ func TestRevokedDefaultFallsBackToUserToken(t *testing.T) {
 }
 
 func TestTransientRefreshFailureKeepsTokenHealthy(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	e.wrap.refresh = func(context.Context, string) (salesforce.Token, error) {
 		return salesforce.Token{}, &salesforce.OAuthError{Status: 503, Code: "server_unavailable", Description: "try later", Operation: "token"}
 	}
@@ -400,11 +378,8 @@ func TestTransientRefreshFailureKeepsTokenHealthy(t *testing.T) {
 }
 
 func TestDisconnect(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "default", "alice")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
-	e.connect(p, KindUser, "alice", "alice@acme.test")
 	alice := e.stored("user/alice")
 
 	if err := p.DisconnectUser(ctx, "alice"); err != nil {
@@ -447,10 +422,8 @@ func TestDisconnect(t *testing.T) {
 }
 
 func TestReconnectReplacesAndRevokesOld(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
+	e, p := openConnected(t, sfsim.Options{}, "default")
 	ctx := context.Background()
-	p := e.open(nil)
-	e.connect(p, KindDefault, "sam", "sam@acme.test")
 	old := e.stored(defaultStoreKey)
 	info := e.connect(p, KindDefault, "sue", "sue@acme.test")
 	if info.Holder != "sue" || info.SFUsername != "sue@acme.test" {
@@ -565,15 +538,7 @@ func TestJWTDefaultToken(t *testing.T) {
 		t.Fatal("JWT default token not stored")
 	}
 	// A 401 is answered by a new grant.
-	e.sim.ExpireSessions()
-	e.sim.ResetStats()
-	c, err := p.Background(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := query(ctx, c); err != nil {
-		t.Fatalf("after session expiry: %v", err)
-	}
+	e.queryAfterExpiry(p)
 	if n := e.tokenCalls(); n != 1 {
 		t.Fatalf("%d token calls, want 1 JWT grant", n)
 	}
@@ -716,9 +681,7 @@ func TestNoSecretsInFileOrLogs(t *testing.T) {
 // (a started one outlives its caller), neither through the session nor
 // through Keepalive at shutdown.
 func TestNoRenewalAfterCancel(t *testing.T) {
-	e := newEnv(t, sfsim.Options{})
-	p := e.open(nil)
-	e.connect(p, KindUser, "alice", "alice@acme.test")
+	e, p := openConnected(t, sfsim.Options{}, "alice")
 	stale, err := p.Session(KindUser, "alice").Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
