@@ -78,10 +78,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, u care.User) {
 	}
 }
 
-// lastEventID reads Last-Event-ID; one that is not a number resumes from
-// nothing kept, so the client resets.
+// lastEventID reads Last-Event-ID, else ?last_event_id= (a client that
+// opens a new EventSource cannot set the header); one that is not a
+// number resumes from nothing kept, so the client resets.
 func lastEventID(r *http.Request) (uint64, bool) {
 	v := strings.TrimSpace(r.Header.Get("Last-Event-ID"))
+	if v == "" {
+		v = strings.TrimSpace(r.URL.Query().Get("last_event_id"))
+	}
 	if v == "" {
 		return 0, false
 	}

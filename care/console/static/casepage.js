@@ -12,6 +12,18 @@ import { renderSalesforceTab } from './salesforce.js';
 
 const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
 
+/** Messages read at a time: the latest on opening, then "Load earlier". */
+const MESSAGE_PAGE = 100;
+
+/** The nearest ancestor of el that scrolls (else the page). */
+function scroller(el) {
+  for (let n = el && el.parentElement; n && n !== document.body; n = n.parentElement) {
+    const oy = window.getComputedStyle(n).overflowY;
+    if ((oy === 'auto' || oy === 'scroll') && n.scrollHeight > n.clientHeight) return n;
+  }
+  return document.scrollingElement || document.documentElement;
+}
+
 /**
  * Refuses a text over the API's byte limit before sending it: maxlength
  * counts characters, the API counts UTF-8 bytes. Says so in box.
@@ -45,14 +57,90 @@ export class CasePage {
     return (this.boot.users.find((u) => u.id === id) || { name: id }).name;
   }
 
-  /** Fetches the case and its latest messages (the API's maximum). */
+  /** Fetches the case and its latest messages; earlier ones load on demand. */
   async fetchCase() {
     const [c, msgs] = await Promise.all([
       api('GET', `/api/v1/cases/${this.id}`),
-      api('GET', `/api/v1/cases/${this.id}/messages?limit=500`),
+      api('GET', `/api/v1/cases/${this.id}/messages?limit=${MESSAGE_PAGE}`),
     ]);
     this.c = c;
     this.msgs = msgs.messages;
+    this.hasEarlier = msgs.messages.length >= MESSAGE_PAGE;
+  }
+
+  /** Prepends the page of messages before the first shown, keeping the view still. */
+  async loadEarlier(button) {
+    if (!this.msgs.length) return;
+    button.disabled = true;
+    try {
+      const res = await api('GET', `/api/v1/cases/${this.id}/messages?limit=${MESSAGE_PAGE}&before=${encodeURIComponent(this.msgs[0].id)}`);
+      const have = new Set(this.msgs.map((m) => m.id));
+      const earlier = res.messages.filter((m) => !have.has(m.id));
+      this.hasEarlier = res.messages.length >= MESSAGE_PAGE && earlier.length > 0;
+      const anchor = this.convEl.querySelector('li.msg');
+      const box = scroller(this.convEl);
+      const before = anchor ? anchor.getBoundingClientRect().top : 0;
+      this.msgs = [...earlier, ...this.msgs];
+      const items = earlier.map((m) => this.messageItem(m));
+      if (anchor) anchor.before(...items);
+      this.renderEarlierButton();
+      if (anchor) box.scrollTop += anchor.getBoundingClientRect().top - before;
+      announce(earlier.length ? `${earlier.length} earlier messages loaded.` : 'No earlier messages.');
+    } catch (e) {
+      button.disabled = false;
+      this.showError(describe(e));
+    }
+  }
+
+  renderEarlierButton() {
+    const old = this.convEl.querySelector('li.earlier');
+    if (old) old.remove();
+    if (!this.hasEarlier) return;
+    const b = h('button', { type: 'button', id: 'load-earlier', onclick: () => this.loadEarlier(b) }, 'Load earlier messages');
+    this.convEl.prepend(h('li', { class: 'earlier' }, b));
+  }
+
+  /**
+   * The live feed says this case changed: appends the messages not shown
+   * yet and refreshes the head and the panels that show what changed,
+   * leaving the conversation, drafts and focus as they are.
+   */
+  async liveUpdate() {
+    let c;
+    let latest;
+    try {
+      [c, latest] = await Promise.all([
+        api('GET', `/api/v1/cases/${this.id}`),
+        api('GET', `/api/v1/cases/${this.id}/messages?limit=50`),
+      ]);
+    } catch (e) {
+      return; // the next event or a reload shows it
+    }
+    if (!this.convEl || !this.convEl.isConnected) return;
+    const have = new Set(this.msgs.map((m) => m.id));
+    const added = latest.messages.filter((m) => !have.has(m.id));
+    if (added.length) {
+      const empty = this.convEl.querySelector('li.empty');
+      if (empty) empty.remove();
+      this.msgs.push(...added);
+      for (const m of added) this.convEl.append(this.messageItem(m));
+      const last = this.convEl.lastElementChild;
+      if (last && last.scrollIntoView) last.scrollIntoView({ block: 'nearest' });
+      announce(added.length === 1 ? 'A new message arrived.' : `${added.length} new messages arrived.`);
+    }
+    const before = this.c;
+    this.c = c;
+    const key = (x) => JSON.stringify([x.status, x.assignee, x.priority, x.sentiment, x.profile_id, x.fields, x.locked_for_reply, x.salesforce]);
+    if (key(before) === key(c) && !added.length) return;
+    this.renderHead();
+    const focusId = document.activeElement && document.activeElement.id;
+    if (this.propTab === 'case' && !this.tabs.el.contains(document.activeElement) && key(before) !== key(c)) {
+      this.renderCaseTab(this.tabs.panel('case'));
+    }
+    const gate = (x) => JSON.stringify([x.status, x.assignee, x.profile_id, x.locked_for_reply]);
+    if (gate(before) !== gate(c) && !this.composerEl.contains(document.activeElement)) this.renderComposer();
+    const el = focusId && document.getElementById(focusId);
+    if (el && el !== document.activeElement) el.focus();
   }
 
   async load() {
@@ -100,7 +188,7 @@ export class CasePage {
   }
 
   customerName() {
-    const cu = this.customer;
+    const cu = this.customer || this.c.customer;
     return cu ? (cu.name || cu.username || `Customer ${cu.id}`) : `Customer ${this.c.customer_id}`;
   }
 
@@ -156,29 +244,33 @@ export class CasePage {
   }
 
   renderConversation() {
-    const items = this.msgs.map((m) => {
-      const note = m.kind === 'note';
-      const cls = note ? 'note' : m.direction;
-      const who = note ? 'Internal note' : (m.direction === 'inbound' ? 'Customer' : 'Reply');
-      const type = note ? null : (m.reply_type ? REPLY_TYPE[m.reply_type] : MESSAGE_TYPE[m.type] || m.type);
-      const atts = (m.attachments || []).filter((a) => a && safeURL(a.url));
-      return h('li', { class: `msg ${cls}`, 'data-kind': m.kind, 'data-direction': m.direction },
-        h('div', { class: 'msg-meta' },
-          h('span', { class: 'msg-label' }, who), ' ',
-          h('strong', {}, m.author || (m.author_id ? this.userName(m.author_id) : '')), ' ',
-          type ? h('span', { class: 'muted' }, `· ${type}`) : null, ' ',
-          m.via === 'salesforce' ? h('span', { class: 'muted' }, '· from Salesforce') : null, ' ',
-          h('span', { class: 'muted' }, '· ', timeEl(m.sent_at))),
-        h('p', { class: 'msg-text' }, m.text),
-        note && m.mentions && m.mentions.length
-          ? h('p', { class: 'msg-mentions' }, 'Mentions: ', m.mentions.map((id) => this.userName(id)).join(', '))
-          : null,
-        atts.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' },
-          atts.map((a) => h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.name || a.type || a.url)))) : null);
-    });
+    const items = this.msgs.map((m) => this.messageItem(m));
     replace(this.convEl, items.length ? items : h('li', { class: 'empty' }, 'No messages yet.'));
+    this.renderEarlierButton();
     const last = this.convEl.lastElementChild;
     if (last && last.scrollIntoView) last.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** One message of the conversation. */
+  messageItem(m) {
+    const note = m.kind === 'note';
+    const cls = note ? 'note' : m.direction;
+    const who = note ? 'Internal note' : (m.direction === 'inbound' ? 'Customer' : 'Reply');
+    const type = note ? null : (m.reply_type ? REPLY_TYPE[m.reply_type] : MESSAGE_TYPE[m.type] || m.type);
+    const atts = (m.attachments || []).filter((a) => a && safeURL(a.url));
+    return h('li', { class: `msg ${cls}`, 'data-kind': m.kind, 'data-direction': m.direction, 'data-id': m.id },
+      h('div', { class: 'msg-meta' },
+        h('span', { class: 'msg-label' }, who), ' ',
+        h('strong', {}, m.author || (m.author_id ? this.userName(m.author_id) : '')), ' ',
+        type ? h('span', { class: 'muted' }, `· ${type}`) : null, ' ',
+        m.via === 'salesforce' ? h('span', { class: 'muted' }, '· from Salesforce') : null, ' ',
+        h('span', { class: 'muted' }, '· ', timeEl(m.sent_at))),
+      h('p', { class: 'msg-text' }, m.text),
+      note && m.mentions && m.mentions.length
+        ? h('p', { class: 'msg-mentions' }, 'Mentions: ', m.mentions.map((id) => this.userName(id)).join(', '))
+        : null,
+      atts.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' },
+        atts.map((a) => h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.name || a.type || a.url)))) : null);
   }
 
   // ---- composer ----

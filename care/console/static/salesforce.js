@@ -380,18 +380,33 @@ export function renderSettings(main, boot) {
   }
 }
 
-function renderMine(sec, boot) {
+async function renderMine(sec, boot) {
   const msg = h('div', { class: 'form-errors' });
+  let me = null;
+  try {
+    me = await api('GET', '/api/v1/salesforce/me');
+  } catch (e) {
+    if (!unavailable(e)) replace(msg, alertBox(describe(e)));
+  }
+  let state = h('p', { id: 'sf-me-state', class: 'muted' }, 'Whether your account is connected is not known on this server.');
+  if (me && me.connected) {
+    state = h('p', { id: 'sf-me-state', 'data-connected': 'true' }, 'Connected as ', h('strong', { id: 'sf-me-username' }, me.sf_username || me.sf_user_id || 'your Salesforce user'),
+      me.healthy ? '.' : ` — not working${me.error ? ': ' + me.error : ''}. Connect again.`);
+  } else if (me) {
+    state = h('p', { id: 'sf-me-state', 'data-connected': 'false' }, 'Not connected: what you escalate is created under the default token.');
+  }
   replace(sec, h('h3', { id: 'set-mine' }, 'Your Salesforce account'),
+    state,
     h('p', {}, 'Connect your own Salesforce login so the cases and leads you escalate are created under your name. Without it they are created under the default token.'),
     h('div', { class: 'row' },
-      h('a', { class: 'button primary', href: '/oauth/salesforce/connect?as=user', id: 'connect-me' }, 'Connect my Salesforce account'),
-      h('button', {
+      h('a', { class: 'button primary', href: '/oauth/salesforce/connect?as=user', id: 'connect-me' }, me && me.connected ? 'Connect again' : 'Connect my Salesforce account'),
+      me && !me.connected ? null : h('button', {
         type: 'button', id: 'disconnect-me',
         onclick: async () => {
           try {
             await api('DELETE', `/api/v1/salesforce/users/${encodeURIComponent(boot.user.id)}`);
-            replace(msg, okBox('Your Salesforce account is disconnected.'));
+            await renderMine(sec, boot);
+            announce('Your Salesforce account is disconnected.');
           } catch (e) {
             replace(msg, alertBox(unavailable(e) ? 'Nothing to disconnect, or disconnecting is not available on this server.' : describe(e)));
           }
@@ -605,5 +620,31 @@ async function renderMapping(sec) {
     m.last_error ? alertBox('The last reload was rejected: ' + m.last_error) : null,
     problems.length ? [h('h4', {}, 'Problems'), h('ul', { class: 'problems' },
       problems.map((pr) => h('li', {}, h('code', {}, `${pr.file}:${pr.line}:${pr.column}`), ' ', pr.message)))] : null,
-    m.source ? h('details', { class: 'disclosure' }, h('summary', {}, 'Show the mapping file'), h('pre', { class: 'source', tabindex: '0' }, m.source)) : null);
+    m.source ? h('details', { class: 'disclosure' }, h('summary', {}, 'Show the mapping file'), h('pre', { class: 'source', tabindex: '0' }, m.source)) : null,
+    m.file ? validateOnline() : null);
+}
+
+/** "Validate online": the mapping file checked against the org's describe. */
+function validateOnline() {
+  const out = h('div', { id: 'validate-result', 'aria-live': 'polite' });
+  const button = h('button', {
+    type: 'button', id: 'validate-online',
+    onclick: async () => {
+      button.disabled = true;
+      replace(out, h('p', { class: 'muted', 'aria-busy': 'true' }, 'Checking the mapping against Salesforce…'));
+      try {
+        const rep = await api('POST', '/api/v1/mapping/validate?online=true');
+        const problems = rep.problems || [];
+        replace(out, problems.length
+          ? [alertBox(`Salesforce does not accept this mapping: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}.`),
+            h('ul', { class: 'problems' }, problems.map((pr) => h('li', {}, h('code', {}, `${pr.file}:${pr.line}:${pr.column}`), ' ', pr.message)))]
+          : okBox('The mapping is valid against the connected org.'));
+      } catch (e) {
+        replace(out, alertBox(unavailable(e) ? 'Validating online is not available on this server.' : describe(e)));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, 'Validate online');
+  return h('div', { class: 'stack' }, h('div', { class: 'row' }, button), out);
 }
