@@ -88,11 +88,19 @@ type pageData struct {
 	Embed bool
 	Next  string
 	Error string
+	// SalesforceSignIn is the sign-in page's "Sign in with Salesforce"
+	// link, "" when that is off; Ticket is what the sign-in popup hands
+	// to the framed page.
+	SalesforceSignIn string
+	Ticket           string
 }
 
 // render executes a page template into a buffer first, so a template error
 // never leaves half a page.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
+	if name == "login.html" {
+		d.SalesforceSignIn = c.salesforceSignInURL(r, d.Next, d.Embed)
+	}
 	var buf bytes.Buffer
 	if err := c.assets.pages.ExecuteTemplate(&buf, name, d); err != nil {
 		c.log.ErrorContext(r.Context(), "console page", "page", name, "err", err)

@@ -58,8 +58,14 @@ type Options struct {
 	// Revocations, when set, keeps signed-out session ids across restarts
 	// (a *bolt.KV namespace). Without it they are kept in memory only.
 	Revocations RevocationStore
-	Clock       care.Clock
-	Logger      *slog.Logger
+	// SalesforceSignIn, when set, offers Sign in with Salesforce on /login
+	// (config console.salesforce_sign_in).
+	SalesforceSignIn *SalesforceSignIn
+	// Cases, when set, lets /embed/cases/{id} take a case's external key
+	// (what the Salesforce case page knows it by) instead of its id.
+	Cases  CaseKeys
+	Clock  care.Clock
+	Logger *slog.Logger
 }
 
 // Console serves the web console.
@@ -75,6 +81,8 @@ type Console struct {
 	log          *slog.Logger
 	assets       *assets
 	api          *httpapi.Server
+	sf           *sfSignIn // nil: Sign in with Salesforce is off
+	cases        CaseKeys
 }
 
 // New builds the console. It loads the revoked-session list from
@@ -90,7 +98,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 	c := &Console{
 		users: opts.Users, signer: newSigner(opts.Key), ttl: opts.SessionTTL,
 		clock: opts.Clock, log: opts.Logger,
-		revoked: &revocations{store: opts.Revocations},
+		revoked: &revocations{store: opts.Revocations}, cases: opts.Cases,
 	}
 	if c.ttl <= 0 {
 		c.ttl = DefaultSessionTTL
@@ -114,6 +122,11 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 		return nil, err
 	}
 	c.embedCSP = csp
+	if opts.SalesforceSignIn != nil {
+		if c.sf, err = newSFSignIn(*opts.SalesforceSignIn, opts.PublicURL); err != nil {
+			return nil, err
+		}
+	}
 	if c.assets, err = loadAssets(); err != nil {
 		return nil, err
 	}
@@ -153,6 +166,7 @@ func (c *Console) Register(api *httpapi.Server) {
 	api.Handle("POST /login", http.HandlerFunc(c.login))
 	api.Handle("POST /logout", http.HandlerFunc(c.logout))
 	api.Handle("GET /assets/{name}", http.HandlerFunc(c.asset))
+	c.registerSalesforceSignIn(api)
 }
 
 // SessionAuth authenticates an /api/v1 request by its session cookie (the
@@ -238,7 +252,7 @@ func (c *Console) headers(w http.ResponseWriter, embed bool) {
 
 var (
 	casePath  = regexp.MustCompile(`^/cases/[1-9][0-9]{0,18}$`)
-	embedPath = regexp.MustCompile(`^/embed/cases/[1-9][0-9]{0,18}$`)
+	embedPath = regexp.MustCompile(`^/embed/cases/(?:[1-9][0-9]{0,18}|` + externalKeyPattern + `)$`)
 )
 
 // safeNext returns next when it is a console page of this origin, else "/".
@@ -328,7 +342,8 @@ func (c *Console) appPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) embedPage(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
+	byKey := err != nil && c.cases != nil && externalKey.MatchString(r.PathValue("id"))
+	if (err != nil || id <= 0) && !byKey {
 		c.headers(w, true)
 		http.NotFound(w, r)
 		return
@@ -339,6 +354,12 @@ func (c *Console) embedPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.headers(w, true)
+	if byKey {
+		if id, ok = c.caseByKey(r, r.PathValue("id")); !ok {
+			http.NotFound(w, r)
+			return
+		}
+	}
 	c.render(w, r, http.StatusOK, "app.html", pageData{
 		Title: fmt.Sprintf("Care case #%d", id), CSRF: c.signer.csrf(s.ID), Boot: c.boot("embed", u, id),
 		User: u, Embed: true, Next: r.URL.Path,
