@@ -161,10 +161,14 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	if err != nil {
 		return nil, err
 	}
+	signIn, err := salesforceSignIn(cfg, pool)
+	if err != nil {
+		return nil, err
+	}
 	con, err := console.New(context.Background(), console.Options{
 		Users: dir, Key: key.Derive("console session key v1"), PublicURL: cfg.PublicURL,
 		EmbedFrameAncestors: cfg.Salesforce.EmbedFrameAncestors, Revocations: store.KV("console_sessions"),
-		Clock: clock, Logger: logger})
+		SalesforceSignIn: signIn, Cases: store, Clock: clock, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -362,4 +366,23 @@ func careLimits(l config.Limits) care.Limits {
 		AttachmentURLChars: l.AttachmentURLChars, CaseFields: l.CaseFields, FieldValueBytes: l.FieldValueBytes,
 		Mentions: l.Mentions,
 	}.WithDefaults()
+}
+
+// salesforceSignIn is the console's Sign in with Salesforce when
+// console.salesforce_sign_in is on: the connected app of salesforce.*, the
+// pool's org (a user of another org is refused) and its personal tokens
+// (a Salesforce user signs in as the Care user who connected as them).
+func salesforceSignIn(cfg *config.Config, pool *tokens.Pool) (*console.SalesforceSignIn, error) {
+	if !cfg.Console.SalesforceSignIn {
+		return nil, nil
+	}
+	if cfg.Salesforce.ClientID == "" {
+		return nil, errors.New("console.salesforce_sign_in needs salesforce.client_id (the connected app's consumer key)")
+	}
+	secret, err := cfg.ClientSecret()
+	if err != nil {
+		return nil, err
+	}
+	return &console.SalesforceSignIn{LoginURL: cfg.LoginURL(), ClientID: cfg.Salesforce.ClientID,
+		ClientSecret: secret.Reveal(), HTTPClient: salesforceHTTPClient(), OrgID: pool.OrgID, LinkedUser: pool.LinkedUser}, nil
 }
