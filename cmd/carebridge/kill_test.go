@@ -1,13 +1,9 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +11,6 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/connector/sfsim"
-	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 )
 
 // syncWorld is the real binary against an in-process simulated org.
@@ -35,35 +30,10 @@ type syncWorld struct {
 
 func newSyncWorld(t *testing.T) *syncWorld {
 	t.Helper()
-	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{Latency: 10 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	w := &syncWorld{t: t, bin: buildBinary(t), sim: sim, token: "sue-token", env: "CAREBRIDGE_SALESFORCE_CLIENT_SECRET=sfsim-secret"}
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	sum := sha256.Sum256([]byte(w.token))
-	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600)
-	w.cfg = filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(w.cfg, fmt.Appendf(nil, `listen: %s
-public_url: http://%s
-data_dir: data
-mapping_file: mapping.yaml
-auth:
-  users:
-    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
-salesforce:
-  login_url: %s
-  client_id: sfsim-client
-  poll_interval: 1s
-`, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
+	sim, bin, cfg, _ := simDaemonWith(t, sfsim.Options{Latency: 10 * time.Millisecond}, "  poll_interval: 1s\n")
+	w := &syncWorld{t: t, bin: bin, cfg: cfg, sim: sim, token: "sue-token", env: envClientSecret}
 	w.start()
-	connectDefault(t, w.base, w.token, "admin@sfsim.test")
+	connectDefault(t, w.base, w.token, sfsim.DefaultUsername)
 	return w
 }
 
@@ -117,16 +87,23 @@ func (w *syncWorld) linkCases(n, backlog int) {
 		return true
 	})
 	for _, id := range w.linked {
-		_, body := call(w.t, "GET", fmt.Sprintf("%s/api/v1/cases/%d/messages?limit=500", w.base, id), w.token, "")
-		var res struct {
-			Messages []struct {
-				Key string `json:"external_key"`
-			} `json:"messages"`
-		}
-		json.Unmarshal([]byte(body), &res)
-		for _, m := range res.Messages {
-			w.outMsgs = append(w.outMsgs, m.Key)
-		}
+		w.expectMessagesOf(id)
+	}
+}
+
+// expectMessagesOf adds the messages of Care case id to those that must
+// reach Salesforce.
+func (w *syncWorld) expectMessagesOf(id int64) {
+	w.t.Helper()
+	_, body := call(w.t, "GET", fmt.Sprintf("%s/api/v1/cases/%d/messages?limit=500", w.base, id), w.token, "")
+	var res struct {
+		Messages []struct {
+			Key string `json:"external_key"`
+		} `json:"messages"`
+	}
+	json.Unmarshal([]byte(body), &res)
+	for _, m := range res.Messages {
+		w.outMsgs = append(w.outMsgs, m.Key)
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -48,16 +46,7 @@ func TestMetricsScrape(t *testing.T) {
 		"external_id": "long", "platform": "twitter", "profile_id": "brand",
 		"customer": map[string]any{"platform_user_id": "verbose", "first_name": "Vera", "last_name": "Bose"},
 		"text":     strings.Repeat("so many words ", 40)}})
-	_, body := call(t, "GET", fmt.Sprintf("%s/api/v1/cases/%d/messages", w.base, int64(res["case"].(map[string]any)["id"].(float64))), w.token, "")
-	var msgs struct {
-		Messages []struct {
-			Key string `json:"external_key"`
-		} `json:"messages"`
-	}
-	json.Unmarshal([]byte(body), &msgs)
-	for _, m := range msgs.Messages {
-		w.outMsgs = append(w.outMsgs, m.Key)
-	}
+	w.expectMessagesOf(int64(res["case"].(map[string]any)["id"].(float64)))
 	w.burst("m", 20)
 	w.checkExactlyOnce()
 	var scrape string

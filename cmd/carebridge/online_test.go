@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/carebridge/carebridge/connector/testworld"
+	"github.com/carebridge/carebridge/mapping"
 )
 
 // freeAddr finds a free loopback port (the daemon's redirect URL must name
@@ -60,26 +60,36 @@ func connectDefault(t *testing.T, base, tok, sfUser string) {
 // directory. The client secret is in envClientSecret.
 func simDaemon(t *testing.T) (sim *sfsim.Server, bin, cfg, dir string) {
 	t.Helper()
-	sim, err := sfsim.NewServer(simtest.Options(sfsim.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	return simDaemonWith(t, sfsim.Options{}, "")
+}
+
+// simDaemonWith is simDaemon with an org of o and, when salesforceKeys is
+// not empty, the sample mapping in mapping.yaml and those keys added to
+// the config's salesforce section (one "  key: value" a line).
+func simDaemonWith(t *testing.T, o sfsim.Options, salesforceKeys string) (sim *sfsim.Server, bin, cfg, dir string) {
+	t.Helper()
+	sim = simtest.NewServer(t, o)
 	bin = buildBinary(t)
 	dir = t.TempDir()
 	addr := freeAddr(t)
-	sum := sha256.Sum256([]byte("sue-token"))
+	mappingFile := ""
+	if salesforceKeys != "" {
+		mappingFile = "mapping_file: mapping.yaml\n"
+		if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), mapping.Sample(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg = filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
 public_url: http://%s
 data_dir: data
-auth:
+%sauth:
   users:
     - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
 salesforce:
   login_url: %s
   client_id: sfsim-client
-`, addr, addr, hex.EncodeToString(sum[:]), sim.LoginURL), 0o600)
+%s`, addr, addr, mappingFile, testworld.TokenSHA256("sue-token"), sim.LoginURL, salesforceKeys), 0o600)
 	return sim, bin, cfg, dir
 }
 
