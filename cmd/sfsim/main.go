@@ -83,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stateFile := fs.String("state-file", "", "keep the org in `FILE` (JSON, mode 0600): loaded at start when it exists, saved after changes and on exit")
 	loginPage := fs.Bool("login-page", false, "show a login form at authorize (username prefilled from login_hint) instead of approving at once")
 	embedURL := fs.String("case-page-embed-url", "", "`URL` shown in an iframe on a Case's page /lightning/r/Case/{Id}/view; {Field__c} placeholders are filled from the case")
+	noPubSub := fs.Bool("no-pubsub", false, "serve no Pub/Sub API (no change events: clients poll)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sfsim [flags]")
 		fs.PrintDefaults()
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := sfsim.Options{
 		ClientID: *clientID, ClientSecret: *clientSecret, Callback: *callback,
 		SessionTTL: *ttl, DailyLimit: *dailyLimit, RotateRefreshTokens: *rotate, Strict: *strict,
-		StateFile: *stateFile, LoginPage: *loginPage, CasePageEmbedURL: *embedURL,
+		StateFile: *stateFile, LoginPage: *loginPage, CasePageEmbedURL: *embedURL, NoPubSub: *noPubSub,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	}
 	if *schemaFile != "" {
@@ -147,7 +148,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sfsim: %v\n", err)
 		return exitError
 	}
-	fmt.Fprintf(stdout, "sfsim: login_url=%s instance_url=%s\n", srv.LoginURL, srv.InstanceURL)
+	if u := srv.PubSubURL(); u != "" {
+		fmt.Fprintf(stdout, "sfsim: login_url=%s instance_url=%s pubsub_url=%s\n", srv.LoginURL, srv.InstanceURL, u)
+	} else {
+		fmt.Fprintf(stdout, "sfsim: login_url=%s instance_url=%s\n", srv.LoginURL, srv.InstanceURL)
+	}
 
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

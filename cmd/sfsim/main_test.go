@@ -19,7 +19,7 @@ import (
 
 var testClient = &http.Client{Timeout: 10 * time.Second}
 
-var startLine = regexp.MustCompile(`^sfsim: login_url=(http://127\.0\.0\.1:\d+) instance_url=(http://127\.0\.0\.1:\d+)$`)
+var startLine = regexp.MustCompile(`^sfsim: login_url=(http://127\.0\.0\.1:\d+) instance_url=(http://127\.0\.0\.1:\d+)(?: pubsub_url=(http://127\.0\.0\.1:\d+))?$`)
 
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
@@ -99,7 +99,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 		t.Fatal("no start line")
 	}
 	m := startLine.FindStringSubmatch(line)
-	if m == nil || m[1] == m[2] {
+	if m == nil || m[1] == m[2] || m[3] == "" || m[3] == m[1] {
 		t.Fatalf("start line %q", line)
 	}
 	resp, err := testClient.Get(m[1] + "/__sim/limits")
@@ -131,6 +131,27 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	}
 	if b, err := os.ReadFile(stateFile); err != nil || !strings.Contains(string(b), `"org_id"`) {
 		t.Fatalf("--state-file not kept: %v %.100s", err, b)
+	}
+}
+
+func TestNoPubSubServesNone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 4)}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--no-pubsub"}, out, io.Discard) }()
+	select {
+	case line := <-out.lines:
+		if m := startLine.FindStringSubmatch(line); m == nil || m[3] != "" {
+			t.Errorf("start line %q: want no pubsub_url", line)
+		}
+	case code := <-done:
+		t.Fatalf("exited early with %d", code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no start line")
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 }
 

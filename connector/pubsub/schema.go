@@ -230,6 +230,12 @@ func (s *Schema) HasField(name string) bool {
 	return ok
 }
 
+// FieldKind is the kind of a record field of the events.
+func (s *Schema) FieldKind(name string) (Kind, bool) {
+	k, ok := s.fields[name]
+	return k, ok
+}
+
 // nonNull is the type of a nullable union other than null, or t itself.
 func nonNull(t avro.Schema) avro.Schema {
 	if u, ok := t.(*avro.UnionSchema); ok {

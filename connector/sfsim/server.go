@@ -79,6 +79,11 @@ type Options struct {
 	// it (a damaged file fails the start), and it is saved there about a
 	// second after changes and on Close. See SaveState.
 	StateFile string
+	// NoPubSub serves no Pub/Sub API (and keeps no change events).
+	NoPubSub bool
+	// PubSubKeepalive is how often an idle subscription gets an empty
+	// FetchResponse (default 270s, as Salesforce; tests use less).
+	PubSubKeepalive time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -133,6 +138,8 @@ type Server struct {
 	// changes counts what the state file keeps; keeper saves it.
 	changes changeCount
 	keeper  *keeper
+	// pubsub serves the Pub/Sub API (nil with NoPubSub).
+	pubsub *pubsubServer
 
 	loginSrv, instanceSrv *http.Server
 	loginLn, instanceLn   net.Listener
@@ -174,6 +181,12 @@ func NewServerAt(opts Options, loginAddr, instanceAddr string) (*Server, error) 
 	if err := s.startKeeping(); err != nil {
 		loginLn.Close()
 		instanceLn.Close()
+		return nil, err
+	}
+	if err := s.startPubSub(loginLn.Addr().(*net.TCPAddr).IP.String()); err != nil {
+		loginLn.Close()
+		instanceLn.Close()
+		_ = s.stopKeeping()
 		return nil, err
 	}
 	s.serve(loginLn, instanceLn)
@@ -341,6 +354,7 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.loginSrv.Close()
 		s.instanceSrv.Close()
+		s.stopPubSub()
 		s.wg.Wait()
 		if err := s.stopKeeping(); err != nil {
 			s.log.Error("sfsim: save state", "err", err)
@@ -358,6 +372,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.closeOnce.Do(func() {
+		s.stopPubSub() // subscriptions never finish on their own
 		s.wg.Wait()
 		if err := s.stopKeeping(); err != nil {
 			errs = append(errs, err)

@@ -45,6 +45,9 @@ type store struct {
 	last time.Time
 	// changes counts writes, for the state file.
 	changes *changeCount
+	// events, when set, publishes a change event for every Case write
+	// (pubsub_log.go).
+	events *changeLog
 }
 
 func newStore(s *schema, now func() time.Time) *store {
@@ -166,6 +169,7 @@ func (st *store) insert(tx *txn, r *record) {
 	t.rows = append(t.rows, r)
 	t.byID[r.id] = r
 	t.indexAdd(r)
+	st.created(tx, r)
 	tx.onUndo(func() {
 		t.indexRemove(r)
 		delete(t.byID, r.id)
@@ -184,6 +188,7 @@ func (st *store) replace(tx *txn, r *record, vals map[string]any) {
 	t.indexRemove(r)
 	r.vals = vals
 	t.indexAdd(r)
+	st.updated(tx, r, old)
 	tx.onUndo(func() {
 		t.indexRemove(r)
 		r.vals = old
@@ -203,6 +208,7 @@ func (st *store) softDelete(tx *txn, r *record, at time.Time) {
 	r.vals = vals
 	r.deleted = true
 	r.deletedAt = at
+	st.deleted(tx, r)
 	tx.onUndo(func() {
 		r.vals = old
 		r.deleted = false
