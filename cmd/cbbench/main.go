@@ -29,13 +29,15 @@ type report struct {
 	Store *storeResult `json:"store,omitempty"`
 	Push  *pushResult  `json:"push,omitempty"`
 	Poll  *pollResult  `json:"status_from_salesforce,omitempty"`
+	// LiveEvents is the console's live feed (GET /api/v1/events).
+	LiveEvents *liveEventsResult `json:"live_events,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	only := fs.String("only", "push,status,store", "comma-separated sections to run: push, status, store")
+	only := fs.String("only", "push,status,store,feed", "comma-separated sections to run: push, status, store, feed")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
 	messages := fs.Int("messages", 1000, "push: messages in the burst")
 	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	storeMessages := fs.Int("store-messages", 100_000, "store: messages to ingest")
 	storeCases := fs.Int("store-cases", 100_000, "store: cases for the inbox view")
 	workers := fs.Int("workers", 64, "store: concurrent ingest callers")
+	feedSubscribers := fs.Int("feed-subscribers", 100, "feed: event streams connected")
+	feedChanges := fs.Int("feed-changes", 200, "feed: changes timed")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -68,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, s := range sections {
 		var err error
 		switch strings.TrimSpace(s) {
+		case "feed":
+			var r liveEventsResult
+			r, err = benchLiveEvents(ctx, *feedSubscribers, *feedChanges, progress)
+			rep.LiveEvents = &r
 		case "store":
 			var r storeResult
 			r, err = benchStore(ctx, *storeMessages, *storeCases, *workers, progress)
@@ -140,6 +148,7 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 			s.LargestPage.Messages, float64(s.LargestPage.AnswerBytes)/1e6, float64(s.LargestPage.AllocatedBytes)/1e6)
 		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
 	}
+	printLiveEvents(tw, rep.LiveEvents)
 	tw.Flush()
 }
 
