@@ -68,16 +68,23 @@ func (s *Server) Records(object string) []Record {
 func (s *Server) Record(object, id string) (Record, bool) {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
-	o := s.schema.object(object)
-	id18, ok := NormalizeID(id)
-	if o == nil || !ok {
-		return nil, false
-	}
-	r := s.store.table(o).byID[id18]
+	r := s.recordOf(object, id)
 	if r == nil || r.deleted {
 		return nil, false
 	}
 	return plainRecord(r), true
+}
+
+// recordOf finds a record of object, deleted ones too, by its 15- or
+// 18-character id; nil when the object or the record is unknown. Callers
+// hold the store lock.
+func (s *Server) recordOf(object, id string) *record {
+	o := s.schema.object(object)
+	id18, ok := NormalizeID(id)
+	if o == nil || !ok {
+		return nil
+	}
+	return s.store.table(o).byID[id18]
 }
 
 // Query runs a SOQL query as the admin user and returns every row (no
@@ -179,12 +186,7 @@ func (s *Server) updateFromBody(object, id string, b []byte) error {
 func (s *Server) DeleteRecord(object, id string) error {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	o := s.schema.object(object)
-	id18, ok := NormalizeID(id)
-	if o == nil || !ok {
-		return errNotFound()
-	}
-	r := s.store.table(o).byID[id18]
+	r := s.recordOf(object, id)
 	if r == nil {
 		return errNotFound()
 	}
@@ -355,6 +357,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			s.SetAPIUsage(*in.Used)
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case len(parts) == 2 && parts[0] == "pubsub" && method == http.MethodPost:
+		s.servePubSubControl(w, parts[1], b)
 	case len(parts) == 1 && parts[0] == "org" && method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Org())
 	case len(parts) == 1 && parts[0] == "limits" && method == http.MethodGet:
