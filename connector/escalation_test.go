@@ -22,8 +22,7 @@ const (
 )
 
 func TestContacts(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	joeID, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe", "Email": "joe@example.com"})
 	w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Jane", "LastName": "Roe"})
 	c := w.escalate("t1", "joe", "Joe", "Doe", "Hi", false)
@@ -70,8 +69,7 @@ func TestContacts(t *testing.T) {
 }
 
 func TestCreateCaseByHand(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	t0 := w.clock.Now()
 	c := w.escalate("m1", "joe", "Joe", "Doe", "Hi, does your new perfume have hibiscus in it?", false)
 	id := num(c["id"])
@@ -88,7 +86,7 @@ func TestCreateCaseByHand(t *testing.T) {
 		t.Fatalf("without contact: %d %s", a.status, a.raw)
 	}
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe"})
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(c["customer_id"], contact)
 	if a := w.do("POST", casePath, "community", nil); a.status != 403 {
 		t.Fatalf("integration escalating by hand: %d", a.status)
 	}
@@ -147,7 +145,7 @@ func TestCreateCaseByHand(t *testing.T) {
 	w.sim.CreateUser(aliceSF, "Alice", "Agent", "alice@acme.test")
 	w.connect("alice", "user", aliceSF)
 	c2 := w.escalate("n1", "ann", "Ann", "Lee", "Hello", false)
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c2["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(c2["customer_id"], contact)
 	b = w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c2["id"])), "alice", map[string]any{"fields": map[string]any{"Subject": "Custom subject"}})
 	rec, _ = w.sim.Record("Case", b["case"].(map[string]any)["id"].(string))
 	alice, _ := w.sim.User(aliceSF)
@@ -157,13 +155,12 @@ func TestCreateCaseByHand(t *testing.T) {
 }
 
 func TestEscalationErrors(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Old", "LastName": "Timer"})
 
 	// 90 days without a customer message: too old.
 	old := w.escalate("o1", "old", "Old", "Timer", "ancient", false)
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(old["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(old["customer_id"], contact)
 	w.clock.Advance(90 * 24 * time.Hour)
 	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice", nil); a.status != 409 || a.code() != "conversation_too_old" {
 		t.Fatalf("old conversation: %d %s", a.status, a.raw)
@@ -197,16 +194,15 @@ func TestEscalationErrors(t *testing.T) {
 // A create whose answer is lost after Salesforce committed, then retried,
 // leaves exactly one Salesforce case (upsert by Care_Case_Id__c).
 func TestLostAnswerMakesOneCase(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe"})
 	warm := w.escalate("w1", "warm", "Warm", "Up", "warm the describe cache", false)
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(warm["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(warm["customer_id"], contact)
 	w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(warm["id"])), "alice", nil)
 
 	c := w.escalate("l1", "joe", "Joe", "Doe", "lost", false)
 	mustExternalKey(t, c)
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(c["customer_id"], contact)
 	if err := w.sim.InjectFault(sfsim.Fault{Kind: sfsim.FaultDrop, Count: 1, AfterCommit: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +217,7 @@ func TestLostAnswerMakesOneCase(t *testing.T) {
 }
 
 func TestCreateLead(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	c := w.escalate("ld1", "prospect", "", "", "Do you ship to Iceland?", false)
 	b := w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), "bob", nil)
 	lead := b["lead"].(map[string]any)
@@ -257,8 +252,7 @@ func TestCreateLead(t *testing.T) {
 }
 
 func TestAutomaticEscalationContactSync(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	unique, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Una", "LastName": "Unique"})
 	w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Sam", "LastName": "Same"})
 	w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Sam", "LastName": "Same", "Email": "other@example.com"})
@@ -333,8 +327,7 @@ func TestAutomaticEscalationWithoutContactSync(t *testing.T) {
 }
 
 func TestPreviewCallsNoSalesforce(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	long := strings.Repeat("perfume ", 60) // longer than Subject's 255
 	c := w.escalate("p1", "joe", "Joe", "Doe", long, false)
 	path := fmt.Sprintf("/api/v1/cases/%d/salesforce/preview?object=case", num(c["id"]))
@@ -350,7 +343,7 @@ func TestPreviewCallsNoSalesforce(t *testing.T) {
 	// previews shorten like the real thing.
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"LastName": "Doe"})
 	c2 := w.escalate("p2", "zed", "Zed", "Doe", "short", false)
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c2["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(c2["customer_id"], contact)
 	w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c2["id"])), "alice", nil)
 	before = w.sim.Stats().Total
 	p = w.must(200, "GET", path, "alice", nil)
@@ -376,7 +369,7 @@ func TestOneTimeModeCarriesDigestOnly(t *testing.T) {
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"LastName": "Doe"})
 	c := w.escalate("ot1", "joe", "Joe", "Doe", "first", false)
 	w.ingest("ot2", "joe", "second")
-	w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), "alice", map[string]any{"contact_id": contact})
+	w.linkContact(c["customer_id"], contact)
 	b := w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c["id"])), "alice", nil)
 	w.ingest("ot3", "joe", "after creation")
 	rec, _ := w.sim.Record("Case", b["case"].(map[string]any)["id"].(string))
@@ -411,8 +404,7 @@ func toStrings(v any) []string {
 }
 
 func TestDescriberUnknownObject(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	conn, err := w.pool.Background(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -432,8 +424,7 @@ func TestDescriberUnknownObject(t *testing.T) {
 // link moved to it, deleted_at cleared and replies locked again; while the
 // record lives, a second create is already_escalated.
 func TestEscalateAgainAfterDeleteInSalesforce(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	c := w.escalate("d1", "dana", "Dana", "Doe", "Where is my parcel?", false)
 	id := num(c["id"])
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Dana", "LastName": "Doe"})

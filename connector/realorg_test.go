@@ -79,8 +79,7 @@ func TestBlockingDuplicateLead(t *testing.T) {
 // Overrides of fields the mapping does not let callers set are refused
 // with 400 field_not_overridable naming them, before any Salesforce call.
 func TestOverridesRefused(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe"})
 	c := w.escalate("o1", "joe", "Joe", "Doe", "Hi", false)
 	w.linkContact(c["customer_id"], contact)
@@ -138,8 +137,7 @@ func TestOverridesRefused(t *testing.T) {
 // answer says why. The user's describe is cached, and dropped by a mapping
 // reload and after an hour.
 func TestRightsPerToken(t *testing.T) {
-	w := newWorld(t, exampleMapping(t))
-	w.connect("sue", "default", holderSF)
+	w := connectedWorld(t)
 	if _, err := w.sim.CreateUserWith(sfsim.NewUser{Username: aliceSF, LastName: "Agent", Profile: sfsim.ProfileRestricted}); err != nil {
 		t.Fatal(err)
 	}

@@ -173,3 +173,12 @@ func (w *world) linkContact(customer any, contactID string) map[string]any {
 }
 
 func exampleMapping(*testing.T) string { return string(mapping.Sample()) }
+
+// connectedWorld is newWorld with the example mapping and the default
+// token connected (through the console's flow) by sue as the org's admin.
+func connectedWorld(t *testing.T) *world {
+	t.Helper()
+	w := newWorld(t, exampleMapping(t))
+	w.connect("sue", "default", holderSF)
+	return w
+}
