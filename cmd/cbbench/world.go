@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 )
@@ -68,14 +68,14 @@ func newWorld(ctx context.Context, latency time.Duration) (*world, error) {
 		return nil, err
 	}
 	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	cfg := salesforce.OAuthConfig{ClientID: sfsim.DefaultClientID, ClientSecret: "sfsim-secret",
-		RedirectURL: "http://127.0.0.1/oauth/salesforce/callback", HTTPClient: hc, LoginURL: w.sim.LoginURL}
+	cfg := simtest.OAuthConfig("http://127.0.0.1/oauth/salesforce/callback", hc)
+	cfg.LoginURL = w.sim.LoginURL
 	if w.pool, err = tokens.Open(ctx, tokens.Options{Store: w.store.KV(tokens.Namespace), Key: key,
 		OAuth: tokens.NewOAuthSet(cfg), LoginURL: w.sim.LoginURL, HTTPClient: hc}); err != nil {
 		w.close()
 		return nil, err
 	}
-	if err := w.connect(ctx, cfg, hc); err != nil {
+	if err := w.connect(ctx, cfg); err != nil {
 		w.close()
 		return nil, err
 	}
@@ -84,23 +84,12 @@ func newWorld(ctx context.Context, latency time.Duration) (*world, error) {
 
 // connect runs the web-server flow at the simulated org (it approves at
 // once) and stores the default token.
-func (w *world) connect(ctx context.Context, cfg salesforce.OAuthConfig, hc *http.Client) error {
+func (w *world) connect(ctx context.Context, cfg salesforce.OAuthConfig) error {
 	auth, err := salesforce.NewOAuth(cfg)
 	if err != nil {
 		return err
 	}
-	verifier := salesforce.NewVerifier()
-	noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noFollow.Get(auth.AuthCodeURL("cbbench", verifier, "admin@sfsim.test"))
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	loc, err := url.Parse(res.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		return fmt.Errorf("authorize answered %d", res.StatusCode)
-	}
-	tok, err := auth.Exchange(ctx, loc.Query().Get("code"), verifier)
+	tok, err := simtest.AuthorizeErr(ctx, auth, sfsim.DefaultUsername)
 	if err != nil {
 		return err
 	}
