@@ -189,8 +189,7 @@ func TestCollectionsUpsert(t *testing.T) {
 	if after["Content__c"] != before["Content__c"] || after["SystemModstamp"] != before["SystemModstamp"] {
 		t.Fatalf("update not rolled back: %v", after)
 	}
-	r := a.query("SELECT COUNT() FROM Care_Social_Post__c WHERE Care_Message_Id__c = 'new1'")
-	if r.obj(t)["totalSize"].(json.Number).String() != "0" {
+	if a.count("SELECT COUNT() FROM Care_Social_Post__c WHERE Care_Message_Id__c = 'new1'") != "0" {
 		t.Fatal("create not rolled back")
 	}
 	// Unknown external id field.
@@ -269,8 +268,7 @@ func TestComposite(t *testing.T) {
 				t.Fatalf("sub %d: %+v", i, out[i])
 			}
 		}
-		r := a.query("SELECT COUNT() FROM Contact WHERE LastName IN ('Kept?','After')")
-		if r.obj(t)["totalSize"].(json.Number).String() != "0" {
+		if a.count("SELECT COUNT() FROM Contact WHERE LastName IN ('Kept?','After')") != "0" {
 			t.Fatal("allOrNone composite committed")
 		}
 	})
@@ -283,8 +281,7 @@ func TestComposite(t *testing.T) {
 		if len(out) != 3 || out[1].HTTPStatusCode != 404 || !strings.Contains(string(out[1].Body), "NOT_FOUND") {
 			t.Fatalf("%+v", out)
 		}
-		r := a.query("SELECT COUNT() FROM Contact WHERE LastName = 'Versionless'")
-		if r.obj(t)["totalSize"].(json.Number).String() != "0" {
+		if a.count("SELECT COUNT() FROM Contact WHERE LastName = 'Versionless'") != "0" {
 			t.Fatal("allOrNone composite committed")
 		}
 	})

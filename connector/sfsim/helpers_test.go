@@ -292,6 +292,17 @@ func (a *api) query(soql string, hdr ...string) result {
 	return a.call(http.MethodGet, "query?q="+url.QueryEscape(soql), nil, hdr...)
 }
 
+// count runs a query and answers its totalSize, e.g. of a SELECT COUNT().
+func (a *api) count(soql string) string {
+	a.t.Helper()
+	r := a.query(soql)
+	n, ok := r.obj(a.t)["totalSize"].(json.Number)
+	if r.status != http.StatusOK || !ok {
+		a.t.Fatalf("query %s: %d %s", soql, r.status, r.body)
+	}
+	return n.String()
+}
+
 // replication calls getUpdated or getDeleted (kind "updated" or "deleted")
 // of object over [from, to).
 func (a *api) replication(object, kind string, from, to time.Time) result {
