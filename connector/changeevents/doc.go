@@ -9,9 +9,10 @@
 // no Salesforce REST call. The replay id of the last event handled is kept
 // in the outbox's key-value namespace after the event is applied; applying
 // is idempotent, so a crash between the two applies the change once. A
-// restart resumes from it. A replay id past retention, a lost stream or a
-// refused subscription falls back to a poll catch-up from the poller's
-// watermark, then subscribes again with backoff; an auth error refreshes
-// the token first. While the stream is up the poller runs as a safety net
+// restart resumes from it. After a replay id past retention, a lost
+// stream or a refused subscription it subscribes again with backoff (an
+// auth error refreshes the token first), and once the new stream is up a
+// poll catches up from the poller's watermark: nothing changed meanwhile
+// falls between the poll and the stream. While the stream is up the poller runs as a safety net
 // (outbox.Poller.SetChangeStream).
 package changeevents

@@ -7,17 +7,17 @@ import (
 	"github.com/carebridge/carebridge/connector/outbox"
 )
 
-// replayKey keeps the replay id of the last change event handled, in the
+// ReplayKey keeps the replay id of the last change event handled, in the
 // outbox's key-value namespace beside the poller's watermark. A replay id
 // is opaque bytes: stored as they came, never computed on.
-const replayKey = "change_events_replay_id"
+const ReplayKey = "change_events_replay_id"
 
 // replayStore keeps the replay id durable.
 type replayStore struct{ kv outbox.KV }
 
 // load returns the stored replay id (nil: none, subscribe from the latest).
 func (r replayStore) load(ctx context.Context) ([]byte, error) {
-	b, err := r.kv.Get(ctx, replayKey)
+	b, err := r.kv.Get(ctx, ReplayKey)
 	if err != nil {
 		return nil, fmt.Errorf("changeevents: read replay id: %w", err)
 	}
@@ -33,7 +33,7 @@ func (r replayStore) save(ctx context.Context, id []byte) error {
 	if len(id) == 0 {
 		return nil
 	}
-	if err := r.kv.Put(context.WithoutCancel(ctx), replayKey, id); err != nil {
+	if err := r.kv.Put(context.WithoutCancel(ctx), ReplayKey, id); err != nil {
 		return fmt.Errorf("changeevents: save replay id: %w", err)
 	}
 	return nil
@@ -42,7 +42,7 @@ func (r replayStore) save(ctx context.Context, id []byte) error {
 // forget drops the stored replay id (past retention: it will never be
 // served again).
 func (r replayStore) forget(ctx context.Context) error {
-	if err := r.kv.Put(context.WithoutCancel(ctx), replayKey, []byte{}); err != nil {
+	if err := r.kv.Put(context.WithoutCancel(ctx), ReplayKey, []byte{}); err != nil {
 		return fmt.Errorf("changeevents: forget replay id: %w", err)
 	}
 	return nil

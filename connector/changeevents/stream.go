@@ -61,17 +61,17 @@ func topicOf(object string) string {
 	return "/data/" + object + "ChangeEvent"
 }
 
-// attempt is how far one subscription got: up, the stream was marked up
-// (the poller relaxed to its safety-net interval); answered, the server
-// answered at least once (the subscription worked a while).
+// attempt is how far one subscription got: up, the server answered it,
+// so it was marked up (and the poller relaxed to its safety-net
+// interval).
 type attempt struct {
-	use      *tokenUse
-	up       bool
-	answered bool
+	use *tokenUse
+	up  bool
 }
 
-// subscribe runs one subscription until it fails or ctx ends. Nothing here holds a store transaction across a network
-// call: each event is applied, then its replay id stored, between reads.
+// subscribe runs one subscription until it fails or ctx ends. Nothing
+// here holds a store transaction across a network call: each event is
+// applied, then its replay id stored, between reads.
 func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a attempt, err error) {
 	conn, err := s.tokens.Background(ctx)
 	if err != nil {
@@ -115,16 +115,23 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a att
 	if err := stream.Send(first); err != nil {
 		return a, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
 	}
-	s.setUp(true, "")
-	a.up = true
-	s.log.Info("changeevents: subscribed", "topic", topic, "resumed", from != nil)
+	s.log.Info("changeevents: subscribing", "topic", topic, "resumed", from != nil)
+	if s.pendingCatchUp {
+		s.pendingCatchUp = false
+		s.catchUp(ctx)
+	}
 	requested := s.batch // events asked for and not yet received
 	for {
 		resp, err := stream.Recv()
 		if err != nil {
 			return a, recvErr(err, nil)
 		}
-		a.answered = true
+		if !a.up {
+			// The server answered (events, or a keepalive within 270 s):
+			// the subscription stands.
+			s.setUp(true, "")
+			a.up = true
+		}
 		s.metrics.eventsReceived(len(resp.GetEvents()))
 		if err := s.handle(sctx, object, field, resp); err != nil {
 			return a, err

@@ -101,6 +101,11 @@ type Subscriber struct {
 	mu     sync.Mutex
 	up     bool
 	reason string
+
+	// pendingCatchUp: a stream ended after it was up (or the replay id
+	// was gone); the next stream, once up, first polls. Run's goroutine
+	// only.
+	pendingCatchUp bool
 }
 
 // New checks opts and returns a Subscriber. It makes no network call.
@@ -186,10 +191,10 @@ func (s *Subscriber) newBackoff() retry.Backoff {
 	return retry.WithCappedDuration(s.maxWait, retry.WithJitterPercent(20, retry.NewExponential(s.minWait)))
 }
 
-// Run subscribes until ctx ends, and returns nil then. After any failure
-// it catches up by a poll from the watermark and subscribes again, with
-// backoff; an auth error refreshes the token and subscribes again at
-// once, the first time.
+// Run subscribes until ctx ends, and returns nil then. After a failure it
+// subscribes again with backoff (an auth error refreshes the token and
+// subscribes again at once, the first time); once a stream that had been
+// up is back, a poll catches up from the watermark.
 func (s *Subscriber) Run(ctx context.Context) error {
 	defer s.setUp(false, "the daemon is stopping")
 	backoff := s.newBackoff()
@@ -217,8 +222,15 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		f := classify(err, true)
 		s.setUp(false, reasonFor(f, err))
 		s.log.Info("changeevents: subscription ended", "reason", reasonFor(f, err), "err", err)
-		if a.answered { // it ran a while: the next failure starts the backoff over
+		if a.up { // it worked a while: the next failure starts the backoff over
 			backoff, authRetried = s.newBackoff(), false
+		}
+		if a.up || f == failReplay {
+			// Changes made while the stream was failing, or past the
+			// replay window, are read by a poll once the next stream is
+			// up (so nothing falls between the poll and the stream). A
+			// stream never up left the poller at poll_interval meanwhile.
+			s.pendingCatchUp = true
 		}
 		if f == failAuth && !authRetried {
 			authRetried = true
@@ -230,12 +242,6 @@ func (s *Subscriber) Run(ctx context.Context) error {
 			if err := s.replay.forget(ctx); err != nil {
 				s.log.Error("changeevents: forget replay id", "err", err)
 			}
-		}
-		if a.up || f == failReplay {
-			// Changes while the stream was failing, or past the replay
-			// window: a poll reads them now. A stream never up left the
-			// poller at poll_interval meanwhile.
-			s.catchUp(ctx)
 		}
 		if f == failAuth {
 			s.refresh(ctx, a.use)

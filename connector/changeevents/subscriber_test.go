@@ -1,0 +1,243 @@
+package changeevents_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/changeevents"
+	"github.com/carebridge/carebridge/connector/outbox"
+	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+)
+
+const fromSF = outbox.DirectionFromSalesforce
+
+func (e *env) syncs() float64 {
+	return e.metric("carebridge_status_sync_total", map[string]string{"direction": fromSF})
+}
+
+// waitSyncs waits until n changes from Salesforce were counted (the count
+// follows the store's commit); more than n fails.
+func (e *env) waitSyncs(n int) {
+	e.t.Helper()
+	simtest.Eventually(e.t, 10*time.Second, fmt.Sprintf("%d changes applied", n), func() bool {
+		if got := e.syncs(); got > float64(n) {
+			e.t.Fatalf("%v changes applied, want %d: one applied twice", got, n)
+		}
+		return e.syncs() == float64(n)
+	})
+}
+
+// A status change made in Salesforce reaches the Care case by its change
+// event: no poll, no REST call.
+func TestStatusChangeReachesCareWithoutAPoll(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, sf := e.linkedCase(1)
+	e.start()
+	e.waitUp()
+	calls, pending := e.restCalls(), e.pending()
+
+	e.sfSet(sf, "Escalated")
+	e.waitStatus(c.ID, care.StatusOnHold)
+	if got := e.careCase(c.ID); got.Salesforce.Status != "Escalated" {
+		t.Fatalf("recorded Salesforce status %q", got.Salesforce.Status)
+	}
+	if n := e.restCalls() - calls; n != 0 {
+		t.Fatalf("%d REST calls for a change by event (%v), want 0", n, e.w.Sim.Stats().ByOperation)
+	}
+	if !e.poller.LastPollAt().IsZero() {
+		t.Fatal("the poller polled")
+	}
+	e.waitSyncs(1)
+	if e.metric("carebridge_change_events_received_total", nil) < 1 ||
+		e.metric("carebridge_change_stream_up", nil) != 1 {
+		t.Fatalf("metrics: syncs %v, received %v, up %v", e.syncs(), e.metric("carebridge_change_events_received_total", nil),
+			e.metric("carebridge_change_stream_up", nil))
+	}
+	if lag, _ := simtest.Metric(t, e.w.Registry, "carebridge_change_event_lag_seconds", nil); lag != 1 {
+		t.Fatalf("lag observations %v, want 1", lag)
+	}
+	// Care's value went nowhere: no ping-pong (the links' backfills
+	// wait, no deliverer runs).
+	if p := e.pending(); p != pending {
+		t.Fatalf("%d outbox entries after a change from Salesforce, %d before", p, pending)
+	}
+}
+
+// Events of Salesforce cases no Care case is linked to cost one index
+// lookup each: no REST call, no Care change.
+func TestEventsOfUnlinkedCasesAreIgnored(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, sf := e.linkedCase(1)
+	e.start()
+	e.waitUp()
+	var others []string
+	for i := range 20 {
+		id, err := e.w.Sim.CreateRecord("Case", map[string]any{"Subject": "not ours " + string(rune('a'+i)), "Status": "New"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, id)
+	}
+	calls := e.restCalls()
+	for _, id := range others {
+		e.sfSet(id, "Closed")
+	}
+	e.sfSet(sf, "Escalated") // after them: once it is applied, they were read
+	e.waitStatus(c.ID, care.StatusOnHold)
+	if got := e.metric("carebridge_change_events_received_total", nil); got < 41 {
+		t.Fatalf("%v events received, want the 20 creates, 20 updates and ours", got)
+	}
+	if n := e.restCalls() - calls; n != 0 {
+		t.Fatalf("%d REST calls for events of unlinked cases", n)
+	}
+	e.waitSyncs(1)
+}
+
+// The stream dropped in the middle of a batch: the subscriber resumes
+// from the last replay id it stored and every change is applied once.
+func TestStreamDroppedMidBatch(t *testing.T) {
+	e := newEnv(t, envOptions{sub: func(o *changeevents.Options) { o.Batch = 4 }})
+	const n = 24
+	ids := make([]int64, n)
+	sfs := make([]string, n)
+	for i := range n {
+		c, sf := e.linkedCase(i)
+		ids[i], sfs[i] = c.ID, sf
+	}
+	pending := e.pending()
+	e.start()
+	e.waitUp()
+	for i := range n / 2 {
+		e.sfSet(sfs[i], "Escalated")
+	}
+	simtest.Eventually(t, 10*time.Second, "a few applied", func() bool { return e.syncs() >= 3 })
+	e.w.Sim.DropChangeStreams(2) // two events into the next batch
+	for i := n / 2; i < n; i++ {
+		e.sfSet(sfs[i], "Escalated")
+	}
+	for _, id := range ids {
+		e.waitStatus(id, care.StatusOnHold)
+	}
+	simtest.Eventually(t, 10*time.Second, "the stream up again", func() bool { up, _ := e.sub.State(); return up })
+	e.waitSyncs(n)
+	if p := e.pending(); p != pending {
+		t.Fatalf("%d outbox entries, %d before", p, pending)
+	}
+}
+
+// The daemon killed between applying an event and storing its replay id:
+// the restarted subscriber gets the event again and applies it once; a
+// change made while it was down is not lost.
+func TestKilledBetweenApplyAndReplayID(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c1, sf1 := e.linkedCase(1)
+	c2, sf2 := e.linkedCase(2)
+	c3, sf3 := e.linkedCase(3)
+	pending := e.pending()
+	e.start()
+	e.waitUp()
+	e.sfSet(sf1, "Escalated")
+	e.waitStatus(c1.ID, care.StatusOnHold)
+	simtest.Eventually(t, 10*time.Second, "the first replay id stored", func() bool { return len(e.replayID()) > 0 })
+	before := e.replayID()
+	e.sfSet(sf2, "Escalated")
+	e.waitStatus(c2.ID, care.StatusOnHold)
+	simtest.Eventually(t, 10*time.Second, "the second replay id stored", func() bool { return string(e.replayID()) != string(before) })
+	e.stop()
+	// As if the daemon died after applying the second change but before
+	// its replay id reached the disk.
+	e.setReplayID(before)
+	e.sfSet(sf3, "Closed") // while it is down
+	e.newSubscriber()
+	e.start()
+	e.waitStatus(c3.ID, care.StatusDone)
+	e.waitSyncs(3)
+	if got := e.careCase(c2.ID); got.Status != care.StatusOnHold || e.pending() != pending {
+		t.Fatalf("case 2 after the replay: %s, outbox %d", got.Status, e.pending())
+	}
+}
+
+// A stored replay id past retention: a catch-up poll reads what changed,
+// the id is forgotten, and the subscriber subscribes from the latest.
+func TestReplayIDPastRetention(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c1, sf1 := e.linkedCase(1)
+	c2, sf2 := e.linkedCase(2)
+	e.start()
+	e.waitUp()
+	e.sfSet(sf1, "Escalated")
+	e.waitStatus(c1.ID, care.StatusOnHold)
+	e.stop()
+	e.sfSet(sf2, "Closed")
+	e.w.Sim.ExpireChangeEvents(time.Now().Add(time.Hour)) // 72 hours pass: nothing kept
+	queries := e.w.Sim.Stats().ByOperation["query"]
+	e.newSubscriber()
+	e.start()
+	e.waitStatus(c2.ID, care.StatusDone) // by the catch-up poll
+	if e.w.Sim.Stats().ByOperation["query"] == queries {
+		t.Fatal("no catch-up poll")
+	}
+	e.waitUp()
+	e.sfSet(sf1, "Closed")
+	e.waitStatus(c1.ID, care.StatusDone) // by event again
+}
+
+// The access token expires during a subscription: the stream ends with
+// an auth error, the token is refreshed, the subscription resumes, and a
+// change made in between is not lost.
+func TestTokenExpiresDuringSubscription(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c1, sf1 := e.linkedCase(1)
+	c2, sf2 := e.linkedCase(2)
+	e.start()
+	e.waitUp()
+	refreshes := e.w.Sim.Stats().ByOperation["token"]
+	e.w.Sim.ExpireSessions()
+	e.sfSet(sf1, "Escalated")
+	e.waitStatus(c1.ID, care.StatusOnHold)
+	e.waitUp()
+	e.sfSet(sf2, "Escalated")
+	e.waitStatus(c2.ID, care.StatusOnHold)
+	if got := e.w.Sim.Stats().ByOperation["token"]; got <= refreshes {
+		t.Fatalf("no token refresh (%v)", got)
+	}
+	e.waitSyncs(2)
+}
+
+// No Pub/Sub API (sfsim --no-pubsub; nothing listens): the stream stays
+// down with a reason, and the poller alone carries changes as it did
+// before change events.
+func TestNoPubSubPollingAlone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	e := newEnv(t, envOptions{sim: sfsim.Options{NoPubSub: true}, url: closed})
+	if e.w.Sim.PubSubURL() != "" {
+		t.Fatalf("--no-pubsub serves %s", e.w.Sim.PubSubURL())
+	}
+	c, sf := e.linkedCase(1)
+	e.start()
+	simtest.Eventually(t, 10*time.Second, "a reason", func() bool {
+		up, why := e.sub.State()
+		return !up && strings.Contains(why, "lost")
+	})
+	if e.metric("carebridge_change_stream_up", nil) != 0 {
+		t.Fatal("the stream is said up")
+	}
+	e.sfSet(sf, "Escalated")
+	if _, err := e.poller.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.careCase(c.ID); got.Status != care.StatusOnHold {
+		t.Fatalf("polled: %s", got.Status)
+	}
+}
