@@ -2,8 +2,11 @@ package sfsim
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +235,278 @@ func waitSubscribed(t testing.TB, srv *Server, n int) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// pubsubOrg is an org on a fake clock with a short keepalive, a Pub/Sub
+// client of its admin and n Case updates already published.
+func pubsubOrg(t *testing.T, n int) (*fakeClock, *Server, *api, *subscriber, string) {
+	t.Helper()
+	clock, srv, a := clockedOrg(t, Options{PubSubKeepalive: 20 * time.Millisecond})
+	id := a.mustCreate("Case", map[string]any{"Subject": "Flow"})
+	for i := range n - 1 {
+		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Flow " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return clock, srv, a, newSubscriber(t, srv, a), id
+}
+
+func replaySeq(ev *pubsubapi.ConsumerEvent) uint64 { return binary.BigEndian.Uint64(ev.GetReplayId()) }
+
+// The server never sends more events than the credit outstanding: once
+// the credit is used, only keepalives come until a FetchRequest adds more.
+func TestPubSubFlowControl(t *testing.T) {
+	_, _, _, sub, _ := pubsubOrg(t, 5)
+	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 2)
+	got := sub.events(stream, 2)
+	if replaySeq(got[0]) != 1 || replaySeq(got[1]) != 2 {
+		t.Fatalf("replay ids %x %x", got[0].GetReplayId(), got[1].GetReplayId())
+	}
+	// Out of credit with three events waiting: the next answer is a
+	// keepalive at the position reached, never an event.
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.GetEvents()) != 0 || resp.GetPendingNumRequested() != 0 || replaySeqOf(resp.GetLatestReplayId()) != 2 {
+		t.Fatalf("out of credit: %d events, pending %d, latest %x", len(resp.GetEvents()), resp.GetPendingNumRequested(), resp.GetLatestReplayId())
+	}
+	if err := stream.Send(&pubsubapi.FetchRequest{NumRequested: 10}); err != nil {
+		t.Fatal(err)
+	}
+	var rest []*pubsubapi.ConsumerEvent
+	for len(rest) < 3 {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest = append(rest, resp.GetEvents()...)
+		if len(resp.GetEvents()) > 0 && resp.GetPendingNumRequested() != int32(10-len(rest)) {
+			t.Fatalf("pending %d after %d of 10", resp.GetPendingNumRequested(), len(rest))
+		}
+	}
+	if len(rest) != 3 || replaySeq(rest[0]) != 3 || replaySeq(rest[2]) != 5 {
+		t.Fatalf("%d more events", len(rest))
+	}
+	// Negative credit is refused.
+	if err := stream.Send(&pubsubapi.FetchRequest{NumRequested: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if st := streamEnd(t, stream); st.Code() != codes.InvalidArgument {
+		t.Fatalf("negative credit: %v", st)
+	}
+}
+
+func replaySeqOf(id []byte) uint64 {
+	if len(id) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(id)
+}
+
+// CUSTOM resumes just after the replay id given; one past retention (or
+// unknown) fails with INVALID_ARGUMENT naming the replay id, so a client
+// falls back to reading the records.
+func TestPubSubReplay(t *testing.T) {
+	clock, srv, _, sub, _ := pubsubOrg(t, 4)
+	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10)
+	all := sub.events(stream, 4)
+
+	resumed := sub.open(pubsubapi.ReplayPreset_CUSTOM, all[1].GetReplayId(), 10)
+	if got := sub.events(resumed, 2); replaySeq(got[0]) != 3 || replaySeq(got[1]) != 4 {
+		t.Fatalf("resumed at %d", replaySeq(got[0]))
+	}
+	// The newest replay id resumes with nothing to replay.
+	tip := sub.open(pubsubapi.ReplayPreset_CUSTOM, all[3].GetReplayId(), 10)
+	if resp, err := tip.Recv(); err != nil || len(resp.GetEvents()) != 0 || replaySeqOf(resp.GetLatestReplayId()) != 4 {
+		t.Fatalf("at the tip: %v %v", resp, err)
+	}
+
+	// Events 1 and 2 pass retention.
+	clock.Add(time.Second)
+	if err := srv.UpdateRecord("Case", sub.decode(all[0]).Header.RecordIDs[0], map[string]any{"Priority": "Low"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.ExpireChangeEvents(clock.Now())
+	for name, id := range map[string][]byte{
+		"expired": all[1].GetReplayId(),
+		"future":  replayID(99),
+		"garbage": []byte("nope"),
+	} {
+		st := streamEnd(t, sub.open(pubsubapi.ReplayPreset_CUSTOM, id, 10))
+		if st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "Replay ID validation failed") || !strings.Contains(st.Message(), fmt.Sprintf("%x", id)) {
+			t.Errorf("%s replay id: %v", name, st)
+		}
+	}
+	// The last id before the kept ones still resumes: nothing was lost.
+	ok := sub.open(pubsubapi.ReplayPreset_CUSTOM, all[3].GetReplayId(), 10)
+	if got := sub.events(ok, 1); replaySeq(got[0]) != 5 {
+		t.Fatalf("after expiry resumed at %d", replaySeq(got[0]))
+	}
+	// EARLIEST starts at the oldest kept.
+	if got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 1); replaySeq(got[0]) != 5 {
+		t.Fatalf("EARLIEST after expiry: %d", replaySeq(got[0]))
+	}
+	// The control surface expires the rest.
+	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/expire", ""); status != http.StatusNoContent {
+		t.Fatalf("expire: %d %s", status, body)
+	}
+	if st := streamEnd(t, sub.open(pubsubapi.ReplayPreset_CUSTOM, all[3].GetReplayId(), 10)); st.Code() != codes.InvalidArgument {
+		t.Fatalf("after expiring all: %v", st)
+	}
+}
+
+// The change log keeps at most its count, oldest out first, and 72 hours.
+func TestPubSubRetentionBounds(t *testing.T) {
+	clock, srv, _, _, id := pubsubOrg(t, 1)
+	l := srv.pubsub.log
+	srv.store.mu.Lock()
+	l.max = 3
+	srv.store.mu.Unlock()
+	for i := range 4 {
+		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Kept " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.store.mu.RLock()
+	first, n := l.first, len(l.events)
+	srv.store.mu.RUnlock()
+	if first != 3 || n != 3 {
+		t.Fatalf("kept %d from %d, want 3 from 3", n, first)
+	}
+	clock.Add(changeEventRetention + time.Second)
+	if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Later"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.store.mu.RLock()
+	first, n = l.first, len(l.events)
+	srv.store.mu.RUnlock()
+	if first != 6 || n != 1 {
+		t.Fatalf("after 72h kept %d from %d, want 1 from 6", n, first)
+	}
+}
+
+// A composite request rolled back by allOrNone publishes nothing.
+func TestPubSubRollbackPublishesNothing(t *testing.T) {
+	_, srv, a, sub, id := pubsubOrg(t, 1)
+	r := a.call(http.MethodPost, "composite/sobjects", map[string]any{"allOrNone": true, "records": []any{
+		map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Subject": "Rolled back"},
+		map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Status": "NoSuchStatus"},
+	}})
+	if r.status != http.StatusOK || strings.Contains(string(r.body), `"success":true`) {
+		t.Fatalf("allOrNone: %d %s", r.status, r.body)
+	}
+	if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Kept"}); err != nil {
+		t.Fatal(err)
+	}
+	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 2)
+	if ev := sub.decode(got[1]); ev.Fields["Subject"] != "Kept" || replaySeq(got[1]) != 2 {
+		t.Fatalf("second event %d: %v", replaySeq(got[1]), ev.Fields)
+	}
+}
+
+func TestPubSubRefusesBadCredentials(t *testing.T) {
+	_, srv, a, good, _ := pubsubOrg(t, 1)
+	for name, md := range map[string][]string{
+		"unknown token":  {"accesstoken", "00Dxx!nope", "instanceurl", a.base, "tenantid", srv.OrgID()},
+		"no token":       {"instanceurl", a.base, "tenantid", srv.OrgID()},
+		"no tenant":      {"accesstoken", a.token, "instanceurl", a.base},
+		"another org":    {"accesstoken", a.token, "instanceurl", a.base, "tenantid", otherOrgID},
+		"no instanceurl": {"accesstoken", a.token, "tenantid", srv.OrgID()},
+	} {
+		ctx := metadata.NewOutgoingContext(context.Background(), metadata.Pairs(md...))
+		var trailer metadata.MD
+		_, err := good.client.GetTopic(ctx, &pubsubapi.TopicRequest{TopicName: pubsub.CaseChangeTopic}, grpc.Trailer(&trailer))
+		if status.Code(err) != codes.Unauthenticated || !reflect.DeepEqual(trailer.Get("error-code"), []string{pubsubAuthError}) {
+			t.Errorf("%s: GetTopic %v, trailer %v", name, err, trailer)
+		}
+		if strings.Contains(status.Convert(err).Message(), a.token) {
+			t.Errorf("%s: the error echoes the token", name)
+		}
+		stream, err := good.client.Subscribe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = stream.Send(&pubsubapi.FetchRequest{TopicName: pubsub.CaseChangeTopic, NumRequested: 1})
+		if st := streamEnd(t, stream); st.Code() != codes.Unauthenticated {
+			t.Errorf("%s: Subscribe %v", name, st)
+		}
+	}
+}
+
+// A session that expires while subscribed ends the stream with the auth
+// error, at the next event or keepalive.
+func TestPubSubSessionExpiringMidStream(t *testing.T) {
+	clock, srv, _, sub, id := pubsubOrg(t, 1)
+	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10)
+	sub.events(stream, 1)
+	clock.Add(DefaultSessionTTL + time.Second)
+	if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "After expiry"}); err != nil {
+		t.Fatal(err)
+	}
+	st := streamEnd(t, stream)
+	if st.Code() != codes.Unauthenticated || !strings.Contains(st.Message(), pubsubAuthError) {
+		t.Fatalf("expired mid-stream: %v", st)
+	}
+	// ExpireSessions too, with no event: the keepalive notices.
+	_, srv2, a2 := clockedOrg(t, Options{PubSubKeepalive: 20 * time.Millisecond})
+	sub2 := newSubscriber(t, srv2, a2)
+	stream2 := sub2.open(pubsubapi.ReplayPreset_LATEST, nil, 10)
+	waitSubscribed(t, srv2, 1)
+	srv2.ExpireSessions()
+	if st := streamEnd(t, stream2); st.Code() != codes.Unauthenticated {
+		t.Fatalf("ExpireSessions mid-stream: %v", st)
+	}
+}
+
+// A dropped stream ends with UNAVAILABLE after the events asked for.
+func TestPubSubDropMidBatch(t *testing.T) {
+	_, srv, _, sub, id := pubsubOrg(t, 1)
+	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10)
+	sub.events(stream, 1)
+	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/drop", `{"after_events":2}`); status != http.StatusNoContent {
+		t.Fatalf("drop: %d %s", status, body)
+	}
+	for i := range 4 {
+		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Batch " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got int
+	var st *status.Status
+	for st == nil {
+		resp, err := stream.Recv()
+		if err != nil {
+			st = status.Convert(err)
+			break
+		}
+		got += len(resp.GetEvents())
+	}
+	if got != 2 || st.Code() != codes.Unavailable {
+		t.Fatalf("dropped after %d events with %v, want 2 and UNAVAILABLE", got, st)
+	}
+	// A new subscription resumes after the last event delivered.
+	again := sub.open(pubsubapi.ReplayPreset_CUSTOM, replayID(3), 10)
+	if evs := sub.events(again, 2); replaySeq(evs[0]) != 4 {
+		t.Fatalf("resumed at %d", replaySeq(evs[0]))
+	}
+	if status, _ := simCall(t, srv, http.MethodPost, "/__sim/pubsub/drop", `{"after_events":-1}`); status != http.StatusBadRequest {
+		t.Fatalf("negative drop: %d", status)
+	}
+}
+
+func TestNoPubSubServesNone(t *testing.T) {
+	_, srv, a := clockedOrg(t, Options{NoPubSub: true})
+	if srv.PubSubURL() != "" || srv.CaseChangeEventSchema() != nil {
+		t.Fatalf("pubsub served at %q", srv.PubSubURL())
+	}
+	a.mustCreate("Case", map[string]any{"Subject": "No events"})
+	if srv.store.events != nil {
+		t.Fatal("change events kept without a Pub/Sub API")
+	}
+	if status, _ := simCall(t, srv, http.MethodPost, "/__sim/pubsub/drop", ""); status != http.StatusNotFound {
+		t.Fatalf("drop without pubsub: %d", status)
+	}
+	srv.DropChangeStreams(0)
+	srv.ExpireChangeEvents(time.Now())
 }
