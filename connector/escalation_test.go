@@ -32,16 +32,16 @@ func TestContacts(t *testing.T) {
 	if len(found) != 1 || found[0].(map[string]any)["id"] != joeID || found[0].(map[string]any)["email"] != "joe@example.com" {
 		t.Fatalf("search: %v", found)
 	}
-	if a := w.do("GET", "/api/v1/salesforce/contacts?q=x", "alice", nil); a.status != 400 {
-		t.Errorf("one-letter search: %d", a.status)
+	if a := w.do("GET", "/api/v1/salesforce/contacts?q=x", "alice", nil); a.Status != 400 {
+		t.Errorf("one-letter search: %d", a.Status)
 	}
-	if a := w.do("GET", "/api/v1/salesforce/contacts?q=Doe", "community", nil); a.status != 403 {
-		t.Errorf("integration search: %d", a.status)
+	if a := w.do("GET", "/api/v1/salesforce/contacts?q=Doe", "community", nil); a.Status != 403 {
+		t.Errorf("integration search: %d", a.Status)
 	}
 	// Link: checked in Salesforce.
 	for _, bad := range []string{"not-an-id", "003000000000000AAA", "500000000000000AAA"} {
-		if a := w.do("PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", cust), "alice", map[string]any{"contact_id": bad}); a.status != 404 || a.code() != "contact_not_found" {
-			t.Errorf("link %s: %d %s", bad, a.status, a.raw)
+		if a := w.do("PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", cust), "alice", map[string]any{"contact_id": bad}); a.Status != 404 || a.Code() != "contact_not_found" {
+			t.Errorf("link %s: %d %s", bad, a.Status, a.Raw)
 		}
 	}
 	b := w.must(200, "PUT", fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", cust), "alice", map[string]any{"contact_id": joeID})
@@ -82,13 +82,13 @@ func TestCreateCaseByHand(t *testing.T) {
 	w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/messages", id), "alice", map[string]any{"kind": "note", "text": "internal, never sent"})
 	casePath := fmt.Sprintf("/api/v1/cases/%d/salesforce/case", id)
 
-	if a := w.do("POST", casePath, "alice", nil); a.status != 409 || a.code() != "contact_not_linked" {
-		t.Fatalf("without contact: %d %s", a.status, a.raw)
+	if a := w.do("POST", casePath, "alice", nil); a.Status != 409 || a.Code() != "contact_not_linked" {
+		t.Fatalf("without contact: %d %s", a.Status, a.Raw)
 	}
 	contact, _ := w.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe"})
 	w.linkContact(c["customer_id"], contact)
-	if a := w.do("POST", casePath, "community", nil); a.status != 403 {
-		t.Fatalf("integration escalating by hand: %d", a.status)
+	if a := w.do("POST", casePath, "community", nil); a.Status != 403 {
+		t.Fatalf("integration escalating by hand: %d", a.Status)
 	}
 	b := w.must(201, "POST", casePath, "alice", nil)
 	sfCase := b["case"].(map[string]any)
@@ -124,12 +124,12 @@ func TestCreateCaseByHand(t *testing.T) {
 	}
 	// Care replies are locked; replies from the embed page still go.
 	msgs := fmt.Sprintf("/api/v1/cases/%d/messages", id)
-	if a := w.do("POST", msgs, "alice", map[string]any{"kind": "reply", "text": "hi"}); a.status != 423 || a.code() != "locked_to_salesforce" {
-		t.Fatalf("care reply: %d %s", a.status, a.raw)
+	if a := w.do("POST", msgs, "alice", map[string]any{"kind": "reply", "text": "hi"}); a.Status != 423 || a.Code() != "locked_to_salesforce" {
+		t.Fatalf("care reply: %d %s", a.Status, a.Raw)
 	}
 	w.must(201, "POST", msgs, "alice", map[string]any{"kind": "reply", "text": "hi", "via": "salesforce"})
-	if a := w.do("POST", casePath, "alice", nil); a.status != 409 || a.code() != "already_escalated" {
-		t.Fatalf("second escalation: %d %s", a.status, a.raw)
+	if a := w.do("POST", casePath, "alice", nil); a.Status != 409 || a.Code() != "already_escalated" {
+		t.Fatalf("second escalation: %d %s", a.Status, a.Raw)
 	}
 	view := w.must(200, "GET", fmt.Sprintf("/api/v1/cases/%d/salesforce", id), "bob", nil)
 	if view["case"].(map[string]any)["id"] != sfID || view["escalated_without_contact"] != false {
@@ -162,8 +162,8 @@ func TestEscalationErrors(t *testing.T) {
 	old := w.escalate("o1", "old", "Old", "Timer", "ancient", false)
 	w.linkContact(old["customer_id"], contact)
 	w.clock.Advance(90 * 24 * time.Hour)
-	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice", nil); a.status != 409 || a.code() != "conversation_too_old" {
-		t.Fatalf("old conversation: %d %s", a.status, a.raw)
+	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice", nil); a.Status != 409 || a.Code() != "conversation_too_old" {
+		t.Fatalf("old conversation: %d %s", a.Status, a.Raw)
 	}
 	// A fresh message makes it young again.
 	w.ingest("o2", "old", "back again")
@@ -171,8 +171,8 @@ func TestEscalationErrors(t *testing.T) {
 	// Salesforce refuses a value: 422 with its errors inside.
 	a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice",
 		map[string]any{"fields": map[string]any{"Care_Agent_Email__c": "not an email"}})
-	if a.status != 422 || a.code() != "salesforce_rejected" || !strings.Contains(a.raw, "INVALID_EMAIL_ADDRESS") {
-		t.Fatalf("rejected: %d %s", a.status, a.raw)
+	if a.Status != 422 || a.Code() != "salesforce_rejected" || !strings.Contains(string(a.Raw), "INVALID_EMAIL_ADDRESS") {
+		t.Fatalf("rejected: %d %s", a.Status, a.Raw)
 	}
 	if n := len(w.sim.Records("Case")); n != 0 {
 		t.Fatalf("%d Salesforce cases after a rejection", n)
@@ -180,14 +180,14 @@ func TestEscalationErrors(t *testing.T) {
 	// No healthy token: 503.
 	w.sim.RevokeUser(holderSF)
 	a = w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice", nil)
-	if a.status != 503 || a.code() != "salesforce_connection_expired" {
-		t.Fatalf("no token: %d %s", a.status, a.raw)
+	if a.Status != 503 || a.Code() != "salesforce_connection_expired" {
+		t.Fatalf("no token: %d %s", a.Status, a.Raw)
 	}
 	// Reconnect: it works, and the case was never half-made.
 	w.connect("sue", "default", holderSF)
 	w.must(201, "POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(old["id"])), "alice", nil)
-	if a := w.do("POST", "/api/v1/cases/999/salesforce/case", "alice", nil); a.status != 404 {
-		t.Fatalf("unknown case: %d", a.status)
+	if a := w.do("POST", "/api/v1/cases/999/salesforce/case", "alice", nil); a.Status != 404 {
+		t.Fatalf("unknown case: %d", a.Status)
 	}
 }
 
@@ -228,8 +228,8 @@ func TestCreateLead(t *testing.T) {
 	if got := w.must(200, "GET", fmt.Sprintf("/api/v1/cases/%d", num(c["id"])), "bob", nil); got["salesforce"].(map[string]any)["lead_id"] != lead["id"] {
 		t.Fatalf("lead not recorded: %v", got)
 	}
-	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), "bob", nil); a.code() != "already_escalated" {
-		t.Fatalf("second lead: %s", a.raw)
+	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), "bob", nil); a.Code() != "already_escalated" {
+		t.Fatalf("second lead: %s", a.Raw)
 	}
 	// The body of a create is optional: blank means no overrides, but a
 	// body that is there must be valid JSON.
@@ -355,8 +355,8 @@ func TestPreviewCallsNoSalesforce(t *testing.T) {
 	if p["described"] != true || !slices.Contains(toStrings(p["shortened"]), "Subject") || len([]rune(subject)) != 255 || !strings.HasSuffix(subject, "…") {
 		t.Fatalf("preview after describe: %v (subject %d runes)", p, len([]rune(subject)))
 	}
-	if a := w.do("GET", fmt.Sprintf("/api/v1/cases/%d/salesforce/preview?object=account", num(c["id"])), "alice", nil); a.status != 400 {
-		t.Fatalf("bad object: %d", a.status)
+	if a := w.do("GET", fmt.Sprintf("/api/v1/cases/%d/salesforce/preview?object=account", num(c["id"])), "alice", nil); a.Status != 400 {
+		t.Fatalf("bad object: %d", a.Status)
 	}
 	if p := w.must(200, "GET", fmt.Sprintf("/api/v1/cases/%d/salesforce/preview?object=contact", num(c["id"])), "alice", nil); p["fields"].(map[string]any)["LastName"] != "Doe" {
 		t.Fatalf("contact preview: %v", p)
@@ -431,8 +431,8 @@ func TestEscalateAgainAfterDeleteInSalesforce(t *testing.T) {
 	w.linkContact(c["customer_id"], contact)
 	casePath := fmt.Sprintf("/api/v1/cases/%d/salesforce/case", id)
 	first := w.must(201, "POST", casePath, "alice", nil)["case"].(map[string]any)["id"].(string)
-	if a := w.do("POST", casePath, "alice", nil); a.status != 409 || a.code() != "already_escalated" {
-		t.Fatalf("second create while the record lives: %d %s", a.status, a.raw)
+	if a := w.do("POST", casePath, "alice", nil); a.Status != 409 || a.Code() != "already_escalated" {
+		t.Fatalf("second create while the record lives: %d %s", a.Status, a.Raw)
 	}
 	if err := w.sim.DeleteRecord("Case", first); err != nil {
 		t.Fatal(err)

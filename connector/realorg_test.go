@@ -61,9 +61,9 @@ func TestBlockingDuplicateLead(t *testing.T) {
 	c := w.escalate("d1", "joe", "Joe", "Doe", "Hi", false)
 	a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/lead", num(c["id"])), "alice",
 		map[string]any{"fields": map[string]any{"Email": "JOE@example.com"}})
-	e, _ := a.body["error"].(map[string]any)
-	if a.status != 409 || a.code() != "salesforce_duplicate" || !slices.Equal(toStrings(e["matches"]), []string{existing}) || e["message"] == "" {
-		t.Fatalf("duplicate lead: %d %s", a.status, a.raw)
+	e, _ := a.Body["error"].(map[string]any)
+	if a.Status != 409 || a.Code() != "salesforce_duplicate" || !slices.Equal(toStrings(e["matches"]), []string{existing}) || e["message"] == "" {
+		t.Fatalf("duplicate lead: %d %s", a.Status, a.Raw)
 	}
 	if n := len(w.sim.Records("Lead")); n != 1 {
 		t.Fatalf("%d leads after a blocked duplicate", n)
@@ -95,9 +95,9 @@ func TestOverridesRefused(t *testing.T) {
 		{fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), map[string]any{"AccountId": "001000000000000AAA"}, []string{"AccountId"}},
 	} {
 		a := w.do("POST", tc.path, "alice", map[string]any{"fields": tc.fields})
-		e, _ := a.body["error"].(map[string]any)
-		if a.status != 400 || a.code() != "field_not_overridable" || !slices.Equal(toStrings(e["fields"]), tc.want) {
-			t.Errorf("%s %v: %d %s", tc.path, tc.fields, a.status, a.raw)
+		e, _ := a.Body["error"].(map[string]any)
+		if a.Status != 400 || a.Code() != "field_not_overridable" || !slices.Equal(toStrings(e["fields"]), tc.want) {
+			t.Errorf("%s %v: %d %s", tc.path, tc.fields, a.Status, a.Raw)
 		}
 	}
 	// Overrides are bounded like case fields (SPEC §12): too long a value,
@@ -116,8 +116,8 @@ func TestOverridesRefused(t *testing.T) {
 		{fmt.Sprintf("/api/v1/customers/%d/salesforce-contact", num(c["customer_id"])), map[string]any{"Email": map[string]any{"deep": strings.Repeat("e", 5000)}}, `fields[\"Email\"]`},
 	} {
 		a := w.do("POST", tc.path, "alice", map[string]any{"fields": tc.fields})
-		if a.status != 400 || a.code() != "too_large" || !strings.Contains(a.raw, tc.want) || strings.Contains(a.raw, "sssss") || strings.Contains(a.raw, "eeeee") {
-			t.Errorf("%s: %d %s", tc.path, a.status, a.raw)
+		if a.Status != 400 || a.Code() != "too_large" || !strings.Contains(string(a.Raw), tc.want) || strings.Contains(string(a.Raw), "sssss") || strings.Contains(string(a.Raw), "eeeee") {
+			t.Errorf("%s: %d %s", tc.path, a.Status, a.Raw)
 		}
 	}
 	if st := w.sim.Stats(); st.Total != 0 || len(w.sim.Records("Case")) != 0 {
@@ -127,8 +127,8 @@ func TestOverridesRefused(t *testing.T) {
 	// the connection.
 	w.sim.RevokeUser(holderSF)
 	if a := w.do("POST", fmt.Sprintf("/api/v1/cases/%d/salesforce/case", num(c["id"])), "alice",
-		map[string]any{"fields": map[string]any{"OwnerId": "005000000000000AAA"}}); a.status != 400 || a.code() != "field_not_overridable" {
-		t.Fatalf("without a token: %d %s", a.status, a.raw)
+		map[string]any{"fields": map[string]any{"OwnerId": "005000000000000AAA"}}); a.Status != 400 || a.Code() != "field_not_overridable" {
+		t.Fatalf("without a token: %d %s", a.Status, a.Raw)
 	}
 }
 

@@ -94,22 +94,12 @@ func (w *world) connect(user, as, sfUsername string) {
 	}
 }
 
-type answer struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-func (a answer) code() string {
-	e, _ := a.body["error"].(map[string]any)
-	s, _ := e["code"].(string)
-	return s
-}
+// answer is an API answer (status, raw and decoded body, error code).
+type answer = testworld.Answer
 
 func (w *world) do(method, path, user string, body any) answer {
 	w.t.Helper()
-	a := w.tw.Do(method, path, user, body)
-	return answer{status: a.Status, body: a.Body, raw: string(a.Raw)}
+	return w.tw.Do(method, path, user, body)
 }
 
 func (w *world) must(status int, method, path, user string, body any) map[string]any {
