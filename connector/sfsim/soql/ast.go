@@ -37,7 +37,7 @@ type SelectItem interface {
 // Field is a field path such as Subject or Contact.Account.Name.
 type Field struct {
 	Path []string
-	Pos  Pos
+	Pos
 }
 
 // Aggregate is an aggregate function in the select list, e.g. COUNT() or
@@ -46,28 +46,19 @@ type Aggregate struct {
 	Func  string // upper-case: COUNT, COUNT_DISTINCT, MIN, MAX, SUM, AVG
 	Arg   *Field
 	Alias string
-	Pos   Pos
+	Pos
 }
 
 // SubQuery is a child relationship query in the select list:
 // (SELECT Id FROM Cases).
 type SubQuery struct {
 	Query *Query
-	Pos   Pos
+	Pos
 }
 
 func (*Field) selectItem()     {}
 func (*Aggregate) selectItem() {}
 func (*SubQuery) selectItem()  {}
-
-// Position returns where the item starts.
-func (f *Field) Position() Pos { return f.Pos }
-
-// Position returns where the item starts.
-func (a *Aggregate) Position() Pos { return a.Pos }
-
-// Position returns where the item starts.
-func (s *SubQuery) Position() Pos { return s.Pos }
 
 // String returns the dotted path.
 func (f *Field) String() string { return strings.Join(f.Path, ".") }
@@ -121,8 +112,8 @@ type Value interface {
 // StringValue is a quoted string. LIKE escapes (\% and \_) keep their
 // backslash.
 type StringValue struct {
-	V   string
-	Pos Pos
+	V string
+	Pos
 }
 
 // NumberValue is a number literal.
@@ -130,7 +121,7 @@ type NumberValue struct {
 	V     float64
 	Raw   string
 	IsInt bool
-	Pos   Pos
+	Pos
 }
 
 // IntValue is a non-negative integer (LIMIT, OFFSET).
@@ -141,38 +132,38 @@ type IntValue struct {
 
 // BoolValue is TRUE or FALSE.
 type BoolValue struct {
-	V   bool
-	Pos Pos
+	V bool
+	Pos
 }
 
 // NullValue is NULL.
-type NullValue struct{ Pos Pos }
+type NullValue struct{ Pos }
 
 // DateValue is an unquoted date such as 2024-06-01.
 type DateValue struct {
 	T   time.Time
 	Raw string
-	Pos Pos
+	Pos
 }
 
 // DateTimeValue is an unquoted date-time such as 2024-06-01T09:00:00Z.
 type DateTimeValue struct {
 	T   time.Time
 	Raw string
-	Pos Pos
+	Pos
 }
 
 // DateLiteral is a relative date such as TODAY or LAST_N_DAYS:7.
 type DateLiteral struct {
 	Name string // upper-case
 	N    int
-	Pos  Pos
+	Pos
 }
 
 // ListValue is a parenthesised list for IN, NOT IN, INCLUDES, EXCLUDES.
 type ListValue struct {
 	Items []Value
-	Pos   Pos
+	Pos
 }
 
 func (*StringValue) value()   {}
@@ -183,30 +174,6 @@ func (*DateValue) value()     {}
 func (*DateTimeValue) value() {}
 func (*DateLiteral) value()   {}
 func (*ListValue) value()     {}
-
-// Position returns where the literal starts.
-func (v *StringValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *NumberValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *BoolValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *NullValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *DateValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *DateTimeValue) Position() Pos { return v.Pos }
-
-// Position returns where the literal starts.
-func (v *DateLiteral) Position() Pos { return v.Pos }
-
-// Position returns where the list starts.
-func (v *ListValue) Position() Pos { return v.Pos }
 
 // Text returns the value.
 func (v *StringValue) Text() string { return v.V }

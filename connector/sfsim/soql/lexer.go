@@ -20,6 +20,9 @@ type Pos struct {
 	Col    int
 }
 
+// Position returns p: the nodes that embed a Pos answer where they start.
+func (p Pos) Position() Pos { return p }
+
 type tokenKind int
 
 const (
