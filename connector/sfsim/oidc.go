@@ -82,7 +82,7 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	updated := u.vals["LastModifiedDate"].(time.Time)
-	writeJSON(w, http.StatusOK, jobj{
+	writeJSON(w, http.StatusOK, append(jobj{
 		{"sub", s.identityURL(u.id)},
 		{"user_id", u.id},
 		{"organization_id", s.orgOf(u.id)},
@@ -94,20 +94,34 @@ func (s *Server) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		{"given_name", str(u.vals["FirstName"])},
 		{"family_name", str(u.vals["LastName"])},
 		{"zoneinfo", "GMT"},
-		{"photos", jobj{{"picture", s.InstanceURL + "/profilephoto/005/F"}, {"thumbnail", s.InstanceURL + "/profilephoto/005/T"}}},
+		s.photos(),
 		{"profile", s.InstanceURL + "/" + u.id},
 		{"picture", s.InstanceURL + "/profilephoto/005/F"},
 		{"address", jobj{}},
 		{"is_salesforce_integration_user", false},
-		{"urls", s.urls("{version}")},
+	}, s.userSettings(u, "{version}",
+		kv{"updated_at", updated.UTC().Format("2006-01-02T15:04:05Z")})...))
+}
+
+// photos are the user's profile photos (the default ones).
+func (s *Server) photos() kv {
+	return kv{"photos", jobj{{"picture", s.InstanceURL + "/profilephoto/005/F"}, {"thumbnail", s.InstanceURL + "/profilephoto/005/T"}}}
+}
+
+// userSettings closes the userinfo and identity answers: the URLs for
+// version, the user's state and settings, then modified (each answer names
+// the last change its own way) and is_app_installed.
+func (s *Server) userSettings(u *record, version string, modified kv) jobj {
+	return jobj{
+		{"urls", s.urls(version)},
 		{"active", u.vals["IsActive"] == true},
 		{"user_type", "STANDARD"},
 		{"language", "en_US"},
 		{"locale", "en_US"},
 		{"utcOffset", 0},
-		{"updated_at", updated.UTC().Format("2006-01-02T15:04:05Z")},
+		modified,
 		{"is_app_installed", true},
-	})
+	}
 }
 
 // handleIdentity serves the identity URL /id/{orgId}/{userId}.
@@ -137,7 +151,7 @@ func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("version"); v != "" {
 		version = v
 	}
-	writeJSON(w, http.StatusOK, jobj{
+	writeJSON(w, http.StatusOK, append(jobj{
 		{"id", s.identityURL(u.id)},
 		{"asserted_user", true},
 		{"user_id", u.id},
@@ -150,21 +164,14 @@ func (s *Server) handleIdentity(w http.ResponseWriter, r *http.Request) {
 		{"first_name", u.vals["FirstName"]},
 		{"last_name", str(u.vals["LastName"])},
 		{"timezone", "GMT"},
-		{"photos", jobj{{"picture", s.InstanceURL + "/profilephoto/005/F"}, {"thumbnail", s.InstanceURL + "/profilephoto/005/T"}}},
+		s.photos(),
 		{"addr_street", nil}, {"addr_city", nil}, {"addr_state", nil}, {"addr_country", nil}, {"addr_zip", nil},
 		{"mobile_phone", nil},
 		{"mobile_phone_verified", false},
 		{"is_lightning_login_user", false},
 		{"status", jobj{{"created_date", nil}, {"body", nil}}},
-		{"urls", s.urls(version)},
-		{"active", u.vals["IsActive"] == true},
-		{"user_type", "STANDARD"},
-		{"language", "en_US"},
-		{"locale", "en_US"},
-		{"utcOffset", 0},
-		{"last_modified_date", formatTime(u.vals["LastModifiedDate"].(time.Time))},
-		{"is_app_installed", true},
-	})
+	}, s.userSettings(u, version,
+		kv{"last_modified_date", formatTime(u.vals["LastModifiedDate"].(time.Time))})...))
 }
 
 // idKeys holds the RSA key that signs id_tokens, made on first use (most
