@@ -9,15 +9,11 @@ import "time"
 func (s *Server) UndeleteRecord(object, id string) error {
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	o := s.schema.object(object)
-	id18, ok := NormalizeID(id)
-	if o == nil || !ok {
-		return errNotFound()
-	}
-	r := s.store.table(o).byID[id18]
+	r := s.recordOf(object, id)
 	if r == nil || !r.deleted {
 		return errNotFound()
 	}
+	o := r.obj
 	var unique []string
 	for _, f := range o.Fields {
 		if f.Unique {
