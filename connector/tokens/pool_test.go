@@ -15,6 +15,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 )
 
 func TestChoiceRules(t *testing.T) {
@@ -659,18 +660,7 @@ func TestNoSecretsInFileOrLogs(t *testing.T) {
 	for s := range seen {
 		needles = append(needles, s)
 	}
-	for i, s := range needles {
-		what := "a token"
-		if i == 0 {
-			what = "the client secret"
-		}
-		if bytes.Contains(file, []byte(s)) {
-			t.Errorf("bbolt file holds %s (%.8s…) in clear", what, s)
-		}
-		if bytes.Contains(logs, []byte(s)) {
-			t.Errorf("logs hold %s (%.8s…) in clear", what, s)
-		}
-	}
+	simtest.NoSecrets(t, needles, map[string][]byte{"bbolt file": file, "logs": logs})
 	// Sanity: the file does hold the (encrypted) default token record.
 	if !bytes.Contains(file, []byte(Namespace)) {
 		t.Error("the token namespace is not in the file: nothing was checked")

@@ -1,6 +1,7 @@
 package simtest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -70,4 +71,22 @@ func value(m *dto.Metric) float64 {
 		return float64(m.Histogram.GetSampleCount())
 	}
 	return 0
+}
+
+// NoSecrets fails tb for every secret that stands in clear in one of the
+// places (what → its bytes: logs, a store file, an answer), naming only
+// the secret's first characters; an empty secret fails too, as a sign the
+// test collected nothing.
+func NoSecrets(tb testing.TB, secrets []string, places map[string][]byte) {
+	tb.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			tb.Fatal("empty secret collected")
+		}
+		for where, data := range places {
+			if bytes.Contains(data, []byte(s)) {
+				tb.Errorf("%s holds a secret (%.6s…) in clear", where, s)
+			}
+		}
+	}
 }
