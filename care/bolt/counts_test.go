@@ -178,7 +178,7 @@ func TestLiveIndexesMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers, bucketSearchLog} {
+		for _, b := range [][]byte{bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers, bucketSearchLog} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -194,6 +194,8 @@ func TestLiveIndexesMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(n int) { migrateChunk = n }(migrateChunk)
+	migrateChunk = 4 // the messages in several transactions
 	s = openAt(t, dir)
 	checkCountsMatchListings(t, s)
 	got := caseIDs(listAll(t, s, sue, care.CaseQuery{Q: "lavender", Sort: "created_asc"}))

@@ -8,13 +8,12 @@ package bolt
 //	search_case_words case id, word → ∅ (the same, by case: a deleted case leaves the index)
 //	search_log        words of messages not yet in search_words (see searchlog.go)
 //	search_names      word 0x00 case id → ∅ (words of the case's customer)
+//	search_case_names case id, word → ∅ (the same, by case)
 //	search_customers  word 0x00 customer id → ∅ (words of the customer)
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -27,10 +26,11 @@ var (
 	bucketSearchWords     = []byte("search_words")
 	bucketSearchCaseWords = []byte("search_case_words")
 	bucketSearchNames     = []byte("search_names")
+	bucketSearchCaseNames = []byte("search_case_names")
 	bucketSearchCustomers = []byte("search_customers")
 
 	// metaSearchIndex marks a database whose search index is complete.
-	metaSearchIndex = []byte("search_indexed_v1")
+	metaSearchIndex = []byte("search_indexed_v2")
 )
 
 // Tokenizing bounds.
@@ -80,16 +80,22 @@ func (s *Store) indexCaseNames(tx *bbolt.Tx, caseID int64, old, words []string) 
 	if s.noSearchIndex {
 		return nil
 	}
-	names := tx.Bucket(bucketSearchNames)
+	names, byCase := tx.Bucket(bucketSearchNames), tx.Bucket(bucketSearchCaseNames)
 	for _, w := range old {
 		if !slices.Contains(words, w) {
 			if err := names.Delete(wordKey(w, caseID)); err != nil {
+				return err
+			}
+			if err := byCase.Delete(join(i64(caseID), []byte(w))); err != nil {
 				return err
 			}
 		}
 	}
 	for _, w := range words {
 		if err := putAbsent(names, wordKey(w, caseID)); err != nil {
+			return err
+		}
+		if err := putAbsent(byCase, join(i64(caseID), []byte(w))); err != nil {
 			return err
 		}
 	}
@@ -158,16 +164,8 @@ func (s *Store) reindexCustomer(tx *bbolt.Tx, old, c *care.Customer) error {
 	if slices.Equal(was, now) {
 		return nil
 	}
-	b := tx.Bucket(bucketSearchCustomers)
-	for _, w := range was {
-		if err := b.Delete(wordKey(w, c.ID)); err != nil {
-			return err
-		}
-	}
-	for _, w := range now {
-		if err := b.Put(wordKey(w, c.ID), nil); err != nil {
-			return err
-		}
+	if err := reindexCustomerWords(tx, c.ID, was, now); err != nil {
+		return err
 	}
 	prefix := i64(c.ID)
 	cur := tx.Bucket(bucketCustomerCases).Cursor()
@@ -186,21 +184,30 @@ func (s *Store) reindexCustomer(tx *bbolt.Tx, old, c *care.Customer) error {
 	return nil
 }
 
+// reindexCustomerWords moves customer id in the customer index from the
+// words was to now.
+func reindexCustomerWords(tx *bbolt.Tx, id int64, was, now []string) error {
+	b := tx.Bucket(bucketSearchCustomers)
+	for _, w := range was {
+		if err := b.Delete(wordKey(w, id)); err != nil {
+			return err
+		}
+	}
+	for _, w := range now {
+		if err := b.Put(wordKey(w, id), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // idSet is a set of case or customer ids.
 type idSet map[int64]struct{}
 
-// matchIDs finds the ids under every word of q in the buckets (an id
-// matches a word when any bucket holds it under the word; the last word of
-// q matches as a prefix). A q without words matches nothing.
-func matchIDs(tx *bbolt.Tx, q string, logged bool, buckets ...[]byte) idSet {
+// matchCustomers finds the customers with every word of q (the last one
+// as a prefix). A q without words matches nothing.
+func matchCustomers(tx *bbolt.Tx, q string) idSet {
 	words := Words(q, 0)
-	if len(words) == 0 {
-		return idSet{}
-	}
-	var fromLog []idSet
-	if logged {
-		fromLog = logMatches(tx, words)
-	}
 	var set idSet
 	for i, w := range words {
 		prefix := []byte(w)
@@ -208,23 +215,10 @@ func matchIDs(tx *bbolt.Tx, q string, logged bool, buckets ...[]byte) idSet {
 			prefix = join(prefix, sep)
 		}
 		next := idSet{}
-		if fromLog != nil {
-			for id := range fromLog[i] {
-				if _, ok := set[id]; set == nil || ok {
-					next[id] = struct{}{}
-				}
-			}
-		}
-		for _, name := range buckets {
-			cur := tx.Bucket(name).Cursor()
-			for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-				if len(k) < 9 {
-					continue
-				}
-				id := int64(getU64(k[len(k)-8:]))
-				if _, ok := set[id]; set == nil || ok {
-					next[id] = struct{}{}
-				}
+		cur := tx.Bucket(bucketSearchCustomers).Cursor()
+		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+			if id := int64(getU64(k[len(k)-8:])); set == nil || has(set, id) {
+				next[id] = struct{}{}
 			}
 		}
 		if set = next; len(set) == 0 {
@@ -234,12 +228,9 @@ func matchIDs(tx *bbolt.Tx, q string, logged bool, buckets ...[]byte) idSet {
 	return set
 }
 
-// searchCases is the set of cases matching q ("": nil, no search).
-func searchCases(tx *bbolt.Tx, q string) idSet {
-	if strings.TrimSpace(q) == "" {
-		return nil
-	}
-	return matchIDs(tx, q, true, bucketSearchWords, bucketSearchNames)
+func has(set idSet, id int64) bool {
+	_, ok := set[id]
+	return ok
 }
 
 // Customers lists up to limit customers (default 50) whose names or
@@ -260,7 +251,7 @@ func (s *Store) Customers(ctx context.Context, actor care.User, q string, limit 
 				ids = append(ids, int64(getU64(k)))
 			}
 		} else {
-			for id := range matchIDs(tx, q, false, bucketSearchCustomers) {
+			for id := range matchCustomers(tx, q) {
 				ids = append(ids, id)
 			}
 			slices.Sort(ids)
@@ -276,56 +267,4 @@ func (s *Store) Customers(ctx context.Context, actor care.User, q string, limit 
 		return nil
 	})
 	return out, err
-}
-
-// migrateSearchIndex indexes a store written before the search index, once.
-func (s *Store) migrateSearchIndex(tx *bbolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(metaSearchIndex) != nil || s.noSearchIndex {
-		return nil
-	}
-	err := tx.Bucket(bucketCustomers).ForEach(func(k, v []byte) error {
-		var c care.Customer
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("customer %x: %w", k, err)
-		}
-		for _, w := range customerWords(&c) {
-			if err := tx.Bucket(bucketSearchCustomers).Put(wordKey(w, c.ID), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	deleted := map[int64]bool{}
-	err = tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-		var c care.Case
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("case %x: %w", k, err)
-		}
-		if c.Status == care.StatusDeleted {
-			deleted[c.ID] = true
-			return nil
-		}
-		return s.indexNewCase(tx, &c)
-	})
-	if err != nil {
-		return err
-	}
-	err = tx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
-		var m care.Message
-		if err := json.Unmarshal(v, &m); err != nil {
-			return fmt.Errorf("message %x: %w", k, err)
-		}
-		if deleted[m.CaseID] || m.CaseID == 0 {
-			return nil
-		}
-		return addPostings(tx, m.CaseID, Words(m.Text, maxMessageWords))
-	})
-	if err != nil {
-		return err
-	}
-	return meta.Put(metaSearchIndex, []byte{1})
 }

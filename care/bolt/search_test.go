@@ -43,11 +43,16 @@ func TestSearchFindsCases(t *testing.T) {
 	for _, strategy := range []struct {
 		name      string
 		loadBelow int
+		setCap    int
 		compact   bool
-	}{{"load", loadBelow, false}, {"stream", 0, false}, {"load_compacted", loadBelow, true}, {"stream_compacted", 0, true}} {
+	}{
+		{"load", loadBelow, setCap, false}, {"stream", 0, setCap, false}, {"verify", loadBelow, 0, false},
+		{"load_compacted", loadBelow, setCap, true}, {"stream_compacted", 0, setCap, true}, {"verify_compacted", loadBelow, 0, true},
+		{"one_word_in_a_set_compacted", loadBelow, 3, true},
+	} {
 		t.Run(strategy.name, func(t *testing.T) {
-			defer func(n int) { loadBelow = n }(loadBelow)
-			loadBelow = strategy.loadBelow
+			defer func(n, c int) { loadBelow, setCap = n, c }(loadBelow, setCap)
+			loadBelow, setCap = strategy.loadBelow, strategy.setCap
 			w := newSearchWorld(t)
 			if strategy.compact {
 				if err := w.s.compactSearchLog(); err != nil {
@@ -164,7 +169,7 @@ func TestSearchFollowsRenamesAndDeletions(t *testing.T) {
 		if n := tx.Bucket(bucketSearchLog).Stats().KeyN; n != 0 {
 			return fmt.Errorf("the log keeps %d messages", n)
 		}
-		for _, b := range [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseWords} {
+		for _, b := range [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseWords, bucketSearchCaseNames} {
 			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
 				if id := int64(getU64(k[len(k)-8:])); b[7] != 'c' && id == w.refund.ID {
 					return fmt.Errorf("%s keeps %q", b, k)

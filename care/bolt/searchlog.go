@@ -56,54 +56,51 @@ func readLogEntry(v []byte) (logEntry, bool) {
 	return logEntry{caseID: int64(getU64(v[:8])), words: bytes.Split(v[8:], sep)}, true
 }
 
-// addPostings puts case caseID under words in the index.
-func addPostings(tx *bbolt.Tx, caseID int64, words []string) error {
-	idx, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
+// postings are index keys to write: sorted first, so that each page of
+// the index is written once however many keys land on it.
+type postings struct{ words, byCase [][]byte }
+
+func (p *postings) add(caseID int64, words [][]byte) {
 	for _, w := range words {
-		if err := putAbsent(idx, wordKey(w, caseID)); err != nil {
-			return err
-		}
-		if err := putAbsent(byCase, join(i64(caseID), []byte(w))); err != nil {
-			return err
+		p.words = append(p.words, join(w, sep, i64(caseID)))
+		p.byCase = append(p.byCase, join(i64(caseID), w))
+	}
+}
+
+func (p *postings) write(tx *bbolt.Tx) error {
+	for _, part := range []struct {
+		bucket []byte
+		keys   [][]byte
+	}{{bucketSearchWords, p.words}, {bucketSearchCaseWords, p.byCase}} {
+		slices.SortFunc(part.keys, bytes.Compare)
+		b := tx.Bucket(part.bucket)
+		for i, k := range part.keys {
+			if i > 0 && bytes.Equal(k, part.keys[i-1]) {
+				continue
+			}
+			if err := putAbsent(b, k); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// compactSearchLog folds the whole log into the index: its postings are
-// written in key order, so each page of the index is written once.
+// compactSearchLog folds the whole log into the index.
 func (s *Store) compactSearchLog() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		log := tx.Bucket(bucketSearchLog)
-		var posts, byCase [][]byte
-		err := log.ForEach(func(_, v []byte) error {
-			e, ok := readLogEntry(v)
-			if !ok {
-				return nil
-			}
-			for _, w := range e.words {
-				posts = append(posts, join(w, sep, i64(e.caseID)))
-				byCase = append(byCase, join(i64(e.caseID), w))
+		var p postings
+		err := tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
+			if e, ok := readLogEntry(v); ok {
+				p.add(e.caseID, e.words)
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		for _, p := range []struct {
-			bucket []byte
-			keys   [][]byte
-		}{{bucketSearchWords, posts}, {bucketSearchCaseWords, byCase}} {
-			slices.SortFunc(p.keys, bytes.Compare)
-			b := tx.Bucket(p.bucket)
-			for i, k := range p.keys {
-				if i > 0 && bytes.Equal(k, p.keys[i-1]) {
-					continue
-				}
-				if err := putAbsent(b, k); err != nil {
-					return err
-				}
-			}
+		if err := p.write(tx); err != nil {
+			return err
 		}
 		if err := tx.DeleteBucket(bucketSearchLog); err != nil {
 			return err

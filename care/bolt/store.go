@@ -74,8 +74,8 @@ var (
 	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
-		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCustomers, bucketSearchLog,
-		bucketSavedViews}
+		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers, bucketSearchLog,
+		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages}
 )
 
 // ErrClosed is returned by writes after Close.
@@ -97,6 +97,9 @@ type Options struct {
 	// changes waiting are dropped and it is called once with an empty
 	// batch: changes were lost, reload.
 	OnCommit func(changes []care.Change)
+	// Publishing records every reply in the publish outbox for the
+	// publisher (SPEC §16, publish.go).
+	Publishing bool
 	// WithoutSearchIndex leaves the search index out of every write
 	// (benchmarks only: it measures what the index costs; search then
 	// misses what was written so).
@@ -126,6 +129,9 @@ type Store struct {
 	// recorded entries; enqueued notes that one did.
 	outboxSignal chan struct{}
 	enqueued     atomic.Bool
+	// publishing and publishSignal: see publish.go.
+	publishing    bool
+	publishSignal chan struct{}
 
 	writes  chan *writeReq
 	closing chan struct{}
@@ -151,7 +157,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
 		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{}),
-		outboxSignal: make(chan struct{}, 1), noSearchIndex: opts.WithoutSearchIndex}
+		outboxSignal: make(chan struct{}, 1), noSearchIndex: opts.WithoutSearchIndex,
+		publishing: opts.Publishing, publishSignal: make(chan struct{}, 1)}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -177,6 +184,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := s.migrateSearchIndex(); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("build the search index: %w", err)
 	}
 	if opts.OnCommit != nil {
 		s.notify = newNotifier(opts.OnCommit)
@@ -211,9 +222,6 @@ func (s *Store) init(tx *bbolt.Tx) error {
 	}
 	if err := migrateViewCounts(tx); err != nil {
 		return fmt.Errorf("count the views: %w", err)
-	}
-	if err := s.migrateSearchIndex(tx); err != nil {
-		return fmt.Errorf("build the search index: %w", err)
 	}
 	s.logged.Store(int64(tx.Bucket(bucketSearchLog).Stats().KeyN))
 	if v := meta.Get([]byte("install")); v != nil {

@@ -29,10 +29,10 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 		return page, nil
 	}
 	err = s.view(func(tx *bbolt.Tx) error {
-		found := searchCases(tx, q.Q)
+		search := newMatcher(tx, q.Q)
 		var src source
 		var err error
-		if found != nil && len(found) <= loadBelow {
+		if found := search.few(tx, loadBelow); found != nil {
 			src, err = foundSorted(tx, plan, found)
 		} else {
 			src, err = planSource(tx, plan)
@@ -45,7 +45,7 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 			if !ok {
 				break
 			}
-			if _, ok := found[pos.ID]; found != nil && !ok {
+			if search != nil && !search.matches(tx, pos.ID) {
 				continue
 			}
 			c, err := getCase(tx, pos.ID)
@@ -130,17 +130,26 @@ func foundSorted(tx *bbolt.Tx, plan care.Plan, found idSet) (source, error) {
 
 // countPlan counts the cases plan lists (with search q), up to limit:
 // from the counters when no filter needs each case, else by walking the
-// view's order. capped says the count stopped at limit.
+// view's order (or the few found cases). capped says the count stopped
+// at limit.
 func countPlan(tx *bbolt.Tx, plan care.Plan, q string, limit int) (int64, bool, error) {
 	if plan.Empty {
 		return 0, false, nil
 	}
-	found := searchCases(tx, q)
-	if found == nil && countable(plan) {
+	search := newMatcher(tx, q)
+	if search == nil && countable(plan) {
 		n := countByCounters(tx, plan)
 		return min(n, int64(limit)), n > int64(limit), nil
 	}
-	src, err := planSource(tx, plan)
+	var src source
+	var err error
+	checked := false // src yields only cases that pass the plan
+	if found := search.few(tx, loadBelow); found != nil {
+		src, err = foundSorted(tx, plan, found)
+		checked = true
+	} else {
+		src, err = planSource(tx, plan)
+	}
 	if err != nil {
 		return 0, false, err
 	}
@@ -150,16 +159,18 @@ func countPlan(tx *bbolt.Tx, plan care.Plan, q string, limit int) (int64, bool, 
 		if !ok {
 			return n, false, nil
 		}
-		if _, ok := found[pos.ID]; found != nil && !ok {
-			continue
-		}
-		if !countable(plan) {
-			c, err := getCase(tx, pos.ID)
-			if err != nil {
-				return 0, false, err
-			}
-			if !plan.Matches(c) {
+		if !checked {
+			if search != nil && !search.matches(tx, pos.ID) {
 				continue
+			}
+			if !countable(plan) {
+				c, err := getCase(tx, pos.ID)
+				if err != nil {
+					return 0, false, err
+				}
+				if !plan.Matches(c) {
+					continue
+				}
 			}
 		}
 		if n == int64(limit) {
