@@ -370,13 +370,18 @@ type keeper struct {
 }
 
 // startKeeping saves the org at once (so a state file that cannot be
-// written fails the start) and then keeps it saved.
+// written fails the start), with its id_token key, and then keeps it saved.
 func (s *Server) startKeeping() error {
 	if s.opts.StateFile == "" {
 		return nil
 	}
 	k := &keeper{path: s.opts.StateFile, changes: &s.changes, stop: make(chan struct{}), done: make(chan struct{})}
 	s.keeper = k
+	// A kept org has its id_token key from the start, so every id token
+	// it signs stays verifiable after a restart.
+	if _, _, err := s.auth.keys.signingKey(); err != nil {
+		return fmt.Errorf("sfsim: %w", err)
+	}
 	if err := s.SaveState(); err != nil {
 		return err
 	}

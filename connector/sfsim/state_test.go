@@ -160,6 +160,9 @@ func TestSaveStateWhileRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(st.IDKey) == 0 {
+		t.Error("a kept org has no id_token key from the start")
+	}
 	for _, ts := range st.Objects {
 		if ts.Object != "Lead" {
 			continue
