@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,19 +32,7 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	cfgFile := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
 		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", hex.EncodeToString(sum[:])), 0o600)
-	cfg, err := config.Load(cfgFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- d.run(ctx, func(addr string) { addrc <- addr }) }()
-	addr := <-addrc
+	addr, stop := serveInProcess(t, cfgFile)
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer sue-token")
 	res, err := http.DefaultClient.Do(req)
@@ -55,9 +44,10 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	if res.StatusCode != 200 || !strings.HasPrefix(line, "retry:") {
 		t.Fatalf("events: %d %q", res.StatusCode, line)
 	}
-	stop()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
 	select {
-	case err := <-done:
+	case err := <-stopped:
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,4 +57,35 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	if _, err := io.ReadAll(res.Body); err != nil {
 		t.Logf("stream ended with %v", err)
 	}
+}
+
+// serveInProcess runs the daemon of cfgFile in this process until the test
+// ends or stop is called (stop returns what run returned).
+func serveInProcess(t *testing.T, cfgFile string) (addr string, stop func() error) {
+	t.Helper()
+	cfg, err := config.Load(cfgFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- d.run(ctx, func(addr string) { addrc <- addr }) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		done <- err // for stop
+		t.Fatalf("daemon: %v", err)
+	}
+	return addr, stop
 }
