@@ -123,4 +123,18 @@ func TestBrowserLiveConsole(t *testing.T) {
 	alice.waitText(".saved-views .count", "1")
 	alice.shot("saved-view")
 	_ = fresh
+
+	// A long conversation opens on its latest messages; the earlier ones
+	// load on demand above them.
+	for i := range 120 {
+		e.ingest(fmt.Sprintf("long-%d", i), "ann", fmt.Sprintf("Follow-up number %d", i))
+	}
+	alice.click(fmt.Sprintf(`#case-list a[data-case="%d"]`, other))
+	alice.waitText(".conversation", "Follow-up number 119")
+	if strings.Contains(alice.text(".conversation"), "Wrong size delivered") {
+		t.Fatal("the first message shows before loading earlier ones")
+	}
+	alice.click("#load-earlier")
+	alice.waitText(".conversation .msg-text", "Wrong size delivered")
+	alice.waitJS("every message once", `document.querySelectorAll('.conversation li.msg').length === 121 && !document.getElementById('load-earlier')`)
 }
