@@ -320,4 +320,5 @@ type Message struct {
 	SentAt      time.Time    `json:"sent_at"`
 	Attachments []Attachment `json:"attachments"`
 	CreatedAt   time.Time    `json:"created_at"`
+	Delivery    *Delivery    `json:"delivery,omitempty"` // replies only, while publishing is on (publish.go)
 }

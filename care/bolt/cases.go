@@ -224,7 +224,11 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 		}
 		// Every check passed: only writes from here on.
 		if m != nil {
-			if _, err := s.putMessage(tx, m, 0, nil); err != nil {
+			seq, err := s.putMessage(tx, m, 0, nil)
+			if err != nil {
+				return err
+			}
+			if err := s.enqueuePublish(tx, m, seq, now); err != nil {
 				return err
 			}
 			if err := s.indexMentions(tx, m, before.Status); err != nil {
@@ -314,6 +318,7 @@ func (s *Store) AddMessage(ctx context.Context, actor care.User, caseID int64, n
 	if err != nil {
 		return care.Message{}, care.Case{}, err
 	}
+	s.signalPublisher(m)
 	return *m, c, nil
 }
 

@@ -106,6 +106,7 @@ type MessageJSON struct {
 	SentAt      time.Time         `json:"sent_at"`
 	Attachments []care.Attachment `json:"attachments"`
 	CreatedAt   time.Time         `json:"created_at"`
+	Delivery    *care.Delivery    `json:"delivery,omitempty"` // a reply's publication (SPEC §16)
 }
 
 // MessageView renders m for the API.
@@ -124,6 +125,7 @@ func MessageView(m care.Message) MessageJSON {
 		Platform: m.Platform, ProfileID: m.ProfileID, Direction: m.Direction, Kind: m.Kind, Type: m.Type,
 		ReplyType: m.ReplyType, Via: m.Via, Author: m.Author, AuthorID: m.AuthorID, Text: m.Text,
 		Mentions: m.Mentions, SentAt: m.SentAt.UTC(), Attachments: att, CreatedAt: m.CreatedAt.UTC(),
+		Delivery: m.Delivery,
 	}
 }
 

@@ -99,6 +99,7 @@ func New(opts Options) (*Server, error) {
 	s.routeBackup(opts.Service)
 	s.routeSavedViews()
 	s.routeEvents()
+	s.routePublish(opts.Service)
 	return s, nil
 }
 
