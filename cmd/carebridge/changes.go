@@ -65,3 +65,13 @@ func (d *daemon) stopChanges(ctx context.Context, done <-chan struct{}) {
 		d.changes.Close()
 	}
 }
+
+// demoChangeEvents is the demo config's change-event keys: the simulated
+// org's Pub/Sub API (the demo uses events; the poller is the safety net),
+// or polling alone when the org serves none.
+func demoChangeEvents(pubsubURL string) string {
+	if pubsubURL == "" {
+		return "  change_events: off\n"
+	}
+	return "  pubsub_url: " + pubsubURL + "\n"
+}

@@ -74,8 +74,8 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer, envir
 	var yaml strings.Builder
 	fmt.Fprintf(&yaml, "listen: %s\npublic_url: http://%s\ndata_dir: %s\nlog_level: warn\nmapping_file: mapping.yaml\n",
 		addr, addr, filepath.Join(dir, "data"))
-	fmt.Fprintf(&yaml, "care:\n  grace_period: 24h\nsalesforce:\n  login_url: %s\n  client_id: %s\n  poll_interval: 5s\nauth:\n  users:\n",
-		sim.LoginURL, sfsim.DefaultClientID)
+	fmt.Fprintf(&yaml, "care:\n  grace_period: 24h\nsalesforce:\n  login_url: %s\n  client_id: %s\n  poll_interval: 5s\n%sauth:\n  users:\n",
+		sim.LoginURL, sfsim.DefaultClientID, demoChangeEvents(sim.PubSubURL()))
 	for _, u := range users {
 		u.token = randomToken()
 		sum := sha256.Sum256([]byte(u.token))

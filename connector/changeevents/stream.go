@@ -116,6 +116,7 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a att
 		return a, recvErr(stream.RecvMsg(new(pubsubapi.FetchResponse)), err)
 	}
 	s.log.Info("changeevents: subscribing", "topic", topic, "resumed", from != nil)
+	s.setUp(false, "subscribed; waiting for the Pub/Sub API's first answer (within 270 s)")
 	if s.pendingCatchUp {
 		s.pendingCatchUp = false
 		s.catchUp(ctx)
