@@ -223,3 +223,46 @@ func TestParseSchemaRefusesWhatIsNoChangeEvent(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBitmap: any header field list either fails to decode or decodes to
+// names that encode and decode back to the same names.
+func FuzzBitmap(f *testing.F) {
+	for _, seed := range []string{"0x64", "0x650004E0", "2-0x04", "0x08|2-0x06", "0x", "x-0x1", "0x01", "0x08|0x08"} {
+		f.Add(seed)
+	}
+	s, err := ParseSchema(contactSchemaJSON)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if positions, err := DecodeBitmap(in); err == nil {
+			if back, err := DecodeBitmap(EncodeBitmap(positions)); len(positions) > 0 && (err != nil || !reflect.DeepEqual(back, positions)) {
+				t.Fatalf("%q: %v then %v %v", in, positions, back, err)
+			}
+		}
+		names, err := s.Names(strings.Split(in, "|"))
+		if err != nil {
+			return
+		}
+		bm, err := s.Bitmap(names)
+		if err != nil {
+			t.Fatalf("%q: names %v do not encode: %v", in, names, err)
+		}
+		again, err := s.Names(bm)
+		if err != nil || !sameSet(again, names) {
+			t.Fatalf("%q: %v -> %v -> %v %v", in, names, bm, again, err)
+		}
+	})
+}
+
+// sameSet: a and b hold the same names (repeats aside).
+func sameSet(a, b []string) bool {
+	set := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, s := range l {
+			m[s] = true
+		}
+		return m
+	}
+	return reflect.DeepEqual(set(a), set(b))
+}
