@@ -243,7 +243,7 @@ func TestRefreshOnceThenRetry(t *testing.T) {
 				}
 				return tt.renew(ctx, stale)
 			})
-			c := New(testHTTPClient(), sess, Options{Logger: logs.logger()})
+			c := New(testHTTPClient(), sess, Options{Logger: logs.Logger()})
 			lim, err := c.Limits(context.Background())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)

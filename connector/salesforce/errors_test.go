@@ -229,7 +229,7 @@ func TestOAuthErrorFixtures(t *testing.T) {
 
 func TestNetworkErrorDropsURL(t *testing.T) {
 	var logs logBuffer
-	c := New(testHTTPClient(), StaticSession{T: Token{AccessToken: testAccess, InstanceURL: "http://127.0.0.1:1"}}, Options{Logger: logs.logger()})
+	c := New(testHTTPClient(), StaticSession{T: Token{AccessToken: testAccess, InstanceURL: "http://127.0.0.1:1"}}, Options{Logger: logs.Logger()})
 	_, err := c.Query(context.Background(), "SELECT Id FROM Contact WHERE Email = 'secret@example.com'")
 	var ne *NetworkError
 	if !errors.As(err, &ne) {

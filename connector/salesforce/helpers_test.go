@@ -3,7 +3,6 @@ package salesforce
 import (
 	"bytes"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/carebridge/carebridge/connector/testworld/testlog"
 )
 
 // fixtureDir holds the reference Salesforce bodies (CI has /work/shared
@@ -90,23 +91,4 @@ func newOrg(t *testing.T, mux *http.ServeMux, opts Options) (*Client, *seen, *ht
 func testHTTPClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
 
 // logBuffer is a concurrency-safe sink for a debug-level JSON logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+type logBuffer = testlog.Logs

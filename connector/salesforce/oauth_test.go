@@ -294,7 +294,7 @@ func TestExchange(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, _ := NewMetrics(reg)
 	var logs logBuffer
-	o, ct := newTestOAuth(t, f, OAuthConfig{Metrics: m, Logger: logs.logger()})
+	o, ct := newTestOAuth(t, f, OAuthConfig{Metrics: m, Logger: logs.Logger()})
 	verifier := NewVerifier()
 	f.setVerifier(verifier)
 

@@ -27,7 +27,7 @@ func sampleToken() Token {
 func TestTokenRedaction(t *testing.T) {
 	tok := sampleToken()
 	var logs logBuffer
-	logs.logger().Info("token", "tok", tok)
+	logs.Logger().Info("token", "tok", tok)
 	js, err := json.Marshal(tok)
 	if err != nil {
 		t.Fatal(err)
