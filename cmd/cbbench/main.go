@@ -31,13 +31,14 @@ type report struct {
 	Poll  *pollResult  `json:"status_from_salesforce,omitempty"`
 	// LiveEvents is the console's live feed (GET /api/v1/events).
 	LiveEvents *liveEventsResult `json:"live_events,omitempty"`
+	Search     *searchResult     `json:"search,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	only := fs.String("only", "push,status,store,feed", "comma-separated sections to run: push, status, store, feed")
+	only := fs.String("only", "push,status,store,search,feed", "comma-separated sections to run: push, status, store, search, feed")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
 	messages := fs.Int("messages", 1000, "push: messages in the burst")
 	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	storeMessages := fs.Int("store-messages", 100_000, "store: messages to ingest")
 	storeCases := fs.Int("store-cases", 100_000, "store: cases for the inbox view")
 	workers := fs.Int("workers", 64, "store: concurrent ingest callers")
+	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
+	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	feedSubscribers := fs.Int("feed-subscribers", 100, "feed: event streams connected")
 	feedChanges := fs.Int("feed-changes", 200, "feed: changes timed")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			var r storeResult
 			r, err = benchStore(ctx, *storeMessages, *storeCases, *workers, progress)
 			rep.Store = &r
+		case "search":
+			var r searchResult
+			r, err = benchSearch(ctx, *searchCases, *searchMessages, *workers, progress)
+			rep.Search = &r
 		case "push":
 			var r pushResult
 			r, err = benchPush(ctx, pushOptions{latency: *latency, linger: *linger, messages: *messages, cases: *escalated, backfill: *backlog}, progress)
@@ -149,6 +156,7 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
 	}
 	printLiveEvents(tw, rep.LiveEvents)
+	printSearch(tw, rep.Search)
 	tw.Flush()
 }
 

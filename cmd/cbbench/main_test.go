@@ -14,7 +14,8 @@ func TestSmallRun(t *testing.T) {
 	}
 	var out, errs bytes.Buffer
 	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
-		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8"},
+		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
+		"--search-cases", "300", "--search-messages", "3000"},
 		&out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
@@ -42,6 +43,9 @@ func TestSmallRun(t *testing.T) {
 	// a few MB, never the whole 100 × ~110 KB.
 	if lp := rep.Store.LargestPage; lp.Messages < 1 || lp.Messages >= 100 || lp.AnswerBytes > 8<<20 || lp.AllocatedBytes <= 0 {
 		t.Fatalf("largest page: %+v", lp)
+	}
+	if l := rep.Search; l == nil || l.IngestPerSecond <= 0 || l.IngestNoIndexPerSecond <= 0 || l.CountsP95Millis <= 0 || l.SearchP95Millis <= 0 {
+		t.Fatalf("search: %+v", l)
 	}
 	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
 		t.Fatalf("unknown section: exit %d", code)
