@@ -60,6 +60,7 @@ type Config struct {
 	Salesforce  Salesforce
 	Limits      Limits
 	Console     Console
+	Publishing  Publishing // replies to the publisher (publishing.go)
 	// Path is the file the config came from, "" for defaults only.
 	Path string
 
@@ -72,8 +73,9 @@ type Config struct {
 // envSecrets are the secret variables of the environment a Config was
 // loaded with.
 type envSecrets struct {
-	clientSecret Secret
-	secretKey    Secret
+	clientSecret     Secret
+	secretKey        Secret
+	publishingSecret Secret
 }
 
 // Console holds the web console's settings.

@@ -51,7 +51,8 @@ func parse(name string, data []byte, environ []string, hasFile bool) (*Config, e
 		origins: map[string]origin{},
 	}
 	d.cfg.Path = name
-	d.cfg.env = &envSecrets{clientSecret: Secret(d.env[EnvClientSecret]), secretKey: Secret(d.env[EnvSecretKey])}
+	d.cfg.env = &envSecrets{clientSecret: Secret(d.env[EnvClientSecret]), secretKey: Secret(d.env[EnvSecretKey]),
+		publishingSecret: Secret(d.env[EnvPublishingSecret])}
 	if hasFile {
 		d.parseFile(data)
 	}
@@ -578,6 +579,7 @@ func (d *decoder) validate() {
 			d.at(d.origins[p], p, quote(file)+" is empty")
 		}
 	}
+	d.validatePublishing()
 }
 
 // fileReason is the part of a file error worth showing next to the path.

@@ -197,6 +197,8 @@ func newSchema() *schema {
 				maxItems: maxFrameAncestors},
 			{path: "console.salesforce_sign_in", kind: kindBool,
 				boolean: func(c *Config) *bool { return &c.Console.SalesforceSignIn }},
+			str("publishing.webhook_url", func(c *Config) *string { return &c.Publishing.WebhookURL }, checkURL(false)),
+			file("publishing.secret_file", func(c *Config) *string { return &c.Publishing.SecretFile }, nil),
 			limit("message_text_bytes", func(l *Limits) *int { return &l.MessageTextBytes }, 256<<10),
 			limit("name_chars", func(l *Limits) *int { return &l.NameChars }, 1024),
 			limit("attachments", func(l *Limits) *int { return &l.Attachments }, 100),

@@ -106,6 +106,8 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"limits.field_value_bytes":             {"512", 512},
 		"limits.mentions":                      {"3", 3},
 		"console.salesforce_sign_in":           {"true", true},
+		"publishing.webhook_url":               {"https://publisher.example/replies", "https://publisher.example/replies"},
+		"publishing.secret_file":               {key, key},
 	}
 	// The jwt pair and its client id must come together; the variable
 	// under test comes later and wins.
@@ -113,6 +115,7 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"CAREBRIDGE_SALESFORCE_CLIENT_ID=app",
 		"CAREBRIDGE_SALESFORCE_JWT_USERNAME=base@example.com",
 		"CAREBRIDGE_SALESFORCE_JWT_PRIVATE_KEY_FILE=" + baseKey,
+		"CAREBRIDGE_PUBLISHING_SECRET=publisher-secret",
 	}
 	sc := newSchema()
 	get := func(s *setting, c *Config) any {

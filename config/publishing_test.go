@@ -1,0 +1,78 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carebridge/carebridge/config"
+)
+
+// The publishing section: a webhook needs a secret, from its file or the
+// environment (which wins); each problem names file:line:col; the secret
+// is never printed.
+func TestPublishing(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "publisher.secret")
+	if err := os.WriteFile(secretFile, []byte("file-s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, yaml string
+		env        []string
+		wantErr    []string // substrings of the error, "" for none
+		wantSecret string
+	}{
+		{name: "off by default", yaml: "listen: 127.0.0.1:1\n"},
+		{name: "file", yaml: "publishing:\n  webhook_url: https://pub.example/r\n  secret_file: " + secretFile + "\n",
+			wantSecret: "file-s3cret"},
+		{name: "env wins", yaml: "publishing:\n  webhook_url: https://pub.example/r\n  secret_file: " + secretFile + "\n",
+			env: []string{config.EnvPublishingSecret + "=env-s3cret"}, wantSecret: "env-s3cret"},
+		{name: "env alone", yaml: "publishing:\n  webhook_url: https://pub.example/r\n",
+			env: []string{config.EnvPublishingSecret + "=env-s3cret"}, wantSecret: "env-s3cret"},
+		{name: "no secret", yaml: "publishing:\n  webhook_url: https://pub.example/r\n",
+			wantErr: []string{"c.yaml:2:16: publishing.webhook_url", "signing secret"}},
+		{name: "bad url", yaml: "publishing:\n  webhook_url: ftp://pub.example\n  secret_file: " + secretFile + "\n",
+			wantErr: []string{"c.yaml:2:16: publishing.webhook_url", "http or https"}},
+		{name: "missing file", yaml: "publishing:\n  webhook_url: https://pub.example/r\n  secret_file: " + filepath.Join(dir, "nope") + "\n",
+			wantErr: []string{"c.yaml:3:16: publishing.secret_file", "cannot read"}},
+		{name: "empty file", yaml: "publishing:\n  webhook_url: https://pub.example/r\n  secret_file: " + empty + "\n",
+			wantErr: []string{"c.yaml:3:16: publishing.secret_file", "is empty"}},
+		{name: "unknown key", yaml: "publishing:\n  webhook: https://pub.example/r\n",
+			wantErr: []string{"c.yaml:2:3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse("c.yaml", []byte(tt.yaml), tt.env)
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not say %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.PublishingSecret()
+			if err != nil || s.Reveal() != tt.wantSecret {
+				t.Errorf("PublishingSecret() = %q, %v; want %q", s.Reveal(), err, tt.wantSecret)
+			}
+			if c.Publishing.Enabled() != (tt.wantSecret != "") {
+				t.Errorf("Enabled() = %v", c.Publishing.Enabled())
+			}
+			if out := sprintf("%v %+v", c, c) + logJSON(t, "config", c); strings.Contains(out, "s3cret") {
+				t.Errorf("the secret shows: %s", out)
+			}
+		})
+	}
+}
