@@ -151,6 +151,30 @@ func TestEventsKeepalive(t *testing.T) {
 	}
 }
 
+// A stream outlives the server's read and write timeouts (serve sets both
+// for every request): each write gets its own deadline instead, and the
+// stream keeps sending until the client goes.
+func TestEventsOutliveServerTimeouts(t *testing.T) {
+	e := newLiveEnv(t, live.Options{Keepalive: 10 * time.Millisecond}, func(s *http.Server) {
+		s.ReadTimeout, s.WriteTimeout = 50*time.Millisecond, 50*time.Millisecond
+	})
+	s := e.openStream("alice", "")
+	start := time.Now()
+	for n := 0; n < 20 || time.Since(start) < 300*time.Millisecond; {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				t.Fatalf("the stream ended after %d keepalives (%s)", n, time.Since(start))
+			}
+			if ev.comment == "keepalive" {
+				n++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no keepalive within 5s")
+		}
+	}
+}
+
 // A client that stops reading never holds up a write: a thousand
 // messages are ingested while it is connected, a reading subscriber still
 // gets the last of them, and the stuck client is dropped.

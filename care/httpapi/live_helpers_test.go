@@ -25,9 +25,10 @@ type liveEnv struct {
 }
 
 // newLiveEnv builds the world of newEnv with a broker of opts fed by the
-// store's commits. Its connections have small socket buffers, so a client
-// that stops reading holds up the server's writes to it after a few KB.
-func newLiveEnv(t *testing.T, opts live.Options) *liveEnv {
+// store's commits; server adjusts the HTTP server before it starts. Its
+// connections have small socket buffers, so a client that stops reading
+// holds up the server's writes to it after a few KB.
+func newLiveEnv(t *testing.T, opts live.Options, server ...func(*http.Server)) *liveEnv {
 	t.Helper()
 	clk := testworld.NewClock()
 	opts.Clock = clk
@@ -38,6 +39,9 @@ func newLiveEnv(t *testing.T, opts live.Options) *liveEnv {
 		testworld.WithRoutes(func(w *testworld.World, _ *httpapi.Server) {
 			w.Server.Listener = smallBufferListener{w.Server.Listener}
 			w.Server.Config.RegisterOnShutdown(b.Close)
+			for _, fn := range server {
+				fn(w.Server.Config)
+			}
 		}))
 	t.Cleanup(b.Close) // before the world closes: open streams end, so the server can close
 	e := &env{t: t, dir: w.Dir, clock: clk, world: w, store: w.Store, srv: w.Server, reg: w.Registry}
