@@ -20,6 +20,7 @@ import (
 	"github.com/carebridge/carebridge/care/console"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/care/live"
+	"github.com/carebridge/carebridge/care/publish"
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/changeevents"
@@ -91,6 +92,7 @@ type daemon struct {
 	mapping   *mapping.Holder
 	pool      *tokens.Pool
 	deliverer *outbox.Deliverer
+	publisher *publish.Publisher // nil unless publishing is configured
 	poller    *outbox.Poller
 	changes   *changeevents.Subscriber
 	events    *live.Broker // the console's live feed; its streams end on shutdown
@@ -120,7 +122,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	holder := mapping.NewHolder(cfg.MappingFile, mapping.HolderOptions{Logger: logger, Metrics: mm})
 	events := live.New(live.Options{Clock: clock})
 	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir,
-		Effects: connector.Effects{Mapping: holder.Current}, OnCommit: events.Publish})
+		Effects: connector.Effects{Mapping: holder.Current}, OnCommit: events.Publish, Publishing: cfg.Publishing.Enabled()})
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +132,10 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		}
 	}()
 	reg.MustRegister(store.Collector())
+	publisher, err := newPublisher(cfg, store, reg, logger)
+	if err != nil {
+		return nil, err
+	}
 	if err := holder.Reload(context.Background()); err != nil {
 		// Not fatal: the daemon serves but is not ready until a valid
 		// mapping arrives (the file is watched), so a bad ConfigMap edit
@@ -235,7 +241,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
 	return &daemon{cfg: cfg, log: logger, store: store, api: api, mapping: holder, pool: pool,
-		deliverer: deliverer, poller: poller, changes: changes, events: events}, nil
+		deliverer: deliverer, publisher: publisher, poller: poller, changes: changes, events: events}, nil
 }
 
 // consoleSettings is the console's Salesforce settings page, where a
@@ -309,6 +315,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	go d.pool.Run(bg)
 	go d.poller.Run(bg)
 	go d.deliverer.Run(bg)
+	d.runPublisher(bg)
 	changesDone := d.runChanges(bg)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -350,6 +357,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	if err := d.deliverer.Drain(dctx); err != nil {
 		d.log.Warn("deliveries still in flight at the deadline stay in the outbox", "err", err)
 	}
+	d.drainPublisher(dctx)
 	d.stopChanges(dctx, changesDone)
 	if err := d.store.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)

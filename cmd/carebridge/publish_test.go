@@ -1,0 +1,71 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carebridge/carebridge/care/publish/publishtest"
+)
+
+// The daemon with publishing configured sends a reply to the publisher,
+// signed with the secret of secret_file, counts it in /metrics and keeps
+// the platform id answered; the shutdown drains the publisher.
+func TestServePublishesReplies(t *testing.T) {
+	dir := t.TempDir()
+	pub := publishtest.New([]byte("file-secret"))
+	defer pub.Close()
+	os.WriteFile(filepath.Join(dir, "publisher.secret"), []byte("file-secret\n"), 0o600)
+	var users strings.Builder
+	for _, u := range [][2]string{{"alice", "agent"}, {"community", "integration"}} {
+		sum := sha256.Sum256([]byte(u[0] + "-token"))
+		fmt.Fprintf(&users, "    - {id: %s, name: %s, email: %s@example.com, role: %s, token_sha256: %s}\n",
+			u[0], u[0], u[0], u[1], hex.EncodeToString(sum[:]))
+	}
+	cfgFile := filepath.Join(dir, "carebridge.yaml")
+	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\npublishing:\n  webhook_url: %s\n"+
+		"  secret_file: publisher.secret\nauth:\n  users:\n%s", pub.URL, users.String()), 0o600)
+	addr, stop := serveInProcess(t, cfgFile)
+	base := "http://" + addr
+
+	code, body := call(t, "POST", base+"/api/v1/cases", "community-token", `{"message":{"external_id":"m1","platform":"twitter",`+
+		`"profile_id":"brand","customer":{"platform_user_id":"ann"},"text":"help"}}`)
+	if code != 201 {
+		t.Fatalf("escalate: %d %s", code, body)
+	}
+	var created struct{ Case struct{ ID int64 } }
+	json.Unmarshal([]byte(body), &created)
+	caseURL := fmt.Sprintf("%s/api/v1/cases/%d", base, created.Case.ID)
+	if code, body := call(t, "PATCH", caseURL, "alice-token", `{"assignee":"alice"}`); code != 200 {
+		t.Fatalf("assign: %d %s", code, body)
+	}
+	if code, body := call(t, "POST", caseURL+"/messages", "alice-token", `{"kind":"reply","text":"on it"}`); code != 201 {
+		t.Fatalf("reply: %d %s", code, body)
+	}
+	waitFor(t, func() bool {
+		_, body := call(t, "GET", caseURL+"/messages", "alice-token", "")
+		return strings.Contains(body, `"state":"sent"`)
+	})
+	taken := pub.Taken()
+	if len(taken) != 1 || taken[0].Message.Text != "on it" || taken[0].InReplyTo == nil || *taken[0].InReplyTo != "m1" {
+		t.Fatalf("taken = %+v", taken)
+	}
+	_, body = call(t, "GET", caseURL+"/messages", "alice-token", "")
+	if !strings.Contains(body, `"external_id":"`+pub.ExternalID(taken[0].DeliveryID)+`"`) {
+		t.Errorf("the platform id is not the reply's external id: %s", body)
+	}
+	_, scrape := call(t, "GET", base+"/metrics", "", "")
+	for _, want := range []string{`carebridge_replies_published_total{result="sent"} 1`, `carebridge_replies_published_total{result="failed"} 0`} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
