@@ -54,6 +54,9 @@ type pubsubServer struct {
 	// dropAfter is how many more events each may deliver first.
 	dropped   chan struct{}
 	dropAfter int
+	// idleClose ends a subscription left without credit that long
+	// (pubsubIdleClose; tests shorten it).
+	idleClose time.Duration
 }
 
 // startPubSub opens the Pub/Sub API on a random port of host and hooks the
@@ -71,7 +74,7 @@ func (s *Server) startPubSub(host string) error {
 	if err != nil {
 		return fmt.Errorf("sfsim: pubsub listen on %s: %w", host, err)
 	}
-	p := &pubsubServer{s: s, log: log, keepalive: s.opts.PubSubKeepalive, ln: ln, dropped: make(chan struct{})}
+	p := &pubsubServer{s: s, log: log, keepalive: s.opts.PubSubKeepalive, ln: ln, dropped: make(chan struct{}), idleClose: pubsubIdleClose}
 	if p.keepalive <= 0 {
 		p.keepalive = DefaultPubSubKeepalive
 	}

@@ -10,11 +10,22 @@ import (
 	"github.com/carebridge/carebridge/connector/pubsub/pubsubapi"
 )
 
+// Limits of a subscription, as Salesforce's: at most maxCredit events
+// requested and not yet delivered (more asked counts as 100), and a stream
+// whose credit is used up ends unless a FetchRequest comes within
+// pubsubIdleClose of the last FetchResponse.
+const (
+	maxCredit       = 100
+	pubsubIdleClose = 60 * time.Second
+)
+
 // Subscribe serves one subscription: the first FetchRequest names the topic,
 // where to start and the first credit; each later one adds credit. The
-// server never sends more events than the credit outstanding, answers an
-// idle stream with an empty keepalive FetchResponse every keepalive period,
-// and ends the stream with an auth error once the session has expired.
+// server never sends more events than the credit outstanding, answers a
+// stream with credit but no events with an empty keepalive FetchResponse
+// every keepalive period, ends a stream left without credit for
+// pubsubIdleClose, and ends the stream with an auth error once the session
+// has expired.
 func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error {
 	ctx := stream.Context()
 	tok, err := p.authenticate(ctx)
@@ -35,7 +46,7 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 	if err != nil {
 		return err
 	}
-	credit := int(first.GetNumRequested())
+	credit := min(int(first.GetNumRequested()), maxCredit)
 	p.open.Add(1)
 	defer p.open.Add(-1)
 
@@ -58,11 +69,22 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 	}()
 
 	p.mu.Lock()
-	dropped := p.dropped
+	dropped, idleClose := p.dropped, p.idleClose
 	p.mu.Unlock()
 	dropLeft := -1 // events still allowed before a drop; -1: no drop asked
-	keepalive := time.NewTimer(p.keepalive)
-	defer keepalive.Stop()
+	// idle fires a keepalive period after the last answer while there is
+	// credit, or idleClose after it while there is none.
+	idle := time.NewTimer(p.keepalive)
+	defer idle.Stop()
+	rearm := func() {
+		d := p.keepalive
+		if credit == 0 {
+			d = idleClose
+		}
+		idle.Stop()
+		idle.Reset(d)
+	}
+	rearm()
 	for {
 		select {
 		case <-dropped: // asked before the writes that woke us
@@ -96,7 +118,7 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 			}); err != nil {
 				return err
 			}
-			resetTimer(keepalive, p.keepalive)
+			rearm()
 			continue
 		}
 		if dropLeft == 0 {
@@ -114,26 +136,28 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 			if n < 0 {
 				return pubsubError(ctx, codes.InvalidArgument, pubsubFetchError, "num_requested must not be negative")
 			}
-			credit += n
+			credit = min(credit+n, maxCredit)
+			rearm()
 		case <-wake:
 		case <-dropped:
 			p.mu.Lock()
 			dropLeft, dropped = p.dropAfter, p.dropped
 			p.mu.Unlock()
-		case <-keepalive.C:
-			// Idle (or out of credit): the replay id the subscription
-			// has reached, which a client may store and resume after.
+		case <-idle.C:
+			if !p.live(tok) {
+				continue // the loop ends the stream with the auth error
+			}
+			if credit == 0 {
+				return nil // no FetchRequest in time: the stream ends
+			}
+			// Credit but no events: the replay id the subscription has
+			// reached, which a client may store and resume after.
 			if err := stream.Send(&pubsubapi.FetchResponse{
 				LatestReplayId: replayID(pos), RpcId: p.rpcID(), PendingNumRequested: int32(credit),
 			}); err != nil {
 				return err
 			}
-			keepalive.Reset(p.keepalive)
+			rearm()
 		}
 	}
-}
-
-func resetTimer(t *time.Timer, d time.Duration) {
-	t.Stop()
-	t.Reset(d)
 }

@@ -3,7 +3,9 @@ package sfsim
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -253,29 +255,30 @@ func pubsubOrg(t *testing.T, n int) (*fakeClock, *Server, *api, *subscriber, str
 
 func replaySeq(ev *pubsubapi.ConsumerEvent) uint64 { return binary.BigEndian.Uint64(ev.GetReplayId()) }
 
-// The server never sends more events than the credit outstanding: once
-// the credit is used, only keepalives come until a FetchRequest adds more.
+// The server never sends more events than the credit outstanding: with
+// three events waiting, each FetchRequest gets exactly what it asked for.
 func TestPubSubFlowControl(t *testing.T) {
-	_, _, _, sub, _ := pubsubOrg(t, 5)
+	_, srv, _, sub, _ := pubsubOrg(t, 5)
 	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 2)
 	got := sub.events(stream, 2)
 	if replaySeq(got[0]) != 1 || replaySeq(got[1]) != 2 {
 		t.Fatalf("replay ids %x %x", got[0].GetReplayId(), got[1].GetReplayId())
 	}
-	// Out of credit with three events waiting: the next answer is a
-	// keepalive at the position reached, never an event.
+	if err := stream.Send(&pubsubapi.FetchRequest{NumRequested: 1}); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := stream.Recv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.GetEvents()) != 0 || resp.GetPendingNumRequested() != 0 || replaySeqOf(resp.GetLatestReplayId()) != 2 {
-		t.Fatalf("out of credit: %d events, pending %d, latest %x", len(resp.GetEvents()), resp.GetPendingNumRequested(), resp.GetLatestReplayId())
+	if len(resp.GetEvents()) != 1 || replaySeq(resp.GetEvents()[0]) != 3 || resp.GetPendingNumRequested() != 0 {
+		t.Fatalf("one more asked: %d events from %x, pending %d", len(resp.GetEvents()), resp.GetLatestReplayId(), resp.GetPendingNumRequested())
 	}
 	if err := stream.Send(&pubsubapi.FetchRequest{NumRequested: 10}); err != nil {
 		t.Fatal(err)
 	}
 	var rest []*pubsubapi.ConsumerEvent
-	for len(rest) < 3 {
+	for len(rest) < 2 {
 		resp, err := stream.Recv()
 		if err != nil {
 			t.Fatal(err)
@@ -285,8 +288,14 @@ func TestPubSubFlowControl(t *testing.T) {
 			t.Fatalf("pending %d after %d of 10", resp.GetPendingNumRequested(), len(rest))
 		}
 	}
-	if len(rest) != 3 || replaySeq(rest[0]) != 3 || replaySeq(rest[2]) != 5 {
+	if len(rest) != 2 || replaySeq(rest[0]) != 4 || replaySeq(rest[1]) != 5 {
 		t.Fatalf("%d more events", len(rest))
+	}
+	// With credit left and nothing to send: keepalives at the position
+	// reached.
+	resp, err = stream.Recv()
+	if err != nil || len(resp.GetEvents()) != 0 || resp.GetPendingNumRequested() != 8 || replaySeqOf(resp.GetLatestReplayId()) != 5 {
+		t.Fatalf("keepalive: %v %v", resp, err)
 	}
 	// Negative credit is refused.
 	if err := stream.Send(&pubsubapi.FetchRequest{NumRequested: -1}); err != nil {
@@ -294,6 +303,45 @@ func TestPubSubFlowControl(t *testing.T) {
 	}
 	if st := streamEnd(t, stream); st.Code() != codes.InvalidArgument {
 		t.Fatalf("negative credit: %v", st)
+	}
+
+	// At most 100 are outstanding, however many are asked for.
+	id := sub.decode(got[0]).Header.RecordIDs[0]
+	for i := range 120 {
+		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Many " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	many := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 500)
+	var n int
+	for n < 100 {
+		resp, err := many.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(resp.GetEvents())
+		if resp.GetPendingNumRequested() != int32(100-n) {
+			t.Fatalf("pending %d after %d", resp.GetPendingNumRequested(), n)
+		}
+	}
+	if err := many.Send(&pubsubapi.FetchRequest{NumRequested: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := many.Recv(); err != nil || len(resp.GetEvents()) != 1 || replaySeq(resp.GetEvents()[0]) != 101 {
+		t.Fatalf("after 100: %v %v", resp, err)
+	}
+}
+
+// A stream whose credit is used up ends when no FetchRequest comes in time.
+func TestPubSubIdleStreamWithoutCreditEnds(t *testing.T) {
+	_, srv, _, sub, _ := pubsubOrg(t, 1)
+	srv.pubsub.mu.Lock()
+	srv.pubsub.idleClose = 30 * time.Millisecond
+	srv.pubsub.mu.Unlock()
+	stream := sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 1)
+	sub.events(stream, 1)
+	if _, err := stream.Recv(); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle without credit: %v, want the stream ended", err)
 	}
 }
 
