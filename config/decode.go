@@ -148,19 +148,11 @@ func (d *decoder) parseFile(data []byte) {
 // extraDocuments reports the first non-empty document after the first (a
 // trailing "---" is harmless) or a syntax error after it.
 func (d *decoder) extraDocuments(dec *yaml.Decoder) {
-	for {
-		var extra yaml.Node
-		err := dec.Decode(&extra)
-		switch {
-		case errors.Is(err, io.EOF):
-			return
-		case err != nil:
-			d.syntaxError(err)
-			return
-		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-			d.at(nodeOrigin(extra.Content[0]), "", "a config file holds one YAML document; a second one starts here")
-			return
-		}
+	switch extra, err := yamlsafe.ExtraDocument(dec); {
+	case err != nil:
+		d.syntaxError(err)
+	case extra != nil:
+		d.at(nodeOrigin(extra.Content[0]), "", "a config file holds one YAML document; a second one starts here")
 	}
 }
 

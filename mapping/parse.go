@@ -127,19 +127,11 @@ func (p *parser) root(m *Mapping, data []byte) {
 // anything, or a syntax error after it. An empty one (a trailing "---", as
 // generators and editors leave) is harmless.
 func (p *parser) extraDocuments(dec *yaml.Decoder) {
-	for {
-		var extra yaml.Node
-		err := dec.Decode(&extra)
-		switch {
-		case errors.Is(err, io.EOF):
-			return
-		case err != nil:
-			p.syntax(err)
-			return
-		case len(extra.Content) > 0 && !isNull(extra.Content[0]):
-			p.add(pos(&extra), "only one YAML document is allowed")
-			return
-		}
+	switch extra, err := yamlsafe.ExtraDocument(dec); {
+	case err != nil:
+		p.syntax(err)
+	case extra != nil:
+		p.add(pos(extra), "only one YAML document is allowed")
 	}
 }
 
@@ -358,7 +350,7 @@ func (p *parser) overridable(o *ObjectMapping, es map[string]entry) {
 // that is not a typo is valid here.
 func typo(name string, candidates []string) string {
 	for _, c := range candidates {
-		if editDistance(strings.ToLower(name), strings.ToLower(c), 2) <= 2 {
+		if yamlsafe.EditDistance(strings.ToLower(name), strings.ToLower(c), 2) <= 2 {
 			return c
 		}
 	}

@@ -3,6 +3,8 @@ package mapping
 import (
 	"fmt"
 	"strings"
+
+	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
 // suggest returns ` (did you mean "X"?)` for the candidate closest to name,
@@ -18,7 +20,7 @@ func suggest(name string, candidates []string) string {
 			continue
 		}
 		lc := strings.ToLower(c)
-		d := editDistance(ln, lc, limit)
+		d := yamlsafe.EditDistance(ln, lc, limit)
 		if d > limit && len(ln) >= 4 && (strings.HasPrefix(lc, ln) || strings.HasPrefix(ln, lc)) {
 			d = limit // a prefix: "parent" for "parent_field"
 		}
@@ -33,35 +35,4 @@ func suggest(name string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b in runes; it
-// gives up early and returns limit+1 once the distance must exceed limit.
-func editDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d > limit || -d > limit {
-		return limit + 1
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			rowMin = min(rowMin, cur[j])
-		}
-		if rowMin > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
