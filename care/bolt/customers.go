@@ -13,15 +13,7 @@ import (
 )
 
 func getCustomer(tx *bbolt.Tx, id int64) (*care.Customer, error) {
-	var c care.Customer
-	ok, err := getJSON(tx.Bucket(bucketCustomers), i64(id), &c)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, care.Errorf(care.CodeNotFound, "customer %d not found", id)
-	}
-	return &c, nil
+	return getRecord[care.Customer](tx, bucketCustomers, i64(id), "customer %d not found", id)
 }
 
 // findCustomer is getCustomer answering nil for a customer that is not

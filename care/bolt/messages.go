@@ -29,20 +29,13 @@ func (s *Store) messageSeq(id string) (uint64, bool) {
 }
 
 func getMessage(tx *bbolt.Tx, seq uint64) (*care.Message, error) {
-	var m care.Message
-	ok, err := getJSON(tx.Bucket(bucketMessages), u64(seq), &m)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, care.Errorf(care.CodeNotFound, "message not found")
-	}
-	if m.ExternalKey == "" {
+	m, err := getRecord[care.Message](tx, bucketMessages, u64(seq), "message not found")
+	if err == nil && m.ExternalKey == "" {
 		// Written by a release before external keys: its Salesforce
 		// record (if any) was upserted by its id.
 		m.ExternalKey = m.ID
 	}
-	return &m, nil
+	return m, err
 }
 
 func externalKey(platform, externalID string) []byte {

@@ -143,15 +143,7 @@ func (s *Store) effectsOf(ch care.Change, after *care.Case) []care.OutboxOp {
 }
 
 func getEntry(tx *bbolt.Tx, id uint64) (*care.OutboxEntry, error) {
-	var e care.OutboxEntry
-	ok, err := getJSON(tx.Bucket(bucketOutbox), u64(id), &e)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, care.Errorf(care.CodeNotFound, "outbox entry %d not found", id)
-	}
-	return &e, nil
+	return getRecord[care.OutboxEntry](tx, bucketOutbox, u64(id), "outbox entry %d not found", id)
 }
 
 // OutboxDue returns up to max pending entries that may be delivered at now,

@@ -37,19 +37,26 @@ func putJSON(b *bbolt.Bucket, key []byte, v any) error {
 // numbers): bbolt's default of one half would leave every page half empty.
 const appendFill = 0.95
 
-func getCase(tx *bbolt.Tx, id int64) (*care.Case, error) {
-	var c care.Case
-	ok, err := getJSON(tx.Bucket(bucketCases), i64(id), &c)
+// getRecord reads the JSON record under key in bucket; a missing one is
+// a not-found error saying notFound (formatted with args).
+func getRecord[T any](tx *bbolt.Tx, bucket, key []byte, notFound string, args ...any) (*T, error) {
+	var v T
+	ok, err := getJSON(tx.Bucket(bucket), key, &v)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, care.Errorf(care.CodeNotFound, "case %d not found", id)
+		return nil, care.Errorf(care.CodeNotFound, notFound, args...)
 	}
-	if c.Fields == nil {
+	return &v, nil
+}
+
+func getCase(tx *bbolt.Tx, id int64) (*care.Case, error) {
+	c, err := getRecord[care.Case](tx, bucketCases, i64(id), "case %d not found", id)
+	if err == nil && c.Fields == nil {
 		c.Fields = map[string]string{}
 	}
-	return &c, nil
+	return c, err
 }
 
 func statusByte(s care.Status) byte {
