@@ -64,11 +64,13 @@ const (
 )
 
 // Query is the case query a saved view makes: its filters and sort over
-// every case the caller sees, paged by q's limit and cursor.
+// every case the caller sees, paged by q's limit and cursor. A search in
+// q narrows the view's own: its words come after the view's.
 func (v SavedView) Query(q CaseQuery) CaseQuery {
 	f := v.Filters
 	return CaseQuery{View: ViewAll, Sort: v.Sort, Limit: q.Limit, Cursor: q.Cursor,
-		Status: f.Status, Priority: f.Priority, Assignee: f.Assignee, Platform: f.Platform, ProfileID: f.ProfileID, Q: f.Q}
+		Status: f.Status, Priority: f.Priority, Assignee: f.Assignee, Platform: f.Platform, ProfileID: f.ProfileID,
+		Q: strings.TrimSpace(f.Q + " " + q.Q)}
 }
 
 // Visible reports whether actor may use v: its owner, or anyone when it is

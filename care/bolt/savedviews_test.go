@@ -33,6 +33,10 @@ func TestSavedViews(t *testing.T) {
 	if got := w.find(t, bob, care.CaseQuery{SavedView: shared.ID}); !slices.Equal(got, []int64{w.refund.ID}) {
 		t.Errorf("the shared view lists %v for bob", got)
 	}
+	// A search within a saved view narrows it.
+	if got := w.find(t, alice, care.CaseQuery{SavedView: mine.ID, Q: "münch"}); !slices.Equal(got, []int64{w.munic.ID}) {
+		t.Errorf("alice's view searched for münch lists %v", got)
+	}
 	if _, err := w.s.Cases(ctx, bob, care.CaseQuery{SavedView: mine.ID}); care.ErrorCode(err) != care.CodeForbidden {
 		t.Errorf("bob using alice's private view: %v, want forbidden", err)
 	}
