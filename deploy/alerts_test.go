@@ -60,14 +60,8 @@ func renderPrometheusRule(rules []byte) []byte {
 
 func readRuleFile(t *testing.T) (ruleFile, []byte) {
 	t.Helper()
-	data, err := os.ReadFile(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rf ruleFile
-	if err := yaml.UnmarshalStrict(data, &rf); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
-	}
+	data := decodeFile(t, alertsFile, func(b []byte, v any) error { return yaml.UnmarshalStrict(b, v) }, &rf)
 	return rf, data
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"reflect"
 	"slices"
@@ -381,14 +380,8 @@ var describeTypes = map[string]string{
 // describe it.
 func simDescribe(t *testing.T) map[string]*mapping.ObjectInfo {
 	t.Helper()
-	raw, err := os.ReadFile("../mapping/testdata/sfsim_describe.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out map[string]*mapping.ObjectInfo
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
+	decodeFile(t, "../mapping/testdata/sfsim_describe.json", json.Unmarshal, &out)
 	return out
 }
 

@@ -57,6 +57,15 @@ func newHolderEnv(t *testing.T, path string) holderEnv {
 	return holderEnv{h: h, mt: mt, log: buf}
 }
 
+// holderWith writes content to a new mapping file and holds it (not yet
+// loaded).
+func holderWith(t *testing.T, content string) (holderEnv, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mapping.yaml")
+	write(t, path, content)
+	return newHolderEnv(t, path), path
+}
+
 func (e holderEnv) counts(t *testing.T) (ok, bad, valid float64) {
 	t.Helper()
 	return testutil.ToFloat64(e.mt.reloads.WithLabelValues("ok")), testutil.ToFloat64(e.mt.reloads.WithLabelValues("error")), testutil.ToFloat64(e.mt.valid)
@@ -155,9 +164,7 @@ func TestHolderReload(t *testing.T) {
 }
 
 func TestHolderPoll(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mapping.yaml")
-	write(t, path, goodV1)
-	e := newHolderEnv(t, path)
+	e, path := holderWith(t, goodV1)
 	ctx := context.Background()
 
 	e.h.poll(ctx)
@@ -238,9 +245,7 @@ func TestHolderConfigMapSwap(t *testing.T) {
 
 // TestHolderRun lets Run notice an edit on its own.
 func TestHolderRun(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mapping.yaml")
-	write(t, path, goodV1)
-	e := newHolderEnv(t, path)
+	e, path := holderWith(t, goodV1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.h.Run(ctx) }()
