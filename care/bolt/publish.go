@@ -255,8 +255,23 @@ func (s *Store) settlePublish(ctx context.Context, id uint64, fn func(tx *bbolt.
 			return err
 		}
 		m.Delivery = &d
-		return putJSON(tx.Bucket(bucketMessages), u64(e.MessageSeq), m)
+		if err := putJSON(tx.Bucket(bucketMessages), u64(e.MessageSeq), m); err != nil {
+			return err
+		}
+		return s.recordDelivery(tx, e.CaseID)
 	})
+}
+
+// recordDelivery tells OnCommit (the console's live feed) that a reply of
+// the case changed its delivery: a case.updated event without a change to
+// the case, on which an open case page refreshes its messages.
+func (s *Store) recordDelivery(tx *bbolt.Tx, caseID int64) error {
+	c, err := getCase(tx, caseID)
+	if err != nil {
+		return err
+	}
+	s.record(care.Change{Before: c, After: *c})
+	return nil
 }
 
 // clipDeliveryError bounds an error kept on a delivery to
@@ -314,6 +329,7 @@ func (s *Store) RetryDelivery(ctx context.Context, actor care.User, caseID int64
 			return err
 		}
 		out = *m
+		s.record(care.Change{Actor: actor, Before: c, After: *c})
 		return nil
 	})
 	if err == nil {

@@ -15,13 +15,19 @@ import (
 )
 
 // newLiveEnv is the console's world with the live feed: the store's
-// commits go to a broker that serves GET /api/v1/events.
-func newLiveEnv(t *testing.T) *env {
+// commits go to a broker that serves GET /api/v1/events. store adds to
+// the store's options.
+func newLiveEnv(t *testing.T, store ...func(*bolt.Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: testworld.NewClock(), users: newDirectory(testUsers)}
 	b := live.New(live.Options{Clock: e.clock})
 	w := testworld.New(t, testworld.WithClock(e.clock), testworld.WithDirectory(e.users),
-		testworld.WithStore(func(o *bolt.Options) { o.OnCommit = b.Publish }),
+		testworld.WithStore(func(o *bolt.Options) {
+			o.OnCommit = b.Publish
+			for _, fn := range store {
+				fn(o)
+			}
+		}),
 		testworld.WithAPI(func(_ *testworld.World, o *httpapi.Options) { o.Events = b }),
 		testworld.WithRoutes(func(w *testworld.World, api *httpapi.Server) {
 			e.dir, e.store, e.api = w.Dir, w.Store, api

@@ -9,6 +9,7 @@ import {
   STATUS, PRIORITY, SENTIMENT, REPLY_TYPE, MESSAGE_TYPE,
 } from './dom.js';
 import { renderSalesforceTab } from './salesforce.js';
+import { deliveryLine, refreshDeliveries } from './delivery.js';
 
 const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
 
@@ -119,6 +120,7 @@ export class CasePage {
     if (!this.convEl || !this.convEl.isConnected) return;
     const have = new Set(this.msgs.map((m) => m.id));
     const added = latest.messages.filter((m) => !have.has(m.id));
+    refreshDeliveries(this.convEl, this.msgs, latest.messages, this.id, this.mayRetry());
     if (added.length) {
       const empty = this.convEl.querySelector('li.empty');
       if (empty) empty.remove();
@@ -270,7 +272,13 @@ export class CasePage {
         ? h('p', { class: 'msg-mentions' }, 'Mentions: ', m.mentions.map((id) => this.userName(id)).join(', '))
         : null,
       atts.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' },
-        atts.map((a) => h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.name || a.type || a.url)))) : null);
+        atts.map((a) => h('li', {}, h('a', { href: a.url, target: '_blank', rel: 'noopener noreferrer' }, a.name || a.type || a.url)))) : null,
+      deliveryLine(m, this.id, this.mayRetry()));
+  }
+
+  /** Whether the viewer may retry a reply the publisher refused. */
+  mayRetry() {
+    return this.me.role === 'supervisor' || this.c.assignee === this.me.id;
   }
 
   // ---- composer ----
