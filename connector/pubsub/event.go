@@ -69,8 +69,11 @@ func (s *Schema) Encode(ev Event) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pubsub: encode %s.%s: %w", s.Name(), name, err)
 		}
-		if days, ok := nv.(int32); ok && kind == KindDate {
-			nv = time.Unix(int64(days)*86400, 0).UTC() // the codec's form of a logical date
+		switch kind {
+		case KindDate: // the codec's form of a logical date
+			nv = time.Unix(int64(nv.(int32))*86400, 0).UTC()
+		case KindCompound: // the codec's form of a record in a union
+			nv = map[string]any{compound(s.field(name)).FullName(): nv}
 		}
 		rec[name] = nv
 	}
@@ -81,7 +84,8 @@ func (s *Schema) Encode(ev Event) ([]byte, error) {
 	return b, nil
 }
 
-// Decode reads an event's Avro payload.
+// Decode reads an event's Avro payload. Field values come as their kinds'
+// Go types (see Kind).
 func (s *Schema) Decode(payload []byte) (Event, error) {
 	var rec map[string]any
 	if err := avro.Unmarshal(s.avro, payload, &rec); err != nil {
@@ -110,11 +114,12 @@ func (s *Schema) Decode(payload []byte) (Event, error) {
 		if v == nil {
 			continue
 		}
-		nv, err := normalize(kind, v)
-		if err != nil {
-			return Event{}, fmt.Errorf("pubsub: decode %s.%s: %w", s.Name(), name, err)
+		if nv, err := normalize(kind, v); err == nil {
+			v = nv
 		}
-		ev.Fields[name] = nv
+		// A type we do not know (a real org's schema may have more) is
+		// kept as the codec read it rather than failing the event.
+		ev.Fields[name] = v
 	}
 	return ev, nil
 }
@@ -164,6 +169,10 @@ func normalize(kind Kind, v any) (any, error) {
 		case int:
 			return int64(n), nil
 		}
+	case KindCompound:
+		if m, ok := v.(map[string]any); ok {
+			return m, nil
+		}
 	case KindDate:
 		switch n := v.(type) {
 		case time.Time:
@@ -177,8 +186,8 @@ func normalize(kind Kind, v any) (any, error) {
 	return nil, fmt.Errorf("a %T is not a %s", v, kind)
 }
 
-// unwrapUnion reads a generic union value, which the Avro decoder may give
-// as {"type": value}.
+// unwrapUnion reads a generic union value: the Avro decoder gives a record
+// in a union as {"full.Name": value}.
 func unwrapUnion(v any) any {
 	if m, ok := v.(map[string]any); ok && len(m) == 1 {
 		for _, inner := range m {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hamba/avro/v2"
 )
 
 func caseSchema(t *testing.T) *Schema {
@@ -165,7 +167,8 @@ const contactSchemaJSON = `{"type":"record","name":"ContactChangeEvent","namespa
   {"name":"Salutation","type":["null","string"],"default":null},{"name":"FirstName","type":["null","string"],"default":null},
   {"name":"LastName","type":["null","string"],"default":null}]}],"default":null},
  {"name":"Email","type":["null","string"],"default":null},
- {"name":"Birthdate","type":["null",{"type":"int","logicalType":"date"}],"default":null}]}`
+ {"name":"Birthdate","type":["null",{"type":"int","logicalType":"date"}],"default":null},
+ {"name":"Photo","type":["null","bytes"],"default":null}]}`
 
 func TestBitmapCompoundFields(t *testing.T) {
 	s, err := ParseSchema(contactSchemaJSON)
@@ -205,14 +208,37 @@ func TestBitmapCompoundFields(t *testing.T) {
 			t.Errorf("Names(%v) accepted", bad)
 		}
 	}
-	// A date field decodes as days since the epoch.
-	ev := Event{Header: Header{ChangeType: ChangeCreate}, Fields: map[string]any{"Birthdate": time.Date(1970, 1, 11, 0, 0, 0, 0, time.UTC)}}
+	// A date field decodes as days since the epoch, a compound field as
+	// its components.
+	ev := Event{Header: Header{ChangeType: ChangeCreate}, Fields: map[string]any{
+		"Birthdate": time.Date(1970, 1, 11, 0, 0, 0, 0, time.UTC),
+		"Name":      map[string]any{"FirstName": "Ada", "LastName": "Lovelace"},
+	}}
 	p, err := s.Encode(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Decode(p); err != nil || got.Fields["Birthdate"] != int32(10) {
+	got, err := s.Decode(p)
+	if err != nil || got.Fields["Birthdate"] != int32(10) {
 		t.Fatalf("date: %#v %v", got.Fields, err)
+	}
+	if want := map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Salutation": nil}; !reflect.DeepEqual(got.Fields["Name"], want) {
+		t.Fatalf("compound: %#v", got.Fields["Name"])
+	}
+	// A type without a kind decodes as the codec reads it.
+	raw, err := avro.Marshal(s.avro, map[string]any{"ChangeEventHeader": map[string]any{
+		"entityName": "Contact", "recordIds": []string{}, "changeType": "UPDATE", "changeOrigin": "", "transactionKey": "",
+		"sequenceNumber": 1, "commitTimestamp": int64(1), "commitNumber": int64(1), "commitUser": "",
+		"nulledFields": []string{}, "diffFields": []string{}, "changedFields": []string{"0x20"},
+	}, "Photo": []byte{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Decode(raw); err != nil || !reflect.DeepEqual(got.Fields["Photo"], []byte{1, 2}) {
+		t.Fatalf("bytes: %#v %v", got.Fields, err)
+	}
+	if _, err := ChangeEventSchema("Contact", []Field{{"Name", KindCompound}}); err == nil {
+		t.Fatal("a compound field without its components was accepted")
 	}
 }
 

@@ -53,11 +53,15 @@ const (
 	// KindDate is a date in days since the epoch: int32 (an Avro int of
 	// logical type date).
 	KindDate
+	// KindCompound is a compound field such as an address or a person's
+	// name: map[string]any of its components (by component name, values of
+	// the kinds above). Only schemas read with ParseSchema have them.
+	KindCompound
 )
 
 // String names the kind as Salesforce's describe does.
 func (k Kind) String() string {
-	return [...]string{"string", "boolean", "double", "int", "datetime", "date"}[k]
+	return [...]string{"string", "boolean", "double", "int", "datetime", "date", "compound"}[k]
 }
 
 func (k Kind) avroType() any {
@@ -158,6 +162,9 @@ func ChangeEventSchema(object string, fields []Field) (*Schema, error) {
 		if seen[f.Name] {
 			return nil, fmt.Errorf("pubsub: %sChangeEvent: field %s twice", object, f.Name)
 		}
+		if f.Kind == KindCompound {
+			return nil, fmt.Errorf("pubsub: %sChangeEvent: compound field %s: only a parsed schema has them", object, f.Name)
+		}
 		seen[f.Name] = true
 		all = append(all, map[string]any{"name": f.Name, "type": []any{"null", f.Kind.avroType()}, "default": nil})
 	}
@@ -200,6 +207,8 @@ func ParseSchema(schemaJSON string) (*Schema, error) {
 func kindOf(t avro.Schema) Kind {
 	t = nonNull(t)
 	switch t.Type() {
+	case avro.Record:
+		return KindCompound
 	case avro.Boolean:
 		return KindBoolean
 	case avro.Double, avro.Float:
@@ -228,6 +237,11 @@ func (s *Schema) Name() string { return s.avro.Name() }
 func (s *Schema) HasField(name string) bool {
 	_, ok := s.fields[name]
 	return ok
+}
+
+// field is the Avro field of a record field of the events.
+func (s *Schema) field(name string) *avro.Field {
+	return s.avro.Fields()[fieldPos(s.avro.Fields(), name)]
 }
 
 // FieldKind is the kind of a record field of the events.
