@@ -14,6 +14,7 @@ import (
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -129,6 +130,33 @@ func TestWalkthrough(t *testing.T) {
 	b.do(chromedp.Navigate(sim.InstanceURL + "/lightning/r/Case/" + got.Salesforce.ID + "/view"))
 	b.waitFrameText("#care-case", "My parcel never arrived")
 	b.shot("salesforce-case-page")
+
+	// 8. Without a carebridge session the embed offers Sign in with
+	// Salesforce in a popup (Salesforce's login refuses to be framed) and
+	// shows the case once the popup is done.
+	fresh := b.incognito()
+	fresh.do(chromedp.Navigate(sim.InstanceURL + "/lightning/r/Case/" + got.Salesforce.ID + "/view"))
+	fresh.waitFrameText("#care-case", "Sign in with Salesforce")
+	popups := chromedp.WaitNewTarget(fresh.ctx, func(info *target.Info) bool { return info.Type == "page" })
+	frame, err := chromedp.Run(fresh.ctx, chromedp.Nodes(chromedp.CSS("#care-case")))
+	if err != nil || len(frame) == 0 {
+		t.Fatalf("the case page's frame: %v", err)
+	}
+	fresh.do(chromedp.Click(chromedp.CSS("#salesforce-sign-in"), chromedp.FromNode(frame[0])))
+	var popupID target.ID
+	select {
+	case popupID = <-popups:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Sign in with Salesforce opened no popup")
+	}
+	pctx, pcancel := chromedp.NewContext(fresh.ctx, chromedp.WithTargetID(popupID))
+	defer pcancel()
+	popup := &walkBrowser{t: t, ctx: pctx, dir: b.dir}
+	popup.waitJS("the org's login form in the popup", `!!document.getElementById('username')`)
+	popup.do(chromedp.SetValue(chromedp.ID("username"), adminEmail))
+	popup.click("#Login")
+	fresh.waitFrameText("#care-case", "My parcel never arrived")
+	fresh.shot("embed-signed-in-by-popup")
 	if strings.Contains(d.logs.String(), adminToken) || strings.Contains(d.logs.String(), sfsim.DefaultClientSecret) {
 		t.Error("the daemon logged a secret")
 	}
@@ -157,9 +185,10 @@ func editConfig(t *testing.T, path string, edits map[string]string) {
 
 // walkBrowser is one headless Chromium tab for the walk-through.
 type walkBrowser struct {
-	t   *testing.T
-	ctx context.Context
-	dir string
+	t       *testing.T
+	ctx     context.Context
+	browser context.Context // the browser, for more tabs
+	dir     string
 }
 
 func newWalkBrowser(t *testing.T, path string) *walkBrowser {
@@ -172,7 +201,7 @@ func newWalkBrowser(t *testing.T, path string) *walkBrowser {
 	bctx, bcancel := chromedp.NewContext(actx)
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 	t.Cleanup(func() { cancel(); bcancel(); acancel() })
-	b := &walkBrowser{t: t, ctx: ctx, dir: os.Getenv("CAREBRIDGE_SCREENSHOT_DIR")}
+	b := &walkBrowser{t: t, ctx: ctx, browser: bctx, dir: os.Getenv("CAREBRIDGE_SCREENSHOT_DIR")}
 	if b.dir == "" {
 		b.dir = t.TempDir()
 	}
@@ -180,6 +209,18 @@ func newWalkBrowser(t *testing.T, path string) *walkBrowser {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return b
+}
+
+// incognito is a tab in a new browser context: no cookies of b.
+func (b *walkBrowser) incognito() *walkBrowser {
+	b.t.Helper()
+	tctx, cancel := chromedp.NewContext(b.browser, chromedp.WithNewBrowserContext())
+	ctx, cancelT := context.WithTimeout(tctx, 60*time.Second)
+	b.t.Cleanup(func() { cancelT(); cancel() })
+	if err := chromedp.Do(ctx); err != nil {
+		b.t.Fatalf("open tab: %v", err)
+	}
+	return &walkBrowser{t: b.t, ctx: ctx, browser: b.browser, dir: b.dir}
 }
 
 func (b *walkBrowser) do(actions ...chromedp.Action[chromedp.Void]) {
