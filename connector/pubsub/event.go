@@ -7,6 +7,16 @@ import (
 	"github.com/hamba/avro/v2"
 )
 
+// codec reads and writes payloads as Salesforce's Java Avro does (array
+// blocks carry only their count), and refuses a payload that claims more
+// list entries or longer text than an event can hold instead of
+// allocating for it.
+var codec = avro.Config{
+	DisableBlockSizeHeader: true,
+	MaxByteSliceSize:       4 << 20, // gRPC's message limit
+	MaxSliceAllocSize:      100_000, // entries of one list (recordIds)
+}.Freeze()
+
 // Header is a ChangeEventHeader as it travels: the field lists
 // (NulledFields, DiffFields, ChangedFields) are bitmaps (see Bitmap);
 // Schema.Names reads them.
@@ -77,7 +87,7 @@ func (s *Schema) Encode(ev Event) ([]byte, error) {
 		}
 		rec[name] = nv
 	}
-	b, err := avro.Marshal(s.avro, rec)
+	b, err := codec.Marshal(s.avro, rec)
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: encode %s: %w", s.Name(), err)
 	}
@@ -88,7 +98,7 @@ func (s *Schema) Encode(ev Event) ([]byte, error) {
 // Go types (see Kind).
 func (s *Schema) Decode(payload []byte) (Event, error) {
 	var rec map[string]any
-	if err := avro.Unmarshal(s.avro, payload, &rec); err != nil {
+	if err := codec.Unmarshal(s.avro, payload, &rec); err != nil {
 		return Event{}, fmt.Errorf("pubsub: decode %s: %w", s.Name(), err)
 	}
 	hm, _ := rec["ChangeEventHeader"].(map[string]any)

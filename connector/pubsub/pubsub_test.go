@@ -292,3 +292,22 @@ func sameSet(a, b []string) bool {
 	}
 	return reflect.DeepEqual(set(a), set(b))
 }
+
+// FuzzDecode: any payload decodes or fails; it never panics.
+func FuzzDecode(f *testing.F) {
+	s, err := CaseChangeEventSchema(Field{"Care_Case_Id__c", KindString})
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed, err := s.Encode(Event{Header: Header{EntityName: "Case", RecordIDs: []string{"500000000000001AAA"}, ChangeType: ChangeUpdate}, Fields: map[string]any{"Status": "New"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		if ev, err := s.Decode(payload); err == nil && ev.Fields == nil {
+			t.Fatal("decoded without fields")
+		}
+	})
+}
