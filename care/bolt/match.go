@@ -83,10 +83,23 @@ func (m *matcher) key(i int) []byte {
 	return []byte(m.words[i]) // the last word: a prefix
 }
 
-// postings gathers the cases under word i (not in order), unless there
-// are more than setCap of them.
+// postings gathers the cases under word i (not in order), unless the
+// word is common (more than setCap postings, or a prefix of such a word).
 func (m *matcher) postings(tx *bbolt.Tx, i int) ([]int64, bool) {
 	prefix := m.key(i)
+	if i < len(m.words)-1 {
+		if wordCount(tx, []byte(m.words[i])) > uint64(setCap) {
+			return nil, false
+		}
+	} else {
+		var n uint64
+		cur := tx.Bucket(bucketSearchWordCounts).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			if n += getU64(v); n > uint64(setCap) {
+				return nil, false
+			}
+		}
+	}
 	ids := []int64{}
 	for _, name := range [][]byte{bucketSearchWords, bucketSearchNames} {
 		cur := tx.Bucket(name).Cursor()
@@ -102,26 +115,25 @@ func (m *matcher) postings(tx *bbolt.Tx, i int) ([]int64, bool) {
 	return ids, true
 }
 
-// has reports whether case id has word i, by the per-case buckets.
-func (m *matcher) has(tx *bbolt.Tx, id int64, i int) bool {
+// has reports whether case id has word i: in its logged messages, its
+// word list (words, sorted) or its customer's names.
+func (m *matcher) has(tx *bbolt.Tx, id int64, i int, words [][]byte) bool {
 	if _, ok := m.fromLog[i][id]; ok {
 		return true
 	}
-	key := join(i64(id), []byte(m.words[i]))
+	w := []byte(m.words[i])
 	last := i == len(m.words)-1
-	for _, name := range [][]byte{bucketSearchCaseWords, bucketSearchCaseNames} {
-		b := tx.Bucket(name)
-		if !last {
-			if b.Get(key) != nil {
-				return true
-			}
-			continue
-		}
-		if k, _ := b.Cursor().Seek(key); k != nil && bytes.HasPrefix(k, key) {
-			return true
-		}
+	j, found := slices.BinarySearchFunc(words, w, bytes.Compare)
+	if found || (last && j < len(words) && bytes.HasPrefix(words[j], w)) {
+		return true
 	}
-	return false
+	key := join(i64(id), w)
+	names := tx.Bucket(bucketSearchCaseNames)
+	if !last {
+		return names.Get(key) != nil
+	}
+	k, _ := names.Cursor().Seek(key)
+	return k != nil && bytes.HasPrefix(k, key)
 }
 
 // matches reports whether case id matches the search.
@@ -131,8 +143,12 @@ func (m *matcher) matches(tx *bbolt.Tx, id int64) bool {
 			return false
 		}
 	}
+	if len(m.verify) == 0 {
+		return true
+	}
+	words := caseWordList(tx.Bucket(bucketSearchCaseWords).Get(i64(id)))
 	for _, i := range m.verify {
-		if !m.has(tx, id, i) {
+		if !m.has(tx, id, i, words) {
 			return false
 		}
 	}

@@ -4,8 +4,8 @@ package bolt
 // usernames, kept in the transaction of every write that changes them, so
 // a search never lags or disagrees with the store.
 //
-//	search_words      word 0x00 case id → ∅ (words of the case's messages and notes)
-//	search_case_words case id, word → ∅ (the same, by case: a deleted case leaves the index)
+//	search_words      word 0x00 case id → ∅ (words of the case's messages and notes, while rare)
+//	search_case_words case id → the words of its messages, sorted, joined by 0x00
 //	search_log        words of messages not yet in search_words (see searchlog.go)
 //	search_names      word 0x00 case id → ∅ (words of the case's customer)
 //	search_case_names case id, word → ∅ (the same, by case)
@@ -29,8 +29,11 @@ var (
 	bucketSearchCaseNames = []byte("search_case_names")
 	bucketSearchCustomers = []byte("search_customers")
 
+	searchBuckets = [][]byte{bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames,
+		bucketSearchCustomers, bucketSearchLog, bucketSearchWordCounts}
+
 	// metaSearchIndex marks a database whose search index is complete.
-	metaSearchIndex = []byte("search_indexed_v2")
+	metaSearchIndex = []byte("search_indexed_v3")
 )
 
 // Tokenizing bounds.
@@ -128,20 +131,14 @@ func (s *Store) unindexCase(tx *bbolt.Tx, c *care.Case) error {
 	if err := unlogCase(tx, c.ID); err != nil {
 		return err
 	}
-	words, byCase := tx.Bucket(bucketSearchWords), tx.Bucket(bucketSearchCaseWords)
-	prefix := i64(c.ID)
-	var keys [][]byte
-	cur := byCase.Cursor()
-	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
-		keys = append(keys, bytes.Clone(k))
+	lists := tx.Bucket(bucketSearchCaseWords)
+	for _, w := range caseWordList(lists.Get(i64(c.ID))) {
+		if err := tx.Bucket(bucketSearchWords).Delete(join(w, sep, i64(c.ID))); err != nil {
+			return err
+		}
 	}
-	for _, k := range keys {
-		if err := words.Delete(wordKey(string(k[8:]), c.ID)); err != nil {
-			return err
-		}
-		if err := byCase.Delete(k); err != nil {
-			return err
-		}
+	if err := lists.Delete(i64(c.ID)); err != nil {
+		return err
 	}
 	names, err := caseCustomerWords(tx, c)
 	if err != nil {

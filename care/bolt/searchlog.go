@@ -7,10 +7,12 @@ package bolt
 // compactAt messages the committer folds it into the index in one
 // transaction of sorted writes.
 //
-//	search_log  seq → case id, words joined by 0x00
+//	search_log          seq → case id, words joined by 0x00
+//	search_word_counts  word → postings it has had in search_words
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 
@@ -18,7 +20,10 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-var bucketSearchLog = []byte("search_log")
+var (
+	bucketSearchLog        = []byte("search_log")
+	bucketSearchWordCounts = []byte("search_word_counts")
+)
 
 // compactAt is the number of logged messages that makes the committer
 // fold the log into the index (Store.compactAt overrides it in tests).
@@ -56,50 +61,96 @@ func readLogEntry(v []byte) (logEntry, bool) {
 	return logEntry{caseID: int64(getU64(v[:8])), words: bytes.Split(v[8:], sep)}, true
 }
 
-// postings are index keys to write: sorted first, so that each page of
-// the index is written once however many keys land on it.
-type postings struct{ words, byCase [][]byte }
+// fold adds words to cases in the index: each case's word list (one
+// value a case) takes the words it lacks, and a word new to a case gets a
+// posting (word, case) while the word is rare, counted in
+// search_word_counts; a word with more than setCap postings is common and
+// gets no more (a search checks it case by case, in the word lists). The
+// keys are written in order, so each page of the index is written once
+// however many keys land on it.
+type fold map[int64][][]byte
 
-func (p *postings) add(caseID int64, words [][]byte) {
-	for _, w := range words {
-		p.words = append(p.words, join(w, sep, i64(caseID)))
-		p.byCase = append(p.byCase, join(i64(caseID), w))
+func (f fold) add(caseID int64, words [][]byte) { f[caseID] = append(f[caseID], words...) }
+
+func (f fold) write(tx *bbolt.Tx) error {
+	lists, counts := tx.Bucket(bucketSearchCaseWords), tx.Bucket(bucketSearchWordCounts)
+	ids := slices.Sorted(maps.Keys(f))
+	count := map[string]uint64{}
+	var posts [][]byte
+	for _, id := range ids {
+		have := caseWordList(lists.Get(i64(id)))
+		var added [][]byte
+		for _, w := range f[id] {
+			if i, found := slices.BinarySearchFunc(have, w, bytes.Compare); !found {
+				have = slices.Insert(have, i, w)
+				added = append(added, w)
+			}
+		}
+		if len(added) == 0 {
+			continue
+		}
+		if err := lists.Put(i64(id), bytes.Join(have, sep)); err != nil {
+			return err
+		}
+		for _, w := range added {
+			n, ok := count[string(w)]
+			if !ok {
+				if v := counts.Get(w); v != nil {
+					n = getU64(v)
+				}
+			}
+			if n > uint64(setCap) {
+				continue // common: no more postings
+			}
+			count[string(w)] = n + 1
+			posts = append(posts, join(w, sep, i64(id)))
+		}
 	}
-}
-
-func (p *postings) write(tx *bbolt.Tx) error {
-	for _, part := range []struct {
-		bucket []byte
-		keys   [][]byte
-	}{{bucketSearchWords, p.words}, {bucketSearchCaseWords, p.byCase}} {
-		slices.SortFunc(part.keys, bytes.Compare)
-		b := tx.Bucket(part.bucket)
-		for i, k := range part.keys {
-			if i > 0 && bytes.Equal(k, part.keys[i-1]) {
-				continue
-			}
-			if err := putAbsent(b, k); err != nil {
-				return err
-			}
+	slices.SortFunc(posts, bytes.Compare)
+	idx := tx.Bucket(bucketSearchWords)
+	for _, k := range posts {
+		if err := idx.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	for _, w := range slices.Sorted(maps.Keys(count)) {
+		if err := counts.Put([]byte(w), u64(count[w])); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
+// caseWordList splits a case's word list (sorted, joined by 0x00).
+func caseWordList(v []byte) [][]byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return bytes.Split(bytes.Clone(v), sep)
+}
+
+// wordCount is how many postings word w has had (common past setCap).
+func wordCount(tx *bbolt.Tx, w []byte) uint64 {
+	if v := tx.Bucket(bucketSearchWordCounts).Get(w); v != nil {
+		return getU64(v)
+	}
+	return 0
+}
+
 // compactSearchLog folds the whole log into the index.
 func (s *Store) compactSearchLog() error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		var p postings
+		f := fold{}
 		err := tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
 			if e, ok := readLogEntry(v); ok {
-				p.add(e.caseID, e.words)
+				f.add(e.caseID, e.words)
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		if err := p.write(tx); err != nil {
+		if err := f.write(tx); err != nil {
 			return err
 		}
 		if err := tx.DeleteBucket(bucketSearchLog); err != nil {

@@ -28,6 +28,15 @@ func (s *Store) migrateSearchIndex() error {
 		if done = tx.Bucket(bucketMeta).Get(metaSearchIndex) != nil; done {
 			return nil
 		}
+		// Start from nothing: an index of an earlier layout goes.
+		for _, name := range searchBuckets {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
 		err := tx.Bucket(bucketCustomers).ForEach(func(k, v []byte) error {
 			var c care.Customer
 			if err := json.Unmarshal(v, &c); err != nil {
@@ -64,7 +73,7 @@ func (s *Store) migrateSearchIndex() error {
 					k, v = cur.Next()
 				}
 			}
-			var p postings
+			f := fold{}
 			for n := 0; k != nil && n < migrateChunk; k, v = cur.Next() {
 				n++
 				last = bytes.Clone(k)
@@ -79,9 +88,9 @@ func (s *Store) migrateSearchIndex() error {
 				for _, w := range Words(m.Text, maxMessageWords) {
 					words = append(words, []byte(w))
 				}
-				p.add(m.CaseID, words)
+				f.add(m.CaseID, words)
 			}
-			return p.write(tx)
+			return f.write(tx)
 		})
 		if err != nil {
 			return err

@@ -71,11 +71,11 @@ var (
 	bucketSFCases       = []byte("salesforce_cases")
 	bucketCaseKeys      = []byte("case_keys")
 
-	allBuckets = [][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
+	allBuckets = append([][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
-		bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers, bucketSearchLog,
-		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages}
+		bucketViewCounts, bucketCaseMentions,
+		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages}, searchBuckets...)
 )
 
 // ErrClosed is returned by writes after Close.
