@@ -49,6 +49,7 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 	credit := min(int(first.GetNumRequested()), maxCredit)
 	p.open.Add(1)
 	defer p.open.Add(-1)
+	p.s.log.Debug("sfsim: pubsub subscribe", "topic", first.GetTopicName(), "preset", first.GetReplayPreset().String(), "from", pos)
 
 	// The client's later FetchRequests arrive on their own goroutine.
 	more := make(chan int)
