@@ -83,6 +83,9 @@ type Console struct {
 	api          *httpapi.Server
 	sf           *sfSignIn // nil: Sign in with Salesforce is off
 	cases        CaseKeys
+	// localhost: public_url is http://localhost, where browsers take
+	// Secure cookies, so the embed cookie can be SameSite=None there too.
+	localhost bool
 }
 
 // New builds the console. It loads the revoked-session list from
@@ -115,6 +118,7 @@ func New(ctx context.Context, opts Options) (*Console, error) {
 			return nil, fmt.Errorf("console: public URL %q is not an http(s) URL", opts.PublicURL)
 		}
 		c.secure = u.Scheme == "https"
+		c.localhost = u.Hostname() == "localhost"
 		c.publicOrigin = u.Scheme + "://" + u.Host
 	}
 	csp, err := frameAncestors(opts.EmbedFrameAncestors)
@@ -438,7 +442,8 @@ func (c *Console) cookie(s session, value string, maxAge time.Duration) *http.Co
 	}
 	if s.Embed {
 		ck.Name = EmbedCookieName
-		if c.secure {
+		if c.secure || c.localhost {
+			ck.Secure = true
 			// A cookie a cross-site iframe sends must be SameSite=None,
 			// which browsers accept only with Secure. Partitioned (CHIPS)
 			// keeps it working where third-party cookies are blocked: it is

@@ -72,6 +72,10 @@ func TestLoginSetsCookie(t *testing.T) {
 		// Browsers refuse SameSite=None without Secure: over plain http the
 		// embed cookie stays Lax (it works same-site, as in local tests).
 		{"embed over http", "http://127.0.0.1:8080", "/embed/cases/3", EmbedCookieName, false, http.SameSiteLaxMode, false, "/embed/cases/3"},
+		// http://localhost is a secure context: browsers take Secure (and
+		// so SameSite=None) cookies from it, for a framed local console.
+		{"embed on localhost", "http://localhost:8080", "/embed/cases/3", EmbedCookieName, true, http.SameSiteNoneMode, true, "/embed/cases/3"},
+		{"console on localhost", "http://localhost:8080", "", CookieName, false, http.SameSiteLaxMode, false, "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
