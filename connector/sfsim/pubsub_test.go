@@ -558,3 +558,45 @@ func TestNoPubSubServesNone(t *testing.T) {
 	srv.DropChangeStreams(0)
 	srv.ExpireChangeEvents(time.Now())
 }
+
+// Custom Case fields of every type a --schema file declares travel in the
+// events with their values.
+func TestPubSubCustomFieldsOfEveryType(t *testing.T) {
+	ext, err := ParseSchema("case.yaml", []byte(`objects:
+  Case:
+    fields:
+      Score__c: {type: double}
+      Visits__c: {type: int}
+      Due__c: {type: date}
+      Seen__c: {type: datetime}
+      Vip__c: {type: boolean}
+      Tags__c: {type: multipicklist, values: [a, b]}
+      Mood__c: {type: picklist, values: [Happy, Sad]}
+      Note__c: {type: textarea, length: 1000}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock, srv, a := clockedOrg(t, Options{Schema: ext})
+	sub := newSubscriber(t, srv, a)
+	stream := sub.open(pubsubapi.ReplayPreset_LATEST, nil, 10)
+	waitSubscribed(t, srv, 1)
+	seen := clock.Now().Add(-time.Hour).Truncate(time.Second)
+	id := a.mustCreate("Case", map[string]any{
+		"Subject": "Typed", "Score__c": 4.5, "Visits__c": 3, "Due__c": "1970-01-11", "Seen__c": seen.Format(time.RFC3339),
+		"Vip__c": true, "Tags__c": "a;b", "Mood__c": "Happy", "Note__c": "long",
+	})
+	ev := sub.decode(sub.events(stream, 1)[0])
+	want := map[string]any{
+		"Score__c": 4.5, "Visits__c": int32(3), "Due__c": int32(10), "Seen__c": seen.UnixMilli(),
+		"Vip__c": true, "Tags__c": "a;b", "Mood__c": "Happy", "Note__c": "long", "Subject": "Typed",
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(ev.Fields[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, ev.Fields[k], v)
+		}
+	}
+	if ev.Header.ChangeType != pubsub.ChangeCreate || ev.Header.RecordIDs[0] != id {
+		t.Fatalf("header %+v", ev.Header)
+	}
+}
