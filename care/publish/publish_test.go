@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/publish"
+	"github.com/carebridge/carebridge/care/publish/publishtest"
 	"github.com/carebridge/carebridge/connector/testworld"
 )
 
@@ -333,7 +334,7 @@ func TestRunPublishesOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	taken := make(chan publish.Body, 1)
-	w.pub.OnTake(func(b publish.Body) { taken <- b })
+	w.pub.OnTake(func(d publishtest.Delivery) { taken <- d.Body })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()

@@ -42,7 +42,7 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultWorkers      = 8
+	DefaultWorkers      = 16
 	DefaultTimeout      = 10 * time.Second
 	DefaultBaseBackoff  = time.Second
 	DefaultMaxBackoff   = 10 * time.Minute
@@ -64,7 +64,7 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger // nil discards
 
-	Workers int           // deliveries at once, each of another case (default 8)
+	Workers int           // deliveries at once, each of another case (default 16)
 	Timeout time.Duration // one request (default 10s)
 	// BaseBackoff and MaxBackoff shape the retries of one reply:
 	// exponential from BaseBackoff (default 1s), ±20% jitter, capped at

@@ -26,6 +26,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // report is the whole benchmark result.
 type report struct {
+	// Publish is replies reaching the publisher (SPEC §16).
+	Publish *publishResult `json:"publish,omitempty"`
+
 	Store *storeResult `json:"store,omitempty"`
 	Push  *pushResult  `json:"push,omitempty"`
 	Poll  *pollResult  `json:"status_from_salesforce,omitempty"`
@@ -38,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	only := fs.String("only", "push,status,store,search,feed", "comma-separated sections to run: push, status, store, search, feed")
+	only := fs.String("only", "push,status,store,search,feed,publish", "comma-separated sections to run: push, status, store, search, feed, publish")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
 	messages := fs.Int("messages", 1000, "push: messages in the burst")
 	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
@@ -55,6 +58,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	feedSubscribers := fs.Int("feed-subscribers", 100, "feed: event streams connected")
 	feedChanges := fs.Int("feed-changes", 200, "feed: changes timed")
+	publishReplies := fs.Int("publish-replies", 1000, "publish: replies written")
+	publishCases := fs.Int("publish-cases", 50, "publish: cases the replies spread over")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,6 +80,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, s := range sections {
 		var err error
 		switch strings.TrimSpace(s) {
+		case "publish":
+			var r publishResult
+			r, err = benchPublish(ctx, publishOptions{replies: *publishReplies, cases: *publishCases, workers: *workers, latency: *latency}, progress)
+			rep.Publish = &r
 		case "feed":
 			var r liveEventsResult
 			r, err = benchLiveEvents(ctx, *feedSubscribers, *feedChanges, progress)
@@ -156,6 +165,7 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
 	}
 	printLiveEvents(tw, rep.LiveEvents)
+	printPublish(tw, rep.Publish)
 	printSearch(tw, rep.Search)
 	tw.Flush()
 }

@@ -137,6 +137,19 @@ func (s *Server) DropChangeStreams(afterEvents int) {
 	p.dropped = make(chan struct{})
 }
 
+// InjectChangeGaps makes the next n Case change events gap events
+// (GAP_CREATE, GAP_UPDATE, ...: the ids without the values), as Salesforce
+// publishes when it cannot compute a change; the subscriber must read the
+// records.
+func (s *Server) InjectChangeGaps(n int) {
+	if s.pubsub == nil {
+		return
+	}
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	s.pubsub.log.gaps = max(n, 0)
+}
+
 // ExpireChangeEvents forgets the change events committed before t, as
 // retention does after 72 hours: a replay from before them fails.
 func (s *Server) ExpireChangeEvents(before time.Time) {

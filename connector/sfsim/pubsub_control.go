@@ -10,6 +10,8 @@ import (
 //   - POST /__sim/pubsub/drop {"after_events":N}: every open subscription
 //     ends with UNAVAILABLE once it has delivered N more events (0 or no
 //     body: at once), as a connection lost mid-batch.
+//   - POST /__sim/pubsub/gaps {"count":N}: the next N Case change events
+//     are GAP_ events (ids, no values).
 //   - POST /__sim/pubsub/expire {"before":"2006-01-02T15:04:05Z"}: the
 //     change events committed before that time (no body: all of them) are
 //     past retention.
@@ -33,6 +35,15 @@ func (s *Server) servePubSubControl(w http.ResponseWriter, action string, b []by
 			}
 		}
 		s.DropChangeStreams(in.AfterEvents)
+	case "gaps":
+		var in struct {
+			Count int `json:"count"`
+		}
+		if err := strictJSON(b, &in); err != nil || in.Count < 0 {
+			ctlErr(http.StatusBadRequest, "want {\"count\":N} with N >= 0")
+			return
+		}
+		s.InjectChangeGaps(in.Count)
 	case "expire":
 		var in struct {
 			Before *time.Time `json:"before"`

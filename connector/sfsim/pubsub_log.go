@@ -34,6 +34,8 @@ type changeLog struct {
 	now         func() time.Time
 	// wake is closed and replaced at every new event.
 	wake chan struct{}
+	// gaps is how many of the next events are GAP_ events (InjectChangeGaps).
+	gaps int
 }
 
 type eventField struct {
@@ -136,6 +138,12 @@ func (l *changeLog) add(tx *txn, changeType string, r *record, old map[string]an
 			SequenceNumber: 1, CommitTimestamp: at.UnixMilli(), CommitNumber: int64(l.next), CommitUser: user,
 		},
 		Fields: map[string]any{},
+	}
+	if l.gaps > 0 {
+		// A gap event says the record changed without the values.
+		l.gaps--
+		ev.Header.ChangeType = "GAP_" + changeType
+		changeType = ev.Header.ChangeType
 	}
 	switch changeType {
 	case pubsub.ChangeCreate, pubsub.ChangeUndelete:

@@ -600,3 +600,27 @@ func TestPubSubCustomFieldsOfEveryType(t *testing.T) {
 		t.Fatalf("header %+v", ev.Header)
 	}
 }
+
+// Injected gaps publish GAP_ events: the record's id without its values.
+func TestPubSubGapEvents(t *testing.T) {
+	_, srv, _, sub, id := pubsubOrg(t, 1)
+	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/gaps", `{"count":1}`); status != http.StatusNoContent {
+		t.Fatalf("gaps: %d %s", status, body)
+	}
+	for _, subject := range []string{"Gap", "Plain"} {
+		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": subject}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 3)
+	gap, plain := sub.decode(got[1]), sub.decode(got[2])
+	if gap.Header.ChangeType != pubsub.ChangeGapUpdate || gap.Header.RecordIDs[0] != id || len(gap.Fields) != 0 || len(gap.Header.ChangedFields) != 0 {
+		t.Fatalf("gap event %+v", gap)
+	}
+	if plain.Header.ChangeType != pubsub.ChangeUpdate || plain.Fields["Subject"] != "Plain" {
+		t.Fatalf("after the gap %+v", plain)
+	}
+	if status, _ := simCall(t, srv, http.MethodPost, "/__sim/pubsub/gaps", `{"count":-1}`); status != http.StatusBadRequest {
+		t.Fatalf("negative gaps: %d", status)
+	}
+}

@@ -39,7 +39,7 @@ type Publisher struct {
 	deliveries []Delivery
 	taken      []publish.Body    // first acceptance of each delivery id, in order
 	ids        map[string]string // delivery id → the external id answered
-	onTake     func(publish.Body)
+	onTake     func(Delivery)
 }
 
 // New starts a publisher that checks signatures with secret; Close stops
@@ -72,8 +72,8 @@ func (p *Publisher) Fail(status int, text string) {
 func (p *Publisher) Recover() { p.Fail(0, "") }
 
 // OnTake is called with each delivery taken for the first time (not with
-// replays).
-func (p *Publisher) OnTake(fn func(publish.Body)) {
+// replays); its At is when the request arrived.
+func (p *Publisher) OnTake(fn func(Delivery)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.onTake = fn
@@ -132,11 +132,11 @@ func (p *Publisher) serve(w http.ResponseWriter, r *http.Request) {
 		id = fmt.Sprintf("platform-%d", len(p.ids)+1)
 		p.ids[d.Body.DeliveryID] = id
 		p.taken = append(p.taken, d.Body)
-		if p.onTake != nil {
-			p.onTake(d.Body)
-		}
 	}
 	d.Replay, d.Status = seen, http.StatusOK
+	if !seen && p.onTake != nil {
+		p.onTake(d)
+	}
 	p.deliveries = append(p.deliveries, d)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(publish.Answer{ExternalID: id})
