@@ -28,6 +28,8 @@
 //
 // Writes go through one committer goroutine that groups concurrent writes
 // into one transaction (group commit), so ingest is not bound by fsync.
+// The case changes of each committed group go to Options.OnCommit, in
+// commit order, from a goroutine of their own (notify.go).
 package bolt
 
 import (
