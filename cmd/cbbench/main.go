@@ -1,7 +1,7 @@
 // Command cbbench measures carebridge: message push to Salesforce against
 // the in-process simulator with added latency (and the naive
-// one-call-per-message baseline), status latency from Salesforce, and the
-// Care store. It prints a table, or JSON with --json.
+// one-call-per-message baseline), status latency from Salesforce by polling
+// and by change events (Pub/Sub API), and the Care store. It prints a table, or JSON with --json.
 package main
 
 import (
@@ -34,14 +34,16 @@ type report struct {
 	Poll  *pollResult  `json:"status_from_salesforce,omitempty"`
 	// LiveEvents is the console's live feed (GET /api/v1/events).
 	LiveEvents *liveEventsResult `json:"live_events,omitempty"`
-	Search     *searchResult     `json:"search,omitempty"`
+	// Events is beside Poll: the same latency by change events.
+	Events *eventsResult `json:"status_from_salesforce_by_events,omitempty"`
+	Search *searchResult `json:"search,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	only := fs.String("only", "push,status,store,search,feed,publish", "comma-separated sections to run: push, status, store, search, feed, publish")
+	only := fs.String("only", "push,status,events,store,search,feed,publish", "comma-separated sections to run: push, status, events, store, search, feed, publish")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
 	messages := fs.Int("messages", 1000, "push: messages in the burst")
 	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
@@ -51,15 +53,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	unlinked := fs.Int("unlinked", 1000, "status: other Cases of the org that change during the run (a poll must not read them)")
 	changes := fs.Int("changes", 10, "status: Salesforce-side changes timed per size")
 	poll := fs.Duration("poll", time.Second, "status: poll interval")
+	eventRates := fs.String("event-rates", "1,100", "events: Salesforce-side changes per second, one run each")
+	eventChanges := fs.Int("event-changes", 100, "events: changes timed per rate")
 	storeMessages := fs.Int("store-messages", 100_000, "store: messages to ingest")
 	storeCases := fs.Int("store-cases", 100_000, "store: cases for the inbox view")
 	workers := fs.Int("workers", 64, "store: concurrent ingest callers")
-	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
-	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	feedSubscribers := fs.Int("feed-subscribers", 100, "feed: event streams connected")
 	feedChanges := fs.Int("feed-changes", 200, "feed: changes timed")
 	publishReplies := fs.Int("publish-replies", 1000, "publish: replies written")
 	publishCases := fs.Int("publish-cases", 50, "publish: cases the replies spread over")
+	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
+	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,6 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sizes, err := parseInts(*linked)
 	if err != nil {
 		fmt.Fprintln(stderr, "cbbench: --linked:", err)
+		return 2
+	}
+	rates, err := parseInts(*eventRates)
+	if err != nil {
+		fmt.Fprintln(stderr, "cbbench: --event-rates:", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -104,6 +113,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			var r pollResult
 			r, err = benchPoll(ctx, pollOptions{latency: *latency, sizes: sizes, unlinked: *unlinked, changes: *changes, interval: *poll}, progress)
 			rep.Poll = &r
+		case "events":
+			var r eventsResult
+			r, err = benchEvents(ctx, eventsOptions{latency: *latency, rates: rates, changes: *eventChanges}, progress)
+			rep.Events = &r
 		default:
 			fmt.Fprintf(stderr, "cbbench: unknown section %q\n", s)
 			return 2
@@ -155,6 +168,12 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 			fmt.Fprintf(tw, "status\t%d linked cases: Salesforce→Care p50/p95\t%.0f / %.0f ms (poll every %s, %d polls)\n", s.Linked, s.P50Millis, s.P95Millis, p.Interval, s.Polls)
 		}
 	}
+	if e := rep.Events; e != nil {
+		for _, r := range e.Rates {
+			fmt.Fprintf(tw, "events\t%d changes/s: Salesforce→Care p50/p95\t%.0f / %.0f ms (%d changes, no poll)\n", r.PerSecond, r.P50Millis, r.P95Millis, r.Changes)
+			fmt.Fprintf(tw, "events\t%d changes/s: REST calls per change\t%.2f\n", r.PerSecond, r.RESTCallsPerChange)
+		}
+	}
 	if s := rep.Store; s != nil {
 		fmt.Fprintf(tw, "store\tingest (%d callers)\t%.0f messages/s\n", s.IngestConcurrent, s.IngestPerSecond)
 		fmt.Fprintf(tw, "store\tafter ingesting %d messages: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Messages, float64(s.IngestFileBytes)/1e6, float64(s.IngestPeakRSSBytes)/1e6)
@@ -164,9 +183,9 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 			s.LargestPage.Messages, float64(s.LargestPage.AnswerBytes)/1e6, float64(s.LargestPage.AllocatedBytes)/1e6)
 		fmt.Fprintf(tw, "store\twith %d cases too: bbolt file, peak RSS\t%.1f MB, %.1f MB\n", s.Cases, float64(s.FileBytes)/1e6, float64(s.PeakRSSBytes)/1e6)
 	}
+	printSearch(tw, rep.Search)
 	printLiveEvents(tw, rep.LiveEvents)
 	printPublish(tw, rep.Publish)
-	printSearch(tw, rep.Search)
 	tw.Flush()
 }
 

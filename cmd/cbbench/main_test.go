@@ -14,7 +14,7 @@ func TestSmallRun(t *testing.T) {
 	}
 	var out, errs bytes.Buffer
 	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
-		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
+		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--event-changes", "3", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
 		"--search-cases", "300", "--search-messages", "3000"},
 		&out, &errs)
 	if code != 0 {
@@ -35,6 +35,11 @@ func TestSmallRun(t *testing.T) {
 	// alone.
 	if s := rep.Poll.Sizes[0]; s.Unlinked != 1000 || s.RowsPerPoll > 20 {
 		t.Fatalf("status, 10 linked cases: %+v", s)
+	}
+	// Changes by events: each reaches Care, with no REST call.
+	if e := rep.Events; e == nil || len(e.Rates) != 2 || e.Rates[1].PerSecond != 100 || e.Rates[0].P95Millis <= 0 ||
+		e.Rates[0].RESTCallsPerChange != 0 || e.Rates[1].RESTCallsPerChange != 0 {
+		t.Fatalf("events: %+v", e)
 	}
 	if s := rep.Store; s == nil || s.IngestPerSecond <= 0 || s.InboxP95Millis <= 0 || s.FileBytes <= 0 || s.PeakRSSBytes <= 0 {
 		t.Fatalf("store: %+v", s)

@@ -75,24 +75,11 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 			return res, err
 		}
 	}
-	// The backfills of the links are delivered first, as a running daemon
-	// would have done long before.
-	d, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: w.store, Tokens: w.pool, Mapping: w.holder.Current})
-	if err != nil {
-		return res, err
-	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go d.Run(runCtx)
-	for {
-		st, err := w.store.OutboxStats(ctx)
-		if err != nil {
-			return res, err
-		}
-		if st.Pending == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	d, err := w.deliverBackfills(ctx, runCtx)
+	if err != nil {
+		return res, err
 	}
 	w.present()
 	p, err := outbox.NewPoller(outbox.PollerOptions{Store: w.store, KV: w.store.KV(outbox.Namespace), Tokens: w.pool,
