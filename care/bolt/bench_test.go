@@ -17,6 +17,7 @@ import (
 var benchUsers = care.NewDirectory([]care.User{
 	{ID: "alice", Name: "Alice", Role: care.RoleAgent},
 	{ID: "bob", Name: "Bob", Role: care.RoleAgent},
+	{ID: "carol", Name: "Carol", Role: care.RoleAgent},
 	{ID: "sue", Name: "Sue", Role: care.RoleSupervisor},
 	{ID: "community", Name: "Community", Role: care.RoleIntegration},
 })

@@ -158,6 +158,9 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 			externalEntry{seq: seq, caseID: m.CaseID, event: ev}.bytes()); err != nil {
 			return err
 		}
+		if err := s.routeCase(tx, before, open, now); err != nil {
+			return err
+		}
 		ops := s.effectsOf(care.Change{Actor: actor, Before: before, After: *open, Message: m,
 			EscalateToSalesforce: in.Salesforce}, open)
 		if err := s.putCase(tx, before, open); err != nil {
@@ -239,6 +242,9 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 			// Salesforce moved on: what Care asked for before is history.
 			after.Salesforce.WantStatus = ""
 		}
+		if err := s.routeCase(tx, before, &after, now); err != nil {
+			return err
+		}
 		ch := proto
 		ch.Before, ch.After, ch.Message = before, after, m
 		ops := s.effectsOf(ch, &after)
@@ -260,6 +266,9 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 		}
 		ch.After = after
 		s.record(ch)
+		if err := s.routeFreed(tx, before, &after, now); err != nil {
+			return err
+		}
 		out, msg = after, m
 		return withCustomer(tx, &out)
 	})

@@ -77,7 +77,7 @@ var (
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
 		bucketViewCounts, bucketCaseMentions,
-		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages}, searchBuckets...)
+		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages, bucketRouting}, searchBuckets...)
 )
 
 // ErrClosed is returned by writes after Close.
@@ -106,6 +106,8 @@ type Options struct {
 	// (benchmarks only: it measures what the index costs; search then
 	// misses what was written so).
 	WithoutSearchIndex bool
+	// Routing assigns new cases to agents (SPEC §16, routing.go).
+	Routing care.Routing
 }
 
 // Store is the bbolt-backed Care case store. It implements care.Service.
@@ -134,6 +136,7 @@ type Store struct {
 	// publishing and publishSignal: see publish.go.
 	publishing    bool
 	publishSignal chan struct{}
+	routing       care.Routing
 
 	writes  chan *writeReq
 	closing chan struct{}
@@ -160,7 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{policy: opts.Policy, clock: opts.Clock, users: opts.Users, effects: opts.Effects,
 		writes: make(chan *writeReq, 1024), closing: make(chan struct{}), done: make(chan struct{}),
 		outboxSignal: make(chan struct{}, 1), noSearchIndex: opts.WithoutSearchIndex,
-		publishing: opts.Publishing, publishSignal: make(chan struct{}, 1)}
+		publishing: opts.Publishing, publishSignal: make(chan struct{}, 1), routing: opts.Routing}
 	if s.clock == nil {
 		s.clock = care.SystemClock{}
 	}
@@ -196,6 +199,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		go s.notify.run()
 	}
 	go s.commitLoop()
+	if err := s.update(context.Background(), s.drainWaiting); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("route waiting cases: %w", err)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,285 @@
+package bolt
+
+// Routing (SPEC §16) in the transaction of every case change: a case that
+// starts waiting (new, unassigned) goes to an agent with the skills it
+// needs and free capacity; a change that frees an agent's capacity, and an
+// agent switching available, assigns them the oldest waiting cases. Loads
+// are the view counters of the agent's new, open and pending cases, moved
+// by putCase in the same transaction, so no concurrent write can push an
+// agent over capacity (bbolt serialises writers). The waiting cases are the
+// case index's unassigned new cases by creation: assigning as capacity
+// frees is a range read.
+//
+//	routing   "available" 0x00 user → ∅ (the agents switched available)
+//	          "rotation" → the agent assigned last (where rotation goes on)
+//	          "assigned" → cases routing assigned, ever (the metric)
+
+import (
+	"bytes"
+	"context"
+	"maps"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketRouting = []byte("routing")
+
+	routingRotation = []byte("rotation")
+	routingAssigned = []byte("assigned")
+)
+
+func availableKey(user string) []byte { return join([]byte("available"), sep, []byte(user)) }
+
+// loadStatuses are the statuses of the cases that count against an agent's
+// capacity.
+var loadStatuses = []care.Status{care.StatusNew, care.StatusOpen, care.StatusPending}
+
+// waiting reports whether c waits for routing: new and unassigned.
+func waiting(c *care.Case) bool {
+	return c != nil && c.Status == care.StatusNew && c.Assignee == ""
+}
+
+// loadOf counts the cases new, open or pending assigned to user.
+func loadOf(tx *bbolt.Tx, user string) int {
+	n := int64(0)
+	for _, st := range loadStatuses {
+		n += counter(tx, care.Scope{Assignee: user}, st)
+	}
+	return int(n)
+}
+
+// agentLoads is every routed agent's availability and load now.
+func (s *Store) agentLoads(tx *bbolt.Tx) []care.AgentLoad {
+	b := tx.Bucket(bucketRouting)
+	out := make([]care.AgentLoad, len(s.routing.Agents))
+	for i, a := range s.routing.Agents {
+		out[i] = care.AgentLoad{Agent: a, Available: b.Get(availableKey(a.ID)) != nil, Load: loadOf(tx, a.ID)}
+	}
+	return out
+}
+
+// pickAgent chooses who takes a case needing need among loads, and moves
+// the rotation and the count of assignments on when someone does.
+func (s *Store) pickAgent(tx *bbolt.Tx, need []string, loads []care.AgentLoad) (string, bool, error) {
+	b := tx.Bucket(bucketRouting)
+	id, ok := s.routing.Pick(need, loads, string(b.Get(routingRotation)))
+	if !ok {
+		return "", false, nil
+	}
+	if err := b.Put(routingRotation, []byte(id)); err != nil {
+		return "", false, err
+	}
+	var n uint64
+	if v := b.Get(routingAssigned); v != nil {
+		n = getU64(v)
+	}
+	return id, true, b.Put(routingAssigned, u64(n+1))
+}
+
+// routeTo assigns c to agent as routing does: assigning a new case makes it
+// open (SPEC §3).
+func routeTo(c *care.Case, agent string, now time.Time) {
+	c.Assignee, c.Status, c.UpdatedAt = agent, care.StatusOpen, now
+}
+
+// routeCase assigns after, about to be written, when the change makes it
+// wait (a new case, or one put back in new and unassigned) and an agent
+// may take it; otherwise after stays waiting. The caller writes after, so
+// its events and outbox effects carry the assignment.
+func (s *Store) routeCase(tx *bbolt.Tx, before, after *care.Case, now time.Time) error {
+	if !s.routing.On() || !waiting(after) || waiting(before) {
+		return nil
+	}
+	id, ok, err := s.pickAgent(tx, s.routing.NeededSkills(after), s.agentLoads(tx))
+	if ok {
+		routeTo(after, id, now)
+	}
+	return err
+}
+
+// routeFreed assigns waiting cases to the agent a written change took a
+// case from (closed, put on hold, reassigned away): their capacity freed.
+func (s *Store) routeFreed(tx *bbolt.Tx, before, after *care.Case, now time.Time) error {
+	if !s.routing.On() || before == nil || before.Assignee == "" {
+		return nil
+	}
+	if counts := func(c *care.Case) bool {
+		return c.Assignee == before.Assignee && containsStatus(loadStatuses, c.Status)
+	}; !counts(before) || counts(after) {
+		return nil
+	}
+	return s.assignWaiting(tx, now, before.Assignee)
+}
+
+func containsStatus(list []care.Status, st care.Status) bool {
+	for _, v := range list {
+		if v == st {
+			return true
+		}
+	}
+	return false
+}
+
+// waitingPrefix starts the case index's unassigned new cases by creation.
+func waitingPrefix() []byte {
+	return join(assigneeScope(""), sep, []byte{statusByte(care.StatusNew), byte(care.SortCreated)})
+}
+
+// assignWaiting assigns waiting cases, oldest first, while an agent has
+// free capacity: only to agent when it is not "" (their capacity freed),
+// else to any routed agent. A case no free agent has the skills for stays
+// waiting; the next ones are still tried.
+func (s *Store) assignWaiting(tx *bbolt.Tx, now time.Time, agent string) error {
+	loads := s.agentLoads(tx)
+	if agent != "" {
+		for i, l := range loads {
+			if l.Agent.ID == agent {
+				loads = loads[i : i+1]
+				break
+			}
+		}
+		if len(loads) != 1 || loads[0].Agent.ID != agent {
+			return nil // not a routed agent
+		}
+	}
+	prefix := waitingPrefix()
+	from := prefix
+	idx := tx.Bucket(bucketCaseIndex)
+	for anyFree(loads) {
+		// Every assignment moves index entries: seek afresh each time.
+		k, _ := idx.Cursor().Seek(from)
+		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) < len(prefix)+16 {
+			return nil
+		}
+		from = append(bytes.Clone(k), 0)
+		c, err := getCase(tx, int64(getU64(k[len(k)-8:])))
+		if err != nil {
+			return err
+		}
+		if !waiting(c) {
+			continue
+		}
+		id, ok, err := s.pickAgent(tx, s.routing.NeededSkills(c), loads)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := s.writeRouted(tx, c, id, now); err != nil {
+			return err
+		}
+		for i := range loads {
+			if loads[i].Agent.ID == id {
+				loads[i].Load++
+			}
+		}
+	}
+	return nil
+}
+
+func anyFree(loads []care.AgentLoad) bool {
+	for _, l := range loads {
+		if l.Free() {
+			return true
+		}
+	}
+	return false
+}
+
+// writeRouted writes a waiting case's assignment through the normal path
+// of a case change: index and counters, outbox effects, OnCommit.
+func (s *Store) writeRouted(tx *bbolt.Tx, c *care.Case, agent string, now time.Time) error {
+	before := *c
+	before.Fields = maps.Clone(c.Fields)
+	routeTo(c, agent, now)
+	ch := care.Change{Before: &before, After: *c}
+	ops := s.effectsOf(ch, c)
+	if err := s.putCase(tx, &before, c); err != nil {
+		return err
+	}
+	if err := s.enqueue(tx, ops, now); err != nil {
+		return err
+	}
+	ch.After = *c
+	s.record(ch)
+	return nil
+}
+
+// drainWaiting assigns what waits to whoever may take it (at open: the
+// capacities or skills of the config may have changed).
+func (s *Store) drainWaiting(tx *bbolt.Tx) error {
+	if !s.routing.On() {
+		return nil
+	}
+	return s.assignWaiting(tx, s.now(), "")
+}
+
+// AgentState is actor's routing state: skills and capacity from the
+// config, availability from the store, load from the counters.
+func (s *Store) AgentState(ctx context.Context, actor care.User) (care.AgentState, error) {
+	var st care.AgentState
+	err := s.view(func(tx *bbolt.Tx) error {
+		st = s.agentState(tx, actor)
+		return nil
+	})
+	return st, err
+}
+
+func (s *Store) agentState(tx *bbolt.Tx, actor care.User) care.AgentState {
+	a, routed := s.routing.Agent(actor.ID)
+	skills := a.Skills
+	if skills == nil {
+		skills = []string{}
+	}
+	return care.AgentState{Routed: routed && s.routing.On() && actor.Role == care.RoleAgent,
+		Skills: skills, Capacity: a.Capacity, Load: loadOf(tx, actor.ID),
+		Available: tx.Bucket(bucketRouting).Get(availableKey(actor.ID)) != nil}
+}
+
+// SetAvailable switches an agent's availability. Becoming available
+// assigns them waiting cases in the same transaction.
+func (s *Store) SetAvailable(ctx context.Context, actor care.User, available bool) (care.AgentState, error) {
+	if err := care.CheckSetAvailable(actor); err != nil {
+		return care.AgentState{}, err
+	}
+	var st care.AgentState
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRouting)
+		was := b.Get(availableKey(actor.ID)) != nil
+		var err error
+		if available {
+			err = b.Put(availableKey(actor.ID), []byte{1})
+		} else {
+			err = b.Delete(availableKey(actor.ID))
+		}
+		if err != nil {
+			return err
+		}
+		if available && !was && s.routing.On() {
+			if err := s.assignWaiting(tx, s.now(), actor.ID); err != nil {
+				return err
+			}
+		}
+		st = s.agentState(tx, actor)
+		return nil
+	})
+	return st, err
+}
+
+// RoutingStats are the figures of the routing metrics.
+func (s *Store) RoutingStats() (assigned, waitingCases int64, err error) {
+	err = s.view(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketRouting).Get(routingAssigned); v != nil {
+			assigned = int64(getU64(v))
+		}
+		waitingCases = counter(tx, care.Scope{Unassigned: true}, care.StatusNew)
+		return nil
+	})
+	return assigned, waitingCases, err
+}
+
+var _ care.Router = (*Store)(nil)
