@@ -153,18 +153,7 @@ func getEntry(tx *bbolt.Tx, id uint64) (*care.OutboxEntry, error) {
 func (s *Store) OutboxDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.OutboxEntry, error) {
 	var out []care.OutboxEntry
 	err := s.view(func(tx *bbolt.Tx) error {
-		blocked := map[int64]bool{}
-		due := care.TimeKey(now)
-		c := tx.Bucket(bucketOutboxPending).Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			h, ok := readHead(k, v)
-			if !ok || blocked[h.caseID] {
-				continue
-			}
-			if h.next > due || (busy != nil && busy(h.caseID)) {
-				blocked[h.caseID] = true
-				continue
-			}
+		for _, h := range dueHeads(tx, bucketOutboxPending, now, max, 0, busy) {
 			e, err := getEntry(tx, h.id)
 			if err != nil {
 				return err
@@ -179,20 +168,7 @@ func (s *Store) OutboxDue(ctx context.Context, now time.Time, max int, busy func
 // NextOutboxAttempt returns when the earliest pending entry becomes due
 // (zero when there is none).
 func (s *Store) NextOutboxAttempt(ctx context.Context) (time.Time, error) {
-	var next uint64
-	found := false
-	err := s.view(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketOutboxPending).ForEach(func(k, v []byte) error {
-			if h, ok := readHead(k, v); ok && (!found || h.next < next) {
-				next, found = h.next, true
-			}
-			return nil
-		})
-	})
-	if err != nil || !found {
-		return time.Time{}, err
-	}
-	return time.Unix(0, int64(next)).UTC(), nil
+	return s.nextAttempt(bucketOutboxPending)
 }
 
 // OutboxDone removes delivered entries.

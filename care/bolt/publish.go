@@ -112,18 +112,7 @@ func (s *Store) signalPublisher(m *care.Message) {
 func (s *Store) PublishDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.Publication, error) {
 	var out []care.Publication
 	err := s.view(func(tx *bbolt.Tx) error {
-		seen := map[int64]bool{}
-		due := care.TimeKey(now)
-		c := tx.Bucket(bucketPublishPending).Cursor()
-		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			h, ok := readHead(k, v)
-			if !ok || seen[h.caseID] {
-				continue
-			}
-			seen[h.caseID] = true
-			if h.next > due || (busy != nil && busy(h.caseID)) {
-				continue
-			}
+		for _, h := range dueHeads(tx, bucketPublishPending, now, max, 1, busy) {
 			p, err := s.publication(tx, h.id)
 			if err != nil {
 				return err
@@ -167,21 +156,7 @@ func orNotFound(err error, format string, args ...any) error {
 // NextPublishAttempt returns when the earliest pending reply becomes due
 // (zero when there is none).
 func (s *Store) NextPublishAttempt(ctx context.Context) (time.Time, error) {
-	var next uint64
-	found := false
-	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketPublishPending).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if h, ok := readHead(k, v); ok && (!found || h.next < next) {
-				next, found = h.next, true
-			}
-		}
-		return nil
-	})
-	if err != nil || !found {
-		return time.Time{}, err
-	}
-	return time.Unix(0, int64(next)).UTC(), nil
+	return s.nextAttempt(bucketPublishPending)
 }
 
 // PublishSent records the publisher's acceptance of entry id: the entry

@@ -1,0 +1,117 @@
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/carebridge/carebridge/care"
+)
+
+// publishStore is a store on t.TempDir() that records replies for the
+// publisher, with n cases assigned to alice.
+func publishStore(t *testing.T, n int) (*Store, *fixedClock, []int64) {
+	t.Helper()
+	clk := &fixedClock{t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
+	s, err := Open(t.TempDir(), Options{Policy: care.Policy{Grace: time.Hour}, Users: benchUsers, Clock: clk, Publishing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	alice, _ := benchUsers.User("alice")
+	var cases []int64
+	for i := range n {
+		res, err := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage(fmt.Sprintf("p%d", i), i, clk.t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PatchCase(ctx, alice, res.Case.ID, care.CasePatch{Assignee: care.Optional[string]{Set: true, Value: "alice"}}); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, res.Case.ID)
+	}
+	return s, clk, cases
+}
+
+func (s *Store) mustReply(t *testing.T, caseID int64, kind, text string) care.Message {
+	t.Helper()
+	alice, _ := benchUsers.User("alice")
+	m, _, err := s.AddMessage(context.Background(), alice, caseID, care.NewMessage{Kind: kind, Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The publish outbox hands out one reply per case, oldest first; a case's
+// next reply waits until the one before is settled; notes never enter it.
+func TestPublishOneReplyPerCaseInOrder(t *testing.T) {
+	s, clk, cases := publishStore(t, 2)
+	ctx := context.Background()
+	a1 := s.mustReply(t, cases[0], "reply", "a1")
+	s.mustReply(t, cases[0], "note", "a note")
+	a2 := s.mustReply(t, cases[0], "reply", "a2")
+	b1 := s.mustReply(t, cases[1], "reply", "b1")
+	texts := func() []string {
+		due, err := s.PublishDue(ctx, clk.t, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range due {
+			out = append(out, p.Message.Text)
+		}
+		return out
+	}
+	if got := fmt.Sprint(texts()); got != "[a1 b1]" {
+		t.Fatalf("due = %s, want [a1 b1]", got)
+	}
+	due, _ := s.PublishDue(ctx, clk.t, 10, nil)
+	if due[0].DeliveryID == "" || due[0].DeliveryID == due[1].DeliveryID || due[0].InReplyTo != "p0" || due[0].Customer.PlatformUserID == "" {
+		t.Errorf("publication = %+v", due[0])
+	}
+	// a1 waits for a retry: a2 waits behind it.
+	if err := s.PublishRetry(ctx, due[0].ID, clk.t.Add(time.Minute), "503"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(texts()); got != "[b1]" {
+		t.Fatalf("due with a1 waiting = %s, want [b1]", got)
+	}
+	if next, _ := s.NextPublishAttempt(ctx); !next.Equal(clk.t) {
+		t.Errorf("next attempt = %v, want now (b1)", next)
+	}
+	clk.t = clk.t.Add(time.Minute)
+	if err := s.PublishSent(ctx, due[0].ID, "tw-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(texts()); got != "[a2 b1]" {
+		t.Fatalf("due after a1 was sent = %s, want [a2 b1]", got)
+	}
+	// b1's platform id is a1's: the index keeps a1, b1 is sent without one.
+	if err := s.PublishSent(ctx, due[1].ID, "tw-1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		m    care.Message
+		ext  string
+		want care.Delivery
+	}{
+		{a1, "tw-1", care.Delivery{State: care.DeliverySent, Attempts: 2}},
+		{b1, "", care.Delivery{State: care.DeliverySent, Attempts: 1}},
+		{a2, "", care.Delivery{State: care.DeliveryPending}},
+	} {
+		m, err := s.Message(ctx, c.m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ExternalID != c.ext || m.Delivery == nil || *m.Delivery != c.want {
+			t.Errorf("%s: external id %q, delivery %+v; want %q, %+v", m.Text, m.ExternalID, m.Delivery, c.ext, c.want)
+		}
+	}
+	if pending, failed, _ := s.PublishStats(ctx); pending != 1 || failed != 0 {
+		t.Errorf("stats = %d pending, %d failed; want 1, 0", pending, failed)
+	}
+}
