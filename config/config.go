@@ -227,15 +227,25 @@ const maxSecretFileSize = 1 << 20
 // was loaded with, else the trimmed contents of salesforce.client_secret_file
 // (read now, so a rotated file is picked up), else "".
 func (c *Config) ClientSecret() (Secret, error) {
-	if c.env != nil && c.env.clientSecret != "" {
-		return c.env.clientSecret, nil
+	var env Secret
+	if c.env != nil {
+		env = c.env.clientSecret
 	}
-	if c.Salesforce.ClientSecretFile == "" {
+	return secretOf(env, c.Salesforce.ClientSecretFile, "client secret")
+}
+
+// secretOf is env when set, else the trimmed contents of file (read now),
+// else "".
+func secretOf(env Secret, file, what string) (Secret, error) {
+	if env != "" {
+		return env, nil
+	}
+	if file == "" {
 		return "", nil
 	}
-	b, err := readSecretFile(c.Salesforce.ClientSecretFile)
+	b, err := readSecretFile(file)
 	if err != nil {
-		return "", fmt.Errorf("client secret: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return Secret(strings.TrimSpace(string(b))), nil
 }

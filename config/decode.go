@@ -558,7 +558,7 @@ func (d *decoder) validate() {
 		const p = "salesforce.jwt.username"
 		d.at(d.origins[p], p, "the JWT bearer flow needs salesforce.client_id (the connected app's consumer key)")
 	}
-	for _, p := range []string{"salesforce.client_secret_file", "salesforce.jwt.private_key_file"} {
+	for _, p := range []string{"salesforce.client_secret_file", "salesforce.jwt.private_key_file", "publishing.secret_file"} {
 		file := *d.sc.byPath[p].str(&d.cfg)
 		if file == "" {
 			continue

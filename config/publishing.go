@@ -1,11 +1,5 @@
 package config
 
-import (
-	"bytes"
-	"fmt"
-	"strings"
-)
-
 // EnvPublishingSecret holds the secret that signs replies sent to the
 // publisher (SPEC §16); it wins over publishing.secret_file.
 const EnvPublishingSecret = "CAREBRIDGE_PUBLISHING_SECRET"
@@ -25,35 +19,18 @@ func (p Publishing) Enabled() bool { return p.WebhookURL != "" }
 // was loaded with, else the trimmed contents of publishing.secret_file
 // (read now), else "".
 func (c *Config) PublishingSecret() (Secret, error) {
-	if c.env != nil && c.env.publishingSecret != "" {
-		return c.env.publishingSecret, nil
+	var env Secret
+	if c.env != nil {
+		env = c.env.publishingSecret
 	}
-	if c.Publishing.SecretFile == "" {
-		return "", nil
-	}
-	b, err := readSecretFile(c.Publishing.SecretFile)
-	if err != nil {
-		return "", fmt.Errorf("publishing secret: %w", err)
-	}
-	return Secret(strings.TrimSpace(string(b))), nil
+	return secretOf(env, c.Publishing.SecretFile, "publishing secret")
 }
 
-// validatePublishing checks the publishing section as a whole: a webhook
-// needs a secret (the file or the environment variable), and the file
-// must be readable and not empty.
+// validatePublishing checks that a webhook has a signing secret (the file,
+// checked with the other secret files, or the environment variable).
 func (d *decoder) validatePublishing() {
-	const urlKey, fileKey = "publishing.webhook_url", "publishing.secret_file"
-	p := d.cfg.Publishing
-	if file := p.SecretFile; file != "" {
-		b, err := readSecretFile(file)
-		switch {
-		case err != nil:
-			d.at(d.origins[fileKey], fileKey, fmt.Sprintf("cannot read %s: %s", quote(file), fileReason(err)))
-		case len(bytes.TrimSpace(b)) == 0:
-			d.at(d.origins[fileKey], fileKey, quote(file)+" is empty")
-		}
-	}
-	if p.Enabled() && p.SecretFile == "" && d.env[EnvPublishingSecret] == "" {
+	const urlKey = "publishing.webhook_url"
+	if p := d.cfg.Publishing; p.Enabled() && p.SecretFile == "" && d.env[EnvPublishingSecret] == "" {
 		d.at(d.origins[urlKey], urlKey, "a publisher needs a signing secret: set publishing.secret_file or "+EnvPublishingSecret)
 	}
 }
