@@ -94,6 +94,17 @@ func (w *publishing) reply(caseID int64, kind, text string) map[string]any {
 		map[string]any{"kind": kind, "text": text})
 }
 
+// refusedReply is alice's reply (text) on a new case that the publisher
+// refused with status and why; it answers the case id and the reply.
+func (w *publishing) refusedReply(status int, why, text string) (int64, map[string]any) {
+	w.T.Helper()
+	c := w.openCase("ann")
+	w.pub.Fail(status, why)
+	r := w.reply(c, "reply", text)
+	w.flush()
+	return c, r
+}
+
 // messages answers a case's messages by text.
 func (w *publishing) messages(caseID int64) map[string]map[string]any {
 	w.T.Helper()

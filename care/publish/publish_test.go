@@ -171,10 +171,7 @@ func TestPublisherDownForAnHour(t *testing.T) {
 // once the publisher is fixed, under the same delivery_id.
 func TestRefusedReplyFailsAndRetriesByHand(t *testing.T) {
 	w := newPublishing(t, nil)
-	c := w.openCase("ann")
-	w.pub.Fail(http.StatusBadRequest, "profile brand is not connected to twitter")
-	r := w.reply(c, "reply", "first")
-	w.flush()
+	c, r := w.refusedReply(http.StatusBadRequest, "profile brand is not connected to twitter", "first")
 	m := w.messages(c)["first"]
 	d := delivery(m)
 	if d["state"] != "failed" || !strings.Contains(d["error"].(string), "profile brand is not connected to twitter") ||
@@ -229,10 +226,7 @@ func TestRefusedReplyFailsAndRetriesByHand(t *testing.T) {
 // A supervisor may retry any case's failed reply.
 func TestSupervisorRetries(t *testing.T) {
 	w := newPublishing(t, nil)
-	c := w.openCase("ann")
-	w.pub.Fail(http.StatusUnprocessableEntity, "too long for twitter")
-	r := w.reply(c, "reply", "x")
-	w.flush()
+	c, r := w.refusedReply(http.StatusUnprocessableEntity, "too long for twitter", "x")
 	w.Must(200, "POST", fmt.Sprintf("/api/v1/cases/%d/messages/%s/retry", c, r["id"]), "sue", nil)
 }
 
