@@ -57,6 +57,8 @@ var specMetrics = map[string]metricSpec{
 	"carebridge_change_events_received_total": {counter, nil},
 	"carebridge_change_event_lag_seconds":     {histogram, nil},
 	"carebridge_change_stream_up":             {gauge, nil},
+	// SPEC §16.
+	"carebridge_replies_published_total": {counter, map[string][]string{"result": {"sent", "retry", "failed"}}},
 }
 
 // targetLabels are added by the scrape (Prometheus, Prometheus Operator).
