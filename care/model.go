@@ -271,6 +271,7 @@ type Case struct {
 	DoneAt                time.Time         `json:"done_at"` // zero unless done
 	HasOutbound           bool              `json:"has_outbound"`
 	Salesforce            SalesforceLink    `json:"salesforce"`
+	SLA                   *CaseSLA          `json:"sla,omitempty"` // SLA policies (sla.go); nil when none applies
 	// Customer is filled on every read of a case (never stored with it).
 	Customer *CustomerSummary `json:"customer,omitempty"`
 }

@@ -24,6 +24,8 @@ type Policy struct {
 	// Limits bound what one write may carry; zero fields take the defaults
 	// of SPEC §12.
 	Limits Limits
+	// SLA are the SLA policies, first match first (sla.go).
+	SLA SLAPolicies
 }
 
 // IsOpen reports whether c takes new messages of its (customer, profile)

@@ -266,6 +266,8 @@ type Change struct {
 	// FromSalesforce marks a change that applied a value read from
 	// Salesforce; it never sends that value back.
 	FromSalesforce bool
+	// SLABreach marks a change that recorded an SLA breach (sla.go).
+	SLABreach *SLABreach
 }
 
 // Guard puts the roles of SPEC §3 and the limits of §12 in front of svc:

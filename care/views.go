@@ -53,6 +53,7 @@ var sortNames = map[string]Sort{
 	"last_message_desc": {SortLastMessage, true},
 	"priority_desc":     {SortPriority, false},
 	"priority_asc":      {SortPriority, true},
+	"sla_due_asc":       {SortSLADue, false},
 }
 
 // ParseSort parses a public sort name.
@@ -75,6 +76,8 @@ type CaseQuery struct {
 	// Q searches customer names, usernames and message text: every word
 	// must match, the last one as a prefix, case-insensitively.
 	Q string
+	// SLA is "", "breached" or "due_soon" (sla.go).
+	SLA string
 	// SavedView is the id of a saved view: its filters and sort replace
 	// the query's (the caller must own it or it must be shared).
 	SavedView string
@@ -106,6 +109,7 @@ type Plan struct {
 	Platform string
 	Profile  string
 	Empty    bool // the filters exclude everything
+	SLA      SLAFilter
 }
 
 // Position is a case's place in a sort order.
@@ -215,6 +219,9 @@ func PlanQuery(actor User, q CaseQuery) (Plan, error) {
 		}
 	}
 	p.Platform, p.Profile = q.Platform, q.ProfileID
+	if err := planSLA(q, &p); err != nil {
+		return Plan{}, err
+	}
 	if q.Cursor != "" {
 		pos, err := decodeCursor(q.Cursor, p.Sort)
 		if err != nil {
@@ -234,6 +241,9 @@ func (p Plan) Matches(c *Case) bool {
 		return false
 	}
 	if p.Profile != "" && c.ProfileID != p.Profile {
+		return false
+	}
+	if !p.SLA.Matches(c) {
 		return false
 	}
 	if p.Scope.MentionsOf != "" {
@@ -266,6 +276,8 @@ func SortValue(c *Case, k SortKey) uint64 {
 		return TimeKey(c.LastCustomerMessageAt)
 	case SortPriority:
 		return uint64(max(c.Priority.Rank(), 0))
+	case SortSLADue:
+		return slaSortValue(c)
 	}
 	return 0
 }

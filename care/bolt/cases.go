@@ -64,6 +64,7 @@ func (s *Store) Ingest(ctx context.Context, actor care.User, in care.IncomingMes
 		}
 		if open != nil {
 			ops := s.effectsOf(care.Change{Actor: actor, Before: &before, After: *open, Message: m}, open)
+			s.policy.SLA.Track(&before, open, m, now)
 			if err := s.putCase(tx, &before, open); err != nil {
 				return err
 			}
@@ -163,6 +164,7 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 		}
 		ops := s.effectsOf(care.Change{Actor: actor, Before: before, After: *open, Message: m,
 			EscalateToSalesforce: in.Salesforce}, open)
+		s.policy.SLA.Track(before, open, m, now)
 		if err := s.putCase(tx, before, open); err != nil {
 			return err
 		}
@@ -248,6 +250,7 @@ func (s *Store) modifyCaseAs(ctx context.Context, proto care.Change, id int64, f
 		ch := proto
 		ch.Before, ch.After, ch.Message = before, after, m
 		ops := s.effectsOf(ch, &after)
+		s.policy.SLA.Track(before, &after, m, now)
 		if err := s.putCase(tx, before, &after); err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func indexKey(scope []byte, st care.Status, k care.SortKey, value uint64, id int
 	return join(scope, sep, []byte{statusByte(st), byte(k)}, u64(value), i64(id))
 }
 
-var indexedSorts = []care.SortKey{care.SortCreated, care.SortLastMessage, care.SortPriority}
+var indexedSorts = []care.SortKey{care.SortCreated, care.SortLastMessage, care.SortPriority, care.SortSLADue}
 
 func indexKeys(c *care.Case) [][]byte {
 	keys := make([][]byte, 0, 6)
@@ -120,6 +120,9 @@ func (s *Store) putCase(tx *bbolt.Tx, before, c *care.Case) error {
 		return err
 	}
 	if err := moveCounters(tx, before, c); err != nil {
+		return err
+	}
+	if err := indexSLA(tx, before, c); err != nil {
 		return err
 	}
 	if before == nil {

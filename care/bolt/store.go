@@ -76,7 +76,7 @@ var (
 	allBuckets = append([][]byte{bucketMeta, bucketCustomers, bucketAccounts, bucketCases, bucketPairs,
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
-		bucketViewCounts, bucketCaseMentions,
+		bucketViewCounts, bucketCaseMentions, bucketSLADue, bucketSLABreached,
 		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages, bucketRouting}, searchBuckets...)
 )
 
@@ -231,6 +231,9 @@ func (s *Store) init(tx *bbolt.Tx) error {
 	}
 	if err := migrateViewCounts(tx); err != nil {
 		return fmt.Errorf("count the views: %w", err)
+	}
+	if err := migrateSLAIndex(tx); err != nil {
+		return fmt.Errorf("index the SLA due times: %w", err)
 	}
 	s.logged.Store(int64(tx.Bucket(bucketSearchLog).Stats().KeyN))
 	if v := meta.Get([]byte("install")); v != nil {

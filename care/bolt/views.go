@@ -24,6 +24,7 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 	if err != nil {
 		return care.CasePage{}, err
 	}
+	s.fillSLA(&plan)
 	page := care.CasePage{Cases: []care.Case{}}
 	if plan.Empty {
 		return page, nil
@@ -32,7 +33,7 @@ func (s *Store) Cases(ctx context.Context, actor care.User, q care.CaseQuery) (c
 		search := newMatcher(tx, q.Q)
 		var src source
 		var err error
-		if found := search.few(tx, loadBelow); found != nil {
+		if found := narrowSLA(tx, plan, search.few(tx, loadBelow)); found != nil {
 			src, err = foundSorted(tx, plan, found)
 		} else {
 			src, err = planSource(tx, plan)

@@ -19,6 +19,8 @@ const (
 	TypeCaseCreated  = "case.created"
 	TypeCaseUpdated  = "case.updated"
 	TypeMessageAdded = "message.added"
+	// TypeSLABreached is an SLA breach: {"case_id","policy","kind"}.
+	TypeSLABreached = "case.sla_breached"
 	// TypeReset tells a subscriber it missed events: reload what it shows.
 	TypeReset = "reset"
 )
@@ -140,6 +142,10 @@ func eventOf(ch care.Change) Event {
 		d.Assignee = &a
 	}
 	e.Data, _ = json.Marshal(d) // plain values: never fails
+	if ch.SLABreach != nil {
+		e.Type = TypeSLABreached
+		e.Data, _ = json.Marshal(ch.SLABreach)
+	}
 	return e
 }
 
