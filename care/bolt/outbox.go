@@ -33,12 +33,7 @@ func putEntry(tx *bbolt.Tx, e *care.OutboxEntry) error {
 	if err := putJSON(tx.Bucket(bucketOutbox), u64(e.ID), e); err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketOutboxPending)
-	if e.State != care.OutboxPending {
-		return idx.Delete(u64(e.ID))
-	}
-	idx.FillPercent = appendFill
-	return idx.Put(u64(e.ID), join(i64(e.CaseID), u64(care.TimeKey(e.NextAttemptAt))))
+	return setPending(tx, bucketOutboxPending, e.ID, e.CaseID, e.NextAttemptAt, e.State == care.OutboxPending)
 }
 
 // pendingHead is what the pending index keeps of an entry.

@@ -11,6 +11,17 @@ import (
 // entry as entry id → case id, next attempt: 16 bytes an entry, so a long
 // backlog is scanned without decoding the entries.
 
+// setPending keeps entry id of caseID in the pending index in bucket: due
+// at next while pending, out of it otherwise.
+func setPending(tx *bbolt.Tx, bucket []byte, id uint64, caseID int64, next time.Time, pending bool) error {
+	idx := tx.Bucket(bucket)
+	if !pending {
+		return idx.Delete(u64(id))
+	}
+	idx.FillPercent = appendFill
+	return idx.Put(u64(id), join(i64(caseID), u64(care.TimeKey(next))))
+}
+
 // dueHeads walks the pending index in bucket oldest first and returns up
 // to max entries due at now, keeping each case's order: a case stops at
 // its first entry not yet due (or when busy reports it in delivery), and

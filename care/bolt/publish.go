@@ -42,12 +42,7 @@ func putPublishEntry(tx *bbolt.Tx, e *publishEntry) error {
 	if err := putJSON(tx.Bucket(bucketPublish), u64(e.ID), e); err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketPublishPending)
-	if e.State != care.DeliveryPending {
-		return idx.Delete(u64(e.ID))
-	}
-	idx.FillPercent = appendFill
-	return idx.Put(u64(e.ID), join(i64(e.CaseID), u64(care.TimeKey(e.NextAt))))
+	return setPending(tx, bucketPublishPending, e.ID, e.CaseID, e.NextAt, e.State == care.DeliveryPending)
 }
 
 func getPublishEntry(tx *bbolt.Tx, id uint64) (*publishEntry, bool, error) {
