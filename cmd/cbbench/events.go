@@ -50,14 +50,8 @@ func benchEvents(ctx context.Context, o eventsOptions, progress func(string)) (e
 		return res, fmt.Errorf("the simulated org serves no Pub/Sub API")
 	}
 	progress(fmt.Sprintf("events: %d linked cases", res.Linked))
-	now := time.Now().UTC()
-	sfIDs := make([]string, res.Linked)
-	careIDs := make([]int64, res.Linked)
-	if err := runConcurrently(res.Linked, 32, func(i int) error {
-		c, sf, err := w.linkedCase(ctx, i, 1, now)
-		sfIDs[i], careIDs[i] = sf, c.ID
-		return err
-	}); err != nil {
+	sfIDs, careIDs, err := w.linkedCases(ctx, res.Linked)
+	if err != nil {
 		return res, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -79,10 +73,8 @@ func benchEvents(ctx context.Context, o eventsOptions, progress func(string)) (e
 	}
 	defer sub.Close()
 	go sub.Run(runCtx)
-	for up := false; !up; up, _ = sub.State() {
-		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-			return res, err
-		}
+	for up := false; !up && ctx.Err() == nil; up, _ = sub.State() {
+		time.Sleep(5 * time.Millisecond)
 	}
 	next := 0 // the next linked case to change
 	for _, rate := range o.rates {
@@ -107,7 +99,8 @@ func (w *world) eventsAtRate(ctx context.Context, rate int, sfIDs []string, care
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range sfIDs {
-		if err := sleepCtx(ctx, time.Until(start.Add(time.Duration(i)*time.Second/time.Duration(rate)))); err != nil {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		changed := time.Now()
@@ -146,9 +139,10 @@ func (w *world) waitStatus(ctx context.Context, id int64, st care.Status, change
 		if time.Now().After(deadline) {
 			return 0, fmt.Errorf("case %d: the Salesforce change did not reach Care", id)
 		}
-		if err := sleepCtx(ctx, 2*time.Millisecond); err != nil {
+		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -169,23 +163,19 @@ func (w *world) deliverBackfills(ctx, runCtx context.Context) (*outbox.Deliverer
 		if st.Pending == 0 {
 			return d, nil
 		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
-			return nil, err
-		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// linkedCases makes n Care cases linked to Salesforce cases (linkedCase,
+// 32 at a time) and returns their Salesforce and Care ids.
+func (w *world) linkedCases(ctx context.Context, n int) (sfIDs []string, careIDs []int64, err error) {
+	now := time.Now().UTC()
+	sfIDs, careIDs = make([]string, n), make([]int64, n)
+	err = runConcurrently(n, 32, func(i int) error {
+		c, sf, err := w.linkedCase(ctx, i, 1, now)
+		sfIDs[i], careIDs[i] = sf, c.ID
+		return err
+	})
+	return sfIDs, careIDs, err
 }

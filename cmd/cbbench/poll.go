@@ -59,14 +59,8 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 	}
 	defer w.close()
 	progress(fmt.Sprintf("status: %d linked cases", linked))
-	now := time.Now().UTC()
-	sfIDs := make([]string, linked)
-	careIDs := make([]int64, linked)
-	if err := runConcurrently(linked, 32, func(i int) error {
-		c, sf, err := w.linkedCase(ctx, i, 1, now)
-		sfIDs[i], careIDs[i] = sf, c.ID
-		return err
-	}); err != nil {
+	sfIDs, careIDs, err := w.linkedCases(ctx, linked)
+	if err != nil {
 		return res, err
 	}
 	others := make([]string, o.unlinked)

@@ -118,13 +118,6 @@ func (e *env) start() {
 	})
 }
 
-// restart stops the subscriber and starts a new one over the same store.
-func (e *env) restart() {
-	e.stop()
-	e.newSubscriber()
-	e.start()
-}
-
 // waitUp waits until the stream is up: the server answered it (at the
 // latest with a keepalive), so changes made from then on are its.
 func (e *env) waitUp() {
