@@ -61,6 +61,8 @@ type Config struct {
 	Limits      Limits
 	Console     Console
 	Publishing  Publishing // replies to the publisher (publishing.go)
+	// SLA are the SLA policies, the first match applies (sla.go).
+	SLA SLAPolicies
 	// Path is the file the config came from, "" for defaults only.
 	Path string
 

@@ -250,6 +250,8 @@ func (d *decoder) mapping(v *yaml.Node, path string) {
 		switch {
 		case full == usersPath:
 			d.users(val)
+		case full == slaPath:
+			d.sla(val)
 		case d.sc.isSection(full):
 			d.mapping(val, full)
 		case d.sc.byPath[full] != nil:

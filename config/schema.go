@@ -232,6 +232,7 @@ func newSchema() *schema {
 	}
 	add("auth")
 	add(usersPath)
+	add(slaPath)
 	return sc
 }
 

@@ -52,6 +52,7 @@ func TestExampleHasEveryKey(t *testing.T) {
 		want = append(want, s.path)
 	}
 	want = append(want, usersPath)
+	want = append(want, slaPath)
 	for _, k := range userKeys() {
 		want = append(want, usersPath+"[]."+k)
 	}

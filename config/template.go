@@ -42,6 +42,7 @@ var keyDocs = map[string]string{
 	"publishing":                           "replies to the customer: each is POSTed, signed, to the publisher (SPEC §16)",
 	"publishing.webhook_url":               "the publisher's endpoint; empty = replies are not published",
 	"publishing.secret_file":               "a file holding the signing secret; env CAREBRIDGE_PUBLISHING_SECRET wins over it",
+	"sla":                                  "SLA policies, first match applies: [{name, when: {priority: [...], platform: [...]}, first_response, next_response, resolution}]",
 	"limits":                               "what one write may carry; over a limit the API answers 400 too_large",
 	"limits.message_text_bytes":            "a message's or note's text, in bytes; up to 262144",
 	"limits.name_chars":                    "author, names, username, handle, in characters; up to 1024",
@@ -89,6 +90,8 @@ func Template(c *Config) []byte {
 			switch {
 			case full == usersPath:
 				writeUsers(&b, indent, c.Auth.Users)
+			case full == slaPath:
+				writeSLA(&b, indent, c.SLA)
 			case sc.isSection(full):
 				fmt.Fprintf(&b, "%s%s:\n", indent, key)
 				section(full, depth+1)

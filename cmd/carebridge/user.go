@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 )
 
 // userAddCmd is `carebridge user add --config FILE --name NAME --email EMAIL
-// --role ROLE [--id ID]`: the user is appended to auth.users, the rest of
+// --role ROLE [--id ID] [--skills a,b] [--capacity N]`: the user is appended to auth.users, the rest of
 // the file kept byte for byte (comments and layout), and their token is
 // printed once.
 func userAddCmd(args []string, stdout, stderr io.Writer) error {
@@ -28,6 +29,8 @@ func userAddCmd(args []string, stdout, stderr io.Writer) error {
 	email := fs.String("email", "", "the user's `EMAIL` (optional for an integration)")
 	role := fs.String("role", "", "agent | supervisor | integration")
 	id := fs.String("id", "", "the user `ID` (default: the email's local part, else the name, in lower case)")
+	skills := fs.String("skills", "", "routing: the agent's `SKILLS`, comma-separated (es,billing)")
+	capacity := fs.Int("capacity", 0, "routing: the `N` cases new, open or pending the agent holds at once (default routing.default_capacity)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,6 +43,8 @@ func userAddCmd(args []string, stdout, stderr io.Writer) error {
 		return usageErr("--role must be agent, supervisor or integration, got %q", *role)
 	case *email == "" && *role != config.RoleIntegration:
 		return usageErr("--email is needed for an %s", *role)
+	case *capacity < 0:
+		return usageErr("--capacity must be 1 or more, got %d", *capacity)
 	}
 	if *id == "" {
 		*id = userID(*email, *name)
@@ -62,14 +67,15 @@ func userAddCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	token := randomToken()
 	sum := sha256.Sum256([]byte(token))
-	u := config.User{ID: *id, Name: *name, Email: *email, Role: *role, TokenSHA256: hex.EncodeToString(sum[:])}
+	u := config.User{ID: *id, Name: *name, Email: *email, Role: *role, TokenSHA256: hex.EncodeToString(sum[:]),
+		Skills: splitSkills(*skills), Capacity: *capacity}
 	out, err := appendUser(data, u)
 	if err != nil {
 		return fmt.Errorf("%s: %w; add the user by hand (carebridge token hash makes the token_sha256)", *cfgPath, err)
 	}
 	// Never write a file the daemon would refuse.
 	after, err := config.Parse(*cfgPath, out, nil)
-	if err != nil || len(after.Auth.Users) != len(cfg.Auth.Users)+1 || after.Auth.Users[len(cfg.Auth.Users)] != u {
+	if err != nil || len(after.Auth.Users) != len(cfg.Auth.Users)+1 || !reflect.DeepEqual(after.Auth.Users[len(cfg.Auth.Users)], u) {
 		return fmt.Errorf("%s: could not add the user without breaking the file (%v); add them by hand", *cfgPath, err)
 	}
 	perm := os.FileMode(0o600)

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,7 +50,7 @@ func TestAppendUserKeepsTheFile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("result does not load: %v", err)
 			}
-			if n := len(c.Auth.Users); n == 0 || c.Auth.Users[n-1] != u {
+			if n := len(c.Auth.Users); n == 0 || !reflect.DeepEqual(c.Auth.Users[n-1], u) {
 				t.Fatalf("users %+v", c.Auth.Users)
 			}
 		})
@@ -95,11 +96,24 @@ func TestUserAdd(t *testing.T) {
 	if fi, _ := os.Stat(cfgPath); fi.Mode().Perm() != 0o600 {
 		t.Errorf("config mode %v", fi.Mode())
 	}
+	// Routing: skills and capacity land on the user.
+	if code, _, errs := runCmd(t, "", "user", "add", "--config", cfgPath, "--name", "Eva", "--email", "eva@example.com",
+		"--role", "agent", "--skills", "es, vip", "--capacity", "3"); code != 0 {
+		t.Fatalf("user add with skills: %d %s", code, errs)
+	}
+	if cfg, err = config.Load(cfgPath, nil); err != nil || !reflect.DeepEqual(cfg.Auth.Users[2].Skills, []string{"es", "vip"}) ||
+		cfg.Auth.Users[2].Capacity != 3 {
+		t.Fatalf("eva: %+v %v, want skills [es vip] and capacity 3", cfg.Auth.Users, err)
+	}
+	after, _ = os.ReadFile(cfgPath)
 	refused := []struct {
 		args []string
 		code int
 		says string
 	}{
+		{[]string{"--name", "Bob", "--email", "bob@example.com", "--role", "agent", "--capacity", "-1"}, 2, "--capacity must be 1 or more"},
+		{[]string{"--name", "Bob", "--email", "bob@example.com", "--role", "agent", "--capacity", "5000"}, 1, "could not add the user"},
+		{[]string{"--name", "Bob", "--email", "bob@example.com", "--role", "agent", "--skills", "big deal"}, 1, "could not add the user"},
 		{[]string{"--name", "A2", "--email", "alice.a@EXAMPLE.com", "--role", "agent", "--id", "a2"}, 1, "already has a user with the email"},
 		{[]string{"--name", "Admin Two", "--email", "x@example.com", "--role", "agent", "--id", "admin"}, 1, `already has a user with the id "admin"`},
 		{[]string{"--name", "Bob", "--email", "bob@example.com", "--role", "boss"}, 2, "--role must be"},

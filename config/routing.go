@@ -1,0 +1,283 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Values of routing.mode (SPEC §16).
+const (
+	RoutingOff        = "off"
+	RoutingRoundRobin = "round_robin"
+	RoutingLeastBusy  = "least_busy"
+)
+
+// Bounds of routing.
+const (
+	maxCapacity     = 1000 // cases one agent holds at once
+	maxRoutingRules = 200
+	maxSkills       = 50 // skills of one rule or one user
+)
+
+// Routing assigns new cases to available agents with the skills a case
+// needs and free capacity (SPEC §16).
+type Routing struct {
+	Mode            string // off | round_robin | least_busy
+	DefaultCapacity int    // a user's capacity when the user sets none
+	Rules           []RoutingRule
+}
+
+// RoutingRule gives the cases it matches skills to need: every condition
+// set must hold (Field's value Equals). A rule without conditions matches
+// every case.
+type RoutingRule struct {
+	Platform string
+	Priority string
+	Field    string
+	Equals   string
+	Skills   []string
+}
+
+// CapacityOf is u's capacity: its own, else routing.default_capacity.
+func (c *Config) CapacityOf(u User) int {
+	if u.Capacity > 0 {
+		return u.Capacity
+	}
+	return c.Routing.DefaultCapacity
+}
+
+// routingRulesPath is routing's list of rules: like auth.users, neither a
+// setting nor a section.
+const routingRulesPath = "routing.rules"
+
+// routingSettings are the scalar keys of routing.
+func routingSettings() []*setting {
+	return []*setting{
+		{path: "routing.mode", kind: kindString, str: func(c *Config) *string { return &c.Routing.Mode },
+			checkStr: checkOneOf(RoutingOff, RoutingRoundRobin, RoutingLeastBusy)},
+		{path: "routing.default_capacity", kind: kindInt, integer: func(c *Config) *int { return &c.Routing.DefaultCapacity },
+			checkInt: checkIntRange(1, maxCapacity)},
+	}
+}
+
+// checkSkill accepts a skill name: no spaces, commas or control characters.
+func checkSkill(v string) string {
+	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "a skill is one word without spaces or commas, got " + quote(v)
+	}
+	return ""
+}
+
+// skills decodes a list of skills at path; ok is false when it is bad.
+func (d *decoder) skills(v *yaml.Node, path string) (out []string, ok bool) {
+	n := resolve(v)
+	if n.Kind != yaml.SequenceNode {
+		d.at(nodeOrigin(v), path, "expected a list of skills, got "+describe(n))
+		return nil, false
+	}
+	if len(n.Content) > maxSkills {
+		d.at(nodeOrigin(v), path, fmt.Sprintf("at most %d skills, got %d", maxSkills, len(n.Content)))
+		return nil, false
+	}
+	ok = true
+	for i, it := range n.Content {
+		r := resolve(it)
+		msg := "expected a skill name, got " + describe(r)
+		if r.Kind == yaml.ScalarNode && !isNull(r) {
+			msg = checkSkill(r.Value)
+		}
+		if msg != "" {
+			d.at(nodeOrigin(it), itemPath(path, i), msg)
+			ok = false
+			continue
+		}
+		d.origins[itemPath(path, i)] = nodeOrigin(it)
+		out = append(out, r.Value)
+	}
+	return out, ok
+}
+
+// userRouting decodes the routing keys of one auth.users entry (skills,
+// capacity) into u; it reports whether name was one of them.
+func (d *decoder) userRouting(u *User, path, name string, v *yaml.Node) bool {
+	switch name {
+	case "skills":
+		u.Skills, _ = d.skills(v, path+".skills")
+	case "capacity":
+		r := resolve(v)
+		n, err := strconv.Atoi(r.Value)
+		if r.Kind != yaml.ScalarNode || r.ShortTag() != "!!int" || err != nil {
+			d.at(nodeOrigin(v), path+".capacity", "expected a whole number, got "+describe(r))
+		} else if msg := checkIntRange(1, maxCapacity)(n); msg != "" {
+			d.at(nodeOrigin(v), path+".capacity", msg)
+		} else {
+			u.Capacity = n
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// routingRules decodes routing.rules.
+func (d *decoder) routingRules(v *yaml.Node) {
+	n := resolve(v)
+	d.origins[routingRulesPath] = nodeOrigin(v)
+	if isNull(n) {
+		d.cfg.Routing.Rules = nil
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.at(nodeOrigin(v), routingRulesPath, "expected a list of rules, got "+describe(n))
+		return
+	}
+	if len(n.Content) > maxRoutingRules {
+		d.at(nodeOrigin(v), routingRulesPath, fmt.Sprintf("at most %d rules, got %d", maxRoutingRules, len(n.Content)))
+		return
+	}
+	rules := make([]RoutingRule, 0, len(n.Content))
+	for i, it := range n.Content {
+		path := itemPath(routingRulesPath, i)
+		m := resolve(it)
+		if m.Kind != yaml.MappingNode {
+			d.at(nodeOrigin(it), path, "expected a mapping with when and skills, got "+describe(m))
+			continue
+		}
+		var r RoutingRule
+		hasSkills := false
+		d.keys(m, path, func(name string, ko origin, val *yaml.Node) {
+			switch name {
+			case "when":
+				d.routingWhen(&r, path+".when", val)
+			case "skills":
+				hasSkills = true
+				r.Skills, _ = d.skills(val, path+".skills")
+			default:
+				d.unknownKey(ko, path, name, []string{"when", "skills"})
+			}
+		})
+		if !hasSkills {
+			d.at(nodeOrigin(it), path, "missing skills: a rule says which skills its cases need")
+		}
+		rules = append(rules, r)
+	}
+	d.cfg.Routing.Rules = rules
+}
+
+// routingWhen decodes a rule's conditions.
+func (d *decoder) routingWhen(r *RoutingRule, path string, v *yaml.Node) {
+	n := resolve(v)
+	if n.Kind != yaml.MappingNode {
+		d.at(nodeOrigin(v), path, "expected a mapping of platform, priority, field and equals, got "+describe(n))
+		return
+	}
+	fields := map[string]*string{"platform": &r.Platform, "priority": &r.Priority, "field": &r.Field, "equals": &r.Equals}
+	pos := map[string]origin{}
+	d.keys(n, path, func(name string, ko origin, val *yaml.Node) {
+		dst, ok := fields[name]
+		if !ok {
+			d.unknownKey(ko, path, name, []string{"platform", "priority", "field", "equals"})
+			return
+		}
+		s := resolve(val)
+		if s.Kind != yaml.ScalarNode || isNull(s) {
+			d.at(nodeOrigin(val), path+"."+name, "expected a string, got "+describe(s))
+			return
+		}
+		*dst, pos[name] = s.Value, nodeOrigin(val)
+	})
+	if o, ok := pos["priority"]; ok {
+		if msg := checkOneOf("urgent", "high", "medium", "low")(r.Priority); msg != "" {
+			d.at(o, path+".priority", msg)
+		}
+	}
+	for _, k := range []string{"platform", "field"} {
+		if o, ok := pos[k]; ok && *fields[k] == "" {
+			d.at(o, path+"."+k, "must not be empty")
+		}
+	}
+	_, hasField := pos["field"]
+	_, hasEquals := pos["equals"]
+	switch {
+	case hasEquals && !hasField:
+		d.at(pos["equals"], path+".equals", "equals needs field: the case field whose value it compares")
+	case hasField && !hasEquals:
+		d.at(pos["field"], path+".field", "field needs equals: the value the case field must have")
+	}
+}
+
+// validateRouting checks routing as a whole: with routing on, every skill
+// a rule needs is some agent's, else its cases would wait for ever.
+func (d *decoder) validateRouting() {
+	if d.cfg.Routing.Mode == RoutingOff {
+		return
+	}
+	have := map[string]bool{}
+	for _, u := range d.cfg.Auth.Users {
+		if u.Role == RoleAgent {
+			for _, s := range u.Skills {
+				have[s] = true
+			}
+		}
+	}
+	for i, r := range d.cfg.Routing.Rules {
+		for j, s := range r.Skills {
+			if !have[s] {
+				p := itemPath(itemPath(routingRulesPath, i)+".skills", j)
+				d.at(d.origins[p], p, fmt.Sprintf("no agent has skill %s: the cases of this rule would never be assigned", quote(s)))
+			}
+		}
+	}
+}
+
+// writeRoutingRules writes routing.rules as a block list (or [] when
+// empty), the way Template does.
+func writeRoutingRules(b *strings.Builder, indent string, rules []RoutingRule) {
+	if len(rules) == 0 {
+		fmt.Fprintf(b, "%srules: []\n", indent)
+		return
+	}
+	fmt.Fprintf(b, "%srules:\n", indent)
+	for _, r := range rules {
+		var when []string
+		for _, kv := range [][2]string{{"platform", r.Platform}, {"priority", r.Priority}, {"field", r.Field}} {
+			if kv[1] != "" {
+				when = append(when, kv[0]+": "+yamlQuote(kv[1]))
+			}
+		}
+		if r.Field != "" {
+			when = append(when, "equals: "+yamlQuote(r.Equals))
+		}
+		dash := "- "
+		if len(when) > 0 {
+			fmt.Fprintf(b, "%s  - when: {%s}\n", indent, strings.Join(when, ", "))
+			dash = "  "
+		}
+		fmt.Fprintf(b, "%s  %sskills: %s\n", indent, dash, yamlList(r.Skills))
+	}
+}
+
+// yamlList writes items as a YAML flow list of quoted strings.
+func yamlList(items []string) string {
+	q := make([]string, len(items))
+	for i, v := range items {
+		q[i] = yamlQuote(v)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// userRoutingYAML is the routing keys of one auth.users entry, at indent.
+func userRoutingYAML(u User, indent string) string {
+	var b strings.Builder
+	if len(u.Skills) > 0 {
+		fmt.Fprintf(&b, "%s  skills: %s\n", indent, yamlList(u.Skills))
+	}
+	if u.Capacity > 0 {
+		fmt.Fprintf(&b, "%s  capacity: %d\n", indent, u.Capacity)
+	}
+	return b.String()
+}
