@@ -61,6 +61,7 @@ type Config struct {
 	Limits      Limits
 	Console     Console
 	Publishing  Publishing // replies to the publisher (publishing.go)
+	Routing     Routing    // new cases to agents (routing.go)
 	// SLA are the SLA policies, the first match applies (sla.go).
 	SLA SLAPolicies
 	// Path is the file the config came from, "" for defaults only.
@@ -127,6 +128,8 @@ type User struct {
 	Email       string
 	Role        string // agent|supervisor|integration
 	TokenSHA256 string
+	Skills      []string // what the user's routed cases may need (routing.go)
+	Capacity    int      // cases new, open or pending at once; 0 = routing.default_capacity
 }
 
 // Salesforce holds the connection settings.
@@ -175,6 +178,7 @@ func Default() Config {
 		DataDir:   "./carebridge-data",
 		LogLevel:  "info",
 		Care:      Care{GracePeriod: 24 * time.Hour},
+		Routing:   Routing{Mode: RoutingOff, DefaultCapacity: 5},
 		Limits: Limits{
 			MessageTextBytes:   65536,
 			NameChars:          255,

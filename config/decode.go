@@ -250,6 +250,8 @@ func (d *decoder) mapping(v *yaml.Node, path string) {
 		switch {
 		case full == usersPath:
 			d.users(val)
+		case full == routingRulesPath:
+			d.routingRules(val)
 		case full == slaPath:
 			d.sla(val)
 		case d.sc.isSection(full):
@@ -360,7 +362,9 @@ func (d *decoder) list(s *setting, v *yaml.Node) {
 func itemPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // userKeys are the keys of one auth.users entry.
-func userKeys() []string { return []string{"id", "name", "email", "role", "token_sha256"} }
+func userKeys() []string {
+	return []string{"id", "name", "email", "role", "token_sha256", "skills", "capacity"}
+}
 
 // users decodes auth.users and checks each user.
 func (d *decoder) users(v *yaml.Node) {
@@ -395,6 +399,9 @@ func (d *decoder) users(v *yaml.Node) {
 		fields := map[string]*string{"id": &u.ID, "name": &u.Name, "email": &u.Email, "role": &u.Role, "token_sha256": &u.TokenSHA256}
 		pos := map[string]origin{}
 		d.keys(m, path, func(name string, ko origin, val *yaml.Node) {
+			if d.userRouting(&u, path, name, val) {
+				return
+			}
 			dst, ok := fields[name]
 			if !ok {
 				d.unknownKey(ko, path, name, userKeys())
@@ -574,6 +581,7 @@ func (d *decoder) validate() {
 		}
 	}
 	d.validatePublishing()
+	d.validateRouting()
 }
 
 // fileReason is the part of a file error worth showing next to the path.

@@ -210,6 +210,7 @@ func newSchema() *schema {
 		byPath:   map[string]*setting{},
 		sections: map[string][]string{},
 	}
+	sc.settings = append(sc.settings, routingSettings()...)
 	add := func(path string) {
 		parent, key := "", path
 		if i := strings.LastIndexByte(path, '.'); i >= 0 {
@@ -232,6 +233,7 @@ func newSchema() *schema {
 	}
 	add("auth")
 	add(usersPath)
+	add(routingRulesPath)
 	add(slaPath)
 	return sc
 }

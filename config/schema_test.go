@@ -51,7 +51,7 @@ func TestExampleHasEveryKey(t *testing.T) {
 	for _, s := range sc.settings {
 		want = append(want, s.path)
 	}
-	want = append(want, usersPath)
+	want = append(want, usersPath, routingRulesPath)
 	want = append(want, slaPath)
 	for _, k := range userKeys() {
 		want = append(want, usersPath+"[]."+k)
@@ -109,6 +109,8 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"console.salesforce_sign_in":           {"true", true},
 		"publishing.webhook_url":               {"https://publisher.example/replies", "https://publisher.example/replies"},
 		"publishing.secret_file":               {key, key},
+		"routing.mode":                         {"least_busy", "least_busy"},
+		"routing.default_capacity":             {"12", 12},
 	}
 	// The jwt pair and its client id must come together; the variable
 	// under test comes later and wins.

@@ -18,7 +18,7 @@ var keyDocs = map[string]string{
 	"care":                                 "the Care case store",
 	"care.grace_period":                    "how long a done case still takes messages and reopens; 0 closes at once; 0 to 720h",
 	"auth":                                 "who may use the API and the console",
-	"auth.users":                           "id, name, email, role (agent | supervisor | integration), token_sha256; add one with `carebridge user add`",
+	"auth.users":                           "id, name, email, role (agent | supervisor | integration), token_sha256, skills, capacity; add one with `carebridge user add`",
 	"salesforce":                           "the Salesforce org",
 	"salesforce.environment":               "production | sandbox: login.salesforce.com or test.salesforce.com",
 	"salesforce.login_url":                 "overrides environment: a My Domain login URL (or the simulator's); empty = by environment",
@@ -43,6 +43,10 @@ var keyDocs = map[string]string{
 	"publishing.webhook_url":               "the publisher's endpoint; empty = replies are not published",
 	"publishing.secret_file":               "a file holding the signing secret; env CAREBRIDGE_PUBLISHING_SECRET wins over it",
 	"sla":                                  "SLA policies, first match applies: [{name, when: {priority: [...], platform: [...]}, first_response, next_response, resolution}]",
+	"routing":                              "new cases to available agents with the skills they need and free capacity (SPEC §16)",
+	"routing.mode":                         "off | round_robin (in turn) | least_busy (fewest cases first)",
+	"routing.default_capacity":             "cases new, open or pending an agent holds at once unless their user sets capacity; 1 to 1000",
+	"routing.rules":                        "[{when: {platform, priority, field, equals}, skills: [...]}]: a case needs the skills of every rule it matches",
 	"limits":                               "what one write may carry; over a limit the API answers 400 too_large",
 	"limits.message_text_bytes":            "a message's or note's text, in bytes; up to 262144",
 	"limits.name_chars":                    "author, names, username, handle, in characters; up to 1024",
@@ -90,6 +94,8 @@ func Template(c *Config) []byte {
 			switch {
 			case full == usersPath:
 				writeUsers(&b, indent, c.Auth.Users)
+			case full == routingRulesPath:
+				writeRoutingRules(&b, indent, c.Routing.Rules)
 			case full == slaPath:
 				writeSLA(&b, indent, c.SLA)
 			case sc.isSection(full):
@@ -134,6 +140,7 @@ func UserYAML(u User, indent string) string {
 	for _, kv := range [][2]string{{"name", u.Name}, {"email", u.Email}, {"role", u.Role}, {"token_sha256", u.TokenSHA256}} {
 		fmt.Fprintf(&b, "%s  %s: %s\n", indent, kv[0], yamlQuote(kv[1]))
 	}
+	b.WriteString(userRoutingYAML(u, indent))
 	return b.String()
 }
 
@@ -149,11 +156,7 @@ func (s *setting) yamlValue(c *Config) string {
 	case kindBool:
 		return strconv.FormatBool(*s.boolean(c))
 	case kindList:
-		items := make([]string, len(*s.list(c)))
-		for i, v := range *s.list(c) {
-			items[i] = yamlQuote(v)
-		}
-		return "[" + strings.Join(items, ", ") + "]"
+		return yamlList(*s.list(c))
 	}
 	return yamlQuote(*s.str(c))
 }
