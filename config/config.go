@@ -200,6 +200,7 @@ func Default() Config {
 			EmbedFrameAncestors: []string{
 				"https://*.lightning.force.com",
 				"https://*.my.salesforce.com",
+				"https://*.vf.force.com", // the org kit's Visualforce case page
 			},
 		},
 	}

@@ -51,7 +51,7 @@ func TestDefault(t *testing.T) {
 			PollInterval:           30 * time.Second,
 			KeepaliveInterval:      6 * time.Hour,
 			BackgroundBudget:       0.9,
-			EmbedFrameAncestors:    []string{"https://*.lightning.force.com", "https://*.my.salesforce.com"},
+			EmbedFrameAncestors:    []string{"https://*.lightning.force.com", "https://*.my.salesforce.com", "https://*.vf.force.com"},
 			ChangeEvents:           "pubsub",
 			PubSubURL:              "api.pubsub.salesforce.com:7443",
 			PollIntervalWithEvents: 5 * time.Minute,

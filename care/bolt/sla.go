@@ -14,10 +14,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/prometheus/client_golang/prometheus"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -204,3 +206,64 @@ func (s *Store) BreachSLAs(ctx context.Context) ([]care.SLABreach, error) {
 	})
 	return out, err
 }
+
+// SLAWatcher records breaches as due times pass (Store.BreachSLAs on a
+// ticker) and counts them in carebridge_sla_breaches_total{policy,kind}.
+type SLAWatcher struct {
+	store    *Store
+	logger   *slog.Logger
+	breaches *prometheus.CounterVec
+}
+
+// NewSLAWatcher registers the breach counter with reg, every policy and
+// kind exported at 0 from the start.
+func NewSLAWatcher(store *Store, reg prometheus.Registerer, logger *slog.Logger) (*SLAWatcher, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	w := &SLAWatcher{store: store, logger: logger, breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carebridge_sla_breaches_total", Help: "SLA due times passed unmet, by policy and kind.",
+	}, []string{"policy", "kind"})}
+	for _, p := range store.policy.SLA {
+		for _, k := range care.SLAKinds {
+			w.breaches.WithLabelValues(p.Name, string(k))
+		}
+	}
+	if err := reg.Register(w.breaches); err != nil {
+		return nil, fmt.Errorf("register the SLA breach counter: %w", err)
+	}
+	return w, nil
+}
+
+// Check records the breaches due now and counts them.
+func (w *SLAWatcher) Check(ctx context.Context) ([]care.SLABreach, error) {
+	got, err := w.store.BreachSLAs(ctx)
+	for _, b := range got {
+		w.breaches.WithLabelValues(b.Policy, string(b.Kind)).Inc()
+	}
+	return got, err
+}
+
+// Run checks every interval until ctx ends. Without policies it returns
+// at once.
+func (w *SLAWatcher) Run(ctx context.Context, interval time.Duration) {
+	if len(w.store.policy.SLA) == 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := w.Check(ctx); err != nil && ctx.Err() == nil {
+			w.logger.Error("record SLA breaches", "err", err)
+		}
+	}
+}
+
+// SLACheckInterval is how often the daemon looks for breaches: a breach is
+// recorded at most this long after its due time.
+const SLACheckInterval = 10 * time.Second

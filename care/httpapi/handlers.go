@@ -32,6 +32,7 @@ type CaseJSON struct {
 	CommunityState        string                `json:"community_state"`
 	LockedForReply        bool                  `json:"locked_for_reply"`
 	Salesforce            SalesforceJSON        `json:"salesforce"`
+	SLA                   *care.CaseSLA         `json:"sla,omitempty"` // SPEC §16; omitted when no policy applies
 }
 
 // SalesforceJSON is the salesforce block of a case.
@@ -73,7 +74,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 		Assignee: optString(c.Assignee), ProfileID: c.ProfileID, Platform: c.Platform,
 		CustomerID: c.CustomerID, Customer: c.Customer, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
-		CommunityState: string(state), LockedForReply: care.LockedForReply(&c),
+		CommunityState: string(state), LockedForReply: care.LockedForReply(&c), SLA: c.SLA,
 		Salesforce: SalesforceJSON{
 			CaseID: optString(c.Salesforce.CaseID), CaseNumber: optString(c.Salesforce.CaseNumber),
 			Status: optString(c.Salesforce.Status), LeadID: optString(c.Salesforce.LeadID),
@@ -208,7 +209,7 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) 
 	cq := care.CaseQuery{
 		Sort: q.Get("sort"), Cursor: q.Get("cursor"),
 		Status: care.Status(q.Get("status")), Priority: care.Priority(q.Get("priority")),
-		Assignee: q.Get("assignee"), Platform: q.Get("platform"), ProfileID: q.Get("profile_id"), Q: q.Get("q"),
+		Assignee: q.Get("assignee"), Platform: q.Get("platform"), ProfileID: q.Get("profile_id"), Q: q.Get("q"), SLA: q.Get("sla"),
 	}
 	caseQueryView(&cq, q.Get("view"))
 	limit, ok := queryLimit(w, r)

@@ -31,6 +31,7 @@ const grace = 24 * time.Hour
 type env struct {
 	t      testing.TB
 	limits care.Limits // zero: the defaults of SPEC §12
+	sla    care.SLAPolicies
 	dir    string
 	clock  *clock
 	world  *testworld.World
@@ -54,7 +55,7 @@ func (e *env) start() { e.startWithGrace(grace) }
 func (e *env) startWithGrace(g time.Duration) {
 	e.t.Helper()
 	e.world = testworld.New(e.t, testworld.WithDir(e.dir), testworld.WithClock(e.clock),
-		testworld.WithPolicy(care.Policy{Grace: g, Limits: e.limits}))
+		testworld.WithPolicy(care.Policy{Grace: g, Limits: e.limits, SLA: e.sla}))
 	e.store, e.srv, e.reg = e.world.Store, e.world.Server, e.world.Registry
 }
 

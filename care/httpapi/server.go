@@ -65,6 +65,7 @@ type Server struct {
 	requests *prometheus.CounterVec
 	session  func(r *http.Request) (care.User, bool)
 	live     *live.Broker
+	router   care.Router // routing.go; nil when the service routes nothing
 }
 
 // New builds the API server. It fails when a credential's hash is not
@@ -100,6 +101,7 @@ func New(opts Options) (*Server, error) {
 	s.routeSavedViews()
 	s.routeEvents()
 	s.routePublish(opts.Service)
+	s.routeRouting(opts.Service)
 	return s, nil
 }
 

@@ -95,6 +95,7 @@ type daemon struct {
 	publisher *publish.Publisher // nil unless publishing is configured
 	poller    *outbox.Poller
 	changes   *changeevents.Subscriber
+	sla       *bolt.SLAWatcher
 	events    *live.Broker // the console's live feed; its streams end on shutdown
 	// listener, when set, is served instead of listening on cfg.Listen
 	// (the demo binds first to learn its port).
@@ -112,7 +113,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		creds = append(creds, httpapi.Credential{User: cu, TokenSHA256: u.TokenSHA256})
 	}
 	dir := care.NewDirectory(users)
-	policy := care.Policy{Grace: cfg.Care.GracePeriod, Limits: careLimits(cfg.Limits)}
+	policy := care.Policy{Grace: cfg.Care.GracePeriod, Limits: careLimits(cfg.Limits), SLA: cfg.SLA}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mm, err := mapping.NewMetrics(reg)
@@ -132,6 +133,10 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		}
 	}()
 	reg.MustRegister(store.Collector())
+	slaWatch, err := bolt.NewSLAWatcher(store, reg, logger)
+	if err != nil {
+		return nil, err
+	}
 	publisher, err := newPublisher(cfg, store, reg, logger)
 	if err != nil {
 		return nil, err
@@ -241,7 +246,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 		logger.Warn("no users in auth.users: every /api/v1 call will be refused")
 	}
 	return &daemon{cfg: cfg, log: logger, store: store, api: api, mapping: holder, pool: pool,
-		deliverer: deliverer, publisher: publisher, poller: poller, changes: changes, events: events}, nil
+		deliverer: deliverer, publisher: publisher, poller: poller, changes: changes, events: events, sla: slaWatch}, nil
 }
 
 // consoleSettings is the console's Salesforce settings page, where a
@@ -315,6 +320,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string)) error {
 	go d.pool.Run(bg)
 	go d.poller.Run(bg)
 	go d.deliverer.Run(bg)
+	go d.sla.Run(bg, bolt.SLACheckInterval)
 	d.runPublisher(bg)
 	changesDone := d.runChanges(bg)
 	hup := make(chan os.Signal, 1)
