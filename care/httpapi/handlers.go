@@ -157,7 +157,7 @@ func CustomerView(c care.Customer) CustomerJSON {
 // ---- handlers ----
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, u care.User) {
-	WriteJSON(w, http.StatusOK, u)
+	s.writeMe(w, r, u)
 }
 
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request, u care.User) {
