@@ -241,3 +241,37 @@ func TestNoPubSubPollingAlone(t *testing.T) {
 		t.Fatalf("polled: %s", got.Status)
 	}
 }
+
+// A Salesforce case deleted: its DELETE event marks the linked Care case
+// as the poll's deleted-records check does, with no REST call.
+func TestDeleteEventMarksTheCase(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, sf := e.linkedCase(1)
+	e.start()
+	e.waitUp()
+	calls := e.restCalls()
+	if err := e.w.Sim.DeleteRecord("Case", sf); err != nil {
+		t.Fatal(err)
+	}
+	simtest.Eventually(t, 10*time.Second, "the case marked deleted in Salesforce", func() bool {
+		return e.careCase(c.ID).Salesforce.DeletedAt != nil
+	})
+	if got := e.careCase(c.ID); care.LockedForReply(&got) {
+		t.Fatal("replies still locked to Salesforce")
+	}
+	if n := e.restCalls() - calls; n != 0 {
+		t.Fatalf("%d REST calls for a delete event", n)
+	}
+}
+
+// HOST:PORT is TLS: against the simulator's plaintext port the handshake
+// fails and the stream never comes up (http:// works, as every other test
+// shows).
+func TestHostPortIsTLS(t *testing.T) {
+	e := newEnv(t, envOptions{sub: func(o *changeevents.Options) { o.URL = strings.TrimPrefix(o.URL, "http://") }})
+	e.start()
+	simtest.Eventually(t, 10*time.Second, "a lost stream", func() bool {
+		up, why := e.sub.State()
+		return !up && strings.Contains(why, "lost")
+	})
+}
