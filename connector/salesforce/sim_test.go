@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -26,12 +27,7 @@ const callback = "http://127.0.0.1:1/oauth/salesforce/callback"
 
 func newSim(t *testing.T, opts sfsim.Options) *sfsim.Server {
 	t.Helper()
-	srv, err := sfsim.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return simtest.NewServer(t, opts)
 }
 
 func httpClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
