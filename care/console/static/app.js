@@ -10,6 +10,7 @@ import {
 import { CasePage } from './casepage.js';
 import { renderSettings } from './salesforce.js';
 import { connectLive } from './live.js';
+import { slaEl } from './sla.js';
 
 const bootMeta = document.querySelector('meta[name="carebridge-boot"]');
 const boot = JSON.parse(bootMeta ? bootMeta.content : '{}');
@@ -277,7 +278,7 @@ function listQuery(r, more) {
 /** What a row shows of a case: a row whose case says the same is kept. */
 function caseSig(c) {
   return JSON.stringify([c.status, c.priority, c.assignee, c.platform, customerName(c), c.last_customer_message_at, c.created_at,
-    c.salesforce && c.salesforce.case_number]);
+    c.salesforce && c.salesforce.case_number, c.sla]);
 }
 
 let listState = null;
@@ -445,7 +446,8 @@ function caseItem(c, r) {
     h('span', { class: 'case-line' }, h('span', { class: 'case-id' }, `#${c.id}`), name),
     h('span', { class: 'case-line small' },
       badge('status', c.status, STATUS), ' ', badge('priority', c.priority, PRIORITY), ' ',
-      h('span', { class: 'muted' }, c.platform), c.salesforce && c.salesforce.case_number ? h('span', { class: 'muted' }, ` · SF ${c.salesforce.case_number}`) : null),
+      h('span', { class: 'muted' }, c.platform), c.salesforce && c.salesforce.case_number ? h('span', { class: 'muted' }, ` · SF ${c.salesforce.case_number}`) : null,
+      c.sla ? ' ' : null, slaEl(c.sla)),
     h('span', { class: 'case-line small muted' },
       c.assignee ? `Assigned to ${userName(c.assignee)}` : 'Unassigned', ' · ', timeEl(when)));
   return h('li', { 'data-sig': caseSig(c), 'data-row': String(c.id) }, a);

@@ -10,6 +10,7 @@ import {
 } from './dom.js';
 import { renderSalesforceTab } from './salesforce.js';
 import { deliveryLine, refreshDeliveries } from './delivery.js';
+import { slaEl } from './sla.js';
 
 const MENTION = /(^|[^\w@])@([A-Za-z0-9._-]+)/g;
 
@@ -132,7 +133,7 @@ export class CasePage {
     }
     const before = this.c;
     this.c = c;
-    const key = (x) => JSON.stringify([x.status, x.assignee, x.priority, x.sentiment, x.profile_id, x.fields, x.locked_for_reply, x.salesforce]);
+    const key = (x) => JSON.stringify([x.status, x.assignee, x.priority, x.sentiment, x.profile_id, x.fields, x.locked_for_reply, x.salesforce, x.sla]);
     if (key(before) === key(c) && !added.length) return;
     this.renderHead();
     const focusId = document.activeElement && document.activeElement.id;
@@ -234,6 +235,7 @@ export class CasePage {
       h('p', { class: 'case-badges' },
         badge('status', c.status, STATUS), ' ',
         badge('priority', c.priority, PRIORITY), ' ',
+        slaEl(c.sla),
         h('span', { class: 'meta' }, `Sentiment: ${SENTIMENT[c.sentiment] || c.sentiment}`),
         h('span', { class: 'meta' }, `Platform: ${c.platform}`),
         h('span', { class: 'meta' }, `Profile: ${c.profile_id || 'none chosen'}`),

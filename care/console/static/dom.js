@@ -86,6 +86,7 @@ export const SORTS = [
   { id: 'last_message_asc', label: 'Last message, oldest first' },
   { id: 'priority_desc', label: 'Priority, highest first' },
   { id: 'priority_asc', label: 'Priority, lowest first' },
+  { id: 'sla_due_asc', label: 'SLA due, soonest first' },
 ];
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });

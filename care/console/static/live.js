@@ -4,7 +4,7 @@
 // with Last-Event-ID; when the server refused the stream (too many open,
 // shutting down) it is opened again here, later, from the last id seen.
 
-const CASE_EVENTS = ['case.created', 'case.updated', 'message.added'];
+const CASE_EVENTS = ['case.created', 'case.updated', 'message.added', 'case.sla_breached'];
 
 /** State of the feed, for the page and its tests: 'connecting', 'open', 'closed'. */
 export const liveState = { state: 'connecting', lastId: '' };
