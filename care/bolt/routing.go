@@ -12,7 +12,7 @@ package bolt
 //
 //	routing   "available" 0x00 user → ∅ (the agents switched available)
 //	          "rotation" → the agent assigned last (where rotation goes on)
-//	          "assigned" → cases routing assigned, ever (the metric)
+//	          "assigned" 0x00 mode → cases routing assigned in mode, ever (the metric)
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/prometheus/client_golang/prometheus"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -28,8 +29,9 @@ var (
 	bucketRouting = []byte("routing")
 
 	routingRotation = []byte("rotation")
-	routingAssigned = []byte("assigned")
 )
+
+func assignedKey(mode care.RoutingMode) []byte { return join([]byte("assigned"), sep, []byte(mode)) }
 
 func availableKey(user string) []byte { return join([]byte("available"), sep, []byte(user)) }
 
@@ -73,10 +75,10 @@ func (s *Store) pickAgent(tx *bbolt.Tx, need []string, loads []care.AgentLoad) (
 		return "", false, err
 	}
 	var n uint64
-	if v := b.Get(routingAssigned); v != nil {
+	if v := b.Get(assignedKey(s.routing.Mode)); v != nil {
 		n = getU64(v)
 	}
-	return id, true, b.Put(routingAssigned, u64(n+1))
+	return id, true, b.Put(assignedKey(s.routing.Mode), u64(n+1))
 }
 
 // routeTo assigns c to agent as routing does: assigning a new case makes it
@@ -270,16 +272,50 @@ func (s *Store) SetAvailable(ctx context.Context, actor care.User, available boo
 	return st, err
 }
 
-// RoutingStats are the figures of the routing metrics.
-func (s *Store) RoutingStats() (assigned, waitingCases int64, err error) {
+// RoutingStats are the figures of the routing metrics: the cases routing
+// assigned in each mode, ever, and the cases waiting now.
+func (s *Store) RoutingStats() (assigned map[care.RoutingMode]int64, waitingCases int64, err error) {
+	assigned = map[care.RoutingMode]int64{}
 	err = s.view(func(tx *bbolt.Tx) error {
-		if v := tx.Bucket(bucketRouting).Get(routingAssigned); v != nil {
-			assigned = int64(getU64(v))
+		for _, m := range care.RoutingModes[1:] {
+			if v := tx.Bucket(bucketRouting).Get(assignedKey(m)); v != nil {
+				assigned[m] = int64(getU64(v))
+			}
 		}
 		waitingCases = counter(tx, care.Scope{Unassigned: true}, care.StatusNew)
 		return nil
 	})
 	return assigned, waitingCases, err
+}
+
+var (
+	routingAssignedDesc = prometheus.NewDesc("carebridge_routing_assignments_total",
+		"Cases routing assigned to an agent, by routing mode.", []string{"mode"}, nil)
+	routingWaitingDesc = prometheus.NewDesc("carebridge_routing_waiting_cases",
+		"Cases waiting in new, unassigned, for an agent with the skills and capacity to take them.", nil, nil)
+)
+
+// RoutingCollector exports carebridge_routing_assignments_total{mode} and
+// carebridge_routing_waiting_cases, read from the store at each scrape.
+func (s *Store) RoutingCollector() prometheus.Collector { return routingCollector{s} }
+
+type routingCollector struct{ s *Store }
+
+func (c routingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- routingAssignedDesc
+	ch <- routingWaitingDesc
+}
+
+func (c routingCollector) Collect(ch chan<- prometheus.Metric) {
+	assigned, waitingCases, err := c.s.RoutingStats()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(routingAssignedDesc, err)
+		return
+	}
+	for _, m := range care.RoutingModes[1:] {
+		ch <- prometheus.MustNewConstMetric(routingAssignedDesc, prometheus.CounterValue, float64(assigned[m]), string(m))
+	}
+	ch <- prometheus.MustNewConstMetric(routingWaitingDesc, prometheus.GaugeValue, float64(waitingCases))
 }
 
 var _ care.Router = (*Store)(nil)

@@ -3,11 +3,14 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // routingStore opens a store routing to agents (all available) with mode
@@ -116,8 +119,21 @@ func TestRoutingNeverOverCapacity(t *testing.T) {
 			}
 		}
 	}
-	if assigned, waits, err := s.RoutingStats(); err != nil || assigned != 15 || waits != 185 {
-		t.Fatalf("stats assigned %d waiting %d (%v), want 15 and 185", assigned, waits, err)
+	if assigned, waits, err := s.RoutingStats(); err != nil || assigned[care.RoutingLeastBusy] != 15 || waits != 185 {
+		t.Fatalf("stats assigned %v waiting %d (%v), want 15 least_busy and 185", assigned, waits, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.RoutingCollector())
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP carebridge_routing_assignments_total Cases routing assigned to an agent, by routing mode.
+# TYPE carebridge_routing_assignments_total counter
+carebridge_routing_assignments_total{mode="least_busy"} 15
+carebridge_routing_assignments_total{mode="round_robin"} 0
+# HELP carebridge_routing_waiting_cases Cases waiting in new, unassigned, for an agent with the skills and capacity to take them.
+# TYPE carebridge_routing_waiting_cases gauge
+carebridge_routing_waiting_cases 185
+`)); err != nil {
+		t.Fatal(err)
 	}
 
 	// Alice closes one of hers: the oldest waiting case is hers in the
@@ -226,8 +242,8 @@ func TestRoutingAvailabilityRolesAndOff(t *testing.T) {
 	if c := escalateCustomer(t, off, 1, nil); c.Assignee != "" || c.Status != care.StatusNew {
 		t.Fatalf("routing off assigned case to %q (%s)", c.Assignee, c.Status)
 	}
-	if assigned, waits, _ := off.RoutingStats(); assigned != 0 || waits != 1 {
-		t.Fatalf("routing off: assigned %d, waiting %d", assigned, waits)
+	if assigned, waits, _ := off.RoutingStats(); len(assigned) != 0 || waits != 1 {
+		t.Fatalf("routing off: assigned %v, waiting %d", assigned, waits)
 	}
 }
 

@@ -123,7 +123,8 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 	holder := mapping.NewHolder(cfg.MappingFile, mapping.HolderOptions{Logger: logger, Metrics: mm})
 	events := live.New(live.Options{Clock: clock})
 	store, err := bolt.Open(cfg.DataDir, bolt.Options{Policy: policy, Clock: clock, Users: dir,
-		Effects: connector.Effects{Mapping: holder.Current}, OnCommit: events.Publish, Publishing: cfg.Publishing.Enabled()})
+		Effects: connector.Effects{Mapping: holder.Current}, OnCommit: events.Publish, Publishing: cfg.Publishing.Enabled(),
+		Routing: routingOf(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func newDaemon(cfg *config.Config, logger *slog.Logger, clock care.Clock) (_ *da
 			store.Close()
 		}
 	}()
-	reg.MustRegister(store.Collector())
+	reg.MustRegister(store.Collector(), store.RoutingCollector())
 	slaWatch, err := bolt.NewSLAWatcher(store, reg, logger)
 	if err != nil {
 		return nil, err
