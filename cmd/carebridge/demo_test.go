@@ -10,28 +10,14 @@ import (
 
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/carebridge/carebridge/connector/testworld/testlog"
 )
 
 // lockedBuffer is an io.Writer safe to read while a goroutine writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testlog.Logs
 
 // TestDemo runs the demo against the simulated org both as it is and as a
 // production org (--strict: assignment and duplicate rules), where the
