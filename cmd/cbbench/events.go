@@ -56,13 +56,7 @@ func benchEvents(ctx context.Context, o eventsOptions, progress func(string)) (e
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	d, err := w.deliverBackfills(ctx, runCtx)
-	if err != nil {
-		return res, err
-	}
-	w.present()
-	p, err := outbox.NewPoller(outbox.PollerOptions{Store: w.store, KV: w.store.KV(outbox.Namespace), Tokens: w.pool,
-		Mapping: w.holder.Current, Policy: w.policy, Deliverer: d})
+	p, err := w.syncedPoller(ctx, runCtx, 0)
 	if err != nil {
 		return res, err
 	}
@@ -146,10 +140,11 @@ func (w *world) waitStatus(ctx context.Context, id int64, st care.Status, change
 	}
 }
 
-// deliverBackfills runs a deliverer until runCtx ends and returns once the
-// outbox is empty: the backfills of the links are delivered first, as a
-// running daemon would have done long before.
-func (w *world) deliverBackfills(ctx, runCtx context.Context) (*outbox.Deliverer, error) {
+// syncedPoller runs a deliverer until runCtx ends and, once the outbox is
+// empty (the backfills of the links delivered first, as a running daemon
+// would have done long before), moves the org's clock to now and returns
+// a poller beside the deliverer (interval 0: the default).
+func (w *world) syncedPoller(ctx, runCtx context.Context, interval time.Duration) (*outbox.Poller, error) {
 	d, err := outbox.NewDeliverer(outbox.DelivererOptions{Store: w.store, Tokens: w.pool, Mapping: w.holder.Current})
 	if err != nil {
 		return nil, err
@@ -161,10 +156,13 @@ func (w *world) deliverBackfills(ctx, runCtx context.Context) (*outbox.Deliverer
 			return nil, err
 		}
 		if st.Pending == 0 {
-			return d, nil
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	w.present()
+	return outbox.NewPoller(outbox.PollerOptions{Store: w.store, KV: w.store.KV(outbox.Namespace), Tokens: w.pool,
+		Mapping: w.holder.Current, Policy: w.policy, Deliverer: d, Interval: interval})
 }
 
 // linkedCases makes n Care cases linked to Salesforce cases (linkedCase,

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/connector/outbox"
 )
 
 type pollSize struct {
@@ -71,13 +70,7 @@ func benchPollSize(ctx context.Context, o pollOptions, linked int, progress func
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	d, err := w.deliverBackfills(ctx, runCtx)
-	if err != nil {
-		return res, err
-	}
-	w.present()
-	p, err := outbox.NewPoller(outbox.PollerOptions{Store: w.store, KV: w.store.KV(outbox.Namespace), Tokens: w.pool,
-		Mapping: w.holder.Current, Policy: w.policy, Deliverer: d, Interval: o.interval})
+	p, err := w.syncedPoller(ctx, runCtx, o.interval)
 	if err != nil {
 		return res, err
 	}
