@@ -21,6 +21,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld/testlog"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -179,22 +180,7 @@ type daemonProc struct {
 }
 
 // syncBuffer is a buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(s)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = testlog.Logs
 
 // startDaemon runs `carebridge serve --config cfg` and waits for it to
 // listen.

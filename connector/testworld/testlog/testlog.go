@@ -24,6 +24,9 @@ func (l *Logs) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// WriteString writes s (Logs is an io.StringWriter).
+func (l *Logs) WriteString(s string) (int, error) { return l.Write([]byte(s)) }
+
 // Bytes is a copy of what was logged so far.
 func (l *Logs) Bytes() []byte {
 	l.mu.Lock()
