@@ -11,6 +11,7 @@ import { CasePage } from './casepage.js';
 import { renderSettings } from './salesforce.js';
 import { connectLive } from './live.js';
 import { slaEl } from './sla.js';
+import { mountAvailability, refreshAvailability } from './routing.js';
 
 const bootMeta = document.querySelector('meta[name="carebridge-boot"]');
 const boot = JSON.parse(bootMeta ? bootMeta.content : '{}');
@@ -426,6 +427,7 @@ function onLiveCase(type, ev) {
     liveCases.clear();
     if (current.page !== 'cases') return;
     loadCounts();
+    refreshAvailability();
     refreshListInPlace();
     if (casePage && ids.has(casePage.id)) casePage.liveUpdate();
   }, 100);
@@ -511,6 +513,7 @@ if (boot.mode === 'embed') {
   showConnectError();
   render();
   loadCounts();
+  mountAvailability();
   connectLive({ onCase: onLiveCase, onReset: onLiveReset });
 }
 announce('');
