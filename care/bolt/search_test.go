@@ -264,7 +264,7 @@ func TestCaseCarriesCustomer(t *testing.T) {
 // enough; searches find the same before and after.
 func TestSearchLogFoldsIntoIndex(t *testing.T) {
 	s, _ := testStore(t)
-	s.compactAt = 10
+	s.compactAt.Store(10)
 	sue := user(t, "sue")
 	cases := escalateN(t, s, 0, 3)
 	for i := range 12 {

@@ -166,8 +166,8 @@ func (s *Store) compactSearchLog() error {
 // committer calls it between groups.
 func (s *Store) compactIfDue() {
 	limit := int64(compactAt)
-	if s.compactAt > 0 {
-		limit = int64(s.compactAt)
+	if n := s.compactAt.Load(); n > 0 {
+		limit = n
 	}
 	if s.logged.Load() < limit {
 		return

@@ -122,7 +122,7 @@ type Store struct {
 	messagePageBytes int
 	noSearchIndex    bool
 	logged           atomic.Int64 // messages in the search log, about (see searchlog.go)
-	compactAt        int          // overrides compactAt (tests)
+	compactAt        atomic.Int64 // overrides compactAt (tests)
 
 	// changes are the case changes of the transaction being committed
 	// (the committer's alone); notify hands them to OnCommit.
