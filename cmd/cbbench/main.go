@@ -37,13 +37,15 @@ type report struct {
 	// Events is beside Poll: the same latency by change events.
 	Events *eventsResult `json:"status_from_salesforce_by_events,omitempty"`
 	Search *searchResult `json:"search,omitempty"`
+	// Routing is new cases reaching agents (SPEC §16).
+	Routing *routingResult `json:"routing,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cbbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	only := fs.String("only", "push,status,events,store,search,feed,publish", "comma-separated sections to run: push, status, events, store, search, feed, publish")
+	only := fs.String("only", "push,status,events,store,search,feed,publish,routing", "comma-separated sections to run: push, status, events, store, search, feed, publish, routing")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency added to every simulated Salesforce call")
 	messages := fs.Int("messages", 1000, "push: messages in the burst")
 	escalated := fs.Int("cases", 50, "push: escalated cases the burst spreads over")
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	feedChanges := fs.Int("feed-changes", 200, "feed: changes timed")
 	publishReplies := fs.Int("publish-replies", 1000, "publish: replies written")
 	publishCases := fs.Int("publish-cases", 50, "publish: cases the replies spread over")
+	routingCases := fs.Int("routing-cases", 300, "routing: new cases ingested")
+	routingRate := fs.Int("routing-rate", 1000, "routing: new cases per minute")
 	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
 	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			var r publishResult
 			r, err = benchPublish(ctx, publishOptions{replies: *publishReplies, cases: *publishCases, workers: *workers, latency: *latency}, progress)
 			rep.Publish = &r
+		case "routing":
+			var r routingResult
+			r, err = benchRouting(ctx, routingOptions{cases: *routingCases, perMinute: *routingRate, agents: 10, capacity: 5,
+				handle: 2500 * time.Millisecond}, progress)
+			rep.Routing = &r
 		case "feed":
 			var r liveEventsResult
 			r, err = benchLiveEvents(ctx, *feedSubscribers, *feedChanges, progress)
@@ -186,6 +195,7 @@ func printTable(w io.Writer, rep report, latency time.Duration) {
 	printSearch(tw, rep.Search)
 	printLiveEvents(tw, rep.LiveEvents)
 	printPublish(tw, rep.Publish)
+	printRouting(tw, rep.Routing)
 	tw.Flush()
 }
 

@@ -15,7 +15,7 @@ func TestSmallRun(t *testing.T) {
 	var out, errs bytes.Buffer
 	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
 		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--event-changes", "3", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
-		"--search-cases", "300", "--search-messages", "3000"},
+		"--search-cases", "300", "--search-messages", "3000", "--routing-cases", "60", "--routing-rate", "60000"},
 		&out, &errs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs.String())
@@ -51,6 +51,11 @@ func TestSmallRun(t *testing.T) {
 	}
 	if l := rep.Search; l == nil || l.IngestPerSecond <= 0 || l.IngestNoIndexPerSecond <= 0 || l.CountsP95Millis <= 0 || l.SearchP95Millis <= 0 {
 		t.Fatalf("search: %+v", l)
+	}
+	// Routing: 50 cases fill the 10 agents of capacity 5 at once, 10 wait
+	// for a case to close; no agent ever holds more than 5.
+	if r := rep.Routing; r == nil || r.AssignedAtIn != 50 || r.Waited != 10 || r.MaxLoadSeen != 5 || r.AssignedTotal != 60 || r.P95Millis <= 0 {
+		t.Fatalf("routing: %+v", r)
 	}
 	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
 		t.Fatalf("unknown section: exit %d", code)
