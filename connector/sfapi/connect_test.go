@@ -47,10 +47,7 @@ func TestOrgMismatchLandsOnConsole(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := e.connect(tt.who, tt.as, tt.sfUser)
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/?error=org_mismatch" {
-				t.Fatalf("end of flow: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
-			}
+			wantRedirect(t, e.connect(tt.who, tt.as, tt.sfUser), "/?error=org_mismatch")
 			if info, ok := e.pool.Get(tt.kind, tt.owner); ok && info.SFUsername == tt.sfUser {
 				t.Fatalf("token of another org stored: %+v", info)
 			}
@@ -233,9 +230,7 @@ func TestLostKeyConnection(t *testing.T) {
 	if m["state"] != "not_connected" || m["error"] != tokens.LostKeyError || m["default_token"] != nil {
 		t.Fatalf("connection with another key: %v", m)
 	}
-	if resp := e.connect("sam", "default", "sam@acme.test"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
-		t.Fatalf("reconnect: %d %q %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
-	}
+	wantRedirect(t, e.connect("sam", "default", "sam@acme.test"), "/") // reconnect
 	m = map[string]any{}
 	decode(t, e.request(noRedirect(), "GET", "/api/v1/salesforce/connection", "sam"), &m)
 	if m["state"] != "connected" || m["error"] != nil {

@@ -167,6 +167,15 @@ func (e *env) callbackURL(who, as, loginHint string) *url.URL {
 	return u
 }
 
+// wantRedirect fails t unless resp is a 302 to location (the end of a
+// connect flow).
+func wantRedirect(t *testing.T, resp *http.Response, location string) {
+	t.Helper()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != location {
+		t.Fatalf("end of flow: %d to %q, want 302 to %q: %s", resp.StatusCode, resp.Header.Get("Location"), location, body(t, resp))
+	}
+}
+
 func body(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
@@ -209,9 +218,7 @@ func TestConnectFlow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := e.connect(tt.who, tt.as, tt.hint)
-			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/" {
-				t.Fatalf("end of flow: %d to %q: %s", resp.StatusCode, resp.Header.Get("Location"), body(t, resp))
-			}
+			wantRedirect(t, resp, "/")
 			if resp.Request.URL.Path != "/oauth/salesforce/callback" {
 				t.Fatalf("flow ended at %s", resp.Request.URL)
 			}
@@ -316,38 +323,32 @@ func TestCallbackState(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		run    func(t *testing.T) *http.Response
+		run    func(t *testing.T, u *url.URL) *http.Response // u: a fresh callback for alice
 		status int
 		code   string
 	}{
-		{"tampered state", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"tampered state", func(t *testing.T, u *url.URL) *http.Response {
 			st := u.Query().Get("state")
 			return cb(with(u, "state", st[:len(st)-1]+string("AB"[st[len(st)-1]%2])))
 		}, 400, "invalid_state"},
-		{"missing state", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"missing state", func(t *testing.T, u *url.URL) *http.Response {
 			return cb(with(u, "state", ""))
 		}, 400, "invalid_state"},
-		{"replayed state", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"replayed state", func(t *testing.T, u *url.URL) *http.Response {
 			if resp := cb(u); resp.StatusCode != http.StatusFound {
 				t.Fatalf("first callback: %d %s", resp.StatusCode, body(t, resp))
 			}
 			return cb(u)
 		}, 400, "invalid_state"},
-		{"expired state", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"expired state", func(t *testing.T, u *url.URL) *http.Response {
 			e.clock.Advance(DefaultStateTTL + time.Second)
 			return cb(u)
 		}, 400, "invalid_state"},
-		{"state just in time", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"state just in time", func(t *testing.T, u *url.URL) *http.Response {
 			e.clock.Advance(DefaultStateTTL - time.Second)
 			return cb(u)
 		}, 302, ""},
-		{"Salesforce denied", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"Salesforce denied", func(t *testing.T, u *url.URL) *http.Response {
 			q := url.Values{"error": {"access_denied"}, "error_description": {"end-user denied authorization"},
 				"state": {u.Query().Get("state")}}
 			u.RawQuery = q.Encode()
@@ -361,19 +362,17 @@ func TestCallbackState(t *testing.T) {
 			}
 			return resp
 		}, 400, "salesforce_authorization_failed"},
-		{"code refused by Salesforce", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"code refused by Salesforce", func(t *testing.T, u *url.URL) *http.Response {
 			return cb(with(u, "code", "aPrxbogus=="))
 		}, 400, "salesforce_authorization_failed"},
-		{"no code", func(t *testing.T) *http.Response {
-			u := e.callbackURL("alice", "user", "alice@acme.test")
+		{"no code", func(t *testing.T, u *url.URL) *http.Response {
 			return cb(with(u, "code", ""))
 		}, 400, "invalid_argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_ = e.pool.DisconnectUser(context.Background(), "alice")
-			resp := tt.run(t)
+			resp := tt.run(t, e.callbackURL("alice", "user", "alice@acme.test"))
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body(t, resp))
 			}
