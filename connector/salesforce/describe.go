@@ -8,22 +8,13 @@ import (
 )
 
 // SObjectDescribe is the metadata of one object (sobjects/{O}/describe),
-// with the keys the mapping needs. Values from the cache are shared: treat
+// with the keys the mapping needs: its describeGlobal summary, its fields
+// and its record types. Values from the cache are shared: treat
 // them as read-only.
 type SObjectDescribe struct {
-	Name          string           `json:"name"`
-	Label         string           `json:"label"`
-	LabelPlural   string           `json:"labelPlural"`
-	KeyPrefix     string           `json:"keyPrefix"`
-	Custom        bool             `json:"custom"`
-	Createable    bool             `json:"createable"`
-	Updateable    bool             `json:"updateable"`
-	Deletable     bool             `json:"deletable"`
-	Queryable     bool             `json:"queryable"`
-	Searchable    bool             `json:"searchable"`
-	Replicateable bool             `json:"replicateable"`
-	Fields        []Field          `json:"fields"`
-	RecordTypes   []RecordTypeInfo `json:"recordTypeInfos"`
+	SObjectSummary
+	Fields      []Field          `json:"fields"`
+	RecordTypes []RecordTypeInfo `json:"recordTypeInfos"`
 }
 
 // Field returns the field named name (case-insensitive, as Salesforce
@@ -167,38 +158,36 @@ func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe,
 		return nil, fmt.Errorf("salesforce describe: %w", err)
 	}
 	key := strings.ToLower(object)
-	c.describeMu.Lock()
-	e := c.describes[key]
-	c.describeMu.Unlock()
-	if e.fresh(c.now()) {
-		return e.v, nil
-	}
-	d := new(SObjectDescribe)
-	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects", object, "describe"), nil, d); err != nil {
-		return nil, err
-	}
-	c.describeMu.Lock()
-	c.describes[key] = cachedDescribe[*SObjectDescribe]{v: d, at: c.now()}
-	c.describeMu.Unlock()
-	return d, nil
+	return cachedGet(ctx, c, c.DataPath("sobjects", object, "describe"),
+		func() cachedDescribe[*SObjectDescribe] { return c.describes[key] },
+		func(e cachedDescribe[*SObjectDescribe]) { c.describes[key] = e })
 }
 
 // DescribeGlobal lists the org's objects, cached like Describe.
 func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+	return cachedGet(ctx, c, c.DataPath("sobjects"),
+		func() cachedDescribe[*GlobalDescribe] { return c.global },
+		func(e cachedDescribe[*GlobalDescribe]) { c.global = e })
+}
+
+// cachedGet returns the answer get finds while it is fresh, else reads path
+// and keeps the answer with set. get and set run under describeMu; the read
+// does not.
+func cachedGet[T any](ctx context.Context, c *Client, path string, get func() cachedDescribe[*T], set func(cachedDescribe[*T])) (*T, error) {
 	c.describeMu.Lock()
-	e := c.global
+	e := get()
 	c.describeMu.Unlock()
 	if e.fresh(c.now()) {
 		return e.v, nil
 	}
-	g := new(GlobalDescribe)
-	if err := c.getJSON(ctx, OpDescribe, c.DataPath("sobjects"), nil, g); err != nil {
+	v := new(T)
+	if err := c.getJSON(ctx, OpDescribe, path, nil, v); err != nil {
 		return nil, err
 	}
 	c.describeMu.Lock()
-	c.global = cachedDescribe[*GlobalDescribe]{v: g, at: c.now()}
+	set(cachedDescribe[*T]{v: v, at: c.now()})
 	c.describeMu.Unlock()
-	return g, nil
+	return v, nil
 }
 
 // InvalidateDescribe drops the cached describe of the named objects, or of
