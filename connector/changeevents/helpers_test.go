@@ -118,6 +118,13 @@ func (e *env) start() {
 	})
 }
 
+// startUp starts the subscriber and waits until its stream is up.
+func (e *env) startUp() {
+	e.t.Helper()
+	e.start()
+	e.waitUp()
+}
+
 // waitUp waits until the stream is up: the server answered it (at the
 // latest with a keepalive), so changes made from then on are its.
 func (e *env) waitUp() {

@@ -38,8 +38,7 @@ func (e *env) waitSyncs(n int) {
 func TestStatusChangeReachesCareWithoutAPoll(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c, sf := e.linkedCase(1)
-	e.start()
-	e.waitUp()
+	e.startUp()
 	calls, pending := e.restCalls(), e.pending()
 
 	e.sfSet(sf, "Escalated")
@@ -74,8 +73,7 @@ func TestStatusChangeReachesCareWithoutAPoll(t *testing.T) {
 func TestEventsOfUnlinkedCasesAreIgnored(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c, sf := e.linkedCase(1)
-	e.start()
-	e.waitUp()
+	e.startUp()
 	var others []string
 	for i := range 20 {
 		id, err := e.w.Sim.CreateRecord("Case", map[string]any{"Subject": "not ours " + string(rune('a'+i)), "Status": "New"})
@@ -111,8 +109,7 @@ func TestStreamDroppedMidBatch(t *testing.T) {
 		ids[i], sfs[i] = c.ID, sf
 	}
 	pending := e.pending()
-	e.start()
-	e.waitUp()
+	e.startUp()
 	for i := range n / 2 {
 		e.sfSet(sfs[i], "Escalated")
 	}
@@ -140,8 +137,7 @@ func TestKilledBetweenApplyAndReplayID(t *testing.T) {
 	c2, sf2 := e.linkedCase(2)
 	c3, sf3 := e.linkedCase(3)
 	pending := e.pending()
-	e.start()
-	e.waitUp()
+	e.startUp()
 	e.sfSet(sf1, "Escalated")
 	e.waitStatus(c1.ID, care.StatusOnHold)
 	simtest.Eventually(t, 10*time.Second, "the first replay id stored", func() bool { return len(e.replayID()) > 0 })
@@ -169,8 +165,7 @@ func TestReplayIDPastRetention(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c1, sf1 := e.linkedCase(1)
 	c2, sf2 := e.linkedCase(2)
-	e.start()
-	e.waitUp()
+	e.startUp()
 	e.sfSet(sf1, "Escalated")
 	e.waitStatus(c1.ID, care.StatusOnHold)
 	e.stop()
@@ -195,8 +190,7 @@ func TestTokenExpiresDuringSubscription(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c1, sf1 := e.linkedCase(1)
 	c2, sf2 := e.linkedCase(2)
-	e.start()
-	e.waitUp()
+	e.startUp()
 	refreshes := e.w.Sim.Stats().ByOperation["token"]
 	e.w.Sim.ExpireSessions()
 	e.sfSet(sf1, "Escalated")
@@ -247,8 +241,7 @@ func TestNoPubSubPollingAlone(t *testing.T) {
 func TestDeleteEventMarksTheCase(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c, sf := e.linkedCase(1)
-	e.start()
-	e.waitUp()
+	e.startUp()
 	calls := e.restCalls()
 	if err := e.w.Sim.DeleteRecord("Case", sf); err != nil {
 		t.Fatal(err)
