@@ -1,17 +1,16 @@
 package mapping
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/connector/testworld/testlog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -22,28 +21,10 @@ const (
 	badV3  = "version: 1\ncase:\n  object: Case\n  fields:\n    Subject: customer.nmae\n"
 )
 
-// syncBuffer is a log sink safe for the Run goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type holderEnv struct {
 	h   *Holder
 	mt  *Metrics
-	log *syncBuffer
+	log *testlog.Logs
 }
 
 func newHolderEnv(t *testing.T, path string) holderEnv {
@@ -52,7 +33,7 @@ func newHolderEnv(t *testing.T, path string) holderEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &syncBuffer{}
+	buf := &testlog.Logs{}
 	h := NewHolder(path, HolderOptions{Logger: slog.New(slog.NewJSONHandler(buf, nil)), Metrics: mt, Interval: 5 * time.Millisecond})
 	return holderEnv{h: h, mt: mt, log: buf}
 }
