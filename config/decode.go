@@ -368,17 +368,8 @@ func userKeys() []string {
 
 // users decodes auth.users and checks each user.
 func (d *decoder) users(v *yaml.Node) {
-	n := resolve(v)
-	if isNull(n) {
-		d.cfg.Auth.Users = nil
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.at(nodeOrigin(v), usersPath, "expected a list of users, got "+describe(n))
-		return
-	}
-	if len(n.Content) > maxUsers {
-		d.at(nodeOrigin(v), usersPath, fmt.Sprintf("at most %d users, got %d", maxUsers, len(n.Content)))
+	items, ok := d.listItems(v, usersPath, "users", maxUsers)
+	if !ok {
 		return
 	}
 	type first struct {
@@ -387,8 +378,8 @@ func (d *decoder) users(v *yaml.Node) {
 	}
 	firstID := map[string]int{}      // id -> line
 	firstToken := map[string]first{} // token -> its first user
-	users := make([]User, 0, len(n.Content))
-	for i, it := range n.Content {
+	users := make([]User, 0, len(items))
+	for i, it := range items {
 		path := itemPath(usersPath, i)
 		m := resolve(it)
 		if m.Kind != yaml.MappingNode {

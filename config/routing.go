@@ -72,19 +72,41 @@ func checkSkill(v string) string {
 	return ""
 }
 
+// listItems is the items of the list of what at path, at most max of
+// them: none for null; ok is false (and the problem reported) when v is
+// no list or a longer one.
+func (d *decoder) listItems(v *yaml.Node, path, what string, max int) (items []*yaml.Node, ok bool) {
+	n := resolve(v)
+	switch {
+	case isNull(n):
+		return nil, true
+	case n.Kind != yaml.SequenceNode:
+		d.at(nodeOrigin(v), path, "expected a list of "+what+", got "+describe(n))
+		return nil, false
+	case len(n.Content) > max:
+		d.at(nodeOrigin(v), path, fmt.Sprintf("at most %d %s, got %d", max, what, len(n.Content)))
+		return nil, false
+	}
+	return n.Content, true
+}
+
+// writeBlockList writes key as a block list of n items, item i written by
+// item at the items' indent, or as key: [] when n is 0.
+func writeBlockList(b *strings.Builder, indent, key string, n int, item func(i int, indent string)) {
+	if n == 0 {
+		fmt.Fprintf(b, "%s%s: []\n", indent, key)
+		return
+	}
+	fmt.Fprintf(b, "%s%s:\n", indent, key)
+	for i := range n {
+		item(i, indent+"  ")
+	}
+}
+
 // skills decodes a list of skills at path; ok is false when it is bad.
 func (d *decoder) skills(v *yaml.Node, path string) (out []string, ok bool) {
-	n := resolve(v)
-	if n.Kind != yaml.SequenceNode {
-		d.at(nodeOrigin(v), path, "expected a list of skills, got "+describe(n))
-		return nil, false
-	}
-	if len(n.Content) > maxSkills {
-		d.at(nodeOrigin(v), path, fmt.Sprintf("at most %d skills, got %d", maxSkills, len(n.Content)))
-		return nil, false
-	}
-	ok = true
-	for i, it := range n.Content {
+	items, ok := d.listItems(v, path, "skills", maxSkills)
+	for i, it := range items {
 		r := resolve(it)
 		msg := "expected a skill name, got " + describe(r)
 		if r.Kind == yaml.ScalarNode && !isNull(r) {
@@ -125,22 +147,13 @@ func (d *decoder) userRouting(u *User, path, name string, v *yaml.Node) bool {
 
 // routingRules decodes routing.rules.
 func (d *decoder) routingRules(v *yaml.Node) {
-	n := resolve(v)
 	d.origins[routingRulesPath] = nodeOrigin(v)
-	if isNull(n) {
-		d.cfg.Routing.Rules = nil
+	items, ok := d.listItems(v, routingRulesPath, "rules", maxRoutingRules)
+	if !ok {
 		return
 	}
-	if n.Kind != yaml.SequenceNode {
-		d.at(nodeOrigin(v), routingRulesPath, "expected a list of rules, got "+describe(n))
-		return
-	}
-	if len(n.Content) > maxRoutingRules {
-		d.at(nodeOrigin(v), routingRulesPath, fmt.Sprintf("at most %d rules, got %d", maxRoutingRules, len(n.Content)))
-		return
-	}
-	rules := make([]RoutingRule, 0, len(n.Content))
-	for i, it := range n.Content {
+	var rules []RoutingRule
+	for i, it := range items {
 		path := itemPath(routingRulesPath, i)
 		m := resolve(it)
 		if m.Kind != yaml.MappingNode {
@@ -237,12 +250,8 @@ func (d *decoder) validateRouting() {
 // writeRoutingRules writes routing.rules as a block list (or [] when
 // empty), the way Template does.
 func writeRoutingRules(b *strings.Builder, indent string, rules []RoutingRule) {
-	if len(rules) == 0 {
-		fmt.Fprintf(b, "%srules: []\n", indent)
-		return
-	}
-	fmt.Fprintf(b, "%srules:\n", indent)
-	for _, r := range rules {
+	writeBlockList(b, indent, "rules", len(rules), func(i int, indent string) {
+		r := rules[i]
 		var when []string
 		for _, kv := range [][2]string{{"platform", r.Platform}, {"priority", r.Priority}, {"field", r.Field}} {
 			if kv[1] != "" {
@@ -254,11 +263,11 @@ func writeRoutingRules(b *strings.Builder, indent string, rules []RoutingRule) {
 		}
 		dash := "- "
 		if len(when) > 0 {
-			fmt.Fprintf(b, "%s  - when: {%s}\n", indent, strings.Join(when, ", "))
+			fmt.Fprintf(b, "%s- when: {%s}\n", indent, strings.Join(when, ", "))
 			dash = "  "
 		}
-		fmt.Fprintf(b, "%s  %sskills: %s\n", indent, dash, yamlList(r.Skills))
-	}
+		fmt.Fprintf(b, "%s%sskills: %s\n", indent, dash, yamlList(r.Skills))
+	})
 }
 
 // yamlList writes items as a YAML flow list of quoted strings.

@@ -121,14 +121,7 @@ func keyDoc(path string) string {
 
 // writeUsers writes auth.users as a block list (or [] when empty).
 func writeUsers(b *strings.Builder, indent string, users []User) {
-	if len(users) == 0 {
-		fmt.Fprintf(b, "%susers: []\n", indent)
-		return
-	}
-	fmt.Fprintf(b, "%susers:\n", indent)
-	for _, u := range users {
-		b.WriteString(UserYAML(u, indent+"  "))
-	}
+	writeBlockList(b, indent, "users", len(users), func(i int, indent string) { b.WriteString(UserYAML(users[i], indent)) })
 }
 
 // UserYAML is one auth.users entry as a block list item whose dash is at

@@ -211,13 +211,14 @@ func (s *Store) writeRouted(tx *bbolt.Tx, c *care.Case, agent string, now time.T
 	return nil
 }
 
-// drainWaiting assigns what waits to whoever may take it (at open: the
-// capacities or skills of the config may have changed).
-func (s *Store) drainWaiting(tx *bbolt.Tx) error {
+// drainWaiting assigns what waits to whoever may take it, at open (the
+// capacities or skills of the config may have changed); with routing off
+// it writes nothing.
+func (s *Store) drainWaiting() error {
 	if !s.routing.On() {
 		return nil
 	}
-	return s.assignWaiting(tx, s.now(), "")
+	return s.update(context.Background(), func(tx *bbolt.Tx) error { return s.assignWaiting(tx, s.now(), "") })
 }
 
 // AgentState is actor's routing state: skills and capacity from the

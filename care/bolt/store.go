@@ -199,7 +199,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		go s.notify.run()
 	}
 	go s.commitLoop()
-	if err := s.update(context.Background(), s.drainWaiting); err != nil {
+	if err := s.drainWaiting(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("route waiting cases: %w", err)
 	}
