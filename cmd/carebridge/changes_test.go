@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/testworld"
@@ -36,24 +34,13 @@ func changesDaemon(t *testing.T, sim *sfsim.Server, salesforceKeys string) (*dae
 		"    - {id: community, name: Community, email: c@example.com, role: integration, token_sha256: %s}\n"+
 		"salesforce:\n  login_url: %s\n  client_id: %s\n%s",
 		addr, addr, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("community-token"), sim.LoginURL, sfsim.DefaultClientID, salesforceKeys), 0o600)
-	cfg, err := config.Load(cfgFile, []string{envClientSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- d.run(ctx, func(addr string) { addrc <- addr }) }()
+	d, addr, stop := serveInProcess(t, cfgFile, envClientSecret)
 	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
-	base := "http://" + <-addrc
+	base := "http://" + addr
 	connectDefault(t, base, "sue-token", sfsim.DefaultUsername)
 	return d, base
 }

@@ -32,7 +32,7 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	cfgFile := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
 		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", hex.EncodeToString(sum[:])), 0o600)
-	addr, stop := serveInProcess(t, cfgFile)
+	_, addr, stop := serveInProcess(t, cfgFile)
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer sue-token")
 	res, err := http.DefaultClient.Do(req)
@@ -59,15 +59,16 @@ func TestShutdownEndsEventStreams(t *testing.T) {
 	}
 }
 
-// serveInProcess runs the daemon of cfgFile in this process until the test
-// ends or stop is called (stop returns what run returned).
-func serveInProcess(t *testing.T, cfgFile string) (addr string, stop func() error) {
+// serveInProcess runs the daemon of cfgFile (loaded with environ) in this
+// process until the test ends or stop is called (stop returns what run
+// returned).
+func serveInProcess(t *testing.T, cfgFile string, environ ...string) (d *daemon, addr string, stop func() error) {
 	t.Helper()
-	cfg, err := config.Load(cfgFile, nil)
+	cfg, err := config.Load(cfgFile, environ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
+	d, err = newDaemon(cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,5 +88,5 @@ func serveInProcess(t *testing.T, cfgFile string) (addr string, stop func() erro
 		done <- err // for stop
 		t.Fatalf("daemon: %v", err)
 	}
-	return addr, stop
+	return d, addr, stop
 }

@@ -30,7 +30,7 @@ func TestServePublishesReplies(t *testing.T) {
 	cfgFile := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\npublishing:\n  webhook_url: %s\n"+
 		"  secret_file: publisher.secret\nauth:\n  users:\n%s", pub.URL, users.String()), 0o600)
-	addr, stop := serveInProcess(t, cfgFile)
+	_, addr, stop := serveInProcess(t, cfgFile)
 	base := "http://" + addr
 
 	code, body := call(t, "POST", base+"/api/v1/cases", "community-token", `{"message":{"external_id":"m1","platform":"twitter",`+
