@@ -2,10 +2,6 @@ package salesforce_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -210,14 +206,10 @@ func TestSimRefreshAfterExpiry(t *testing.T) {
 }
 
 func TestSimRevokeAndJWT(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, pemKey := simtest.JWTKey(t)
 	srv := newSim(t, sfsim.Options{JWTPublicKey: &key.PublicKey})
 	o := simOAuth(t, srv, nil)
 	ctx := context.Background()
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 
 	tok, err := o.JWTBearer(ctx, sfsim.DefaultUsername, pemKey)
 	if err != nil {

@@ -2,10 +2,7 @@ package tokens
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -177,16 +174,12 @@ func (e *env) connect(p *Pool, kind Kind, userID, sfUsername string) Info {
 // tokenCalls is the number of token endpoint calls the org received.
 func (e *env) tokenCalls() int64 { return e.sim.Stats().ByOperation["token"] }
 
-// useJWT writes a fresh RSA key for the JWT flow and returns the public
-// key for the simulator.
+// writeJWTKey writes the test RSA key for the JWT flow to a file and
+// returns its path and the public key for the simulator.
 func writeJWTKey(t *testing.T) (string, *rsa.PublicKey) {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, b := simtest.JWTKey(t)
 	p := filepath.Join(t.TempDir(), "jwt.pem")
-	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
