@@ -104,13 +104,25 @@ func writeBlockList(b *strings.Builder, indent, key string, n int, item func(i i
 }
 
 // skills decodes a list of skills at path; ok is false when it is bad.
-func (d *decoder) skills(v *yaml.Node, path string) (out []string, ok bool) {
+func (d *decoder) skills(v *yaml.Node, path string) ([]string, bool) {
 	items, ok := d.listItems(v, path, "skills", maxSkills)
+	if !ok {
+		return nil, false
+	}
+	return d.checkedStrings(items, path, checkSkill)
+}
+
+// checkedStrings is the values of the string items of the list at path,
+// each checked by check; ok is false (each problem reported at its item)
+// when one is no string or fails its check. Each item's position is kept
+// in origins.
+func (d *decoder) checkedStrings(items []*yaml.Node, path string, check func(string) string) (out []string, ok bool) {
+	ok = true
 	for i, it := range items {
 		r := resolve(it)
-		msg := "expected a skill name, got " + describe(r)
+		msg := "expected a string, got " + describe(r)
 		if r.Kind == yaml.ScalarNode && !isNull(r) {
-			msg = checkSkill(r.Value)
+			msg = check(r.Value)
 		}
 		if msg != "" {
 			d.at(nodeOrigin(it), itemPath(path, i), msg)

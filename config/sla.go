@@ -194,22 +194,7 @@ func (d *decoder) slaList(v *yaml.Node, path string, check func(string) string) 
 		d.at(nodeOrigin(v), path, "expected at least one value (leave the key out to match any)")
 		return nil, false
 	}
-	var out []string
-	good := true
-	for i, it := range items {
-		r := resolve(it)
-		msg := "expected a string, got " + describe(r)
-		if r.Kind == yaml.ScalarNode && !isNull(r) {
-			msg = check(r.Value)
-		}
-		if msg != "" {
-			d.at(nodeOrigin(it), itemPath(path, i), msg)
-			good = false
-			continue
-		}
-		out = append(out, r.Value)
-	}
-	return out, good
+	return d.checkedStrings(items, path, check)
 }
 
 // writeSLA writes sla as a block list (or [] when empty), the way
