@@ -74,18 +74,6 @@ func authorize(t *testing.T, o *salesforce.OAuth, state, verifier, user string) 
 	return q.Get("code")
 }
 
-// connect runs the whole web-server flow with PKCE for user.
-func connect(t *testing.T, o *salesforce.OAuth, user string) salesforce.Token {
-	t.Helper()
-	verifier := salesforce.NewVerifier()
-	code := authorize(t, o, "st-"+user, verifier, user)
-	tok, err := o.Exchange(context.Background(), code, verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
 // countingSession counts refreshes of a RefreshingSession.
 type countingSession struct {
 	*salesforce.RefreshingSession
@@ -109,7 +97,7 @@ func TestSimOAuthCodeFlowPKCE(t *testing.T) {
 	o := simOAuth(t, srv, nil)
 	ctx := context.Background()
 	before := time.Now().Add(-time.Second)
-	tok := connect(t, o, "agent@sfsim.test")
+	tok := simtest.Authorize(t, o, "agent@sfsim.test")
 	if tok.InstanceURL != srv.InstanceURL || tok.InstanceURL == srv.LoginURL {
 		t.Errorf("instance %q (login %q)", tok.InstanceURL, srv.LoginURL)
 	}
@@ -143,7 +131,7 @@ func TestSimOAuthCodeFlowPKCE(t *testing.T) {
 	}
 
 	// The default user is the admin; the client reads userinfo from the instance.
-	c := salesforce.New(httpClient(), salesforce.StaticSession{T: connect(t, o, "")}, salesforce.Options{})
+	c := salesforce.New(httpClient(), salesforce.StaticSession{T: simtest.Authorize(t, o, "")}, salesforce.Options{})
 	ui, err := c.UserInfo(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +147,7 @@ func TestSimRefreshAfterExpiry(t *testing.T) {
 			srv := newSim(t, sfsim.Options{RotateRefreshTokens: rotate})
 			o := simOAuth(t, srv, nil)
 			ctx := context.Background()
-			first := connect(t, o, "")
+			first := simtest.Authorize(t, o, "")
 			sess := oauthSession(o, first)
 			c := salesforce.New(httpClient(), sess, salesforce.Options{})
 			if _, err := c.Query(ctx, "SELECT Id FROM User"); err != nil {
@@ -247,7 +235,7 @@ func dataClient(t *testing.T, srv *sfsim.Server, opts salesforce.Options) (*sale
 	}
 	o := simOAuth(t, srv, m)
 	opts.Metrics = m
-	return salesforce.New(httpClient(), oauthSession(o, connect(t, o, "")), opts), m, reg
+	return salesforce.New(httpClient(), oauthSession(o, simtest.Authorize(t, o, "")), opts), m, reg
 }
 
 func TestSimCRUDAndUpsert(t *testing.T) {
