@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/bolt/bolttest"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // storeConfig writes a config for a daemon on dataDir with a supervisor
@@ -23,12 +22,7 @@ import (
 func storeConfig(t *testing.T, dataDir string) string {
 	t.Helper()
 	dir := t.TempDir()
-	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600)
-	hash := func(tok string) string { s := sha256.Sum256([]byte(tok)); return hex.EncodeToString(s[:]) }
+	writeExampleMapping(t, dir)
 	cfg := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
 data_dir: %s
@@ -37,7 +31,7 @@ auth:
   users:
     - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
     - {id: alice, name: Alice, email: alice@example.com, role: agent, token_sha256: %s}
-`, dataDir, hash("sue-token"), hash("alice-token")), 0o600)
+`, dataDir, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("alice-token")), 0o600)
 	return cfg
 }
 

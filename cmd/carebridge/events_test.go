@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,21 +15,17 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // The drain ends open event streams at once: a console left open does not
 // hold a shutdown for its whole deadline.
 func TestShutdownEndsEventStreams(t *testing.T) {
 	dir := t.TempDir()
-	sum := sha256.Sum256([]byte("sue-token"))
-	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600)
+	writeExampleMapping(t, dir)
 	cfgFile := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
-		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", hex.EncodeToString(sum[:])), 0o600)
+		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", testworld.TokenSHA256("sue-token")), 0o600)
 	_, addr, stop := serveInProcess(t, cfgFile)
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer sue-token")

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,12 +10,8 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
-
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
 
 // runEnv is runCmd with an environment.
 func runEnv(t *testing.T, environ []string, args ...string) (int, string, string) {
@@ -55,7 +49,7 @@ func TestInit(t *testing.T) {
 	want.Salesforce.LoginURL = "https://acme.my.salesforce.com"
 	want.DataDir = filepath.Join(dir, "carebridge-data")
 	want.MappingFile = filepath.Join(dir, "mapping.yaml")
-	want.Auth.Users = []config.User{{ID: "admin", Name: "Administrator", Email: "admin@example.com", Role: "supervisor", TokenSHA256: sha256Hex(m[2])}}
+	want.Auth.Users = []config.User{{ID: "admin", Name: "Administrator", Email: "admin@example.com", Role: "supervisor", TokenSHA256: testworld.TokenSHA256(m[2])}}
 	if got, want := string(config.Template(cfg)), string(config.Template(&want)); got != want {
 		t.Fatalf("the written config is not defaults + flags:\n--- got\n%s--- want\n%s", got, want)
 	}

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/connector/testworld/testlog"
 )
 
@@ -32,8 +31,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
 }
 
 func TestTokenHash(t *testing.T) {
-	sum := sha256.Sum256([]byte("s3cret token"))
-	want := hex.EncodeToString(sum[:]) + "\n"
+	want := testworld.TokenSHA256("s3cret token") + "\n"
 	for _, in := range []string{"s3cret token", "s3cret token\n", "s3cret token\r\n"} {
 		code, out, errs := runCmd(t, in, "token", "hash")
 		if code != 0 || out != want {
@@ -248,6 +246,19 @@ func (p *daemonProc) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
+// writeExampleMapping writes mapping/testdata/example.yaml as
+// dir/mapping.yaml.
+func writeExampleMapping(t *testing.T, dir string) {
+	t.Helper()
+	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitFor polls cond for up to 20 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
@@ -280,14 +291,10 @@ func TestServeBinary(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	sum := sha256.Sum256([]byte("sue-token"))
+	sueHash := testworld.TokenSHA256("sue-token")
 	cfg := filepath.Join(dir, "carebridge.yaml")
-	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeExampleMapping(t, dir)
 	mappingFile := filepath.Join(dir, "mapping.yaml")
-	os.WriteFile(mappingFile, example, 0o600)
 	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
 data_dir: %s
 mapping_file: mapping.yaml
@@ -300,7 +307,7 @@ auth:
       email: sue@example.com
       role: supervisor
       token_sha256: %s
-`, filepath.Join(dir, "data"), hex.EncodeToString(sum[:])), 0o600)
+`, filepath.Join(dir, "data"), sueHash), 0o600)
 
 	p := startDaemon(t, bin, cfg)
 	base := "http://" + p.addr
@@ -350,7 +357,7 @@ auth:
 	if !strings.Contains(p.logs.String(), "stopped cleanly") {
 		t.Errorf("no clean stop in logs:\n%s", p.logs)
 	}
-	if strings.Contains(p.logs.String(), "sue-token") || strings.Contains(p.logs.String(), hex.EncodeToString(sum[:])) {
+	if strings.Contains(p.logs.String(), "sue-token") || strings.Contains(p.logs.String(), sueHash) {
 		t.Error("logs carry a token or its hash")
 	}
 

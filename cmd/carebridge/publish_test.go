@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/care/publish/publishtest"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // The daemon with publishing configured sends a reply to the publisher,
@@ -23,9 +22,8 @@ func TestServePublishesReplies(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "publisher.secret"), []byte("file-secret\n"), 0o600)
 	var users strings.Builder
 	for _, u := range [][2]string{{"alice", "agent"}, {"community", "integration"}} {
-		sum := sha256.Sum256([]byte(u[0] + "-token"))
 		fmt.Fprintf(&users, "    - {id: %s, name: %s, email: %s@example.com, role: %s, token_sha256: %s}\n",
-			u[0], u[0], u[0], u[1], hex.EncodeToString(sum[:]))
+			u[0], u[0], u[0], u[1], testworld.TokenSHA256(u[0]+"-token"))
 	}
 	cfgFile := filepath.Join(dir, "carebridge.yaml")
 	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\npublishing:\n  webhook_url: %s\n"+

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 const (
@@ -90,7 +91,7 @@ func TestUserAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(cfg.Auth.Users); n != 2 || cfg.Auth.Users[1].ID != "alice.a" || cfg.Auth.Users[1].TokenSHA256 != sha256Hex(m[2]) {
+	if n := len(cfg.Auth.Users); n != 2 || cfg.Auth.Users[1].ID != "alice.a" || cfg.Auth.Users[1].TokenSHA256 != testworld.TokenSHA256(m[2]) {
 		t.Fatalf("users %+v", cfg.Auth.Users)
 	}
 	if fi, _ := os.Stat(cfgPath); fi.Mode().Perm() != 0o600 {
