@@ -87,17 +87,11 @@ func TestCollectionsCreate(t *testing.T) {
 			many = append(many, rec("Contact", map[string]any{"LastName": "x"}))
 		}
 		r := a.call(http.MethodPost, "composite/sobjects", map[string]any{"records": many})
-		if r.status != 400 || r.errCode(t) != "EXCEEDED_ID_LIMIT" {
-			t.Fatalf("201 records: %d %s", r.status, r.body)
-		}
+		wantError(t, "201 records", r, 400, "EXCEEDED_ID_LIMIT", "")
 		r = a.call(http.MethodPost, "composite/sobjects", `{"records":[{"attributes":{"type":"Contact"},"LastName":}]}`)
-		if r.status != 400 || r.errCode(t) != "JSON_PARSER_ERROR" {
-			t.Fatalf("bad JSON: %d %s", r.status, r.body)
-		}
+		wantError(t, "bad JSON", r, 400, "JSON_PARSER_ERROR", "")
 		r = a.call(http.MethodPost, "composite/sobjects", `{"allOrNone":"yes","records":[]}`)
-		if r.status != 400 || r.errCode(t) != "JSON_PARSER_ERROR" {
-			t.Fatalf("allOrNone not a boolean: %d %s", r.status, r.body)
-		}
+		wantError(t, "allOrNone not a boolean", r, 400, "JSON_PARSER_ERROR", "")
 	})
 }
 

@@ -141,9 +141,7 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("the fault is used up after count calls: %d", r.status)
 		}
 		inject(`{"kind":"5xx","status":500}`)
-		if r := a.call(http.MethodGet, "limits", nil); r.status != 500 || r.errCode(t) != "UNKNOWN_EXCEPTION" {
-			t.Fatalf("500: %d %s", r.status, r.body)
-		}
+		wantError(t, "500", a.call(http.MethodGet, "limits", nil), 500, "UNKNOWN_EXCEPTION", "")
 		inject(`{"kind":"5xx","status":502}`)
 		if r := a.call(http.MethodGet, "limits", nil); r.status != 502 {
 			t.Fatalf("502: %d", r.status)
@@ -195,9 +193,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Run("request_limit_exceeded", func(t *testing.T) {
 		inject(`{"kind":"request_limit_exceeded"}`)
-		if r := a.call(http.MethodGet, "limits", nil); r.status != 403 || r.errCode(t) != "REQUEST_LIMIT_EXCEEDED" {
-			t.Fatalf("%d %s", r.status, r.body)
-		}
+		wantError(t, "limits", a.call(http.MethodGet, "limits", nil), 403, "REQUEST_LIMIT_EXCEEDED", "")
 	})
 	t.Run("drop", func(t *testing.T) {
 		fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}

@@ -39,9 +39,7 @@ func TestVersionsAndHosts(t *testing.T) {
 	}
 	// Data calls sent to the login host fail.
 	login := &api{t: t, base: srv.LoginURL, token: a.token, version: "62.0", hc: testClient}
-	if r := login.call(http.MethodGet, "sobjects", nil); r.status != 404 || r.errCode(t) != "NOT_FOUND" {
-		t.Fatalf("data call on the login host: %d %s", r.status, r.body)
-	}
+	wantError(t, "data call on the login host", login.call(http.MethodGet, "sobjects", nil), 404, "NOT_FOUND", "")
 	// Unknown and retired versions.
 	for _, v := range []string{"v20.0", "v99.0", "vX", "62.0"} {
 		if r := a.call(http.MethodGet, "/services/data/"+v+"/sobjects", nil); r.status != 404 {
@@ -95,9 +93,7 @@ func TestCRUD(t *testing.T) {
 	if want := fmt.Sprintf(`{"attributes":{"type":"Contact","url":"/services/data/v62.0/sobjects/Contact/%s"},"Email":"joe@example.com","LastName":"Doe","Id":"%s"}`, id, id); string(r.body) != want {
 		t.Fatalf("fields: %s", r.body)
 	}
-	if r := a.call(http.MethodGet, "sobjects/Contact/"+id+"?fields=Nope", nil); r.status != 400 || r.errCode(t) != "INVALID_FIELD" {
-		t.Fatalf("unknown field in ?fields=: %d %s", r.status, r.body)
-	}
+	wantError(t, "unknown field in ?fields=", a.call(http.MethodGet, "sobjects/Contact/"+id+"?fields=Nope", nil), 400, "INVALID_FIELD", "")
 
 	created := rec["SystemModstamp"].(string)
 	clock.Add(time.Minute)
@@ -117,12 +113,8 @@ func TestCRUD(t *testing.T) {
 	if r := a.call(http.MethodGet, "sobjects/Contact/"+id, nil); r.status != 404 || r.errMessage(t) != "The requested resource does not exist" {
 		t.Fatalf("get deleted: %d %s", r.status, r.body)
 	}
-	if r := a.call(http.MethodDelete, "sobjects/Contact/"+id, nil); r.status != 404 || r.errCode(t) != "ENTITY_IS_DELETED" {
-		t.Fatalf("delete twice: %d %s", r.status, r.body)
-	}
-	if r := a.call(http.MethodPatch, "sobjects/Contact/"+id, map[string]any{"Title": "x"}); r.status != 404 || r.errCode(t) != "ENTITY_IS_DELETED" {
-		t.Fatalf("update deleted: %d %s", r.status, r.body)
-	}
+	wantError(t, "delete twice", a.call(http.MethodDelete, "sobjects/Contact/"+id, nil), 404, "ENTITY_IS_DELETED", "")
+	wantError(t, "update deleted", a.call(http.MethodPatch, "sobjects/Contact/"+id, map[string]any{"Title": "x"}), 404, "ENTITY_IS_DELETED", "")
 }
 
 func TestPathErrors(t *testing.T) {
@@ -255,9 +247,7 @@ func TestValidRecordTypeAndRelationshipByExternalID(t *testing.T) {
 		t.Fatalf("relationship by external id: %v", prec)
 	}
 	r = a.call(http.MethodPost, "sobjects/Care_Social_Post__c", map[string]any{"Case__r": map[string]any{"Care_Case_Id__c": "nope"}})
-	if r.status != 400 || r.errCode(t) != "INVALID_FIELD" || !strings.Contains(r.errMessage(t), "Foreign key external ID: nope not found") {
-		t.Fatalf("unknown parent external id: %d %s", r.status, r.body)
-	}
+	wantError(t, "unknown parent external id", r, 400, "INVALID_FIELD", "Foreign key external ID: nope not found")
 }
 
 func TestCaseDerivedFields(t *testing.T) {
@@ -327,9 +317,7 @@ func TestUpsert(t *testing.T) {
 		t.Fatalf("v45 create: %d %s", r.status, r.body)
 	}
 	// Validation applies to upserts.
-	if r := a.call(http.MethodPatch, path+"m3", map[string]any{"Direction__c": "Up"}); r.status != 400 || r.errCode(t) != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" {
-		t.Fatalf("invalid upsert: %d %s", r.status, r.body)
-	}
+	wantError(t, "invalid upsert", a.call(http.MethodPatch, path+"m3", map[string]any{"Direction__c": "Up"}), 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "")
 	// GET and DELETE by external id.
 	if r := a.call(http.MethodGet, path+"m2", nil); r.status != 200 || r.obj(t)["Care_Message_Id__c"] != "m2" {
 		t.Fatalf("get by ext id: %d %s", r.status, r.body)
@@ -566,12 +554,8 @@ func TestGetUpdatedAndDeleted(t *testing.T) {
 	if r.status != 200 || len(recs) != 1 || recs[0].(map[string]any)["id"] != c1 || recs[0].(map[string]any)["deletedDate"] != formatTime(start.Add(4*time.Minute)) {
 		t.Fatalf("deleted: %d %s", r.status, r.body)
 	}
-	if r := a.replication("Contact", "updated", clock.Now(), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
-		t.Fatalf("end before start: %d %s", r.status, r.body)
-	}
-	if r := a.replication("Contact", "updated", start.Add(-31*24*time.Hour), start); r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
-		t.Fatalf("more than 30 days back: %d %s", r.status, r.body)
-	}
+	wantError(t, "end before start", a.replication("Contact", "updated", clock.Now(), start), 400, "INVALID_REPLICATION_DATE", "")
+	wantError(t, "more than 30 days back", a.replication("Contact", "updated", start.Add(-31*24*time.Hour), start), 400, "INVALID_REPLICATION_DATE", "")
 }
 
 func TestMethodOverride(t *testing.T) {

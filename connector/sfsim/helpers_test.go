@@ -231,6 +231,15 @@ func (r result) errMessage(t testing.TB) string {
 	return arr[0].(map[string]any)["message"].(string)
 }
 
+// wantError fails t unless r is an API error answer of status whose first
+// error has code and a message containing msg; what names the call.
+func wantError(t testing.TB, what string, r result, status int, code, msg string) {
+	t.Helper()
+	if r.status != status || r.errCode(t) != code || msg != "" && !strings.Contains(r.errMessage(t), msg) {
+		t.Fatalf("%s: %d %s, want %d %s", what, r.status, r.body, status, code)
+	}
+}
+
 // call sends a request; path is relative to /services/data/vXX.X/ unless
 // it starts with /.
 func (a *api) call(method, path string, body any, hdr ...string) result {

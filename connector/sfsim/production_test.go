@@ -206,9 +206,7 @@ func TestDuplicateRules(t *testing.T) {
 	// Alert: same names and e-mail in another case.
 	dup := map[string]any{"FirstName": "ADA", "LastName": "lovelace", "Email": "Ada@Example.com"}
 	r := a.call(http.MethodPost, "sobjects/Contact", dup)
-	if r.status != 400 || r.errCode(t) != "DUPLICATES_DETECTED" {
-		t.Fatalf("contact duplicate: %d %s", r.status, r.body)
-	}
+	wantError(t, "contact duplicate", r, 400, "DUPLICATES_DETECTED", "")
 	item := dig(t, r.json(t), 0)
 	if ids := matchIDs(t, item, "Contact"); fmt.Sprint(ids) != "["+first+"]" || dig(t, item, "duplicateResult", "allowSave") != true || dig(t, item, "message") == "" {
 		t.Fatalf("duplicateResult: %s", r.body)
@@ -227,9 +225,7 @@ func TestDuplicateRules(t *testing.T) {
 	a.mustCreate("Contact", map[string]any{"FirstName": "Augusta", "LastName": "Lovelace", "Email": "ada@example.com"})
 	// An update into a duplicate alerts too.
 	other := a.mustCreate("Contact", map[string]any{"FirstName": "Ada", "LastName": "Byron", "Email": "ada@example.com"})
-	if r := a.call(http.MethodPatch, "sobjects/Contact/"+other, map[string]any{"LastName": "Lovelace"}); r.status != 400 || r.errCode(t) != "DUPLICATES_DETECTED" {
-		t.Fatalf("update into a duplicate: %d %s", r.status, r.body)
-	}
+	wantError(t, "update into a duplicate", a.call(http.MethodPatch, "sobjects/Contact/"+other, map[string]any{"LastName": "Lovelace"}), 400, "DUPLICATES_DETECTED", "")
 
 	// Block: a lead with the same e-mail, allowSave or not.
 	lead := a.mustCreate("Lead", map[string]any{"LastName": "L", "Company": "C", "Email": "lead@example.com"})

@@ -210,10 +210,7 @@ func TestQueryErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.soql, func(t *testing.T) {
-			r := s.a.query(tc.soql)
-			if r.status != 400 || r.errCode(t) != tc.code || !strings.Contains(r.errMessage(t), tc.msg) {
-				t.Fatalf("got %d %s", r.status, r.body)
-			}
+			wantError(t, "query", s.a.query(tc.soql), 400, tc.code, tc.msg)
 		})
 	}
 }
@@ -266,16 +263,10 @@ func TestQueryPaging(t *testing.T) {
 	r := a.query("SELECT Id FROM Lead", "Sforce-Query-Options", "batchSize=200")
 	next := r.obj(t)["nextRecordsUrl"].(string)
 	other := newAPI(t, srv, "other@example.com")
-	if r := other.call(http.MethodGet, next, nil); r.status != 400 || r.errCode(t) != "INVALID_QUERY_LOCATOR" {
-		t.Fatalf("another user's locator: %d %s", r.status, r.body)
-	}
+	wantError(t, "another user's locator", other.call(http.MethodGet, next, nil), 400, "INVALID_QUERY_LOCATOR", "")
 	clock.Add(16 * time.Minute)
-	if r := a.call(http.MethodGet, next, nil); r.status != 400 || r.errCode(t) != "INVALID_QUERY_LOCATOR" {
-		t.Fatalf("expired locator: %d %s", r.status, r.body)
-	}
-	if r := a.call(http.MethodGet, "query/garbage", nil); r.status != 400 || r.errCode(t) != "INVALID_QUERY_LOCATOR" {
-		t.Fatalf("garbage locator: %d", r.status)
-	}
+	wantError(t, "expired locator", a.call(http.MethodGet, next, nil), 400, "INVALID_QUERY_LOCATOR", "")
+	wantError(t, "garbage locator", a.call(http.MethodGet, "query/garbage", nil), 400, "INVALID_QUERY_LOCATOR", "")
 
 	// At most 10 open cursors per user: the 11th releases the oldest.
 	var locs []string
