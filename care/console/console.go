@@ -430,6 +430,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	s := session{ID: sid, UserID: u.ID, Expires: now.Add(c.ttl).Unix(), Embed: embed}
 	http.SetCookie(w, c.cookie(s, c.signer.seal(s), c.ttl))
 	c.log.InfoContext(r.Context(), "console sign-in", "user", u.ID, "embed", embed)
+	c.makeAvailable(r.Context(), u)
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -421,13 +421,14 @@ func (c *Console) salesforceUser(cl idClaims) (care.User, string) {
 }
 
 // signIn starts a session for u and sets its cookie.
-func (c *Console) signIn(w http.ResponseWriter, _ *http.Request, u care.User, embed bool) error {
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request, u care.User, embed bool) error {
 	sid, err := newSessionID()
 	if err != nil {
 		return err
 	}
 	s := session{ID: sid, UserID: u.ID, Expires: c.clock.Now().Add(c.ttl).Unix(), Embed: embed}
 	http.SetCookie(w, c.cookie(s, c.signer.seal(s), c.ttl))
+	c.makeAvailable(r.Context(), u)
 	return nil
 }
 

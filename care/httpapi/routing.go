@@ -43,6 +43,10 @@ func (s *Server) routeRouting(svc care.Service) {
 	})
 }
 
+// Router is the routing side of the service (nil when it routes nothing):
+// the console switches an agent available when they sign in.
+func (s *Server) Router() care.Router { return s.router }
+
 // writeMe answers GET /api/v1/me: the user, and for a routed agent their
 // routing state.
 func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, u care.User) {
