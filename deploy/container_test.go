@@ -112,16 +112,7 @@ func jsonArgs(t *testing.T, what, s string) []string {
 // base as a non-root user, with the data volume, the port, a health check
 // that needs no shell, and serve with a config path.
 func TestDockerfile(t *testing.T) {
-	f, err := os.Open(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ins, err := parseDockerfile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := stages(ins)
+	st := stages(parseFile(t, dockerfile, parseDockerfile))
 	if len(st) < 2 {
 		t.Fatalf("%d stages, want a build stage and a final one", len(st))
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"io"
 	"os"
 	"testing"
 )
@@ -17,4 +18,20 @@ func decodeFile(t *testing.T, path string, unmarshal func([]byte, any) error, v 
 		t.Fatalf("%s: %v", path, err)
 	}
 	return data
+}
+
+// parseFile opens path and parses it with parse, failing the test on
+// either.
+func parseFile[T any](t *testing.T, path string, parse func(io.Reader) (T, error)) T {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v, err := parse(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -117,16 +116,7 @@ func TestParseUnit(t *testing.T) {
 
 func readUnit(t *testing.T) unit {
 	t.Helper()
-	f, err := os.Open(unitFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	u, err := parseUnit(f)
-	if err != nil {
-		t.Fatalf("%s: %v", unitFile, err)
-	}
-	return u
+	return parseFile(t, unitFile, parseUnit)
 }
 
 func TestSystemdUnit(t *testing.T) {
