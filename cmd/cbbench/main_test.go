@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 )
 
@@ -12,18 +11,9 @@ func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the benchmark harness")
 	}
-	var out, errs bytes.Buffer
-	code := run([]string{"--json", "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
+	rep := runReport(t, "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
 		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--event-changes", "3", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
-		"--search-cases", "300", "--search-messages", "3000", "--routing-cases", "60", "--routing-rate", "60000"},
-		&out, &errs)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errs.String())
-	}
-	var rep report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("bad JSON: %v\n%s", err, out.String())
-	}
+		"--search-cases", "300", "--search-messages", "3000", "--routing-cases", "60", "--routing-rate", "60000")
 	p := rep.Push
 	if p == nil || p.Calls < 1 || p.Calls > 200 || p.BaselineCalls != 200 || p.BackfillCalls != 1 || p.CallRatio < 1 {
 		t.Fatalf("push: %+v", p)
@@ -57,6 +47,7 @@ func TestSmallRun(t *testing.T) {
 	if r := rep.Routing; r == nil || r.AssignedAtIn != 50 || r.Waited != 10 || r.MaxLoadSeen != 5 || r.AssignedTotal != 60 || r.P95Millis <= 0 {
 		t.Fatalf("routing: %+v", r)
 	}
+	var out, errs bytes.Buffer
 	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
 		t.Fatalf("unknown section: exit %d", code)
 	}
