@@ -160,7 +160,9 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(binaryDir, "carebridge")
-		cmd := exec.Command("go", "build", "-o", binaryPath, ".")
+		// -buildvcs=auto: stamp the revision where git is there, even when
+		// GOFLAGS turns stamping off (as on this project's machines).
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", binaryPath, ".")
 		cmd.Stderr = os.Stderr
 		binaryErr = cmd.Run()
 	})

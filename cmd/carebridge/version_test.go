@@ -48,7 +48,9 @@ func TestVersionBinary(t *testing.T) {
 	if err != nil {
 		t.Skip("SKIP: not in a git checkout: ", err)
 	}
-	want := regexp.MustCompile(`^carebridge devel \(rev ` + string(head[:12]) + `, \d{4}-\d\d-\d\dT[\d:]+Z(, modified)?\) go1\.\d+`)
+	// The module version is "devel", or the pseudo-version Go stamps from
+	// the revision (v0.0.0-<time>-<rev>[+dirty]).
+	want := regexp.MustCompile(`^carebridge (devel|v\S+) \(rev ` + string(head[:12]) + `, \d{4}-\d\d-\d\dT[\d:]+Z(, modified)?\) go1\.\d+`)
 	if !want.Match(out) || strings.Contains(string(out), "(devel)") {
 		t.Fatalf("version %q, want %s", out, want)
 	}
