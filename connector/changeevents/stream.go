@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/carebridge/carebridge/connector/pubsub/pubsubapi"
@@ -121,6 +122,14 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a att
 		s.pendingCatchUp = false
 		s.catchUp(ctx)
 	}
+	// A server that answers the subscription's headers at once (the
+	// simulator does, with an rpc-id) has taken it: up now, not at the
+	// first event or keepalive, which on a quiet org comes 270 s later.
+	// Anything else waits for the first answer below.
+	if md, err := stream.Header(); err == nil && acceptedHeader(md) {
+		s.setUp(true, "")
+		a.up = true
+	}
 	requested := s.batch // events asked for and not yet received
 	for {
 		resp, err := stream.Recv()
@@ -149,6 +158,11 @@ func (s *Subscriber) subscribe(ctx context.Context, object, field string) (a att
 		}
 	}
 }
+
+// acceptedHeader tells response headers of a subscription the server took
+// (they carry its rpc-id) from the empty or trailer-only headers of one it
+// refused.
+func acceptedHeader(md metadata.MD) bool { return len(md.Get("rpc-id")) > 0 }
 
 // recvErr is the error that ended a stream: the server's status when a
 // send failed because the stream ended (io.EOF on Send hides it).

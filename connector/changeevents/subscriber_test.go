@@ -268,3 +268,11 @@ func TestHostPortIsTLS(t *testing.T) {
 		return !up && strings.Contains(why, "lost")
 	})
 }
+
+// A server that takes the subscription answers its headers at once: the
+// stream is up then, not at the first keepalive, which on a quiet org comes
+// 270 s later (the poller would poll at full rate all that time).
+func TestUpWhenTheServerTakesTheSubscription(t *testing.T) {
+	e := newEnv(t, envOptions{sim: sfsim.Options{PubSubKeepalive: time.Hour}})
+	e.startUp()
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/carebridge/carebridge/connector/pubsub/pubsubapi"
 )
@@ -15,6 +16,7 @@ import (
 // whose credit is used up ends unless a FetchRequest comes within
 // pubsubIdleClose of the last FetchResponse.
 const (
+	rpcIDHeader     = "rpc-id"
 	maxCredit       = 100
 	pubsubIdleClose = 60 * time.Second
 )
@@ -44,6 +46,12 @@ func (p *pubsubServer) Subscribe(stream pubsubapi.PubSub_SubscribeServer) error 
 	}
 	pos, err := p.start(ctx, first)
 	if err != nil {
+		return err
+	}
+	// The subscription stands: answer the response headers at once (with
+	// the call's rpc-id), as a gRPC server does, rather than only with the
+	// first events or keepalive.
+	if err := stream.SendHeader(metadata.Pairs(rpcIDHeader, p.rpcID())); err != nil {
 		return err
 	}
 	credit := min(int(first.GetNumRequested()), maxCredit)
