@@ -222,7 +222,14 @@ func startDaemon(t *testing.T, bin, cfg string, env ...string) *daemonProc {
 		cmd.Process.Kill()
 		t.Fatalf("daemon did not start:\n%s", p.logs)
 	}
-	t.Cleanup(func() { cmd.Process.Kill() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			// What the daemon said last, to tell why a wait ran out.
+			lines := strings.Split(strings.TrimRight(p.logs.String(), "\n"), "\n")
+			t.Logf("daemon at %s, last log lines:\n%s", p.addr, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+		}
+	})
 	// Serving means answering: wait for the first health check to pass.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if code, _, err := tryCall("GET", "http://"+p.addr+"/healthz", "", ""); err == nil && code == 200 {
