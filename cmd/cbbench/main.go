@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,6 +70,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
 	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // --help: the usage is the answer
+		}
 		return 2
 	}
 	if fs.NArg() != 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +51,16 @@ func TestSmallRun(t *testing.T) {
 	var out, errs bytes.Buffer
 	if code := run([]string{"--only", "nothing"}, &out, &errs); code != 2 {
 		t.Fatalf("unknown section: exit %d", code)
+	}
+}
+
+// --help answers the usage and exits 0; an unknown flag is bad usage.
+func TestHelp(t *testing.T) {
+	var out, errs strings.Builder
+	if code := run([]string{"--help"}, &out, &errs); code != 0 || !strings.Contains(errs.String(), "-only") {
+		t.Fatalf("--help: exit %d, %q", code, errs.String())
+	}
+	if code := run([]string{"--no-such-flag"}, &out, &errs); code != 2 {
+		t.Fatalf("unknown flag: exit %d", code)
 	}
 }
