@@ -1,0 +1,58 @@
+// Package expect holds the few assertions that the tests of many packages
+// spelled out the same way: an error that must say certain things, a table
+// row that wants either no error or one that says something, and text
+// (an error, a log, an answer) that must not hold a secret. It imports the
+// standard library only, so the tests of any package can use it, the
+// simulator's and the client's alike. Import it from _test.go files only.
+package expect
+
+import (
+	"strings"
+	"testing"
+)
+
+// ErrorSays fails the test unless err is an error whose text holds every
+// one of parts; a nil err stops the test.
+func ErrorSays(t testing.TB, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one saying %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Errorf("error %q does not say %q", err, p)
+		}
+	}
+}
+
+// Outcome checks the error of a table row: want "" wants no error (any
+// error stops the test), else err must say want (see ErrorSays). It
+// reports whether an error was wanted, so that the row can return before
+// checking the result:
+//
+//	if expect.Outcome(t, err, tt.wantErr) {
+//		return
+//	}
+func Outcome(t testing.TB, err error, want string) (wantedError bool) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return false
+	}
+	ErrorSays(t, err, want)
+	return true
+}
+
+// NoSecret fails the test for each secret that text holds; what names the
+// text (an error, the logs, an answer) in the failure, which never prints
+// the secret itself.
+func NoSecret(t testing.TB, what, text string, secrets ...string) {
+	t.Helper()
+	for i, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("%s holds secret #%d of %d", what, i+1, len(secrets))
+		}
+	}
+}
