@@ -6,6 +6,7 @@ package care
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,14 +20,11 @@ const (
 	RoleIntegration Role = "integration"
 )
 
+// Roles lists the roles.
+var Roles = []Role{RoleAgent, RoleSupervisor, RoleIntegration}
+
 // Valid reports whether r is one of the known roles.
-func (r Role) Valid() bool {
-	switch r {
-	case RoleAgent, RoleSupervisor, RoleIntegration:
-		return true
-	}
-	return false
-}
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // User is a Care user: an agent, a supervisor or an integration (the
 // Community side). Users come from the config file.
@@ -58,14 +56,7 @@ const (
 var Statuses = []Status{StatusNew, StatusOpen, StatusPending, StatusOnHold, StatusDone, StatusSpam, StatusDeleted}
 
 // Valid reports whether s is a known status.
-func (s Status) Valid() bool {
-	for _, v := range Statuses {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Working reports whether s is one of the statuses in which a case is open
 // regardless of time: new, open, pending, on_hold.
@@ -92,14 +83,7 @@ const (
 var Priorities = []Priority{PriorityUrgent, PriorityHigh, PriorityMedium, PriorityLow}
 
 // Rank is 0 for urgent up to 3 for low, -1 for an unknown priority.
-func (p Priority) Rank() int {
-	for i, v := range Priorities {
-		if p == v {
-			return i
-		}
-	}
-	return -1
-}
+func (p Priority) Rank() int { return slices.Index(Priorities, p) }
 
 // Valid reports whether p is a known priority.
 func (p Priority) Valid() bool { return p.Rank() >= 0 }
@@ -115,14 +99,11 @@ const (
 	SentimentNone     Sentiment = "none"
 )
 
+// Sentiments lists the sentiments.
+var Sentiments = []Sentiment{SentimentPositive, SentimentNegative, SentimentNeutral, SentimentNone}
+
 // Valid reports whether s is a known sentiment.
-func (s Sentiment) Valid() bool {
-	switch s {
-	case SentimentPositive, SentimentNegative, SentimentNeutral, SentimentNone:
-		return true
-	}
-	return false
-}
+func (s Sentiment) Valid() bool { return slices.Contains(Sentiments, s) }
 
 // Direction of a message: from the customer or from the brand.
 type Direction string
@@ -156,14 +137,11 @@ const (
 	TypeMention       MessageType = "mention"
 )
 
+// MessageTypes lists the message types.
+var MessageTypes = []MessageType{TypePost, TypeComment, TypeDirectMessage, TypeMention}
+
 // Valid reports whether t is a known message type.
-func (t MessageType) Valid() bool {
-	switch t {
-	case TypePost, TypeComment, TypeDirectMessage, TypeMention:
-		return true
-	}
-	return false
-}
+func (t MessageType) Valid() bool { return slices.Contains(MessageTypes, t) }
 
 // ReplyType is how an agent's reply is published.
 type ReplyType string
