@@ -86,6 +86,16 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 
 func (s *Server) caseView(c care.Case) CaseJSON { return CaseView(s.policy, c, s.now()) }
 
+// caseViews renders cases for the API at one time; [] for none.
+func (s *Server) caseViews(cases []care.Case) []CaseJSON {
+	out := make([]CaseJSON, 0, len(cases))
+	now := s.now()
+	for _, c := range cases {
+		out = append(out, CaseView(s.policy, c, now))
+	}
+	return out
+}
+
 // MessageJSON is a message as the API shows it.
 type MessageJSON struct {
 	ID          string            `json:"id"`
@@ -218,62 +228,34 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u care.User) 
 	}
 	cq.Limit = limit
 	page, err := s.svc.Cases(r.Context(), u, cq)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	out := struct {
-		Cases      []CaseJSON `json:"cases"`
-		NextCursor *string    `json:"next_cursor"`
-	}{Cases: make([]CaseJSON, 0, len(page.Cases)), NextCursor: optString(page.NextCursor)}
-	now := s.now()
-	for _, c := range page.Cases {
-		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
-	}
-	WriteJSON(w, http.StatusOK, out)
+	answer(s, w, r, http.StatusOK, page, err, func(page care.CasePage) any {
+		return struct {
+			Cases      []CaseJSON `json:"cases"`
+			NextCursor *string    `json:"next_cursor"`
+		}{s.caseViews(page.Cases), optString(page.NextCursor)}
+	})
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
+	if id, ok := PathID(w, r); ok {
+		c, err := s.svc.Case(r.Context(), u, id)
+		answer(s, w, r, http.StatusOK, c, err, s.caseView)
 	}
-	c, err := s.svc.Case(r.Context(), u, id)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) patchCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
-	}
 	var p care.CasePatch
-	if !Decode(w, r, &p) {
-		return
+	if id, ok := pathIDAndBody(w, r, &p); ok {
+		c, err := s.svc.PatchCase(r.Context(), u, id, p)
+		answer(s, w, r, http.StatusOK, c, err, s.caseView)
 	}
-	c, err := s.svc.PatchCase(r.Context(), u, id, p)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) deleteCase(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
+	if id, ok := PathID(w, r); ok {
+		c, err := s.svc.DeleteCase(r.Context(), u, id)
+		answer(s, w, r, http.StatusOK, c, err, s.caseView)
 	}
-	c, err := s.svc.DeleteCase(r.Context(), u, id)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, s.caseView(c))
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -318,79 +300,42 @@ func (s *Server) writeMessages(w http.ResponseWriter, r *http.Request, msgs []ca
 }
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
-	}
 	var nm care.NewMessage
-	if !Decode(w, r, &nm) {
-		return
+	if id, ok := pathIDAndBody(w, r, &nm); ok {
+		m, _, err := s.svc.AddMessage(r.Context(), u, id, nm)
+		answer(s, w, r, http.StatusCreated, m, err, MessageView)
 	}
-	m, _, err := s.svc.AddMessage(r.Context(), u, id, nm)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusCreated, MessageView(m))
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
+	if id, ok := PathID(w, r); ok {
+		c, err := s.svc.Customer(r.Context(), u, id)
+		answer(s, w, r, http.StatusOK, c, err, CustomerView)
 	}
-	c, err := s.svc.Customer(r.Context(), u, id)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, CustomerView(c))
 }
 
 func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
-	}
 	var p care.CustomerPatch
-	if !Decode(w, r, &p) {
-		return
+	if id, ok := pathIDAndBody(w, r, &p); ok {
+		c, err := s.svc.PatchCustomer(r.Context(), u, id, p)
+		answer(s, w, r, http.StatusOK, c, err, CustomerView)
 	}
-	c, err := s.svc.PatchCustomer(r.Context(), u, id, p)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, CustomerView(c))
 }
 
 func (s *Server) customerCases(w http.ResponseWriter, r *http.Request, u care.User) {
-	id, ok := PathID(w, r)
-	if !ok {
-		return
+	if id, ok := PathID(w, r); ok {
+		cases, err := s.svc.CustomerCases(r.Context(), u, id)
+		answer(s, w, r, http.StatusOK, cases, err, func(cases []care.Case) any {
+			return struct {
+				Cases []CaseJSON `json:"cases"`
+			}{s.caseViews(cases)}
+		})
 	}
-	cases, err := s.svc.CustomerCases(r.Context(), u, id)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	out := struct {
-		Cases []CaseJSON `json:"cases"`
-	}{Cases: make([]CaseJSON, 0, len(cases))}
-	now := s.now()
-	for _, c := range cases {
-		out.Cases = append(out.Cases, CaseView(s.policy, c, now))
-	}
-	WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) communityMessage(w http.ResponseWriter, r *http.Request, u care.User) {
 	st, err := s.svc.CommunityMessage(r.Context(), u, r.PathValue("platform"), r.PathValue("external_id"))
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{
-		"case_id": st.CaseID, "locked": st.Locked, "community_state": st.State,
+	answer(s, w, r, http.StatusOK, st, err, func(st care.CommunityStatus) map[string]any {
+		return map[string]any{"case_id": st.CaseID, "locked": st.Locked, "community_state": st.State}
 	})
 }

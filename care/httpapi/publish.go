@@ -22,15 +22,9 @@ func (s *Server) routePublish(svc care.Service) {
 		return
 	}
 	s.HandleAPI("POST /api/v1/cases/{id}/messages/{mid}/retry", func(w http.ResponseWriter, r *http.Request, u care.User) {
-		id, ok := PathID(w, r)
-		if !ok {
-			return
+		if id, ok := PathID(w, r); ok {
+			m, err := rd.RetryDelivery(r.Context(), u, id, r.PathValue("mid"))
+			answer(s, w, r, http.StatusOK, m, err, MessageView)
 		}
-		m, err := rd.RetryDelivery(r.Context(), u, id, r.PathValue("mid"))
-		if err != nil {
-			s.Fail(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, MessageView(m))
 	})
 }

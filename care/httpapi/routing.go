@@ -35,11 +35,7 @@ func (s *Server) routeRouting(svc care.Service) {
 			return
 		}
 		st, err := rt.SetAvailable(r.Context(), u, *body.Available)
-		if err != nil {
-			s.Fail(w, r, err)
-			return
-		}
-		WriteJSON(w, http.StatusOK, meJSON{u, st})
+		answer(s, w, r, http.StatusOK, st, err, func(st care.AgentState) meJSON { return meJSON{u, st} })
 	})
 }
 

@@ -30,11 +30,7 @@ func caseQueryView(q *care.CaseQuery, view string) {
 
 func (s *Server) viewCounts(w http.ResponseWriter, r *http.Request, u care.User) {
 	counts, err := s.svc.ViewCounts(r.Context(), u)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusOK, counts)
+	answer(s, w, r, http.StatusOK, counts, err, asIs)
 }
 
 func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -43,17 +39,15 @@ func (s *Server) searchCustomers(w http.ResponseWriter, r *http.Request, u care.
 		return
 	}
 	list, err := s.svc.Customers(r.Context(), u, r.URL.Query().Get("q"), limit)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	out := struct {
-		Customers []CustomerJSON `json:"customers"`
-	}{Customers: make([]CustomerJSON, 0, len(list))}
-	for _, c := range list {
-		out.Customers = append(out.Customers, CustomerView(c))
-	}
-	WriteJSON(w, http.StatusOK, out)
+	answer(s, w, r, http.StatusOK, list, err, func(list []care.Customer) any {
+		out := struct {
+			Customers []CustomerJSON `json:"customers"`
+		}{Customers: make([]CustomerJSON, 0, len(list))}
+		for _, c := range list {
+			out.Customers = append(out.Customers, CustomerView(c))
+		}
+		return out
+	})
 }
 
 // queryLimit reads ?limit= (0 when absent), answering 400 when it is not
@@ -85,23 +79,17 @@ func (s *Server) createSavedView(w http.ResponseWriter, r *http.Request, u care.
 		return
 	}
 	v, err := s.svc.CreateView(r.Context(), u, care.SavedView{Name: in.Name, Filters: in.Filters, Sort: in.Sort, Shared: in.Shared})
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	WriteJSON(w, http.StatusCreated, v)
+	answer(s, w, r, http.StatusCreated, v, err, asIs)
 }
 
 func (s *Server) listSavedViews(w http.ResponseWriter, r *http.Request, u care.User) {
 	list, err := s.svc.SavedViews(r.Context(), u)
-	if err != nil {
-		s.Fail(w, r, err)
-		return
-	}
-	if list == nil {
-		list = []care.SavedViewCount{}
-	}
-	WriteJSON(w, http.StatusOK, map[string]any{"views": list})
+	answer(s, w, r, http.StatusOK, list, err, func(list []care.SavedViewCount) any {
+		if list == nil {
+			list = []care.SavedViewCount{}
+		}
+		return map[string]any{"views": list}
+	})
 }
 
 func (s *Server) deleteSavedView(w http.ResponseWriter, r *http.Request, u care.User) {

@@ -300,6 +300,19 @@ func (s *Server) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 }
 
+// answer writes view(v) with status, or err through Fail; view runs only on
+// success.
+func answer[T, V any](s *Server, w http.ResponseWriter, r *http.Request, status int, v T, err error, view func(T) V) {
+	if err != nil {
+		s.Fail(w, r, err)
+		return
+	}
+	WriteJSON(w, status, view(v))
+}
+
+// asIs is the view of a value the API shows as it is.
+func asIs[T any](v T) T { return v }
+
 // Decode reads a JSON body strictly into v: at most MaxBodyBytes, no unknown
 // fields, nothing after the value. It answers the error itself and reports
 // whether decoding succeeded.
@@ -369,6 +382,13 @@ func PathID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// pathIDAndBody reads the {id} of the route (PathID) and then the JSON body
+// into v (Decode); false once either is refused and answered.
+func pathIDAndBody(w http.ResponseWriter, r *http.Request, v any) (int64, bool) {
+	id, ok := PathID(w, r)
+	return id, ok && Decode(w, r, v)
 }
 
 func (s *Server) now() time.Time { return s.clock.Now().UTC() }
