@@ -206,6 +206,18 @@ func describe(n *yaml.Node) string {
 	return "nothing"
 }
 
+// mappingNode resolves v, which must be a mapping, else it reports
+// "expected a mapping<keys>, got …" at path; keys names what the mapping
+// holds (" with id, name, …"), or is "".
+func (d *decoder) mappingNode(v *yaml.Node, path, keys string) (*yaml.Node, bool) {
+	n := resolve(v)
+	if n.Kind != yaml.MappingNode {
+		d.at(nodeOrigin(v), path, "expected a mapping"+keys+", got "+describe(n))
+		return nil, false
+	}
+	return n, true
+}
+
 // keys walks a mapping node's pairs, reporting keys that are not strings,
 // merge keys and duplicates, and calls fn for the first of each key.
 func (d *decoder) keys(m *yaml.Node, path string, fn func(name string, ko origin, v *yaml.Node)) {
@@ -234,15 +246,15 @@ func (d *decoder) keys(m *yaml.Node, path string, fn func(name string, ko origin
 // mapping decodes a section of the schema; path "" is the top level.
 func (d *decoder) mapping(v *yaml.Node, path string) {
 	n := resolve(v)
-	if isNull(n) {
+	switch {
+	case isNull(n):
 		return // "care:" with everything commented out keeps the defaults
+	case path == "" && n.Kind != yaml.MappingNode:
+		d.at(nodeOrigin(v), "", "the top level must be a mapping of keys, got "+describe(n))
+		return
 	}
-	if n.Kind != yaml.MappingNode {
-		if path == "" {
-			d.at(nodeOrigin(v), "", "the top level must be a mapping of keys, got "+describe(n))
-		} else {
-			d.at(nodeOrigin(v), path, "expected a mapping, got "+describe(n))
-		}
+	n, ok := d.mappingNode(v, path, "")
+	if !ok {
 		return
 	}
 	d.keys(n, path, func(name string, ko origin, val *yaml.Node) {
@@ -381,9 +393,8 @@ func (d *decoder) users(v *yaml.Node) {
 	users := make([]User, 0, len(items))
 	for i, it := range items {
 		path := itemPath(usersPath, i)
-		m := resolve(it)
-		if m.Kind != yaml.MappingNode {
-			d.at(nodeOrigin(it), path, "expected a mapping with id, name, email, role and token_sha256, got "+describe(m))
+		m, ok := d.mappingNode(it, path, " with id, name, email, role and token_sha256")
+		if !ok {
 			continue
 		}
 		var u User

@@ -3,10 +3,10 @@ package config_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 // The publishing section: a webhook needs a secret, from its file or the
@@ -50,14 +50,7 @@ func TestPublishing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := config.Parse("c.yaml", []byte(tt.yaml), tt.env)
 			if len(tt.wantErr) > 0 {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				for _, w := range tt.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q does not say %q", err, w)
-					}
-				}
+				expect.ErrorSays(t, err, tt.wantErr...)
 				return
 			}
 			if err != nil {
@@ -70,9 +63,7 @@ func TestPublishing(t *testing.T) {
 			if c.Publishing.Enabled() != (tt.wantSecret != "") {
 				t.Errorf("Enabled() = %v", c.Publishing.Enabled())
 			}
-			if out := sprintf("%v %+v", c, c) + logJSON(t, "config", c); strings.Contains(out, "s3cret") {
-				t.Errorf("the secret shows: %s", out)
-			}
+			expect.NoSecret(t, "the printed and logged config", sprintf("%v %+v", c, c)+logJSON(t, "config", c), "s3cret")
 		})
 	}
 }

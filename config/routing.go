@@ -167,9 +167,8 @@ func (d *decoder) routingRules(v *yaml.Node) {
 	var rules []RoutingRule
 	for i, it := range items {
 		path := itemPath(routingRulesPath, i)
-		m := resolve(it)
-		if m.Kind != yaml.MappingNode {
-			d.at(nodeOrigin(it), path, "expected a mapping with when and skills, got "+describe(m))
+		m, ok := d.mappingNode(it, path, " with when and skills")
+		if !ok {
 			continue
 		}
 		var r RoutingRule
@@ -195,9 +194,8 @@ func (d *decoder) routingRules(v *yaml.Node) {
 
 // routingWhen decodes a rule's conditions.
 func (d *decoder) routingWhen(r *RoutingRule, path string, v *yaml.Node) {
-	n := resolve(v)
-	if n.Kind != yaml.MappingNode {
-		d.at(nodeOrigin(v), path, "expected a mapping of platform, priority, field and equals, got "+describe(n))
+	n, ok := d.mappingNode(v, path, " of platform, priority, field and equals")
+	if !ok {
 		return
 	}
 	fields := map[string]*string{"platform": &r.Platform, "priority": &r.Priority, "field": &r.Field, "equals": &r.Equals}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 const routingUsers = `auth:
@@ -69,6 +71,8 @@ func TestRoutingProblems(t *testing.T) {
 		{"user capacity", routingUsers + "      capacity: many\n", `c.yaml:11:17: auth.users[1].capacity: expected a whole number`},
 		{"user skill with space", strings.Replace(routingUsers, "[es, vip]", "[es, big deal]", 1), `c.yaml:6:20: auth.users[0].skills[1]: a skill is one word`},
 		{"rules not a list", "routing:\n  rules: {skills: [es]}\n", `c.yaml:2:10: routing.rules: expected a list of rules`},
+		{"rule not a mapping", "routing:\n  rules:\n    - [es]\n", `c.yaml:3:7: routing.rules[0]: expected a mapping with when and skills, got a list`},
+		{"conditions not a mapping", "routing:\n  rules:\n    - when: es\n      skills: [es]\n", `c.yaml:3:13: routing.rules[0].when: expected a mapping of platform, priority, field and equals, got string "es"`},
 		{"unknown rule key", "routing:\n  rules:\n    - skill: [es]\n", `c.yaml:3:7: routing.rules[0]: unknown key "skill" (did you mean "skills"?)`},
 		{"no skills", "routing:\n  rules:\n    - when: {platform: x}\n", `c.yaml:3:7: routing.rules[0]: missing skills`},
 		{"unknown condition", "routing:\n  rules:\n    - when: {language: es}\n      skills: [es]\n", `c.yaml:3:14: routing.rules[0].when: unknown key "language"`},
@@ -81,9 +85,7 @@ func TestRoutingProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("c.yaml", []byte(tt.yaml), nil)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %v, want one saying %q", err, tt.want)
-			}
+			expect.ErrorSays(t, err, tt.want)
 		})
 	}
 }

@@ -84,9 +84,8 @@ func (d *decoder) sla(v *yaml.Node) {
 // slaPolicy decodes one policy at path; good is false when it had a
 // problem (reported).
 func (d *decoder) slaPolicy(it *yaml.Node, path string) (p care.SLAPolicy, good bool) {
-	m := resolve(it)
-	if m.Kind != yaml.MappingNode {
-		d.at(nodeOrigin(it), path, "expected a mapping with name, when, first_response, next_response and resolution, got "+describe(m))
+	m, ok := d.mappingNode(it, path, " with name, when, first_response, next_response and resolution")
+	if !ok {
 		return p, false
 	}
 	good = true
@@ -148,12 +147,11 @@ func (d *decoder) slaPolicy(it *yaml.Node, path string) (p care.SLAPolicy, good 
 
 // slaWhen decodes a policy's when into p.
 func (d *decoder) slaWhen(v *yaml.Node, path string, p *care.SLAPolicy) bool {
-	m := resolve(v)
-	if isNull(m) {
+	if isNull(resolve(v)) {
 		return true
 	}
-	if m.Kind != yaml.MappingNode {
-		d.at(nodeOrigin(v), path, "expected a mapping with priority and platform, got "+describe(m))
+	m, ok := d.mappingNode(v, path, " with priority and platform")
+	if !ok {
 		return false
 	}
 	good := true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 const slaGood = `sla:
@@ -80,18 +81,15 @@ func TestSLAPolicyProblems(t *testing.T) {
 				`c.yaml:3:30: sla[0].when: unknown key "channel"`,
 				`c.yaml:4:21: sla[0].first_response: invalid duration "1d": days are not a unit`,
 				"c.yaml:2:5: sla[0]: missing next_response"}},
+		{"policy not a mapping", "sla:\n  - gold\n",
+			[]string{`c.yaml:2:5: sla[0]: expected a mapping with name, when, first_response, next_response and resolution, got string "gold"`}},
+		{"when not a mapping", "sla:\n" + policy("a", "    when: [urgent]\n", "1h"),
+			[]string{`c.yaml:3:11: sla[0].when: expected a mapping with priority and platform, got a list`}},
 		{"not a list", "sla: {name: a}\n", []string{"c.yaml:1:6: sla: expected a list of SLA policies"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("c.yaml", []byte(tc.yaml), nil)
-			if err == nil {
-				t.Fatalf("loaded without problems:\n%s", tc.yaml)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("problems lack %q:\n%v", w, err)
-				}
-			}
+			expect.ErrorSays(t, err, tc.want...)
 		})
 	}
 }
