@@ -386,20 +386,30 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 // maxFormBytes bounds the sign-in and sign-out forms.
 const maxFormBytes = 16 << 10
 
-func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+// signForm reads a sign-in or sign-out form (at most maxFormBytes) and
+// sets the page's headers: where to go next, whether that is the embedded
+// console, and the form's read error, for the caller to answer after its
+// origin check.
+func (c *Console) signForm(w http.ResponseWriter, r *http.Request) (next string, embed bool, perr error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	perr := r.ParseForm()
-	next := safeNext(r.PostFormValue("next"))
-	embed := isEmbedNext(next)
+	perr = r.ParseForm()
+	next = safeNext(r.PostFormValue("next"))
+	embed = isEmbedNext(next)
 	c.headers(w, embed)
+	return next, embed, perr
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	next, embed, perr := c.signForm(w, r)
+	refuse := func(status int, why string) {
+		c.render(w, r, status, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed, Error: why})
+	}
 	if !c.sameOrigin(r) {
-		c.render(w, r, http.StatusForbidden, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed,
-			Error: "This sign-in did not come from the carebridge sign-in page. Open the page again and sign in there."})
+		refuse(http.StatusForbidden, "This sign-in did not come from the carebridge sign-in page. Open the page again and sign in there.")
 		return
 	}
 	if perr != nil {
-		c.render(w, r, http.StatusBadRequest, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed,
-			Error: "The form could not be read. Please try again."})
+		refuse(http.StatusBadRequest, "The form could not be read. Please try again.")
 		return
 	}
 	token := strings.TrimSpace(r.PostFormValue("token"))
@@ -410,14 +420,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		c.log.InfoContext(r.Context(), "console sign-in refused", "reason", "unknown token")
-		c.render(w, r, http.StatusUnauthorized, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed,
-			Error: "That token is not valid. Check it and try again, or ask your administrator for a new one."})
+		refuse(http.StatusUnauthorized, "That token is not valid. Check it and try again, or ask your administrator for a new one.")
 		return
 	}
 	if !u.IsAgent() {
 		c.log.InfoContext(r.Context(), "console sign-in refused", "reason", "not an agent", "user", u.ID, "role", string(u.Role))
-		c.render(w, r, http.StatusForbidden, "login.html", pageData{Title: "Sign in", Next: next, Embed: embed,
-			Error: "Integration accounts cannot use the console. Sign in with an agent or supervisor token."})
+		refuse(http.StatusForbidden, "Integration accounts cannot use the console. Sign in with an agent or supervisor token.")
 		return
 	}
 	sid, err := newSessionID()
@@ -462,11 +470,7 @@ func (c *Console) cookie(s session, value string, maxAge time.Duration) *http.Co
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	perr := r.ParseForm()
-	next := safeNext(r.PostFormValue("next"))
-	embed := isEmbedNext(next)
-	c.headers(w, embed)
+	next, _, perr := c.signForm(w, r)
 	if !c.sameOrigin(r) {
 		http.Error(w, "sign-out refused: it did not come from a carebridge page", http.StatusForbidden)
 		return
