@@ -675,6 +675,9 @@ func TestDescribeCache(t *testing.T) {
 	if !ok || id.Type != "id" || id.Createable || !id.IDLookup || id.RequiredOnCreate() {
 		t.Errorf("Id field %+v", id)
 	}
+	if f, ok := d.Field("No_Such_Field__c"); ok {
+		t.Errorf("an unknown field is found: %+v", f)
+	}
 	owner, _ := d.Field("OwnerId")
 	if !reflect.DeepEqual(owner.ReferenceTo, []string{"Group", "User"}) || owner.RelationshipName != "Owner" {
 		t.Errorf("OwnerId %+v", owner)
@@ -712,6 +715,9 @@ func TestDescribeCache(t *testing.T) {
 	acc, ok := g.SObject("account")
 	if !ok || acc.KeyPrefix != "001" || !acc.Createable || g.MaxBatchSize != 200 {
 		t.Errorf("global %+v", g)
+	}
+	if s, ok := g.SObject("No_Such_Object__c"); ok {
+		t.Errorf("an unknown object is found: %+v", s)
 	}
 	_, _ = c.DescribeGlobal(ctx)
 	if hits.Load() != 102 {

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,12 +21,17 @@ type SObjectDescribe struct {
 // Field returns the field named name (case-insensitive, as Salesforce
 // treats API names).
 func (d *SObjectDescribe) Field(name string) (Field, bool) {
-	for _, f := range d.Fields {
-		if strings.EqualFold(f.Name, name) {
-			return f, true
-		}
+	return byName(d.Fields, name, func(f Field) string { return f.Name })
+}
+
+// byName returns the item of items whose API name (nameOf) is name,
+// case-insensitive as Salesforce treats API names.
+func byName[T any](items []T, name string, nameOf func(T) string) (T, bool) {
+	if i := slices.IndexFunc(items, func(it T) bool { return strings.EqualFold(nameOf(it), name) }); i >= 0 {
+		return items[i], true
 	}
-	return Field{}, false
+	var none T
+	return none, false
 }
 
 // Field is the metadata of one field.
@@ -110,12 +116,7 @@ type GlobalDescribe struct {
 
 // SObject returns the summary of the object named name (case-insensitive).
 func (g *GlobalDescribe) SObject(name string) (SObjectSummary, bool) {
-	for _, s := range g.SObjects {
-		if strings.EqualFold(s.Name, name) {
-			return s, true
-		}
-	}
-	return SObjectSummary{}, false
+	return byName(g.SObjects, name, func(s SObjectSummary) string { return s.Name })
 }
 
 // SObjectSummary is one object of describeGlobal.
