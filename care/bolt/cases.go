@@ -185,18 +185,13 @@ func (s *Store) Escalate(ctx context.Context, actor care.User, in care.EscalateI
 
 // Case returns one case.
 func (s *Store) Case(ctx context.Context, actor care.User, id int64) (care.Case, error) {
-	var c *care.Case
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		if c, err = getCase(tx, id); err != nil {
-			return err
+	return viewRecord(s, func(tx *bbolt.Tx) (*care.Case, error) {
+		c, err := getCase(tx, id)
+		if err != nil {
+			return nil, err
 		}
-		return withCustomer(tx, c)
+		return c, withCustomer(tx, c)
 	})
-	if err != nil {
-		return care.Case{}, err
-	}
-	return *c, nil
 }
 
 // modifyCase loads a case, lets fn change it, and stores it with its index

@@ -86,16 +86,7 @@ func (s *Store) putCustomer(tx *bbolt.Tx, c *care.Customer) error {
 
 // Customer returns one customer.
 func (s *Store) Customer(ctx context.Context, actor care.User, id int64) (care.Customer, error) {
-	var c *care.Customer
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		c, err = getCustomer(tx, id)
-		return err
-	})
-	if err != nil {
-		return care.Customer{}, err
-	}
-	return *c, nil
+	return viewRecord(s, func(tx *bbolt.Tx) (*care.Customer, error) { return getCustomer(tx, id) })
 }
 
 // PatchCustomer changes a customer's details.

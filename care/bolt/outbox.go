@@ -335,13 +335,9 @@ func (s *Store) OutboxStats(ctx context.Context) (care.OutboxStats, error) {
 // RecentMessages returns up to n of a case's latest messages (notes left
 // out), oldest first: what a backfill pushes.
 func (s *Store) RecentMessages(ctx context.Context, caseID int64, n int) ([]care.Message, error) {
-	var out []care.Message
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		out, err = latestMessages(tx, caseID, nil, n, 0, func(m *care.Message) bool { return m.Kind != care.KindNote })
-		return err
+	return viewGet(s, func(tx *bbolt.Tx) ([]care.Message, error) {
+		return latestMessages(tx, caseID, nil, n, 0, func(m *care.Message) bool { return m.Kind != care.KindNote })
 	})
-	return out, err
 }
 
 // Message returns one message by id.
@@ -350,16 +346,7 @@ func (s *Store) Message(ctx context.Context, id string) (care.Message, error) {
 	if !ok {
 		return care.Message{}, care.Errorf(care.CodeNotFound, "message %s not found", id)
 	}
-	var m *care.Message
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		m, err = getMessage(tx, seq)
-		return err
-	})
-	if err != nil {
-		return care.Message{}, err
-	}
-	return *m, nil
+	return viewRecord(s, func(tx *bbolt.Tx) (*care.Message, error) { return getMessage(tx, seq) })
 }
 
 // LinkedSalesforceCaseIDs lists the Salesforce case ids Care cases are

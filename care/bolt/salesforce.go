@@ -45,20 +45,13 @@ func (s *Store) CaseByExternalKey(ctx context.Context, key string) (care.Case, e
 
 // caseByIndex returns the case an index bucket maps key to, or notFound.
 func (s *Store) caseByIndex(bucket []byte, key string, notFound error) (care.Case, error) {
-	var c *care.Case
-	err := s.view(func(tx *bbolt.Tx) error {
+	return viewRecord(s, func(tx *bbolt.Tx) (*care.Case, error) {
 		v := tx.Bucket(bucket).Get([]byte(key))
 		if v == nil {
-			return notFound
+			return nil, notFound
 		}
-		var err error
-		c, err = getCase(tx, int64(getU64(v)))
-		return err
+		return getCase(tx, int64(getU64(v)))
 	})
-	if err != nil {
-		return care.Case{}, err
-	}
-	return *c, nil
 }
 
 // LinkedCaseCount is how many Care cases have a Salesforce case.

@@ -144,12 +144,7 @@ func (s *Store) resolveSavedView(actor care.User, q care.CaseQuery) (care.CaseQu
 	if q.SavedView == "" {
 		return q, nil
 	}
-	var v *care.SavedView
-	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		v, err = getSavedView(tx, q.SavedView)
-		return err
-	})
+	v, err := viewGet(s, func(tx *bbolt.Tx) (*care.SavedView, error) { return getSavedView(tx, q.SavedView) })
 	if err != nil {
 		return care.CaseQuery{}, err
 	}

@@ -474,6 +474,27 @@ func (s *Store) committed() {
 
 func (s *Store) view(fn func(tx *bbolt.Tx) error) error { return s.db.View(fn) }
 
+// viewGet returns what get reads in one read transaction.
+func viewGet[T any](s *Store, get func(tx *bbolt.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		v, err = get(tx)
+		return err
+	})
+	return v, err
+}
+
+// viewRecord is viewGet for one record decoded by get, returned by value.
+func viewRecord[T any](s *Store, get func(tx *bbolt.Tx) (*T, error)) (T, error) {
+	p, err := viewGet(s, get)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return *p, nil
+}
+
 // u64 encodes v as an 8-byte big-endian key.
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
