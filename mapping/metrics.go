@@ -1,8 +1,7 @@
 package mapping
 
 import (
-	"fmt"
-
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -32,10 +31,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Mapping loads and reloads by result (ok, error).",
 		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.truncations, m.valid, m.reloads} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register mapping metrics: %w", err)
-		}
+	if err := metricreg.Register(reg, "mapping", m.truncations, m.valid, m.reloads); err != nil {
+		return nil, err
 	}
 	m.reloads.WithLabelValues("ok")
 	m.reloads.WithLabelValues("error")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -120,10 +121,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "The org's daily API request allocation, from Sforce-Limit-Info.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.dailyUsed, m.dailyLimit} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	if err := metricreg.Register(reg, "salesforce request", m.requests, m.duration, m.dailyUsed, m.dailyLimit); err != nil {
+		return nil, err
 	}
 	for _, op := range operations {
 		m.duration.WithLabelValues(string(op))
