@@ -7,15 +7,15 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/internal/delivery"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sethvargo/go-retry"
 )
 
 // Store is the publish outbox (care/bolt.Store implements it).
@@ -101,10 +101,7 @@ type Publisher struct {
 	busy map[int64]bool // cases with a delivery in flight
 	wake chan struct{}  // a delivery finished
 
-	started atomic.Bool
-	done    chan struct{}
-	abortMu sync.Mutex
-	abort   context.CancelFunc
+	run delivery.Lifecycle
 }
 
 // New checks opts and builds a Publisher, registering its metric.
@@ -118,7 +115,7 @@ func New(opts Options) (*Publisher, error) {
 	p := &Publisher{store: opts.Store, url: opts.URL, secret: opts.Secret, client: opts.Client, log: opts.Logger,
 		workers: opts.Workers, timeout: opts.Timeout, base: opts.BaseBackoff, ceiling: opts.MaxBackoff,
 		drain: opts.DrainTimeout, idle: opts.IdleCheck, now: opts.Now,
-		busy: map[int64]bool{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		busy: map[int64]bool{}, wake: make(chan struct{}, 1)}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -169,31 +166,17 @@ func New(opts Options) (*Publisher, error) {
 // short is made again after the restart with the same delivery_id. Run
 // may be called once.
 func (p *Publisher) Run(ctx context.Context) error {
-	if !p.started.CompareAndSwap(false, true) {
-		return errors.New("publish: Run called twice")
+	timedOut, err := p.run.Run(ctx, p.drain, func(ctx, work context.Context, wg *sync.WaitGroup) {
+		for ctx.Err() == nil {
+			p.dispatch(work, wg, nil)
+			p.sleep(ctx)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
 	}
-	defer close(p.done)
-	work, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	p.abortMu.Lock()
-	p.abort = abort
-	p.abortMu.Unlock()
-
-	var wg sync.WaitGroup
-	for ctx.Err() == nil {
-		p.dispatch(work, &wg, nil)
-		p.sleep(ctx)
-	}
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	t := time.NewTimer(p.drain)
-	defer t.Stop()
-	select {
-	case <-drained:
-	case <-t.C:
+	if timedOut {
 		p.log.Warn("publish: drain timeout; cancelling deliveries in flight (they are made again later)")
-		abort()
-		<-drained
 	}
 	return nil
 }
@@ -201,23 +184,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 // Drain waits for Run to return after its context ended; when ctx ends
 // first the deliveries in flight are cancelled (their replies stay in the
 // outbox). It returns at once when Run never started.
-func (p *Publisher) Drain(ctx context.Context) error {
-	if !p.started.Load() {
-		return nil
-	}
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-	}
-	p.abortMu.Lock()
-	if p.abort != nil {
-		p.abort()
-	}
-	p.abortMu.Unlock()
-	<-p.done
-	return ctx.Err()
-}
+func (p *Publisher) Drain(ctx context.Context) error { return p.run.Drain(ctx) }
 
 // sleep waits for a reason to look at the outbox again: a new reply, a
 // delivery done, the next due time, IdleCheck, or ctx's end.
@@ -331,7 +298,7 @@ func (p *Publisher) deliver(ctx context.Context, pub care.Publication) {
 	case outcomeSent:
 		err = p.store.PublishSent(ctx, pub.ID, res.externalID)
 	case outcomeRetry:
-		wait := backoff(pub.Attempts, p.base, p.ceiling)
+		wait := delivery.Backoff(pub.Attempts, p.base, p.ceiling)
 		if res.retryAfter > 0 {
 			wait = min(max(wait, res.retryAfter), p.ceiling)
 		}
@@ -348,17 +315,4 @@ func (p *Publisher) deliver(ctx context.Context, pub care.Publication) {
 		// The answer is lost: the reply is sent again (same delivery_id).
 		p.log.Error("publish: store the publisher's answer", "case_id", pub.CaseID, "message_id", pub.Message.ID, "err", err)
 	}
-}
-
-// backoff is the wait after the (attempts+1)-th failed attempt of a reply:
-// that step of a new exponential go-retry backoff from base, capped at
-// ceiling, ±20% jitter. The count lives in the outbox, so a restart keeps
-// the schedule and no backoff state is shared.
-func backoff(attempts int, base, ceiling time.Duration) time.Duration {
-	b := retry.WithJitterPercent(20, retry.WithCappedDuration(ceiling, retry.NewExponential(base)))
-	wait := base
-	for i := 0; i <= min(max(attempts, 0), 62); i++ {
-		wait, _ = b.Next()
-	}
-	return wait
 }

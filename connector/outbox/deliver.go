@@ -10,6 +10,7 @@ import (
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/tokens"
+	"github.com/carebridge/carebridge/internal/delivery"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -344,7 +345,7 @@ func (d *Deliverer) settle(ctx context.Context, outs []outcome) []outcome {
 		d.budget.LimitExceeded()
 	}
 	for _, a := range retryOrder {
-		next := d.now().Add(backoffDelay(a, d.base, d.ceiling))
+		next := d.now().Add(delivery.Backoff(a, d.base, d.ceiling))
 		if err := d.store.OutboxRetry(store, retry[a], next, retryMsg[a]); err != nil {
 			d.log.Error("outbox: scheduling a retry", "err", err)
 		}

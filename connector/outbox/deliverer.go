@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/internal/delivery"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -121,10 +123,7 @@ type Deliverer struct {
 	parked atomic.Bool   // a delivery found no usable token
 	parks  atomic.Int64  // parking episodes since the last answered delivery
 
-	started atomic.Bool
-	done    chan struct{}
-	abortMu sync.Mutex
-	abort   context.CancelFunc
+	run delivery.Lifecycle
 }
 
 // NewDeliverer checks opts and returns a Deliverer.
@@ -144,7 +143,6 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 		base: opts.BaseBackoff, ceiling: opts.MaxBackoff, drain: opts.DrainTimeout,
 		idleCheck: opts.IdleCheck, now: opts.Now,
 		busy: map[int64]bool{}, released: make(chan struct{}), wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
 	}
 	if d.budget == nil {
 		d.budget = NewBudget(BudgetOptions{})
@@ -198,29 +196,12 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 // the restart (upserts by external id make that safe). Run returns nil
 // once every goroutine it started has stopped; it may be called once.
 func (d *Deliverer) Run(ctx context.Context) error {
-	if !d.started.CompareAndSwap(false, true) {
-		return errors.New("outbox: Run called twice")
+	timedOut, err := d.run.Run(ctx, d.drain, d.loop)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
 	}
-	defer close(d.done)
-	work, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	d.abortMu.Lock()
-	d.abort = abort
-	d.abortMu.Unlock()
-
-	var wg sync.WaitGroup
-	d.loop(ctx, work, &wg)
-
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	t := time.NewTimer(d.drain)
-	defer t.Stop()
-	select {
-	case <-drained:
-	case <-t.C:
+	if timedOut {
 		d.log.Warn("outbox: drain timeout; cancelling deliveries in flight (they are made again later)")
-		abort()
-		<-drained
 	}
 	return nil
 }
@@ -229,23 +210,7 @@ func (d *Deliverer) Run(ctx context.Context) error {
 // ends first, the deliveries still in flight are cancelled (their entries
 // stay in the outbox) and Drain returns ctx's error once Run has returned.
 // Drain returns nil at once when Run was never started.
-func (d *Deliverer) Drain(ctx context.Context) error {
-	if !d.started.Load() {
-		return nil
-	}
-	select {
-	case <-d.done:
-		return nil
-	case <-ctx.Done():
-	}
-	d.abortMu.Lock()
-	if d.abort != nil {
-		d.abort()
-	}
-	d.abortMu.Unlock()
-	<-d.done
-	return ctx.Err()
-}
+func (d *Deliverer) Drain(ctx context.Context) error { return d.run.Drain(ctx) }
 
 // loop is the dispatcher: it plans rounds of deliveries and starts them on
 // worker goroutines until ctx ends.
@@ -256,7 +221,7 @@ func (d *Deliverer) loop(ctx, work context.Context, wg *sync.WaitGroup) {
 			if d.tokens.WaitHealthy(ctx) != nil {
 				return
 			}
-			if sleepCtx(ctx, backoffDelay(int(d.parks.Load())-1, parkBase, parkMax)) != nil {
+			if sleepCtx(ctx, delivery.Backoff(int(d.parks.Load())-1, parkBase, parkMax)) != nil {
 				return
 			}
 			d.parked.Store(false)

@@ -16,38 +16,6 @@ import (
 	"github.com/carebridge/carebridge/connector/tokens"
 )
 
-func TestBackoffDelay(t *testing.T) {
-	base, ceiling := time.Second, time.Minute
-	for _, tc := range []struct {
-		attempts int
-		want     time.Duration
-	}{
-		{0, time.Second},
-		{1, 2 * time.Second},
-		{3, 8 * time.Second},
-		{5, 32 * time.Second},
-		{6, time.Minute},
-		{100, time.Minute},
-		{1 << 30, time.Minute},
-	} {
-		t.Run(fmt.Sprint(tc.attempts), func(t *testing.T) {
-			lo, hi := tc.want*8/10, tc.want*12/10
-			spread := false
-			first := backoffDelay(tc.attempts, base, ceiling)
-			for range 50 {
-				d := backoffDelay(tc.attempts, base, ceiling)
-				if d < lo || d > hi {
-					t.Fatalf("delay %s outside [%s, %s]", d, lo, hi)
-				}
-				spread = spread || d != first
-			}
-			if !spread {
-				t.Fatalf("no jitter: always %s", first)
-			}
-		})
-	}
-}
-
 func TestRetrySchedulePersists(t *testing.T) {
 	w := newWorld(t, worldOptions{deliverer: func(o *DelivererOptions) { o.BaseBackoff, o.MaxBackoff = time.Hour, 2*time.Hour }})
 	w.connect()

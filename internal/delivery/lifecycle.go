@@ -1,0 +1,88 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrRunTwice is Run's answer when it was called before.
+var ErrRunTwice = errors.New("Run called twice")
+
+// Lifecycle is the Run/Drain contract of an outbox worker (GUIDE
+// "Lifecycle"): Run dispatches until its context ends, then starts nothing
+// new and waits for the deliveries in flight up to a deadline, cancelling
+// them past it; Drain waits for Run to return, cancelling the deliveries
+// when its own context ends first. A cancelled delivery leaves its entry
+// in the outbox, so it is made again after the restart. The zero value is
+// ready; it must not be copied after first use.
+type Lifecycle struct {
+	started  atomic.Bool
+	doneOnce sync.Once
+	done     chan struct{}
+	mu       sync.Mutex
+	abort    context.CancelFunc
+}
+
+func (l *Lifecycle) doneCh() chan struct{} {
+	l.doneOnce.Do(func() { l.done = make(chan struct{}) })
+	return l.done
+}
+
+// Run calls dispatch, which starts deliveries on work (a context that
+// outlives ctx) counted in wg until ctx ends, and then waits for them up
+// to timeout. Past it, work is cancelled and Run waits for the rest;
+// timedOut says so (the caller logs it). Run may be called once; a second
+// call returns ErrRunTwice.
+func (l *Lifecycle) Run(ctx context.Context, timeout time.Duration, dispatch func(ctx, work context.Context, wg *sync.WaitGroup)) (timedOut bool, err error) {
+	if !l.started.CompareAndSwap(false, true) {
+		return false, ErrRunTwice
+	}
+	defer close(l.doneCh())
+	work, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	l.mu.Lock()
+	l.abort = abort
+	l.mu.Unlock()
+
+	var wg sync.WaitGroup
+	dispatch(ctx, work, &wg)
+
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-drained:
+		return false, nil
+	case <-t.C:
+		abort()
+		<-drained
+		return true, nil
+	}
+}
+
+// Drain waits for Run to return after its context ended. When ctx ends
+// first, the deliveries still in flight are cancelled and Drain returns
+// ctx's error once Run has returned. It returns nil at once when Run was
+// never started.
+func (l *Lifecycle) Drain(ctx context.Context) error {
+	if !l.started.Load() {
+		return nil
+	}
+	done := l.doneCh()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	if l.abort != nil {
+		l.abort()
+	}
+	l.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
