@@ -49,6 +49,41 @@ func outboxStore(t *testing.T) (*Store, *fixedClock, string) {
 	return s, clk, dir
 }
 
+// escalateLinked escalates a case from community's message key (customer
+// n) and links it to the Salesforce case sfID.
+func escalateLinked(t *testing.T, s *Store, clk *fixedClock, key string, n int, sfID string) care.Case {
+	t.Helper()
+	ctx := context.Background()
+	community, _ := benchUsers.User("community")
+	res, err := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage(key, n, clk.t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = sfID })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// twoDue escalates and links a case (name+"0", Salesforce case
+// "500"+name) and ingests a second message (name+"1") into it: its backfill
+// and the message's push are due, in that order.
+func twoDue(t *testing.T, s *Store, clk *fixedClock, name string) []care.OutboxEntry {
+	t.Helper()
+	ctx := context.Background()
+	escalateLinked(t, s, clk, name+"0", 0, "500"+name)
+	community, _ := benchUsers.User("community")
+	if _, err := s.Ingest(ctx, community, benchMessage(name+"1", 0, clk.t)); err != nil {
+		t.Fatal(err)
+	}
+	due, _ := s.OutboxDue(ctx, clk.t, 100, nil)
+	if len(due) != 2 {
+		t.Fatalf("due: %v", kinds(due))
+	}
+	return due
+}
+
 func kinds(es []care.OutboxEntry) []string {
 	var out []string
 	for _, e := range es {
@@ -117,9 +152,7 @@ func TestOutboxOrderPerCase(t *testing.T) {
 	community, _ := benchUsers.User("community")
 	var cases []int64
 	for i := range 3 {
-		res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage(fmt.Sprintf("o%d", i), i, clk.t)})
-		s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = fmt.Sprintf("500%d", i) })
-		cases = append(cases, res.Case.ID)
+		cases = append(cases, escalateLinked(t, s, clk, fmt.Sprintf("o%d", i), i, fmt.Sprintf("500%d", i)).ID)
 	}
 	for round := range 3 {
 		for i := range 3 {
@@ -167,14 +200,7 @@ func TestOutboxOrderPerCase(t *testing.T) {
 func TestOutboxFailRequeueDone(t *testing.T) {
 	s, clk, _ := outboxStore(t)
 	ctx := context.Background()
-	community, _ := benchUsers.User("community")
-	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("f0", 0, clk.t)})
-	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500f" })
-	s.Ingest(ctx, community, benchMessage("f1", 0, clk.t))
-	due, _ := s.OutboxDue(ctx, clk.t, 100, nil)
-	if len(due) != 2 {
-		t.Fatalf("due: %v", kinds(due))
-	}
+	due := twoDue(t, s, clk, "f")
 	if err := s.OutboxFail(ctx, []uint64{due[1].ID}, "INVALID_FIELD: No such column 'Foo__c'"); err != nil {
 		t.Fatal(err)
 	}
@@ -277,9 +303,8 @@ func TestCaseBySalesforceID(t *testing.T) {
 	if n, _ := s.LinkedCaseCount(ctx); n != 1 {
 		t.Fatalf("linked count %d", n)
 	}
-	other, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l1", 1, clk.t)})
+	escalateLinked(t, s, clk, "l1", 1, "5000C")
 	s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l2", 2, clk.t)}) // not linked
-	s.SetSalesforceLink(ctx, other.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500" + "0C" })
 	if ids, err := s.LinkedSalesforceCaseIDs(ctx); err != nil || !slices.Equal(ids, []string{"5000C", "500B"}) {
 		t.Fatalf("linked ids %q %v", ids, err)
 	}
@@ -317,14 +342,7 @@ func TestMessagesForRenderAndContactLink(t *testing.T) {
 func TestPendingIndexRebuilt(t *testing.T) {
 	s, clk, dir := outboxStore(t)
 	ctx := context.Background()
-	community, _ := benchUsers.User("community")
-	res, _ := s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("p0", 0, clk.t)})
-	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID = "500p" })
-	s.Ingest(ctx, community, benchMessage("p1", 0, clk.t))
-	due, _ := s.OutboxDue(ctx, clk.t, 10, nil)
-	if len(due) != 2 {
-		t.Fatalf("due: %v", kinds(due))
-	}
+	due := twoDue(t, s, clk, "p")
 	s.OutboxRetry(ctx, []uint64{due[1].ID}, clk.t.Add(time.Hour), "later")
 	// Lose the index, as an older store would not have it.
 	s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketOutboxPending) })
