@@ -41,12 +41,19 @@ func outboxStore(t *testing.T) (*Store, *fixedClock, string) {
 	t.Helper()
 	dir := t.TempDir()
 	clk := &fixedClock{t: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
+	return openOutboxStore(t, dir, clk), clk, dir
+}
+
+// openOutboxStore opens (or, after a Close, reopens) the store in dir with
+// the test effects; it is closed when the test ends.
+func openOutboxStore(t *testing.T, dir string, clk *fixedClock) *Store {
+	t.Helper()
 	s, err := Open(dir, Options{Policy: care.Policy{Grace: time.Hour}, Users: benchUsers, Clock: clk, Effects: testEffects{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, clk, dir
+	return s
 }
 
 // escalateLinked escalates a case from community's message key (customer
@@ -135,11 +142,7 @@ func TestOutboxRecordsEffectsWithTheChange(t *testing.T) {
 	}
 	// Everything survives a restart.
 	s.Close()
-	s2, err := Open(dir, Options{Users: benchUsers, Clock: clk, Effects: testEffects{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := openOutboxStore(t, dir, clk)
 	due2, _ := s2.OutboxDue(ctx, clk.t, 100, nil)
 	if !slices.Equal(kinds(due2), want) {
 		t.Fatalf("due after restart: %v", kinds(due2))
@@ -347,11 +350,7 @@ func TestPendingIndexRebuilt(t *testing.T) {
 	// Lose the index, as an older store would not have it.
 	s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketOutboxPending) })
 	s.Close()
-	s2, err := Open(dir, Options{Users: benchUsers, Clock: clk, Effects: testEffects{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := openOutboxStore(t, dir, clk)
 	due2, _ := s2.OutboxDue(ctx, clk.t, 10, nil)
 	if len(due2) != 1 || due2[0].ID != due[0].ID {
 		t.Fatalf("due after rebuild: %v", kinds(due2))
