@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -44,34 +43,18 @@ func simOAuth(t *testing.T, srv *sfsim.Server, m salesforce.Observer) *salesforc
 	return o
 }
 
-// authorize runs the browser leg of the web-server flow: it follows the
-// authorize URL to the callback redirect and returns the code.
-func authorize(t *testing.T, o *salesforce.OAuth, state, verifier, user string) string {
+// authorize runs the browser leg of the web-server flow (simtest.Callback)
+// and returns the code, checking the org redirected to the callback.
+func authorize(t *testing.T, o *salesforce.OAuth, state, verifier string) string {
 	t.Helper()
-	browser := &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := browser.Get(o.AuthCodeURL(state, verifier, user))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize answered %d", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := simtest.Callback(context.Background(), o, state, verifier, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != callback {
 		t.Fatalf("redirected to %s", got)
 	}
-	q := loc.Query()
-	if q.Get("state") != state || q.Get("code") == "" {
-		t.Fatalf("callback query %v", q)
-	}
-	return q.Get("code")
+	return loc.Query().Get("code")
 }
 
 // countingSession counts refreshes of a RefreshingSession.
@@ -117,12 +100,12 @@ func TestSimOAuthCodeFlowPKCE(t *testing.T) {
 
 	// The code is single use and bound to its verifier.
 	verifier := salesforce.NewVerifier()
-	code := authorize(t, o, "s2", verifier, "")
+	code := authorize(t, o, "s2", verifier)
 	_, err = o.Exchange(ctx, code, salesforce.NewVerifier())
 	if !errors.Is(err, salesforce.ErrInvalidGrant) || salesforce.Classify(err) != salesforce.Auth {
 		t.Errorf("wrong verifier: %v", err)
 	}
-	code = authorize(t, o, "s3", verifier, "")
+	code = authorize(t, o, "s3", verifier)
 	if _, err := o.Exchange(ctx, code, verifier); err != nil {
 		t.Fatal(err)
 	}

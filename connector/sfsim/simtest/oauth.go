@@ -31,20 +31,37 @@ type Authorizer interface {
 	Exchange(ctx context.Context, code, verifier string) (salesforce.Token, error)
 }
 
+// Callback runs the browser leg of the web-server flow at a simulated org
+// as loginHint (the org approves at once): it follows the authorize URL to
+// the redirect and returns the callback URL the org sent the browser to,
+// whose query holds the code. The org must redirect (302) with a code and
+// echo state.
+func Callback(ctx context.Context, auth Authorizer, state, verifier, loginHint string) (*url.URL, error) {
+	c := &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, auth.AuthCodeURL(state, verifier, loginHint), nil)
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || loc.Query().Get("code") == "" || loc.Query().Get("state") != state {
+		return nil, fmt.Errorf("authorize: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc, nil
+}
+
 // AuthorizeErr runs the web-server flow with PKCE at a simulated org as
 // loginHint (the org approves at once) and returns the token, not stored.
 func AuthorizeErr(ctx context.Context, auth Authorizer, loginHint string) (salesforce.Token, error) {
 	verifier := salesforce.NewVerifier()
-	c := &http.Client{Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(auth.AuthCodeURL("st", verifier, loginHint))
+	loc, err := Callback(ctx, auth, "st", verifier, loginHint)
 	if err != nil {
-		return salesforce.Token{}, fmt.Errorf("authorize: %w", err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		return salesforce.Token{}, fmt.Errorf("authorize: status %d, location %q", resp.StatusCode, resp.Header.Get("Location"))
+		return salesforce.Token{}, err
 	}
 	tok, err := auth.Exchange(ctx, loc.Query().Get("code"), verifier)
 	if err != nil {
