@@ -129,8 +129,8 @@ type Poller struct {
 	pollMu sync.Mutex // one poll at a time
 	wm     *watermark // nil until loaded
 
-	seenMu sync.Mutex // polls and change events both handle changes
-	seen   map[string]seenChange
+	seenMu sync.Mutex           // polls and change events both handle changes
+	seen   map[string]time.Time // the newest change handled of each record
 
 	streamUp atomic.Bool
 	wake     chan struct{} // a change stream went up or down
@@ -139,6 +139,9 @@ type Poller struct {
 	// getDeleted answer (haveOffset); under pollMu.
 	sfOffset   time.Duration
 	haveOffset bool
+	// deletedAskAt is when getDeleted may be asked again after Salesforce
+	// refused a window as not over yet (our clock); under pollMu.
+	deletedAskAt time.Time
 
 	mu   sync.Mutex
 	last time.Time
@@ -160,7 +163,7 @@ func NewPoller(opts PollerOptions) (*Poller, error) {
 		store: opts.Store, kv: opts.KV, tokens: opts.Tokens, mapping: opts.Mapping, policy: opts.Policy,
 		deliverer: opts.Deliverer, budget: opts.Budget, metrics: opts.Metrics, log: opts.Logger,
 		interval: opts.Interval, netEvery: opts.IntervalWithEvents, overlap: opts.Overlap, lookback: opts.InitialLookback, now: opts.Now,
-		seen: map[string]seenChange{}, wake: make(chan struct{}, 1),
+		seen: map[string]time.Time{}, wake: make(chan struct{}, 1),
 	}
 	if p.budget == nil {
 		p.budget = NewBudget(BudgetOptions{})
@@ -268,14 +271,6 @@ type sfChange struct {
 	id    string
 	value string
 	at    time.Time
-}
-
-// seenChange is what the poller last handled of a record: SystemModstamp
-// has whole seconds in a real org, so two changes of one record in one
-// second carry the same stamp and only the value tells them apart.
-type seenChange struct {
-	at    time.Time
-	value string
 }
 
 // Poll reads the linked Salesforce cases changed since the watermark (less

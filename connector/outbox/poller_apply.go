@@ -12,11 +12,13 @@ import (
 	"github.com/carebridge/carebridge/mapping"
 )
 
-// consider handles one changed record.
+// consider handles one changed record. A record read again (the overlap,
+// or a change event and a poll of the same change) changes nothing: the
+// case already holds its value. Whether it was handled before is not
+// asked: the org's stamps have whole seconds, so a record the daemon
+// wrote since can read back with the stamp and value it had when it was
+// passed over (Care's update was newer then) and must be decided again.
 func (p *Poller) consider(ctx context.Context, m *mapping.Mapping, ch sfChange, res *PollResult) error {
-	if s, ok := p.seenOf(ch.id); ok && s.at.Equal(ch.at) && s.value == ch.value {
-		return nil // read again in the overlap: already handled
-	}
 	c, err := p.store.CaseBySalesforceID(ctx, ch.id)
 	switch {
 	case care.IsNotFound(err):
@@ -36,20 +38,20 @@ func (p *Poller) consider(ctx context.Context, m *mapping.Mapping, ch sfChange, 
 	return nil
 }
 
-// seenOf returns what was last handled of a record.
-func (p *Poller) seenOf(id string) (seenChange, bool) {
+// seenOf returns the time of the newest change handled of a record.
+func (p *Poller) seenOf(id string) (time.Time, bool) {
 	p.seenMu.Lock()
 	defer p.seenMu.Unlock()
-	s, ok := p.seen[id]
-	return s, ok
+	at, ok := p.seen[id]
+	return at, ok
 }
 
 // saw records a change as handled, unless a later one of the record was.
 func (p *Poller) saw(ch sfChange) {
 	p.seenMu.Lock()
 	defer p.seenMu.Unlock()
-	if s, ok := p.seen[ch.id]; !ok || !s.at.After(ch.at) {
-		p.seen[ch.id] = seenChange{at: ch.at, value: ch.value}
+	if at, ok := p.seen[ch.id]; !ok || !at.After(ch.at) {
+		p.seen[ch.id] = ch.at
 	}
 }
 

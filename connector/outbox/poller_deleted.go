@@ -17,6 +17,9 @@ import (
 // Salesforce's own time. The next window starts at Salesforce's
 // latestDateCovered, so a clock apart from Salesforce's is never a gap.
 func (p *Poller) findDeleted(ctx context.Context, client *salesforce.Client, object string, sfClock time.Time, res *PollResult) error {
+	if p.now().Before(p.deletedAskAt) {
+		return nil // refused a moment ago: the window is not over yet
+	}
 	start, err := p.loadTime(ctx, deletedWatermarkKey)
 	if err != nil {
 		return err
@@ -45,9 +48,11 @@ func (p *Poller) findDeleted(ctx context.Context, client *salesforce.Client, obj
 	p.budget.ObserveClient(client)
 	var ae *salesforce.APIError
 	if errors.As(err, &ae) && ae.Code == codeInvalidReplicationDate {
-		// The window is not over yet at Salesforce: ask again later.
-		p.log.Info("outbox: Salesforce refused the deleted-records window; asking again later", "reason", ae.Message)
+		// The window is not over yet at Salesforce: ask again in a minute
+		// (the window's granularity), not at every poll.
+		p.log.Info("outbox: Salesforce refused the deleted-records window; asking again in a minute", "reason", ae.Message)
 		p.haveOffset = false
+		p.deletedAskAt = p.now().Add(time.Minute)
 		return nil
 	}
 	if err != nil {

@@ -44,7 +44,7 @@ func (p *Poller) ApplyChange(ctx context.Context, ch Change) (PollResult, error)
 		res.Skipped = true
 		return res, nil
 	}
-	if s, ok := p.seenOf(ch.SalesforceID); ok && s.at.After(ch.At) {
+	if at, ok := p.seenOf(ch.SalesforceID); ok && at.After(ch.At) {
 		res.SkippedNewer++ // a later change of the record was handled
 		return res, nil
 	}

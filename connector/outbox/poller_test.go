@@ -408,6 +408,34 @@ func TestSameSecondAsTheWatermark(t *testing.T) {
 	}
 }
 
+// A Salesforce value the poller once passed over (Care's pending update
+// was newer) is applied when a Salesforce user sets it again after
+// Care's update went out, though all of it happened in one second: the
+// org's stamps have whole seconds, so the record reads back with the
+// stamp and value it had when it was passed over.
+func TestSameValueAgainAfterCareWroteInTheSameSecond(t *testing.T) {
+	clk := &worldClock{}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	clk.Freeze(time.Now().Truncate(time.Second)) // before Care's update below
+	w.sfSet(sf, "Escalated")
+	w.careSet(c.ID, care.StatusPending)
+	if res := w.poll(); res.SkippedNewer != 1 || res.Applied != 0 {
+		t.Fatalf("poll with Care's newer update pending: %+v", res)
+	}
+	w.runDeliverer()
+	eventually(t, 10*time.Second, "Care's update delivered", func() bool { return w.drained() && w.sfStatus(sf) == "Working" })
+	w.sfSet(sf, "Escalated") // same second, same value as the one passed over
+	if res := w.poll(); res.Applied != 1 {
+		t.Fatalf("poll after Salesforce set Escalated again: %+v", res)
+	}
+	if got := w.careCase(c.ID); got.Status != care.StatusOnHold || got.Salesforce.Status != "Escalated" {
+		t.Fatalf("care %s, recorded %q; want on_hold and Escalated", got.Status, got.Salesforce.Status)
+	}
+}
+
 func TestFirstWatermarkFromSalesforceClock(t *testing.T) {
 	clk := &worldClock{}
 	clk.Move(-2 * time.Hour) // the org's clock is two hours behind ours
@@ -556,5 +584,47 @@ func TestDeletedFoundAfterRestart(t *testing.T) {
 	}
 	if found != 1 || w.careCase(c.ID).Salesforce.DeletedAt == nil {
 		t.Fatalf("deleted found %d times: %+v", found, w.careCase(c.ID).Salesforce)
+	}
+}
+
+// After a restart soon after the last deleted-records window, Salesforce
+// refuses the next window as not over yet; the poller asks again a minute
+// later, not at every poll.
+func TestRefusedDeletedWindowWaitsAMinute(t *testing.T) {
+	clk := &worldClock{}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	clk.Move(10 * time.Minute)
+	w.poll() // the deleted-records window moves on to Salesforce's now
+	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
+		Mapping: w.holder.Current, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll := func() {
+		t.Helper()
+		if _, err := p2.Poll(context.Background()); err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+	}
+	w.sim.ResetStats()
+	for range 5 {
+		poll()
+		clk.Move(time.Second)
+	}
+	// Each poll reads the changes (one query); getDeleted was refused once.
+	if got := w.sim.Stats().ByOperation["query"]; got != 6 {
+		t.Fatalf("%d query calls in 5 polls; want 5 reads and one refused getDeleted", got)
+	}
+	// Once the window is over it is asked again, and finds the delete.
+	if err := w.sim.DeleteRecord("Case", sf); err != nil {
+		t.Fatal(err)
+	}
+	clk.Move(2 * time.Minute)
+	poll()
+	if w.careCase(c.ID).Salesforce.DeletedAt == nil {
+		t.Fatal("the delete was not found after the refused window")
 	}
 }

@@ -72,8 +72,8 @@ func (p *Poller) prune() {
 	cut := p.wm.At.Add(-p.overlap)
 	p.seenMu.Lock()
 	defer p.seenMu.Unlock()
-	for id, s := range p.seen {
-		if s.at.Before(cut) {
+	for id, at := range p.seen {
+		if at.Before(cut) {
 			delete(p.seen, id)
 		}
 	}
