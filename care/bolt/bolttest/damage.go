@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -107,6 +108,29 @@ func Copy(tb testing.TB, from, path string, d Damage) string {
 		tb.Fatal(err)
 	}
 	return sum
+}
+
+// EachDamage runs check in a subtest per damage of the healthy store file:
+// path is a damaged copy of it named name in dir, a temporary directory.
+// The subtest fails when the file changed under check: no check repairs
+// or truncates what it finds damaged.
+func EachDamage(t *testing.T, healthy, name string, check func(t *testing.T, dir, path string)) {
+	t.Helper()
+	damages, err := Damages(healthy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range damages {
+		t.Run(d.Name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			before := Copy(t, healthy, path, d)
+			check(t, dir, path)
+			if after, _ := FileSum(path); after != before {
+				t.Error("the file changed")
+			}
+		})
+	}
 }
 
 // FileSum is the SHA-256 of a file's bytes, to show a check left it
