@@ -300,10 +300,7 @@ func TestComposite(t *testing.T) {
 			{`{"compositeRequest":`, "Unexpected end-of-input"},
 		}
 		for _, tc := range tests {
-			r := a.call(http.MethodPost, "composite", tc.body)
-			if r.status != 400 || r.errCode(t) != "JSON_PARSER_ERROR" || !strings.Contains(r.errMessage(t), tc.msg) {
-				t.Errorf("%v: %d %s", tc.body, r.status, r.body)
-			}
+			wantError(t, fmt.Sprint(tc.body), a.call(http.MethodPost, "composite", tc.body), 400, "JSON_PARSER_ERROR", tc.msg)
 		}
 		var many []any
 		for i := 0; i < 26; i++ {

@@ -160,6 +160,16 @@ func postForm(t testing.TB, u string, form url.Values) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// wantOAuthError checks a token endpoint answer (status, decoded body m):
+// 400 with the OAuth error code and, unless desc is "", its
+// error_description.
+func wantOAuthError(t testing.TB, what string, status int, m map[string]any, code, desc string) {
+	t.Helper()
+	if status != http.StatusBadRequest || m["error"] != code || desc != "" && m["error_description"] != desc {
+		t.Fatalf("%s: %d %v, want 400 %s %q", what, status, m, code, desc)
+	}
+}
+
 // login returns a token for the user (the admin when empty).
 func login(t testing.TB, srv *Server, username string) tokenResponse {
 	t.Helper()

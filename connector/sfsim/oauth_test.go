@@ -233,9 +233,7 @@ func TestCodeExchange(t *testing.T) {
 				}
 				return
 			}
-			if status != 400 || m["error"] != tc.wantErr || (tc.wantDesc != "" && m["error_description"] != tc.wantDesc) {
-				t.Fatalf("got %d %v, want 400 %s %q", status, m, tc.wantErr, tc.wantDesc)
-			}
+			wantOAuthError(t, "exchange", status, m, tc.wantErr, tc.wantDesc)
 		})
 	}
 }
@@ -278,9 +276,7 @@ func TestRefreshToken(t *testing.T) {
 			t.Fatalf("rotation must answer a new refresh token: %d %v", status, m)
 		}
 		status, m = refresh(t, srv, tr.RefreshToken)
-		if status != 400 || m["error"] != "invalid_grant" || m["error_description"] != "expired access/refresh token" {
-			t.Fatalf("old refresh token: %d %v", status, m)
-		}
+		wantOAuthError(t, "old refresh token", status, m, "invalid_grant", "expired access/refresh token")
 		if status, _ := refresh(t, srv, next); status != 200 {
 			t.Fatalf("new refresh token: %d", status)
 		}
@@ -382,9 +378,8 @@ func TestRevokeEndpoint(t *testing.T) {
 	if r := b.call(http.MethodGet, "limits", nil); r.status != 401 {
 		t.Fatal("access tokens of a revoked refresh token must die")
 	}
-	if status, m := refresh(t, srv, tr.RefreshToken); status != 400 || m["error"] != "invalid_grant" {
-		t.Fatal("revoked refresh token")
-	}
+	status, m := refresh(t, srv, tr.RefreshToken)
+	wantOAuthError(t, "revoked refresh token", status, m, "invalid_grant", "")
 	if status, body := revoke("nonsense"); status != 400 || !strings.Contains(body, "invalid_token") {
 		t.Fatalf("unknown token: %d %s", status, body)
 	}
@@ -582,9 +577,7 @@ func TestJWTBearer(t *testing.T) {
 				}
 				return
 			}
-			if status != 400 || m["error"] != tc.wantErr || (tc.wantDesc != "" && m["error_description"] != tc.wantDesc) {
-				t.Fatalf("got %d %s, want %s %q", status, body, tc.wantErr, tc.wantDesc)
-			}
+			wantOAuthError(t, "JWT bearer", status, m, tc.wantErr, tc.wantDesc)
 		})
 	}
 

@@ -231,9 +231,7 @@ func TestDuplicateRules(t *testing.T) {
 	lead := a.mustCreate("Lead", map[string]any{"LastName": "L", "Company": "C", "Email": "lead@example.com"})
 	for _, hdr := range [][]string{nil, {allow, "allowSave=true"}} {
 		r := a.call(http.MethodPost, "sobjects/Lead", map[string]any{"LastName": "M", "Company": "D", "Email": "LEAD@example.com"}, hdr...)
-		if r.status != 400 || r.errCode(t) != "DUPLICATES_DETECTED" {
-			t.Fatalf("lead duplicate %v: %d %s", hdr, r.status, r.body)
-		}
+		wantError(t, fmt.Sprintf("lead duplicate %v", hdr), r, 400, "DUPLICATES_DETECTED", "")
 		item := dig(t, r.json(t), 0)
 		if ids := matchIDs(t, item, "Lead"); fmt.Sprint(ids) != "["+lead+"]" || dig(t, item, "duplicateResult", "allowSave") != false {
 			t.Fatalf("lead duplicateResult: %s", r.body)
@@ -519,9 +517,7 @@ func TestDeletedBySomeoneInSalesforce(t *testing.T) {
 	}
 	for _, bad := range [][2]string{{"2025-08-16T12:00:00Z", "2025-08-16T11:00:00Z"}, {"yesterday", "2025-08-16T11:00:00Z"}, {"2025-06-01T00:00:00Z", "2025-08-16T11:00:00Z"}} {
 		r := a.call(http.MethodGet, "sobjects/Case/deleted/?start="+url.QueryEscape(bad[0])+"&end="+url.QueryEscape(bad[1]), nil)
-		if r.status != 400 || r.errCode(t) != "INVALID_REPLICATION_DATE" {
-			t.Fatalf("%v: %d %s", bad, r.status, r.body)
-		}
+		wantError(t, fmt.Sprint(bad), r, 400, "INVALID_REPLICATION_DATE", "")
 	}
 }
 

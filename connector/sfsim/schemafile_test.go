@@ -55,9 +55,7 @@ func TestSchemaExtension(t *testing.T) {
 		{map[string]any{"Channel__c": "Twitter", "Code__c": "S3", "Case__c": id}, "FIELD_INTEGRITY_EXCEPTION"},
 	}
 	for _, tc := range tests {
-		if r := a.call(http.MethodPost, "sobjects/Survey__c", tc.body); r.status != 400 || r.errCode(t) != tc.code {
-			t.Errorf("%v: %d %s, want %s", tc.body, r.status, r.body, tc.code)
-		}
+		wantError(t, fmt.Sprint(tc.body), a.call(http.MethodPost, "sobjects/Survey__c", tc.body), 400, tc.code, "")
 	}
 	// Relationships and child relationships work for the new object.
 	r := a.query("SELECT Code__c, Case__r.Subject FROM Survey__c WHERE Case__r.Sentiment__c = 'Positive'")

@@ -81,9 +81,8 @@ func TestSearch(t *testing.T) {
 		{"FIND {Perfume} RETURNING Case(Id OFFSET 2001)", "NUMBER_OUTSIDE_VALID_RANGE", "Maximum SOQL offset allowed is 2000"},
 	}
 	for _, tc := range errs {
-		r := search(tc.q)
-		if r.status != 400 || r.errCode(t) != tc.code || !strings.Contains(r.errMessage(t), tc.msg) {
-			t.Errorf("%s: %d %s", tc.q, r.status, r.body)
-		}
+		t.Run(tc.q, func(t *testing.T) {
+			wantError(t, "search", search(tc.q), 400, tc.code, tc.msg)
+		})
 	}
 }
