@@ -8,6 +8,9 @@ import (
 	"github.com/carebridge/carebridge/care"
 )
 
+// errOf is the error of a call that also returns a value.
+func errOf[T any](_ T, err error) error { return err }
+
 // reachStore notes which calls got past the guard.
 type reachStore struct {
 	care.Service
@@ -52,54 +55,33 @@ func TestGuardLiveLimits(t *testing.T) {
 	alice := care.User{ID: "alice", Role: care.RoleAgent}
 	community := care.User{ID: "community", Role: care.RoleIntegration}
 	long := strings.Repeat("é", care.MaxQueryChars+1)
+	cases := func(q care.CaseQuery) func(g care.Service) error {
+		return func(g care.Service) error { return errOf(g.Cases(ctx, alice, q)) }
+	}
+	createView := func(u care.User, v care.SavedView) func(g care.Service) error {
+		return func(g care.Service) error { return errOf(g.CreateView(ctx, u, v)) }
+	}
 	for _, tc := range []struct {
 		name string
 		call func(g care.Service) error
 		code care.Code
 	}{
-		{"q too long", func(g care.Service) error { _, err := g.Cases(ctx, alice, care.CaseQuery{Q: long}); return err }, care.CodeTooLarge},
-		{"q with control characters", func(g care.Service) error {
-			_, err := g.Cases(ctx, alice, care.CaseQuery{Q: "a\x00b"})
-			return err
-		}, care.CodeInvalidArgument},
-		{"view id too long", func(g care.Service) error {
-			_, err := g.Cases(ctx, alice, care.CaseQuery{SavedView: strings.Repeat("1", care.MaxViewNameChars+1)})
-			return err
-		}, care.CodeTooLarge},
-		{"customers q too long", func(g care.Service) error { _, err := g.Customers(ctx, alice, long, 0); return err }, care.CodeTooLarge},
-		{"customers limit", func(g care.Service) error { _, err := g.Customers(ctx, alice, "a", care.MaxPageLimit+1); return err }, care.CodeInvalidArgument},
-		{"customers as integration", func(g care.Service) error { _, err := g.Customers(ctx, community, "a", 0); return err }, care.CodeForbidden},
-		{"counts as integration", func(g care.Service) error { _, err := g.ViewCounts(ctx, community); return err }, care.CodeForbidden},
-		{"views as integration", func(g care.Service) error { _, err := g.SavedViews(ctx, community); return err }, care.CodeForbidden},
-		{"create as integration", func(g care.Service) error {
-			_, err := g.CreateView(ctx, community, care.SavedView{Name: "x"})
-			return err
-		}, care.CodeForbidden},
-		{"view name too long", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: strings.Repeat("n", care.MaxViewNameChars+1)})
-			return err
-		}, care.CodeTooLarge},
-		{"view without name", func(g care.Service) error { _, err := g.CreateView(ctx, alice, care.SavedView{Name: "  "}); return err }, care.CodeInvalidArgument},
-		{"view q too long", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Q: long}})
-			return err
-		}, care.CodeTooLarge},
-		{"view unknown priority", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Priority: "asap"}})
-			return err
-		}, care.CodeInvalidArgument},
-		{"view unknown sort", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: "x", Sort: "random"})
-			return err
-		}, care.CodeInvalidArgument},
-		{"agent's view of spam", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Status: care.StatusSpam}})
-			return err
-		}, care.CodeForbidden},
-		{"view platform too long", func(g care.Service) error {
-			_, err := g.CreateView(ctx, alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Platform: strings.Repeat("p", 300)}})
-			return err
-		}, care.CodeTooLarge},
+		{"q too long", cases(care.CaseQuery{Q: long}), care.CodeTooLarge},
+		{"q with control characters", cases(care.CaseQuery{Q: "a\x00b"}), care.CodeInvalidArgument},
+		{"view id too long", cases(care.CaseQuery{SavedView: strings.Repeat("1", care.MaxViewNameChars+1)}), care.CodeTooLarge},
+		{"customers q too long", func(g care.Service) error { return errOf(g.Customers(ctx, alice, long, 0)) }, care.CodeTooLarge},
+		{"customers limit", func(g care.Service) error { return errOf(g.Customers(ctx, alice, "a", care.MaxPageLimit+1)) }, care.CodeInvalidArgument},
+		{"customers as integration", func(g care.Service) error { return errOf(g.Customers(ctx, community, "a", 0)) }, care.CodeForbidden},
+		{"counts as integration", func(g care.Service) error { return errOf(g.ViewCounts(ctx, community)) }, care.CodeForbidden},
+		{"views as integration", func(g care.Service) error { return errOf(g.SavedViews(ctx, community)) }, care.CodeForbidden},
+		{"create as integration", createView(community, care.SavedView{Name: "x"}), care.CodeForbidden},
+		{"view name too long", createView(alice, care.SavedView{Name: strings.Repeat("n", care.MaxViewNameChars+1)}), care.CodeTooLarge},
+		{"view without name", createView(alice, care.SavedView{Name: "  "}), care.CodeInvalidArgument},
+		{"view q too long", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Q: long}}), care.CodeTooLarge},
+		{"view unknown priority", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Priority: "asap"}}), care.CodeInvalidArgument},
+		{"view unknown sort", createView(alice, care.SavedView{Name: "x", Sort: "random"}), care.CodeInvalidArgument},
+		{"agent's view of spam", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Status: care.StatusSpam}}), care.CodeForbidden},
+		{"view platform too long", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Platform: strings.Repeat("p", 300)}}), care.CodeTooLarge},
 		{"delete as integration", func(g care.Service) error { return g.DeleteView(ctx, community, "1") }, care.CodeForbidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
