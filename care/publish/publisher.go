@@ -15,6 +15,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/internal/delivery"
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -152,10 +153,8 @@ func New(opts Options) (*Publisher, error) {
 	for _, r := range []string{ResultSent, ResultRetry, ResultFailed} {
 		p.results.WithLabelValues(r)
 	}
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(p.results); err != nil {
-			return nil, err
-		}
+	if err := metricreg.Register(opts.Registerer, "publish", p.results); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

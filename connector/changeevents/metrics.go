@@ -1,10 +1,10 @@
 package changeevents
 
 import (
-	"fmt"
 	"sync/atomic"
 	"time"
 
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -39,12 +39,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		up: &streamGauge{},
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.received, m.lag, m.up} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register change event metrics: %w", err)
-			}
-		}
+	if err := metricreg.Register(reg, "change event", m.received, m.lag, m.up); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -2,9 +2,9 @@ package outbox
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -76,12 +76,8 @@ func NewMetrics(reg prometheus.Registerer, stats StatsSource) (*Metrics, error) 
 	if stats != nil {
 		cs = append(cs, statsCollector{stats})
 	}
-	if reg != nil {
-		for _, c := range cs {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("register outbox metrics: %w", err)
-			}
-		}
+	if err := metricreg.Register(reg, "outbox", cs...); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -3,6 +3,7 @@ package tokens
 import (
 	"fmt"
 
+	"github.com/carebridge/carebridge/internal/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -30,12 +31,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.refresh.WithLabelValues("ok")
 	m.refresh.WithLabelValues("error")
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.up, m.healthy, m.refresh} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("tokens: register metrics (one pool per registry): %w", err)
-			}
-		}
+	if err := metricreg.Register(reg, "token", m.up, m.healthy, m.refresh); err != nil {
+		return nil, fmt.Errorf("tokens: %w (one pool per registry)", err)
 	}
 	return m, nil
 }
