@@ -201,19 +201,11 @@ func (e *Escalator) CreateContact(ctx context.Context, actor care.User, customer
 }
 
 func (e *Escalator) createContact(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, in mapping.Input) (Contact, error) {
-	info, err := e.describe(ctx, conn, m.Contact.Object)
+	id, _, err := e.upsert(ctx, conn, m, mapping.ObjectContact, in, nil)
 	if err != nil {
 		return Contact{}, err
 	}
-	rec, err := m.Render(mapping.ObjectContact, in, info)
-	if err != nil {
-		return Contact{}, renderError("contact", err)
-	}
-	id, err := save(ctx, conn.Client, m.Contact, rec)
-	if err != nil {
-		return Contact{}, err
-	}
-	r, err := conn.Client.Get(ctx, rec.Object, id, "Id", "Name", "FirstName", "LastName", "Email")
+	r, err := conn.Client.Get(ctx, m.Contact.Object, id, "Id", "Name", "FirstName", "LastName", "Email")
 	if err != nil {
 		return Contact{ID: id}, nil // created; the details are cosmetic
 	}

@@ -130,6 +130,28 @@ func (e *Escalator) cachedDescribe(object string) *mapping.ObjectInfo {
 // the mapping names one (a retried call then never makes a second record).
 // The org's assignment rule runs on it only when sec asks for it
 // (assignment_rules: true); every other write keeps the owner.
+// upsert describes obj's Salesforce object through conn, renders in into
+// it (fill, when not nil, adds what the mapping does not render) and
+// upserts the record by the mapped external id. It answers the record's
+// id and the describe.
+func (e *Escalator) upsert(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, obj mapping.Object, in mapping.Input,
+	fill func(info *mapping.ObjectInfo, rendered *mapping.Rendered)) (string, *mapping.ObjectInfo, error) {
+	sec := m.Section(obj)
+	info, err := e.describe(ctx, conn, sec.Object)
+	if err != nil {
+		return "", nil, err
+	}
+	rendered, err := m.Render(obj, in, info)
+	if err != nil {
+		return "", nil, renderError(string(obj), err)
+	}
+	if fill != nil {
+		fill(info, rendered)
+	}
+	id, err := save(ctx, conn.Client, sec, rendered)
+	return id, info, err
+}
+
 func save(ctx context.Context, c *salesforce.Client, sec *mapping.ObjectMapping, rec *mapping.Rendered) (string, error) {
 	if sec.AssignmentRules {
 		ctx = salesforce.WithAssignmentRules(ctx)
@@ -206,27 +228,32 @@ func (e *Escalator) checkEscalation(c care.Case, object mapping.Object) error {
 }
 
 // escalatable loads a case an agent escalates by hand to object, checking
-// the agent's right and the case's state.
-func (e *Escalator) escalatable(ctx context.Context, actor care.User, caseID int64, object mapping.Object) (care.Case, error) {
+// the agent's right and the case's state, and returns it with the mapping
+// in use and its section for object (overrides checked against it).
+func (e *Escalator) escalatable(ctx context.Context, actor care.User, caseID int64, object mapping.Object,
+	overrides map[string]any) (care.Case, *mapping.Mapping, *mapping.ObjectMapping, error) {
 	if err := checkAgent(actor); err != nil {
-		return care.Case{}, err
+		return care.Case{}, nil, nil, err
 	}
 	c, err := e.Store.Case(ctx, actor, caseID)
 	if err != nil {
-		return care.Case{}, err
+		return care.Case{}, nil, nil, err
 	}
-	return c, e.checkEscalation(c, object)
+	if err := e.checkEscalation(c, object); err != nil {
+		return care.Case{}, nil, nil, err
+	}
+	m, sec, err := e.section(object, overrides)
+	if err != nil {
+		return care.Case{}, nil, nil, err
+	}
+	return c, m, sec, nil
 }
 
 // CreateCase escalates a Care case to a Salesforce case by hand: the
 // customer must be linked to a contact. The Creation tells which token
 // created it.
 func (e *Escalator) CreateCase(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, Creation, error) {
-	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectCase)
-	if err != nil {
-		return Record{}, Creation{}, err
-	}
-	m, sec, err := e.section(mapping.ObjectCase, overrides)
+	c, m, sec, err := e.escalatable(ctx, actor, caseID, mapping.ObjectCase, overrides)
 	if err != nil {
 		return Record{}, Creation{}, err
 	}
@@ -277,24 +304,15 @@ func (e *Escalator) section(obj mapping.Object, overrides map[string]any) (*mapp
 // key), so a create tried again finds the record the first one made.
 func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, m *mapping.Mapping, actor care.User, c care.Case,
 	contactID string, withoutContact bool, overrides map[string]any) (Record, error) {
-	info, err := e.describe(ctx, conn, m.Case.Object)
-	if err != nil {
-		return Record{}, err
-	}
 	in, err := e.input(ctx, actor, c, overrides)
 	if err != nil {
 		return Record{}, err
 	}
-	rendered, err := m.Render(mapping.ObjectCase, in, info)
-	if err != nil {
-		return Record{}, renderError("case", err)
-	}
-	if contactID != "" {
-		if _, ok := info.Field(contactField); ok {
+	id, info, err := e.upsert(ctx, conn, m, mapping.ObjectCase, in, func(info *mapping.ObjectInfo, rendered *mapping.Rendered) {
+		if _, ok := info.Field(contactField); ok && contactID != "" {
 			rendered.Fields[contactField] = contactID
 		}
-	}
-	id, err := save(ctx, conn.Client, m.Case, rendered)
+	})
 	if err != nil {
 		return Record{}, err
 	}
@@ -332,29 +350,17 @@ func recordURL(conn *tokens.Conn, object, id string) string {
 
 // CreateLead makes a Salesforce lead of a Care case; no contact is needed.
 func (e *Escalator) CreateLead(ctx context.Context, actor care.User, caseID int64, overrides map[string]any) (Record, Creation, error) {
-	c, err := e.escalatable(ctx, actor, caseID, mapping.ObjectLead)
-	if err != nil {
-		return Record{}, Creation{}, err
-	}
-	m, sec, err := e.section(mapping.ObjectLead, overrides)
+	c, m, sec, err := e.escalatable(ctx, actor, caseID, mapping.ObjectLead, overrides)
 	if err != nil {
 		return Record{}, Creation{}, err
 	}
 	var rec Record
 	how, err := e.createAs(ctx, actor, m, sec, overrides, nil, func(conn *tokens.Conn) error {
-		info, err := e.describe(ctx, conn, sec.Object)
-		if err != nil {
-			return err
-		}
 		in, err := e.input(ctx, actor, c, overrides)
 		if err != nil {
 			return err
 		}
-		rendered, err := m.Render(mapping.ObjectLead, in, info)
-		if err != nil {
-			return renderError("lead", err)
-		}
-		id, err := save(ctx, conn.Client, sec, rendered)
+		id, _, err := e.upsert(ctx, conn, m, mapping.ObjectLead, in, nil)
 		if err != nil {
 			return err
 		}
