@@ -349,29 +349,18 @@ export class CasePage {
     const send = h('button', { type: 'submit', class: 'primary', id: 'reply-send' }, this.embed ? 'Send reply from Salesforce' : 'Send reply');
     const form = h('form', {
       class: 'stack', 'aria-label': 'Reply to the customer',
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        if (!text.value.trim()) { replace(errBox, alertBox('Write the reply first.')); text.focus(); return; }
-        if (tooLong(errBox, text, 'reply')) return;
-        send.disabled = true;
-        try {
-          await api('POST', `/api/v1/cases/${this.id}/messages`, {
-            kind: 'reply', reply_type: type.value, text: text.value, mark_pending: pending.checked,
-            via: this.embed ? 'salesforce' : 'care',
-          });
+      onsubmit: (ev) => this.sendMessage(ev, {
+        text, button: send, errBox, what: 'reply',
+        body: () => ({
+          kind: 'reply', reply_type: type.value, text: text.value, mark_pending: pending.checked,
+          via: this.embed ? 'salesforce' : 'care',
+        }),
+        sent: () => {
           this.drafts.reply = '';
           this.drafts.markPending = false;
-          errBox.replaceChildren();
           announce(pending.checked ? 'Reply sent; the case is pending.' : 'Reply sent.');
-          await this.reload();
-          this.changed();
-          const t = document.getElementById('reply-text');
-          if (t) t.focus();
-        } catch (e) {
-          send.disabled = false;
-          replace(errBox, alertBox(describe(e)));
-        }
-      },
+        },
+      }),
     },
     h('div', { class: 'row' }, h('label', { for: 'reply-type' }, 'Reply as'), type),
     h('label', { for: 'reply-text' }, 'Reply to the customer'), text,
@@ -380,6 +369,31 @@ export class CasePage {
       send),
     errBox);
     replace(panel, form);
+  }
+
+  /**
+   * Sends a reply or a note from its compose form: refuses an empty or too
+   * long text in errBox, posts body() with the button disabled, then runs
+   * sent(), reloads and puts the focus back in the (re-rendered) text box;
+   * on failure it explains and lets the button be pressed again.
+   */
+  async sendMessage(ev, { text, button, errBox, what, body, sent }) {
+    ev.preventDefault();
+    if (!text.value.trim()) { replace(errBox, alertBox(`Write the ${what} first.`)); text.focus(); return; }
+    if (tooLong(errBox, text, what)) return;
+    button.disabled = true;
+    try {
+      await api('POST', `/api/v1/cases/${this.id}/messages`, body());
+      errBox.replaceChildren();
+      sent();
+      await this.reload();
+      this.changed();
+      const t = document.getElementById(text.id);
+      if (t) t.focus();
+    } catch (e) {
+      button.disabled = false;
+      replace(errBox, alertBox(describe(e)));
+    }
   }
 
   mentionsIn(text) {
@@ -420,26 +434,15 @@ export class CasePage {
     const add = h('button', { type: 'submit', id: 'note-add' }, 'Add note');
     const form = h('form', {
       class: 'stack', 'aria-label': 'Internal note',
-      onsubmit: async (ev) => {
-        ev.preventDefault();
-        if (!text.value.trim()) { replace(errBox, alertBox('Write the note first.')); text.focus(); return; }
-        if (tooLong(errBox, text, 'note')) return;
-        add.disabled = true;
-        try {
-          await api('POST', `/api/v1/cases/${this.id}/messages`, { kind: 'note', text: text.value, mentions: this.mentionsIn(text.value) });
+      onsubmit: (ev) => this.sendMessage(ev, {
+        text, button: add, errBox, what: 'note',
+        body: () => ({ kind: 'note', text: text.value, mentions: this.mentionsIn(text.value) }),
+        sent: () => {
           this.drafts.note = '';
-          errBox.replaceChildren();
           announce('Note added.');
           this.composeTab = 'note';
-          await this.reload();
-          this.changed();
-          const t = document.getElementById('note-text');
-          if (t) t.focus();
-        } catch (e) {
-          add.disabled = false;
-          replace(errBox, alertBox(describe(e)));
-        }
-      },
+        },
+      }),
     },
     h('label', { for: 'note-text' }, 'Internal note'),
     h('p', { class: 'hint', id: 'note-help' }, 'Only Care users see notes; they never reach the customer or Salesforce. Type @ and a user id to mention someone.'),
