@@ -254,10 +254,16 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	ctlErr := func(status int, msg string) {
 		writeJSON(w, status, map[string]string{"error": msg})
 	}
+	// refused answers err, when there is one, with status.
+	refused := func(status int, err error) bool {
+		if err != nil {
+			ctlErr(status, err.Error())
+		}
+		return err != nil
+	}
 	method := r.Method
 	b, err := readBody(r, 8<<20)
-	if err != nil {
-		ctlErr(http.StatusBadRequest, err.Error())
+	if refused(http.StatusBadRequest, err) {
 		return
 	}
 	switch {
@@ -291,13 +297,11 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	case len(parts) == 1 && parts[0] == "users" && method == http.MethodPost:
 		var in NewUser
-		if err := strictJSON(b, &in); err != nil {
-			ctlErr(http.StatusBadRequest, err.Error())
+		if refused(http.StatusBadRequest, strictJSON(b, &in)) {
 			return
 		}
 		u, err := s.CreateUserWith(in)
-		if err != nil {
-			ctlErr(http.StatusBadRequest, err.Error())
+		if refused(http.StatusBadRequest, err) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, u)
@@ -309,19 +313,13 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, info)
 	case len(parts) == 3 && parts[0] == "users" && parts[2] == "revoke" && method == http.MethodPost:
-		if err := s.RevokeUser(parts[1]); err != nil {
-			ctlErr(http.StatusNotFound, err.Error())
+		if refused(http.StatusNotFound, s.RevokeUser(parts[1])) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case len(parts) == 1 && parts[0] == "faults" && method == http.MethodPost:
 		var f Fault
-		if err := strictJSON(b, &f); err != nil {
-			ctlErr(http.StatusBadRequest, err.Error())
-			return
-		}
-		if err := s.InjectFault(f); err != nil {
-			ctlErr(http.StatusBadRequest, err.Error())
+		if refused(http.StatusBadRequest, strictJSON(b, &f)) || refused(http.StatusBadRequest, s.InjectFault(f)) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -338,8 +336,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			DailyLimit *int `json:"daily_limit"`
 			Used       *int `json:"used"`
 		}
-		if err := strictJSON(b, &in); err != nil {
-			ctlErr(http.StatusBadRequest, err.Error())
+		if refused(http.StatusBadRequest, strictJSON(b, &in)) {
 			return
 		}
 		if in.DailyLimit == nil && in.Used == nil {

@@ -66,6 +66,21 @@ func TestControlRecords(t *testing.T) {
 	if status, _ := simCall(t, srv, http.MethodGet, "/__sim/nothing", ""); status != 404 {
 		t.Fatal("unknown control endpoint")
 	}
+	// Each refusal answers its status and says why.
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		says               string
+	}{
+		{http.MethodPost, "/__sim/users", `{"username":"x@example.com","colour":"red"}`, 400, "colour"},
+		{http.MethodPost, "/__sim/users/ghost@example.com/revoke", "", 404, "ghost@example.com"},
+		{http.MethodPut, "/__sim/limits", `{"daily_limit":"many"}`, 400, "daily_limit"},
+	} {
+		status, body := simCall(t, srv, tc.method, tc.path, tc.body)
+		if status != tc.status || !strings.Contains(body, tc.says) {
+			t.Errorf("%s %s: %d %s, want %d saying %q", tc.method, tc.path, status, body, tc.status, tc.says)
+		}
+	}
 }
 
 func TestStats(t *testing.T) {
