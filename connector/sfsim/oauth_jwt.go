@@ -19,7 +19,7 @@ import (
 
 // ParseJWTKey reads the public key that verifies JWT bearer assertions
 // from PEM: a CERTIFICATE (as uploaded to a connected app), a PUBLIC KEY or
-// an RSA PUBLIC KEY.
+// an RSA PUBLIC KEY. Blocks of other types are passed over.
 func ParseJWTKey(pemBytes []byte) (*rsa.PublicKey, error) {
 	for rest := pemBytes; ; {
 		var blk *pem.Block
@@ -27,33 +27,35 @@ func ParseJWTKey(pemBytes []byte) (*rsa.PublicKey, error) {
 		if blk == nil {
 			return nil, errors.New("sfsim: no certificate or RSA public key found in PEM data")
 		}
-		switch blk.Type {
-		case "CERTIFICATE":
-			cert, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse certificate: %w", err)
-			}
-			if k, ok := cert.PublicKey.(*rsa.PublicKey); ok {
-				return k, nil
-			}
-			return nil, errors.New("sfsim: certificate key is not RSA")
-		case "PUBLIC KEY":
-			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse public key: %w", err)
-			}
-			if rk, ok := k.(*rsa.PublicKey); ok {
-				return rk, nil
-			}
-			return nil, errors.New("sfsim: public key is not RSA")
-		case "RSA PUBLIC KEY":
-			k, err := x509.ParsePKCS1PublicKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("sfsim: parse RSA public key: %w", err)
-			}
-			return k, nil
+		parse, ok := jwtKeyParsers[blk.Type]
+		if !ok {
+			continue
 		}
+		what := strings.ToLower(blk.Type)
+		k, err := parse(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("sfsim: parse %s: %w", what, err)
+		}
+		rk, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("sfsim: the key of the %s is not RSA", what)
+		}
+		return rk, nil
 	}
+}
+
+// jwtKeyParsers read the public key of each PEM block type ParseJWTKey
+// takes.
+var jwtKeyParsers = map[string]func(der []byte) (any, error){
+	"CERTIFICATE": func(der []byte) (any, error) {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		return cert.PublicKey, nil
+	},
+	"PUBLIC KEY":     x509.ParsePKIXPublicKey,
+	"RSA PUBLIC KEY": func(der []byte) (any, error) { return x509.ParsePKCS1PublicKey(der) },
 }
 
 // jwtMaxAhead bounds exp: Salesforce asks for an assertion that expires

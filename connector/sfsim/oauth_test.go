@@ -3,6 +3,8 @@ package sfsim
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -501,8 +503,23 @@ func TestJWTBearer(t *testing.T) {
 	if k2, err := ParseJWTKey(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})); err != nil || k2.N.Cmp(pub.N) != 0 {
 		t.Fatalf("PUBLIC KEY PEM: %v", err)
 	}
-	if _, err := ParseJWTKey([]byte("not pem")); err == nil {
-		t.Fatal("garbage accepted")
+	if k3, err := ParseJWTKey(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})); err != nil || k3.N.Cmp(pub.N) != 0 {
+		t.Fatalf("RSA PUBLIC KEY PEM: %v", err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecDER, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	for name, data := range map[string][]byte{
+		"garbage":           []byte("not pem"),
+		"private key only":  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
+		"broken public key": pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der[:20]}),
+		"EC public key":     pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecDER}),
+	} {
+		if _, err := ParseJWTKey(data); err == nil {
+			t.Errorf("%s accepted", name)
+		}
 	}
 	srv := startServer(t, Options{JWTPublicKey: pub})
 	if _, err := srv.CreateUser("integration@example.com", "Int", "User", "integration@example.com"); err != nil {
