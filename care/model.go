@@ -114,8 +114,11 @@ const (
 	Outbound Direction = "outbound"
 )
 
+// Directions lists the directions.
+var Directions = []Direction{Inbound, Outbound}
+
 // Valid reports whether d is a known direction.
-func (d Direction) Valid() bool { return d == Inbound || d == Outbound }
+func (d Direction) Valid() bool { return slices.Contains(Directions, d) }
 
 // Kind tells a message to the customer from an internal note.
 type Kind string
