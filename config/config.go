@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/carebridge/carebridge/care"
 )
 
 // Environment variables the package reads besides the per-key overrides.
@@ -107,6 +109,16 @@ type Limits struct {
 	Mentions           int // mentions per message
 }
 
+// limitsOf is the part of Care's limits the config names: its defaults are
+// Care's (SPEC §12), written once in care.DefaultLimits.
+func limitsOf(l care.Limits) Limits {
+	return Limits{
+		MessageTextBytes: l.MessageTextBytes, NameChars: l.NameChars, Attachments: l.Attachments,
+		AttachmentURLChars: l.AttachmentURLChars, CaseFields: l.CaseFields, FieldValueBytes: l.FieldValueBytes,
+		Mentions: l.Mentions,
+	}
+}
+
 // Auth holds the users allowed to call the API. Users come from the config
 // file only, never from the environment.
 type Auth struct {
@@ -179,15 +191,7 @@ func Default() Config {
 		LogLevel:  "info",
 		Care:      Care{GracePeriod: 24 * time.Hour},
 		Routing:   Routing{Mode: RoutingOff, DefaultCapacity: 5},
-		Limits: Limits{
-			MessageTextBytes:   65536,
-			NameChars:          255,
-			Attachments:        20,
-			AttachmentURLChars: 2048,
-			CaseFields:         50,
-			FieldValueBytes:    4096,
-			Mentions:           20,
-		},
+		Limits:    limitsOf(care.DefaultLimits()),
 		Salesforce: Salesforce{
 			Environment:            EnvironmentProduction,
 			APIVersion:             "62.0",
