@@ -1,12 +1,16 @@
 // Package expect holds the few assertions that the tests of many packages
 // spelled out the same way: an error that must say certain things, a table
 // row that wants either no error or one that says something, and text
-// (an error, a log, an answer) that must not hold a secret. It imports the
-// standard library only, so the tests of any package can use it, the
-// simulator's and the client's alike. Import it from _test.go files only.
+// (an error, a log, an answer) that must not hold a secret; and the one
+// chore they all repeat before asserting, writing a file for the code under
+// test to read. It imports the standard library only, so the tests of any
+// package can use it, the simulator's and the client's alike. Import it
+// from _test.go files only.
 package expect
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,4 +59,15 @@ func NoSecret(t testing.TB, what, text string, secrets ...string) {
 			t.Errorf("%s holds secret #%d of %d", what, i+1, len(secrets))
 		}
 	}
+}
+
+// WriteFile writes content to the file name in dir (mode 0600: fixtures
+// may hold secrets) and returns its path; a failure stops the test.
+func WriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatalf("write %s: %v", name, err)
+	}
+	return path
 }

@@ -3,6 +3,8 @@ package expect
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -97,5 +99,23 @@ func TestNoSecret(t *testing.T) {
 				t.Errorf("the failure %q prints the secret %q", e, s)
 			}
 		}
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	path := WriteFile(t, dir, "client.secret", "s3cret\n")
+	if path != filepath.Join(dir, "client.secret") {
+		t.Errorf("path %s", path)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "s3cret\n" {
+		t.Errorf("read back %q, %v", b, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v", fi.Mode(), err)
+	}
+	r := run(func(t testing.TB) { WriteFile(t, filepath.Join(dir, "missing"), "x", "") })
+	if len(r.fatals) != 1 {
+		t.Errorf("writing into a missing directory: fatals %q", r.fatals)
 	}
 }
