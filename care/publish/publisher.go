@@ -7,7 +7,6 @@ package publish
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -94,7 +93,6 @@ type Publisher struct {
 	timeout time.Duration
 	base    time.Duration
 	ceiling time.Duration
-	drain   time.Duration
 	idle    time.Duration
 	now     func() time.Time
 
@@ -115,7 +113,7 @@ func New(opts Options) (*Publisher, error) {
 	}
 	p := &Publisher{store: opts.Store, url: opts.URL, secret: opts.Secret, client: opts.Client, log: opts.Logger,
 		workers: opts.Workers, timeout: opts.Timeout, base: opts.BaseBackoff, ceiling: opts.MaxBackoff,
-		drain: opts.DrainTimeout, idle: opts.IdleCheck, now: opts.Now,
+		idle: opts.IdleCheck, now: opts.Now, run: delivery.Lifecycle{Name: "publish", Timeout: opts.DrainTimeout},
 		busy: map[int64]bool{}, wake: make(chan struct{}, 1)}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -125,7 +123,7 @@ func New(opts Options) (*Publisher, error) {
 	def(&p.timeout, DefaultTimeout)
 	def(&p.base, DefaultBaseBackoff)
 	def(&p.ceiling, DefaultMaxBackoff)
-	def(&p.drain, DefaultDrainTimeout)
+	def(&p.run.Timeout, DefaultDrainTimeout)
 	def(&p.idle, DefaultIdleCheck)
 	p.ceiling = max(p.ceiling, p.base)
 	if p.workers <= 0 {
@@ -137,6 +135,7 @@ func New(opts Options) (*Publisher, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.run.Log = p.log
 	if p.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = p.workers
@@ -165,19 +164,12 @@ func New(opts Options) (*Publisher, error) {
 // short is made again after the restart with the same delivery_id. Run
 // may be called once.
 func (p *Publisher) Run(ctx context.Context) error {
-	timedOut, err := p.run.Run(ctx, p.drain, func(ctx, work context.Context, wg *sync.WaitGroup) {
+	return p.run.Run(ctx, func(ctx, work context.Context, wg *sync.WaitGroup) {
 		for ctx.Err() == nil {
 			p.dispatch(work, wg, nil)
 			p.sleep(ctx)
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	if timedOut {
-		p.log.Warn("publish: drain timeout; cancelling deliveries in flight (they are made again later)")
-	}
-	return nil
 }
 
 // Drain waits for Run to return after its context ended; when ctx ends

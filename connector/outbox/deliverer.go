@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -108,7 +107,6 @@ type Deliverer struct {
 	linger    time.Duration
 	base      time.Duration
 	ceiling   time.Duration
-	drain     time.Duration
 	idleCheck time.Duration
 	now       func() time.Time
 
@@ -140,9 +138,10 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 		store: opts.Store, tokens: opts.Tokens, mapping: opts.Mapping, escalator: opts.Escalator,
 		budget: opts.Budget, metrics: opts.Metrics, describe: opts.Describe, log: opts.Logger,
 		workers: opts.Workers, batch: opts.BatchSize, linger: opts.Linger,
-		base: opts.BaseBackoff, ceiling: opts.MaxBackoff, drain: opts.DrainTimeout,
+		base: opts.BaseBackoff, ceiling: opts.MaxBackoff,
 		idleCheck: opts.IdleCheck, now: opts.Now,
 		busy: map[int64]bool{}, released: make(chan struct{}), wake: make(chan struct{}, 1),
+		run: delivery.Lifecycle{Name: "outbox", Timeout: opts.DrainTimeout},
 	}
 	if d.budget == nil {
 		d.budget = NewBudget(BudgetOptions{})
@@ -155,6 +154,7 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	d.run.Log = d.log
 	if d.workers <= 0 {
 		d.workers = DefaultWorkers
 	}
@@ -176,8 +176,8 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 		d.ceiling = DefaultMaxBackoff
 	}
 	d.ceiling = max(d.ceiling, d.base)
-	if d.drain <= 0 {
-		d.drain = DefaultDrainTimeout
+	if d.run.Timeout <= 0 {
+		d.run.Timeout = DefaultDrainTimeout
 	}
 	if d.idleCheck <= 0 {
 		d.idleCheck = DefaultIdleCheck
@@ -196,14 +196,7 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 // the restart (upserts by external id make that safe). Run returns nil
 // once every goroutine it started has stopped; it may be called once.
 func (d *Deliverer) Run(ctx context.Context) error {
-	timedOut, err := d.run.Run(ctx, d.drain, d.loop)
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if timedOut {
-		d.log.Warn("outbox: drain timeout; cancelling deliveries in flight (they are made again later)")
-	}
-	return nil
+	return d.run.Run(ctx, d.loop)
 }
 
 // Drain waits for Run to return after its context was cancelled. When ctx

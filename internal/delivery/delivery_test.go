@@ -1,9 +1,12 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,19 +44,24 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+// newLifecycle is a Lifecycle with timeout whose log lines land in log.
+func newLifecycle(timeout time.Duration, log *bytes.Buffer) *Lifecycle {
+	return &Lifecycle{Name: "test", Timeout: timeout, Log: slog.New(slog.NewTextHandler(log, nil))}
+}
+
 // startOne runs l with a dispatcher that starts one delivery, which ends
 // when finish is closed or its context is cancelled, and reports how it
 // ended on ended. It returns once the delivery is in flight; Run's answer
 // comes on ran.
-func startOne(t *testing.T, l *Lifecycle, timeout time.Duration, finish <-chan struct{}) (cancel context.CancelFunc, ended <-chan error, ran <-chan runResult) {
+func startOne(t *testing.T, l *Lifecycle, finish <-chan struct{}) (cancel context.CancelFunc, ended, ran <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	inFlight := make(chan struct{})
 	end := make(chan error, 1)
-	out := make(chan runResult, 1)
+	out := make(chan error, 1)
 	go func() {
-		timedOut, err := l.Run(ctx, timeout, func(ctx, work context.Context, wg *sync.WaitGroup) {
+		out <- l.Run(ctx, func(ctx, work context.Context, wg *sync.WaitGroup) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -67,48 +75,51 @@ func startOne(t *testing.T, l *Lifecycle, timeout time.Duration, finish <-chan s
 			}()
 			<-ctx.Done()
 		})
-		out <- runResult{timedOut, err}
 	}()
 	<-inFlight
 	return cancel, end, out
 }
 
-type runResult struct {
-	timedOut bool
-	err      error
-}
-
 func TestLifecycleRunFinishesInFlight(t *testing.T) {
-	var l Lifecycle
+	var log bytes.Buffer
+	l := newLifecycle(time.Hour, &log)
 	finish := make(chan struct{})
-	cancel, ended, ran := startOne(t, &l, time.Hour, finish)
+	cancel, ended, ran := startOne(t, l, finish)
 	cancel()
 	close(finish)
 	if err := <-ended; err != nil {
 		t.Fatalf("the delivery in flight was cancelled: %v", err)
 	}
-	if r := <-ran; r.timedOut || r.err != nil {
-		t.Fatalf("Run: %+v", r)
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if err := l.Drain(context.Background()); err != nil {
 		t.Fatalf("Drain after Run returned: %v", err)
 	}
-	if _, err := l.Run(context.Background(), time.Hour, func(context.Context, context.Context, *sync.WaitGroup) {
+	err := l.Run(context.Background(), func(context.Context, context.Context, *sync.WaitGroup) {
 		t.Error("a second Run dispatched")
-	}); !errors.Is(err, ErrRunTwice) {
-		t.Fatalf("second Run: %v, want ErrRunTwice", err)
+	})
+	if !errors.Is(err, ErrRunTwice) || !strings.HasPrefix(err.Error(), "test: ") {
+		t.Fatalf("second Run: %v, want test: ErrRunTwice", err)
+	}
+	if log.Len() != 0 {
+		t.Errorf("logged %q", log.String())
 	}
 }
 
 func TestLifecycleRunTimeoutCancels(t *testing.T) {
-	var l Lifecycle
-	cancel, ended, ran := startOne(t, &l, time.Millisecond, nil)
+	var log bytes.Buffer
+	l := newLifecycle(time.Millisecond, &log)
+	cancel, ended, ran := startOne(t, l, nil)
 	cancel()
 	if err := <-ended; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the delivery ended with %v, want it cancelled", err)
 	}
-	if r := <-ran; !r.timedOut || r.err != nil {
-		t.Fatalf("Run: %+v, want timed out", r)
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !strings.Contains(log.String(), "test: drain timeout") {
+		t.Errorf("no warning logged: %q", log.String())
 	}
 }
 
@@ -118,8 +129,9 @@ func TestLifecycleDrain(t *testing.T) {
 		t.Fatalf("Drain without Run: %v", err)
 	}
 
-	var l Lifecycle
-	cancel, ended, ran := startOne(t, &l, time.Hour, nil)
+	var log bytes.Buffer
+	l := newLifecycle(time.Hour, &log)
+	cancel, ended, ran := startOne(t, l, nil)
 	cancel()
 	dctx, dcancel := context.WithCancel(context.Background())
 	dcancel()
@@ -129,7 +141,7 @@ func TestLifecycleDrain(t *testing.T) {
 	if err := <-ended; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the delivery ended with %v, want it cancelled by Drain", err)
 	}
-	if r := <-ran; r.err != nil {
-		t.Fatalf("Run: %+v", r)
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

@@ -3,12 +3,14 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ErrRunTwice is Run's answer when it was called before.
+// ErrRunTwice is (wrapped) Run's answer when it was called before.
 var ErrRunTwice = errors.New("Run called twice")
 
 // Lifecycle is the Run/Drain contract of an outbox worker (GUIDE
@@ -16,9 +18,17 @@ var ErrRunTwice = errors.New("Run called twice")
 // new and waits for the deliveries in flight up to a deadline, cancelling
 // them past it; Drain waits for Run to return, cancelling the deliveries
 // when its own context ends first. A cancelled delivery leaves its entry
-// in the outbox, so it is made again after the restart. The zero value is
-// ready; it must not be copied after first use.
+// in the outbox, so it is made again after the restart. Set its fields
+// before Run; it must not be copied after first use.
 type Lifecycle struct {
+	// Name starts Run's error and log lines ("outbox", "publish").
+	Name string
+	// Timeout bounds the wait for the deliveries in flight once Run's
+	// context ended.
+	Timeout time.Duration
+	// Log takes the warning of a drain cut short (nil: none).
+	Log *slog.Logger
+
 	started  atomic.Bool
 	doneOnce sync.Once
 	done     chan struct{}
@@ -33,12 +43,12 @@ func (l *Lifecycle) doneCh() chan struct{} {
 
 // Run calls dispatch, which starts deliveries on work (a context that
 // outlives ctx) counted in wg until ctx ends, and then waits for them up
-// to timeout. Past it, work is cancelled and Run waits for the rest;
-// timedOut says so (the caller logs it). Run may be called once; a second
-// call returns ErrRunTwice.
-func (l *Lifecycle) Run(ctx context.Context, timeout time.Duration, dispatch func(ctx, work context.Context, wg *sync.WaitGroup)) (timedOut bool, err error) {
+// to Timeout. Past it, work is cancelled (with a warning on Log) and Run
+// waits for the rest. It returns nil once every delivery has stopped. Run
+// may be called once; a second call returns ErrRunTwice.
+func (l *Lifecycle) Run(ctx context.Context, dispatch func(ctx, work context.Context, wg *sync.WaitGroup)) error {
 	if !l.started.CompareAndSwap(false, true) {
-		return false, ErrRunTwice
+		return fmt.Errorf("%s: %w", l.Name, ErrRunTwice)
 	}
 	defer close(l.doneCh())
 	work, abort := context.WithCancel(context.WithoutCancel(ctx))
@@ -52,16 +62,18 @@ func (l *Lifecycle) Run(ctx context.Context, timeout time.Duration, dispatch fun
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	t := time.NewTimer(timeout)
+	t := time.NewTimer(l.Timeout)
 	defer t.Stop()
 	select {
 	case <-drained:
-		return false, nil
 	case <-t.C:
+		if l.Log != nil {
+			l.Log.Warn(l.Name + ": drain timeout; cancelling deliveries in flight (they are made again later)")
+		}
 		abort()
 		<-drained
-		return true, nil
 	}
+	return nil
 }
 
 // Drain waits for Run to return after its context ended. When ctx ends
