@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -83,25 +82,18 @@ func (s *feedSubscriber) has(id int64) bool {
 // for (so the commit itself counts) to its arrival at each subscriber.
 func benchLiveEvents(ctx context.Context, subscribers, changes int, progress func(string)) (liveEventsResult, error) {
 	res := liveEventsResult{Subscribers: subscribers, Changes: changes, GoalP95Millis: 50}
-	dir, err := os.MkdirTemp("", "cbbench-feed-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	broker := live.New(live.Options{MaxPerUser: subscribers, MaxStreams: subscribers})
-	users := care.NewDirectory(benchUsers)
-	policy := care.Policy{Grace: 24 * time.Hour}
-	st, err := bolt.Open(dir, bolt.Options{Policy: policy, Users: users, OnCommit: broker.Publish})
+	st, _, cleanup, err := tempStore("feed", bolt.Options{OnCommit: broker.Publish})
 	if err != nil {
 		return res, err
 	}
-	defer st.Close()
+	defer cleanup()
 	var creds []httpapi.Credential
 	for _, u := range benchUsers {
 		sum := sha256.Sum256([]byte("feed-" + u.ID))
 		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
 	}
-	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: policy, Events: broker})
+	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: benchPolicy, Events: broker})
 	if err != nil {
 		return res, err
 	}
@@ -130,7 +122,7 @@ func benchLiveEvents(ctx context.Context, subscribers, changes int, progress fun
 	}
 
 	progress(fmt.Sprintf("feed: %d changes", changes))
-	community, _ := users.User("community")
+	community, _ := benchDirectory.User("community")
 	asked := map[int64]time.Time{}
 	var last int64
 	var commits []time.Duration

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,16 +58,11 @@ func (t liveText) next() string {
 	return sb.String()
 }
 
-// liveStore fills a store in dir with cases cases (a third assigned to
-// alice) and times the ingest of messages messages into them.
-func liveStore(ctx context.Context, dir string, cases, messages, workers int, noIndex bool) (*bolt.Store, float64, error) {
-	users := care.NewDirectory(benchUsers)
-	st, err := bolt.Open(dir, bolt.Options{Policy: care.Policy{Grace: 24 * time.Hour}, Users: users, WithoutSearchIndex: noIndex})
-	if err != nil {
-		return nil, 0, err
-	}
-	community, _ := users.User("community")
-	sue, _ := users.User("sue")
+// liveStore fills st with cases cases (a third assigned to alice) and
+// times the ingest of messages messages into them (per second).
+func liveStore(ctx context.Context, st *bolt.Store, cases, messages, workers int) (float64, error) {
+	community, _ := benchDirectory.User("community")
+	sue, _ := benchDirectory.User("sue")
 	now := time.Now().UTC()
 	alice := care.Optional[string]{Set: true, Value: "alice"}
 	if err := runConcurrently(cases, workers, func(i int) error {
@@ -81,8 +75,7 @@ func liveStore(ctx context.Context, dir string, cases, messages, workers int, no
 		_, err = st.PatchCase(ctx, sue, c.Case.ID, care.CasePatch{Assignee: alice})
 		return err
 	}); err != nil {
-		st.Close()
-		return nil, 0, err
+		return 0, err
 	}
 	texts := make([]string, messages)
 	gen := newLiveText(1)
@@ -90,7 +83,7 @@ func liveStore(ctx context.Context, dir string, cases, messages, workers int, no
 		texts[i] = gen.next()
 	}
 	start := time.Now()
-	err = runConcurrently(messages, workers, func(i int) error {
+	err := runConcurrently(messages, workers, func(i int) error {
 		m := incoming(fmt.Sprintf("live-m-%d", i), i%cases, now.Add(time.Duration(i)*time.Millisecond))
 		m.Text = texts[i]
 		r, err := st.Ingest(ctx, community, m)
@@ -99,41 +92,35 @@ func liveStore(ctx context.Context, dir string, cases, messages, workers int, no
 		}
 		return err
 	})
-	rate := float64(messages) / time.Since(start).Seconds()
-	if err != nil {
-		st.Close()
-		return nil, 0, err
-	}
-	return st, rate, nil
+	return float64(messages) / time.Since(start).Seconds(), err
 }
 
 // benchSearch measures ingest with and without the search index, then the
 // counts of every view and searches over the indexed store.
 func benchSearch(ctx context.Context, cases, messages, workers int, progress func(string)) (searchResult, error) {
 	res := searchResult{Cases: cases, Messages: messages, IngestConcurrent: workers}
-	dir, err := os.MkdirTemp("", "cbbench-search-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	progress(fmt.Sprintf("search: %d cases, %d messages without the search index", cases, messages))
-	plain, rate, err := liveStore(ctx, dir+"/plain", cases, messages, workers, true)
+	plain, _, cleanup, err := tempStore("search-plain", bolt.Options{WithoutSearchIndex: true})
 	if err != nil {
 		return res, err
 	}
-	plain.Close()
-	res.IngestNoIndexPerSecond = rate
+	res.IngestNoIndexPerSecond, err = liveStore(ctx, plain, cases, messages, workers)
+	cleanup()
+	if err != nil {
+		return res, err
+	}
 	progress(fmt.Sprintf("search: %d cases, %d messages with the search index", cases, messages))
-	st, rate, err := liveStore(ctx, dir+"/indexed", cases, messages, workers, false)
+	st, _, cleanup, err := tempStore("search", bolt.Options{})
 	if err != nil {
 		return res, err
 	}
-	defer st.Close()
-	res.IngestPerSecond = rate
+	defer cleanup()
+	if res.IngestPerSecond, err = liveStore(ctx, st, cases, messages, workers); err != nil {
+		return res, err
+	}
 
-	users := care.NewDirectory(benchUsers)
-	sue, _ := users.User("sue")
-	alice, _ := users.User("alice")
+	sue, _ := benchDirectory.User("sue")
+	alice, _ := benchDirectory.User("alice")
 	progress("search: timing view counts")
 	var lat []time.Duration
 	for i := range 1000 {

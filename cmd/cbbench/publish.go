@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -40,19 +39,13 @@ type publishOptions struct {
 // and times each from its write to the publisher's receipt.
 func benchPublish(ctx context.Context, o publishOptions, progress func(string)) (publishResult, error) {
 	res := publishResult{Replies: o.replies, Cases: o.cases, LatencyMillis: millis(o.latency), Workers: publish.DefaultWorkers}
-	dir, err := os.MkdirTemp("", "cbbench-publish-")
+	st, _, cleanup, err := tempStore("publish", bolt.Options{Publishing: true})
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	users := care.NewDirectory(benchUsers)
-	st, err := bolt.Open(dir, bolt.Options{Policy: care.Policy{Grace: 24 * time.Hour}, Users: users, Publishing: true})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
-	community, _ := users.User("community")
-	alice, _ := users.User("alice")
+	defer cleanup()
+	community, _ := benchDirectory.User("community")
+	alice, _ := benchDirectory.User("alice")
 	progress(fmt.Sprintf("publish: %d cases for alice", o.cases))
 	now := time.Now().UTC()
 	ids := make([]int64, o.cases)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -73,11 +72,6 @@ func (rc *routingClock) onCommit(chs []care.Change) {
 // getting it.
 func benchRouting(ctx context.Context, o routingOptions, progress func(string)) (routingResult, error) {
 	res := routingResult{Cases: o.cases, PerMinute: o.perMinute, Agents: o.agents, Capacity: o.capacity, HandleMillis: millis(o.handle)}
-	dir, err := os.MkdirTemp("", "cbbench-routing-")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	users := []care.User{{ID: "community", Name: "Community", Role: care.RoleIntegration}}
 	routing := care.Routing{Mode: care.RoutingLeastBusy}
 	for i := range o.agents {
@@ -88,12 +82,11 @@ func benchRouting(ctx context.Context, o routingOptions, progress func(string)) 
 	dirUsers := care.NewDirectory(users)
 	rc := &routingClock{ingested: map[int64]time.Time{}, assigned: map[int64]time.Time{}, load: map[string]int{},
 		work: make(chan int64, o.cases)}
-	st, err := bolt.Open(dir, bolt.Options{Policy: care.Policy{Grace: 24 * time.Hour}, Users: dirUsers,
-		OnCommit: rc.onCommit, Routing: routing})
+	st, _, cleanup, err := tempStore("routing", bolt.Options{Users: dirUsers, OnCommit: rc.onCommit, Routing: routing})
 	if err != nil {
 		return res, err
 	}
-	defer st.Close()
+	defer cleanup()
 	for _, a := range routing.Agents {
 		u, _ := dirUsers.User(a.ID)
 		if _, err := st.SetAvailable(ctx, u, true); err != nil {

@@ -55,6 +55,30 @@ var benchUsers = []care.User{
 	{ID: "community", Name: "Community", Email: "community@example.com", Role: care.RoleIntegration},
 }
 
+// benchDirectory is benchUsers as a directory (read only, so shared).
+var benchDirectory = care.NewDirectory(benchUsers)
+
+// benchPolicy keeps a case open a day after its last message.
+var benchPolicy = care.Policy{Grace: 24 * time.Hour}
+
+// tempStore opens a section's store in a new temporary directory (dir):
+// benchPolicy and, unless opts names its own, benchDirectory's users.
+// cleanup closes the store and removes the directory.
+func tempStore(section string, opts bolt.Options) (st *bolt.Store, dir string, cleanup func(), err error) {
+	if dir, err = os.MkdirTemp("", "cbbench-"+section+"-"); err != nil {
+		return nil, "", nil, err
+	}
+	opts.Policy = benchPolicy
+	if opts.Users == nil {
+		opts.Users = benchDirectory
+	}
+	if st, err = bolt.Open(dir, opts); err != nil {
+		os.RemoveAll(dir)
+		return nil, "", nil, err
+	}
+	return st, dir, func() { st.Close(); os.RemoveAll(dir) }, nil
+}
+
 func incoming(ext string, customer int, sent time.Time) care.IncomingMessage {
 	return care.IncomingMessage{
 		ExternalID: ext, Platform: "twitter", ProfileID: "brand",
@@ -97,18 +121,12 @@ func runConcurrently(n, workers int, fn func(i int) error) error {
 // over HTTP with the store grown to cases cases.
 func benchStore(ctx context.Context, messages, cases, workers int, progress func(string)) (storeResult, error) {
 	res := storeResult{Messages: messages, Cases: cases, IngestConcurrent: workers}
-	dir, err := os.MkdirTemp("", "cbbench-store-")
+	st, dir, cleanup, err := tempStore("store", bolt.Options{})
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
-	users := care.NewDirectory(benchUsers)
-	policy := care.Policy{Grace: 24 * time.Hour}
-	st, err := bolt.Open(dir, bolt.Options{Policy: policy, Users: users})
-	if err != nil {
-		return res, err
-	}
-	defer st.Close()
+	defer cleanup()
+	users := benchDirectory
 	community, _ := users.User("community")
 	now := time.Now().UTC()
 
@@ -160,7 +178,7 @@ func benchStore(ctx context.Context, messages, cases, workers int, progress func
 		sum := sha256.Sum256([]byte("bench-" + u.ID))
 		creds = append(creds, httpapi.Credential{User: u, TokenSHA256: hex.EncodeToString(sum[:])})
 	}
-	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: policy})
+	api, err := httpapi.New(httpapi.Options{Service: st, Credentials: creds, Policy: benchPolicy})
 	if err != nil {
 		return res, err
 	}

@@ -36,7 +36,7 @@ type world struct {
 }
 
 func newWorld(ctx context.Context, latency time.Duration) (*world, error) {
-	w := &world{users: care.NewDirectory(benchUsers), policy: care.Policy{Grace: 24 * time.Hour}}
+	w := &world{users: benchDirectory, policy: benchPolicy}
 	var err error
 	if w.dir, err = os.MkdirTemp("", "cbbench-"); err != nil {
 		return nil, err
