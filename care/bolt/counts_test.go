@@ -178,7 +178,7 @@ func TestLiveIndexesMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketViewCounts, bucketCaseMentions, bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers, bucketSearchLog} {
+		for _, b := range append([][]byte{bucketViewCounts, bucketCaseMentions}, searchBuckets...) {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}

@@ -4,9 +4,9 @@ package bolt
 // usernames, kept in the transaction of every write that changes them, so
 // a search never lags or disagrees with the store.
 //
-//	search_words      word 0x00 case id → ∅ (words of the case's messages and notes, while rare)
-//	search_case_words case id → the words of its messages, sorted, joined by 0x00
-//	search_log        words of messages not yet in search_words (see searchlog.go)
+//	search_words      segments of message words (see searchsegments.go)
+//	search_log        words of messages not yet in a segment (see searchlog.go)
+//	search_deleted    deleted cases (see searchsegments.go)
 //	search_names      word 0x00 case id → ∅ (words of the case's customer)
 //	search_case_names case id, word → ∅ (the same, by case)
 //	search_customers  word 0x00 customer id → ∅ (words of the customer)
@@ -24,16 +24,18 @@ import (
 
 var (
 	bucketSearchWords     = []byte("search_words")
-	bucketSearchCaseWords = []byte("search_case_words")
 	bucketSearchNames     = []byte("search_names")
 	bucketSearchCaseNames = []byte("search_case_names")
 	bucketSearchCustomers = []byte("search_customers")
 
-	searchBuckets = [][]byte{bucketSearchWords, bucketSearchCaseWords, bucketSearchNames, bucketSearchCaseNames,
-		bucketSearchCustomers, bucketSearchLog, bucketSearchWordCounts}
+	searchBuckets = [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers,
+		bucketSearchLog, bucketSearchDeleted}
+	// formerSearchBuckets are those of earlier layouts, dropped by the
+	// migration.
+	formerSearchBuckets = [][]byte{[]byte("search_case_words"), []byte("search_word_counts")}
 
 	// metaSearchIndex marks a database whose search index is complete.
-	metaSearchIndex = []byte("search_indexed_v3")
+	metaSearchIndex = []byte("search_indexed_v4")
 )
 
 // Tokenizing bounds.
@@ -126,18 +128,14 @@ func caseCustomerWords(tx *bbolt.Tx, c *care.Case) ([]string, error) {
 	return customerWords(cust), nil
 }
 
-// unindexCase takes a deleted case out of the search index.
+// unindexCase takes a deleted case out of the search index: out of the
+// log and the names, and into search_deleted, which every search and
+// merge leaves out.
 func (s *Store) unindexCase(tx *bbolt.Tx, c *care.Case) error {
 	if err := unlogCase(tx, c.ID); err != nil {
 		return err
 	}
-	lists := tx.Bucket(bucketSearchCaseWords)
-	for _, w := range caseWordList(lists.Get(i64(c.ID))) {
-		if err := tx.Bucket(bucketSearchWords).Delete(join(w, sep, i64(c.ID))); err != nil {
-			return err
-		}
-	}
-	if err := lists.Delete(i64(c.ID)); err != nil {
+	if err := tx.Bucket(bucketSearchDeleted).Put(i64(c.ID), nil); err != nil {
 		return err
 	}
 	names, err := caseCustomerWords(tx, c)

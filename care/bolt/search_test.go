@@ -18,16 +18,30 @@ type searchWorld struct {
 	refund, parcel, munic care.Case
 }
 
-func newSearchWorld(t *testing.T) searchWorld {
+func newSearchWorld(t *testing.T) searchWorld { return newSearchWorldFolding(t, func(*Store) {}) }
+
+// newSearchWorldFolding is newSearchWorld calling fold after each case.
+func newSearchWorldFolding(t *testing.T, fold func(*Store)) searchWorld {
 	s, _ := testStore(t)
 	w := searchWorld{s: s}
 	w.refund = escalateText(t, s, "s-1", care.CustomerInput{PlatformUserID: "1", Username: "@zoe_a", FirstName: "Zoë", LastName: "Ångström"},
 		"My REFUND never arrived, I want my money back!")
+	fold(s)
 	w.parcel = escalateText(t, s, "s-2", care.CustomerInput{PlatformUserID: "2", Username: "@maxpower", FirstName: "Max", LastName: "Power"},
 		"Where is my parcel? It never arrived.")
+	fold(s)
 	w.munic = escalateText(t, s, "s-3", care.CustomerInput{PlatformUserID: "3", Username: "@grüßgott"},
 		"Grüße aus MÜNCHEN: the refund-policy page is broken")
+	fold(s)
 	return w
+}
+
+// compact folds s's search log into a segment (and merges what is due).
+func compact(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.compactSearchLog(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (w searchWorld) find(t *testing.T, actor care.User, q care.CaseQuery) []int64 {
@@ -40,24 +54,26 @@ func (w searchWorld) find(t *testing.T, actor care.User, q care.CaseQuery) []int
 // needed; a few results are loaded and sorted, many are picked from the
 // view's order, with the same answers.
 func TestSearchFindsCases(t *testing.T) {
+	noFold := func(*Store) {}
 	for _, strategy := range []struct {
 		name      string
 		loadBelow int
-		setCap    int
-		compact   bool
+		fold      func(*Store) // after each case
+		compact   bool         // at the end
 	}{
-		{"load", loadBelow, setCap, false}, {"stream", 0, setCap, false}, {"verify", loadBelow, 0, false},
-		{"load_compacted", loadBelow, setCap, true}, {"stream_compacted", 0, setCap, true}, {"verify_compacted", loadBelow, 0, true},
-		{"one_word_in_a_set_compacted", loadBelow, 3, true},
+		{"load", loadBelow, noFold, false}, {"stream", 0, noFold, false},
+		{"load_compacted", loadBelow, noFold, true}, {"stream_compacted", 0, noFold, true},
+		// A segment a case, merged two by two: a level-1 segment and a
+		// level-0 one, the log empty.
+		{"load_merged", loadBelow, func(s *Store) { compact(t, s) }, false},
+		{"stream_merged", 0, func(s *Store) { compact(t, s) }, false},
 	} {
 		t.Run(strategy.name, func(t *testing.T) {
-			defer func(n, c int) { loadBelow, setCap = n, c }(loadBelow, setCap)
-			loadBelow, setCap = strategy.loadBelow, strategy.setCap
-			w := newSearchWorld(t)
+			defer func(n, f int) { loadBelow, mergeFanout = n, f }(loadBelow, mergeFanout)
+			loadBelow, mergeFanout = strategy.loadBelow, 2
+			w := newSearchWorldFolding(t, strategy.fold)
 			if strategy.compact {
-				if err := w.s.compactSearchLog(); err != nil {
-					t.Fatal(err)
-				}
+				compact(t, w.s)
 			}
 			sue := user(t, "sue")
 			for _, tc := range []struct {
@@ -165,13 +181,24 @@ func TestSearchFollowsRenamesAndDeletions(t *testing.T) {
 	if got := w.find(t, sue, care.CaseQuery{Status: care.StatusDeleted}); !slices.Equal(got, []int64{w.refund.ID}) {
 		t.Errorf("deleted listing: %v", got)
 	}
+	// Its words leave the log and the names at once, and the segments at
+	// their next merge.
+	defer func(f int) { mergeFanout = f }(mergeFanout)
+	mergeFanout = 2
+	if _, _, err := w.s.AddMessage(ctx, sue, w.parcel.ID, care.NewMessage{Kind: "note", Text: "refund for the parcel"}); err != nil {
+		t.Fatal(err)
+	}
+	compact(t, w.s)
 	err = w.s.view(func(tx *bbolt.Tx) error {
 		if n := tx.Bucket(bucketSearchLog).Stats().KeyN; n != 0 {
 			return fmt.Errorf("the log keeps %d messages", n)
 		}
-		for _, b := range [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseWords, bucketSearchCaseNames} {
+		if n := len(segments(tx)); n != 1 {
+			return fmt.Errorf("%d segments, want the two merged into one", n)
+		}
+		for _, b := range [][]byte{bucketSearchNames, bucketSearchCaseNames} {
 			err := tx.Bucket(b).ForEach(func(k, _ []byte) error {
-				if id := int64(getU64(k[len(k)-8:])); b[7] != 'c' && id == w.refund.ID {
+				if id := int64(getU64(k[len(k)-8:])); b[7] == 'n' && id == w.refund.ID {
 					return fmt.Errorf("%s keeps %q", b, k)
 				}
 				if b[7] == 'c' && int64(getU64(k[:8])) == w.refund.ID {
@@ -183,10 +210,21 @@ func TestSearchFollowsRenamesAndDeletions(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		return tx.Bucket(bucketSearchWords).Bucket(segments(tx)[0]).ForEach(func(k, v []byte) error {
+			var err error
+			readPostings(v, func(id int64) {
+				if id == w.refund.ID {
+					err = fmt.Errorf("the merged segment keeps the deleted case under %q", k)
+				}
+			})
+			return err
+		})
 	})
 	if err != nil {
 		t.Error(err)
+	}
+	if got := w.find(t, sue, care.CaseQuery{Q: "refund"}); !slices.Equal(got, []int64{w.munic.ID, w.parcel.ID}) {
+		t.Errorf("refund after the merge: %v", got)
 	}
 }
 

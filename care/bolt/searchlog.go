@@ -4,26 +4,20 @@ package bolt
 // message's own transaction, one key per message at the end of the bucket,
 // so ingest pays no scattered writes into the word index; searches read
 // the log beside the index, so nothing lags. Once the log holds
-// compactAt messages the committer folds it into the index in one
-// transaction of sorted writes.
+// compactAt messages the committer folds it into a new segment of the
+// index (searchsegments.go), in one transaction of sorted writes.
 //
-//	search_log          seq → case id, words joined by 0x00
-//	search_word_counts  word → postings it has had in search_words
+//	search_log  seq → case id, words joined by 0x00
 
 import (
 	"bytes"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
 )
 
-var (
-	bucketSearchLog        = []byte("search_log")
-	bucketSearchWordCounts = []byte("search_word_counts")
-)
+var bucketSearchLog = []byte("search_log")
 
 // compactAt is the number of logged messages that makes the committer
 // fold the log into the index (Store.compactAt overrides it in tests).
@@ -61,106 +55,42 @@ func readLogEntry(v []byte) (logEntry, bool) {
 	return logEntry{caseID: int64(getU64(v[:8])), words: bytes.Split(v[8:], sep)}, true
 }
 
-// fold adds words to cases in the index: each case's word list (one
-// value a case) takes the words it lacks, and a word new to a case gets a
-// posting (word, case) while the word is rare, counted in
-// search_word_counts; a word with more than setCap postings is common and
-// gets no more (a search checks it case by case, in the word lists). The
-// keys are written in order, so each page of the index is written once
-// however many keys land on it.
-type fold map[int64][][]byte
-
-func (f fold) add(caseID int64, words [][]byte) { f[caseID] = append(f[caseID], words...) }
-
-func (f fold) write(tx *bbolt.Tx) error {
-	lists, counts := tx.Bucket(bucketSearchCaseWords), tx.Bucket(bucketSearchWordCounts)
-	ids := slices.Sorted(maps.Keys(f))
-	count := map[string]uint64{}
-	var posts [][]byte
-	for _, id := range ids {
-		have := caseWordList(lists.Get(i64(id)))
-		var added [][]byte
-		for _, w := range f[id] {
-			if i, found := slices.BinarySearchFunc(have, w, bytes.Compare); !found {
-				have = slices.Insert(have, i, w)
-				added = append(added, w)
-			}
-		}
-		if len(added) == 0 {
-			continue
-		}
-		if err := lists.Put(i64(id), bytes.Join(have, sep)); err != nil {
-			return err
-		}
-		for _, w := range added {
-			n, ok := count[string(w)]
-			if !ok {
-				if v := counts.Get(w); v != nil {
-					n = getU64(v)
-				}
-			}
-			if n > uint64(setCap) {
-				continue // common: no more postings
-			}
-			count[string(w)] = n + 1
-			posts = append(posts, join(w, sep, i64(id)))
-		}
-	}
-	slices.SortFunc(posts, bytes.Compare)
-	idx := tx.Bucket(bucketSearchWords)
-	for _, k := range posts {
-		if err := idx.Put(k, nil); err != nil {
-			return err
-		}
-	}
-	for _, w := range slices.Sorted(maps.Keys(count)) {
-		if err := counts.Put([]byte(w), u64(count[w])); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// caseWordList splits a case's word list (sorted, joined by 0x00).
-func caseWordList(v []byte) [][]byte {
-	if len(v) == 0 {
-		return nil
-	}
-	return bytes.Split(bytes.Clone(v), sep)
-}
-
-// wordCount is how many postings word w has had (common past setCap).
-func wordCount(tx *bbolt.Tx, w []byte) uint64 {
-	if v := tx.Bucket(bucketSearchWordCounts).Get(w); v != nil {
-		return getU64(v)
-	}
-	return 0
-}
-
-// compactSearchLog folds the whole log into the index.
+// compactSearchLog folds the whole log into a new segment of the index
+// (one transaction), then merges the segments that are due.
 func (s *Store) compactSearchLog() error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		f := fold{}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		g, n := segmentWords{}, 0
 		err := tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
 			if e, ok := readLogEntry(v); ok {
-				f.add(e.caseID, e.words)
+				g.add(e.caseID, e.words)
+				n++
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		if err := f.write(tx); err != nil {
+		if err := g.write(tx, segmentLevel(n)); err != nil {
 			return err
 		}
 		if err := tx.DeleteBucket(bucketSearchLog); err != nil {
 			return err
 		}
-		_, err = tx.CreateBucket(bucketSearchLog)
-		s.logged.Store(0)
-		return err
+		if _, err := tx.CreateBucket(bucketSearchLog); err != nil {
+			return err
+		}
+		return searchFault("fold")
 	})
+	if err != nil {
+		return err
+	}
+	s.logged.Store(0)
+	return s.mergeSearchSegments()
 }
+
+// searchFault, when set (tests), fails a fold or a merge at its end, as a
+// crash before its commit would.
+var searchFault = func(string) error { return nil }
 
 // compactIfDue folds the log when it has grown to compactAt; the
 // committer calls it between groups.
@@ -178,11 +108,11 @@ func (s *Store) compactIfDue() {
 }
 
 // logMatches finds, for each word of q, the cases whose logged messages
-// have it (the last word as a prefix).
-func logMatches(tx *bbolt.Tx, words []string) []idSet {
-	out := make([]idSet, len(words))
+// have it (the last word as a prefix), as bitmaps of size ids.
+func logMatches(tx *bbolt.Tx, words []string, size uint64) []caseBits {
+	out := make([]caseBits, len(words))
 	for i := range out {
-		out[i] = idSet{}
+		out[i] = newCaseBits(size)
 	}
 	_ = tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
 		e, ok := readLogEntry(v)
@@ -193,7 +123,7 @@ func logMatches(tx *bbolt.Tx, words []string) []idSet {
 			last := i == len(words)-1
 			for _, w := range e.words {
 				if string(w) == q || (last && bytes.HasPrefix(w, []byte(q))) {
-					out[i][e.caseID] = struct{}{}
+					out[i].set(e.caseID)
 					break
 				}
 			}

@@ -3,10 +3,12 @@ package bolt
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 )
 
 // migrateChunk is how many messages one transaction of the search
@@ -29,6 +31,11 @@ func (s *Store) migrateSearchIndex() error {
 			return nil
 		}
 		// Start from nothing: an index of an earlier layout goes.
+		for _, name := range formerSearchBuckets {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bberrors.ErrBucketNotFound) {
+				return err
+			}
+		}
 		for _, name := range searchBuckets {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
@@ -54,7 +61,7 @@ func (s *Store) migrateSearchIndex() error {
 			}
 			if c.Status == care.StatusDeleted {
 				deleted[c.ID] = true
-				return nil
+				return tx.Bucket(bucketSearchDeleted).Put(i64(c.ID), nil)
 			}
 			return s.indexNewCase(tx, &c)
 		})
@@ -73,8 +80,9 @@ func (s *Store) migrateSearchIndex() error {
 					k, v = cur.Next()
 				}
 			}
-			f := fold{}
-			for n := 0; k != nil && n < migrateChunk; k, v = cur.Next() {
+			g := segmentWords{}
+			n := 0
+			for ; k != nil && n < migrateChunk; k, v = cur.Next() {
 				n++
 				last = bytes.Clone(k)
 				var m care.Message
@@ -88,9 +96,9 @@ func (s *Store) migrateSearchIndex() error {
 				for _, w := range Words(m.Text, maxMessageWords) {
 					words = append(words, []byte(w))
 				}
-				f.add(m.CaseID, words)
+				g.add(m.CaseID, words)
 			}
-			return f.write(tx)
+			return g.write(tx, segmentLevel(n))
 		})
 		if err != nil {
 			return err
@@ -100,5 +108,18 @@ func (s *Store) migrateSearchIndex() error {
 		}
 		after = last
 	}
+	if err := s.mergeSearchSegments(); err != nil {
+		return err
+	}
 	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaSearchIndex, []byte{1}) })
+}
+
+// segmentLevel is the level of a segment of n messages: that of the
+// segments with as many, made by folds and merges.
+func segmentLevel(n int) byte {
+	var level byte
+	for size := compactAt; size < n; size *= mergeFanout {
+		level++
+	}
+	return level
 }
