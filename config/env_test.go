@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 func TestEnvOverrides(t *testing.T) {
@@ -215,13 +216,8 @@ salesforce:
 	}
 	t.Run("client secret file beside the config", func(t *testing.T) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "client.secret"), []byte("beside\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfgPath := filepath.Join(dir, "carebridge.yaml")
-		if err := os.WriteFile(cfgPath, []byte("salesforce:\n  client_secret_file: client.secret\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		expect.WriteFile(t, dir, "client.secret", "beside\n")
+		cfgPath := expect.WriteFile(t, dir, "carebridge.yaml", "salesforce:\n  client_secret_file: client.secret\n")
 		c, err := config.Load(cfgPath, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -248,10 +244,7 @@ func TestLoad(t *testing.T) {
 		}
 	})
 	t.Run("problems name the path", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "carebridge.yaml")
-		if err := os.WriteFile(p, []byte("\nlisten: x\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		p := expect.WriteFile(t, t.TempDir(), "carebridge.yaml", "\nlisten: x\n")
 		_, err := config.Load(p, nil)
 		want := p + `:2:9: listen: must be host:port (e.g. 127.0.0.1:8080 or :8080), got "x"`
 		if err == nil || err.Error() != want {
@@ -294,10 +287,7 @@ func TestURLs(t *testing.T) {
 
 func TestClientSecret(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "secret")
-	if err := os.WriteFile(file, []byte("  from-file\n\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := expect.WriteFile(t, dir, "secret", "  from-file\n\n")
 	withFile := "salesforce:\n  client_secret_file: " + file + "\n"
 	tests := []struct {
 		name string
@@ -324,10 +314,7 @@ func TestClientSecret(t *testing.T) {
 		})
 	}
 	t.Run("file gone after load", func(t *testing.T) {
-		gone := filepath.Join(dir, "gone")
-		if err := os.WriteFile(gone, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		gone := expect.WriteFile(t, dir, "gone", "x")
 		c := mustParse(t, "c.yaml", "salesforce:\n  client_secret_file: "+gone+"\n", nil)
 		if err := os.Remove(gone); err != nil {
 			t.Fatal(err)

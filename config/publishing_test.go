@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,14 +13,8 @@ import (
 // is never printed.
 func TestPublishing(t *testing.T) {
 	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "publisher.secret")
-	if err := os.WriteFile(secretFile, []byte("file-s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretFile := expect.WriteFile(t, dir, "publisher.secret", "file-s3cret\n")
+	empty := expect.WriteFile(t, dir, "empty", "")
 	tests := []struct {
 		name, yaml string
 		env        []string

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 	"github.com/carebridge/carebridge/mapping"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -700,10 +701,7 @@ func TestShippedConfigLoads(t *testing.T) {
 	// write the file where the loader can read it, and give it the pod's
 	// environment (Secret values included).
 	dir := t.TempDir()
-	local := filepath.Join(dir, key)
-	if err := os.WriteFile(local, []byte(cm.Data[key]), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	local := expect.WriteFile(t, dir, key, cm.Data[key])
 	var environ []string
 	for _, e := range c.Env {
 		switch {

@@ -2,13 +2,12 @@ package mapping
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/carebridge/carebridge/config/yamlsafe"
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 // wideBomb is a 200 KB mapping whose fields alias a block of width keys
@@ -87,10 +86,7 @@ func TestParseRefusesLargeFile(t *testing.T) {
 	if len(pe.Problems) != 1 || !strings.Contains(pe.Problems[0].String(), "f.yaml:1:1: the file is 1048590 bytes; at most 1048576 (1 MiB) are read") {
 		t.Errorf("problems: %v", pe)
 	}
-	path := filepath.Join(t.TempDir(), "big.yaml")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := expect.WriteFile(t, t.TempDir(), "big.yaml", src)
 	if _, err := CheckFile(t.Context(), path, nil); err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes") {
 		t.Errorf("CheckFile of a large file: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 var testClient = &http.Client{Timeout: 10 * time.Second}
@@ -23,14 +25,8 @@ var startLine = regexp.MustCompile(`^sfsim: login_url=(http://127\.0\.0\.1:\d+) 
 
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	garbage := filepath.Join(dir, "garbage.pem")
-	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	badSchema := filepath.Join(dir, "schema.yaml")
-	if err := os.WriteFile(badSchema, []byte("objects:\n  Foo__c:\n    colour: red\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	garbage := expect.WriteFile(t, dir, "garbage.pem", "not a certificate")
+	badSchema := expect.WriteFile(t, dir, "schema.yaml", "objects:\n  Foo__c:\n    colour: red\n")
 	tests := []struct {
 		args []string
 		code int

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -113,13 +114,8 @@ func TestClipLine(t *testing.T) {
 
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
-	small, big := filepath.Join(dir, "small.yaml"), filepath.Join(dir, "big.yaml")
-	if err := os.WriteFile(small, []byte("a: 1\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(big, make([]byte, MaxFileBytes+1), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	small := expect.WriteFile(t, dir, "small.yaml", "a: 1\n")
+	big := expect.WriteFile(t, dir, "big.yaml", strings.Repeat("\x00", MaxFileBytes+1))
 	if data, err := ReadFile(small); err != nil || string(data) != "a: 1\n" {
 		t.Fatalf("small: %q %v", data, err)
 	}

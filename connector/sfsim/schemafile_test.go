@@ -3,10 +3,10 @@ package sfsim
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 const extraSchema = `objects:
@@ -124,10 +124,7 @@ func TestSchemaFileErrors(t *testing.T) {
 		}
 	}
 	// LoadSchemaFile reads from disk.
-	path := filepath.Join(t.TempDir(), "schema.yaml")
-	if err := os.WriteFile(path, []byte(extraSchema), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := expect.WriteFile(t, t.TempDir(), "schema.yaml", extraSchema)
 	if _, err := LoadSchemaFile(path); err != nil {
 		t.Fatal(err)
 	}

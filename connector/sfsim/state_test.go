@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
@@ -127,10 +128,7 @@ func TestStateFileRefusals(t *testing.T) {
 		"bad value":      `{"version":1,"org_id":"00DSm0000000001AAA","admin_id":"005Sm0000000001IAA","objects":[{"object":"Contact","records":[{"fields":{"Id":"003Sm0000000002AAA","LastName":{"x":1}}}]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
-			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			path := expect.WriteFile(t, dir, strings.ReplaceAll(name, " ", "-")+".json", content)
 			srv, err := NewServer(Options{StateFile: path})
 			if err == nil {
 				srv.Close()
