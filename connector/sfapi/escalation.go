@@ -38,14 +38,10 @@ func (h *CaseRoutes) Register(api *httpapi.Server) {
 
 func (h *CaseRoutes) searchContacts(w http.ResponseWriter, r *http.Request, u care.User) {
 	found, err := h.esc.SearchContacts(r.Context(), u, r.URL.Query().Get("q"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	if found == nil {
 		found = []connector.Contact{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"contacts": found})
+	h.answer(w, r, http.StatusOK, map[string]any{"contacts": found}, err)
 }
 
 type customerContact struct {
@@ -73,11 +69,7 @@ func (h *CaseRoutes) linkContact(w http.ResponseWriter, r *http.Request, u care.
 		return
 	}
 	l, err := h.esc.LinkContact(r.Context(), u, id, body.ContactID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, contactAnswer(l))
+	h.answer(w, r, http.StatusOK, contactAnswer(l), err)
 }
 
 func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -92,11 +84,7 @@ func (h *CaseRoutes) createContact(w http.ResponseWriter, r *http.Request, u car
 		return
 	}
 	l, err := h.esc.CreateContact(r.Context(), u, id, body.Fields)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, contactAnswer(l))
+	h.answer(w, r, http.StatusCreated, contactAnswer(l), err)
 }
 
 func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -105,11 +93,7 @@ func (h *CaseRoutes) unlinkContact(w http.ResponseWriter, r *http.Request, u car
 		return
 	}
 	cu, err := h.esc.UnlinkContact(r.Context(), u, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, customerContact{Customer: httpapi.CustomerView(cu)})
+	h.answer(w, r, http.StatusOK, customerContact{Customer: httpapi.CustomerView(cu)}, err)
 }
 
 func (h *CaseRoutes) caseSalesforce(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -118,11 +102,7 @@ func (h *CaseRoutes) caseSalesforce(w http.ResponseWriter, r *http.Request, u ca
 		return
 	}
 	v, err := h.esc.CaseSalesforce(r.Context(), u, id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, v)
+	h.answer(w, r, http.StatusOK, v, err)
 }
 
 func (h *CaseRoutes) createCase(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -146,15 +126,11 @@ func (h *CaseRoutes) create(w http.ResponseWriter, r *http.Request, u care.User,
 		return
 	}
 	rec, how, err := fn(r.Context(), u, id, body.Fields)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	answer := map[string]any{key: rec, "created_as": how.As}
+	created := map[string]any{key: rec, "created_as": how.As}
 	if how.Reason != "" {
-		answer["reason"] = how.Reason
+		created["reason"] = how.Reason
 	}
-	httpapi.WriteJSON(w, http.StatusCreated, answer)
+	h.answer(w, r, http.StatusCreated, created, err)
 }
 
 func (h *CaseRoutes) preview(w http.ResponseWriter, r *http.Request, u care.User) {
@@ -167,11 +143,7 @@ func (h *CaseRoutes) preview(w http.ResponseWriter, r *http.Request, u care.User
 		object = "case"
 	}
 	p, err := h.esc.Preview(r.Context(), u, id, object)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, p)
+	h.answer(w, r, http.StatusOK, p, err)
 }
 
 // Error codes of the escalation routes beyond the Care API's own.
@@ -193,6 +165,15 @@ type escalationError struct {
 		Matches []string `json:"matches,omitempty"`
 		Fields  []string `json:"fields,omitempty"`
 	} `json:"error"`
+}
+
+// answer writes v with status, or err through fail (v is not used then).
+func (h *CaseRoutes) answer(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, status, v)
 }
 
 // fail answers err: a blocked duplicate 409 salesforce_duplicate with its
