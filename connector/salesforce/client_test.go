@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -265,20 +266,12 @@ func TestRefreshOnceThenRetry(t *testing.T) {
 				if !errors.As(err, &ae) || ae.Status != 401 || ae.Code != CodeInvalidSession {
 					t.Errorf("APIError %+v", ae)
 				}
-				for _, s := range []string{testAccess, testRefresh, "also-bad", srv} {
-					if strings.Contains(err.Error(), s) {
-						t.Errorf("error %q leaks %q", err, s)
-					}
-				}
+				expect.NoSecret(t, "the error", err.Error(), testAccess, testRefresh, "also-bad", srv)
 			}
 			if rec.count() != tt.wantReqs || refreshes.Load() != tt.wantRefresh {
 				t.Errorf("%d requests, %d refreshes", rec.count(), refreshes.Load())
 			}
-			for _, s := range []string{testAccess, testRefresh, "fresh\"", "also-bad"} {
-				if strings.Contains(logs.String(), s) {
-					t.Errorf("log leaks %q: %s", s, logs.String())
-				}
-			}
+			expect.NoSecret(t, "the log", logs.String(), testAccess, testRefresh, "fresh\"", "also-bad")
 		})
 	}
 }

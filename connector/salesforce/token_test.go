@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 )
 
 func sampleToken() Token {
@@ -45,9 +47,7 @@ func TestTokenRedaction(t *testing.T) {
 	}
 	for name, out := range outputs {
 		t.Run(name, func(t *testing.T) {
-			if strings.Contains(out, testAccess) || strings.Contains(out, testRefresh) || strings.Contains(out, "SECRET") {
-				t.Errorf("secret leaked: %s", out)
-			}
+			expect.NoSecret(t, name, out, testAccess, testRefresh, "SECRET")
 			if !strings.Contains(out, "acme.my.salesforce.com") {
 				t.Errorf("non-secret instance URL missing: %s", out)
 			}
