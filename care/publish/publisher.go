@@ -42,12 +42,8 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultWorkers      = 16
-	DefaultTimeout      = 10 * time.Second
-	DefaultBaseBackoff  = time.Second
-	DefaultMaxBackoff   = 10 * time.Minute
-	DefaultDrainTimeout = 10 * time.Second
-	DefaultIdleCheck    = 5 * time.Second
+	DefaultWorkers = 16
+	DefaultTimeout = 10 * time.Second
 )
 
 // Options configure a Publisher.
@@ -91,8 +87,7 @@ type Publisher struct {
 	results *prometheus.CounterVec
 	workers int
 	timeout time.Duration
-	base    time.Duration
-	ceiling time.Duration
+	retry   delivery.Retry
 	idle    time.Duration
 	now     func() time.Time
 
@@ -112,20 +107,15 @@ func New(opts Options) (*Publisher, error) {
 		return nil, errNoURL
 	}
 	p := &Publisher{store: opts.Store, url: opts.URL, secret: opts.Secret, client: opts.Client, log: opts.Logger,
-		workers: opts.Workers, timeout: opts.Timeout, base: opts.BaseBackoff, ceiling: opts.MaxBackoff,
+		workers: opts.Workers, timeout: opts.Timeout, retry: delivery.NewRetry(opts.BaseBackoff, opts.MaxBackoff),
 		idle: opts.IdleCheck, now: opts.Now, run: delivery.Lifecycle{Name: "publish", Timeout: opts.DrainTimeout},
 		busy: map[int64]bool{}, wake: make(chan struct{}, 1)}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
+	if p.timeout <= 0 {
+		p.timeout = DefaultTimeout
 	}
-	def(&p.timeout, DefaultTimeout)
-	def(&p.base, DefaultBaseBackoff)
-	def(&p.ceiling, DefaultMaxBackoff)
-	def(&p.run.Timeout, DefaultDrainTimeout)
-	def(&p.idle, DefaultIdleCheck)
-	p.ceiling = max(p.ceiling, p.base)
+	if p.idle <= 0 {
+		p.idle = delivery.DefaultIdleCheck
+	}
 	if p.workers <= 0 {
 		p.workers = DefaultWorkers
 	}
@@ -289,9 +279,9 @@ func (p *Publisher) deliver(ctx context.Context, pub care.Publication) {
 	case outcomeSent:
 		err = p.store.PublishSent(ctx, pub.ID, res.externalID)
 	case outcomeRetry:
-		wait := delivery.Backoff(pub.Attempts, p.base, p.ceiling)
+		wait := p.retry.Wait(pub.Attempts)
 		if res.retryAfter > 0 {
-			wait = min(max(wait, res.retryAfter), p.ceiling)
+			wait = min(max(wait, res.retryAfter), p.retry.Max)
 		}
 		err = p.store.PublishRetry(ctx, pub.ID, p.now().Add(wait), res.reason)
 		p.log.Warn("publish: reply not delivered, retrying", "case_id", pub.CaseID, "message_id", pub.Message.ID,

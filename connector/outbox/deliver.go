@@ -10,7 +10,6 @@ import (
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/connector/salesforce"
 	"github.com/carebridge/carebridge/connector/tokens"
-	"github.com/carebridge/carebridge/internal/delivery"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -345,7 +344,7 @@ func (d *Deliverer) settle(ctx context.Context, outs []outcome) []outcome {
 		d.budget.LimitExceeded()
 	}
 	for _, a := range retryOrder {
-		next := d.now().Add(delivery.Backoff(a, d.base, d.ceiling))
+		next := d.now().Add(d.retry.Wait(a))
 		if err := d.store.OutboxRetry(store, retry[a], next, retryMsg[a]); err != nil {
 			d.log.Error("outbox: scheduling a retry", "err", err)
 		}

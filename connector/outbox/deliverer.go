@@ -18,12 +18,8 @@ import (
 
 // Deliverer defaults.
 const (
-	DefaultWorkers      = 4
-	DefaultLinger       = 250 * time.Millisecond
-	DefaultBaseBackoff  = time.Second
-	DefaultMaxBackoff   = 10 * time.Minute
-	DefaultDrainTimeout = 10 * time.Second
-	DefaultIdleCheck    = 5 * time.Second
+	DefaultWorkers = 4
+	DefaultLinger  = 250 * time.Millisecond
 	// BackfillMessages is how many of a case's latest messages a backfill
 	// pushes (SPEC §6).
 	BackfillMessages = 100
@@ -105,8 +101,7 @@ type Deliverer struct {
 	full      int // records that make a batch worth sending at once
 	scan      int // entries read from the outbox per round
 	linger    time.Duration
-	base      time.Duration
-	ceiling   time.Duration
+	retry     delivery.Retry
 	idleCheck time.Duration
 	now       func() time.Time
 
@@ -138,7 +133,7 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 		store: opts.Store, tokens: opts.Tokens, mapping: opts.Mapping, escalator: opts.Escalator,
 		budget: opts.Budget, metrics: opts.Metrics, describe: opts.Describe, log: opts.Logger,
 		workers: opts.Workers, batch: opts.BatchSize, linger: opts.Linger,
-		base: opts.BaseBackoff, ceiling: opts.MaxBackoff,
+		retry:     delivery.NewRetry(opts.BaseBackoff, opts.MaxBackoff),
 		idleCheck: opts.IdleCheck, now: opts.Now,
 		busy: map[int64]bool{}, released: make(chan struct{}), wake: make(chan struct{}, 1),
 		run: delivery.Lifecycle{Name: "outbox", Timeout: opts.DrainTimeout},
@@ -169,18 +164,8 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 	} else if d.linger == 0 {
 		d.linger = DefaultLinger
 	}
-	if d.base <= 0 {
-		d.base = DefaultBaseBackoff
-	}
-	if d.ceiling <= 0 {
-		d.ceiling = DefaultMaxBackoff
-	}
-	d.ceiling = max(d.ceiling, d.base)
-	if d.run.Timeout <= 0 {
-		d.run.Timeout = DefaultDrainTimeout
-	}
 	if d.idleCheck <= 0 {
-		d.idleCheck = DefaultIdleCheck
+		d.idleCheck = delivery.DefaultIdleCheck
 	}
 	if d.now == nil {
 		d.now = time.Now

@@ -44,6 +44,27 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+func TestNewRetry(t *testing.T) {
+	for _, tc := range []struct {
+		base, ceiling time.Duration
+		want          Retry
+	}{
+		{0, 0, Retry{DefaultBaseBackoff, DefaultMaxBackoff}},
+		{-time.Second, -time.Second, Retry{DefaultBaseBackoff, DefaultMaxBackoff}},
+		{time.Minute, 0, Retry{time.Minute, DefaultMaxBackoff}},
+		{time.Hour, time.Minute, Retry{time.Hour, time.Hour}}, // Max at least Base
+		{time.Second, time.Minute, Retry{time.Second, time.Minute}},
+	} {
+		if got := NewRetry(tc.base, tc.ceiling); got != tc.want {
+			t.Errorf("NewRetry(%s, %s) = %+v, want %+v", tc.base, tc.ceiling, got, tc.want)
+		}
+	}
+	r := Retry{Base: time.Hour, Max: time.Hour}
+	if w := r.Wait(5); w < 48*time.Minute || w > 72*time.Minute {
+		t.Errorf("Wait past the cap: %s, want about an hour", w)
+	}
+}
+
 // newLifecycle is a Lifecycle with timeout whose log lines land in log.
 func newLifecycle(timeout time.Duration, log *bytes.Buffer) *Lifecycle {
 	return &Lifecycle{Name: "test", Timeout: timeout, Log: slog.New(slog.NewTextHandler(log, nil))}

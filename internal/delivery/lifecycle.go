@@ -24,7 +24,7 @@ type Lifecycle struct {
 	// Name starts Run's error and log lines ("outbox", "publish").
 	Name string
 	// Timeout bounds the wait for the deliveries in flight once Run's
-	// context ended.
+	// context ended (not positive: DefaultDrainTimeout).
 	Timeout time.Duration
 	// Log takes the warning of a drain cut short (nil: none).
 	Log *slog.Logger
@@ -62,7 +62,11 @@ func (l *Lifecycle) Run(ctx context.Context, dispatch func(ctx, work context.Con
 
 	drained := make(chan struct{})
 	go func() { wg.Wait(); close(drained) }()
-	t := time.NewTimer(l.Timeout)
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = DefaultDrainTimeout
+	}
+	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case <-drained:
