@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebridge/carebridge/config"
 	"github.com/carebridge/carebridge/connector/tokens"
+	"github.com/carebridge/carebridge/internal/atomicfile"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -138,26 +139,5 @@ func refuseUsedDataDir(cfg *config.Config, force bool) error {
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory, so a reader sees the old file or the new one.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, data, perm)
 }

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/carebridge/carebridge/internal/atomicfile"
 )
 
 // A kept org (Options.StateFile): the org's records, users, connected app,
@@ -323,35 +324,14 @@ func restoreValue(v any) (any, error) {
 	return nil, fmt.Errorf("a value %v of no known type", v)
 }
 
-// writeState saves st to path atomically: a temporary file in the same
-// directory, synced, then renamed over the old one. The file holds
-// refresh tokens and a private key: it is readable by its owner only.
+// writeState saves st to path atomically (atomicfile.Write). The file
+// holds refresh tokens and a private key: it is readable by its owner only.
 func writeState(path string, st *orgState) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 // keepInterval is how long changes wait before they are saved: writes
