@@ -132,11 +132,9 @@ func NewDeliverer(opts DelivererOptions) (*Deliverer, error) {
 	d := &Deliverer{
 		store: opts.Store, tokens: opts.Tokens, mapping: opts.Mapping, escalator: opts.Escalator,
 		budget: opts.Budget, metrics: opts.Metrics, describe: opts.Describe, log: opts.Logger,
-		workers: opts.Workers, batch: opts.BatchSize, linger: opts.Linger,
-		retry:     delivery.NewRetry(opts.BaseBackoff, opts.MaxBackoff),
-		idleCheck: opts.IdleCheck, now: opts.Now,
+		workers: opts.Workers, batch: opts.BatchSize, linger: opts.Linger, idleCheck: opts.IdleCheck, now: opts.Now,
+		retry: delivery.NewRetry(opts.BaseBackoff, opts.MaxBackoff), run: delivery.Lifecycle{Name: "outbox", Timeout: opts.DrainTimeout},
 		busy: map[int64]bool{}, released: make(chan struct{}), wake: make(chan struct{}, 1),
-		run: delivery.Lifecycle{Name: "outbox", Timeout: opts.DrainTimeout},
 	}
 	if d.budget == nil {
 		d.budget = NewBudget(BudgetOptions{})
