@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
@@ -46,22 +47,76 @@ const (
 
 // Words splits text into its distinct words, in order of appearance: runs
 // of letters and digits, lowercased (Unicode-aware), at most max of them
-// (0: no bound), none longer than 64 bytes.
+// (0: no bound), none longer than 64 bytes. It runs on the committer's
+// path for every message: ASCII words cost no allocation of their own, and
+// the words seen are checked by a scan while few.
 func Words(text string, max int) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		w = strings.ToLower(w)
-		if len(w) > maxWordBytes || seen[w] {
-			continue
+	out := make([]string, 0, 16)
+	var seen map[string]bool
+	lowered := false // text is ASCII and was lowercased as a whole
+	if isASCII(text) {
+		text, lowered = strings.ToLower(text), true
+	}
+	start, ascii, upper := -1, true, false
+	for i := 0; i <= len(text); {
+		r, size := utf8.RuneError, 1
+		if i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				r = rune(c)
+			} else {
+				r, size = utf8.DecodeRuneInString(text[i:])
+			}
 		}
-		seen[w] = true
-		out = append(out, w)
-		if max > 0 && len(out) == max {
-			break
+		inWord := i < len(text) && (r < utf8.RuneSelf && isASCIIWordByte(byte(r)) ||
+			r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)))
+		switch {
+		case inWord && start < 0:
+			start, ascii, upper = i, true, false
+			fallthrough
+		case inWord:
+			ascii = ascii && r < utf8.RuneSelf
+			upper = upper || 'A' <= r && r <= 'Z'
+		case start >= 0:
+			w := text[start:i]
+			start = -1
+			if !lowered && (!ascii || upper) {
+				w = strings.ToLower(w)
+			}
+			if len(w) > maxWordBytes {
+				break
+			}
+			if seen == nil && len(out) == 32 {
+				seen = make(map[string]bool, 64)
+				for _, o := range out {
+					seen[o] = true
+				}
+			}
+			if seen != nil && seen[w] || seen == nil && slices.Contains(out, w) {
+				break
+			}
+			if seen != nil {
+				seen[w] = true
+			}
+			if out = append(out, w); max > 0 && len(out) == max {
+				return out
+			}
 		}
+		i += size
 	}
 	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCIIWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func customerWords(c *care.Customer) []string {

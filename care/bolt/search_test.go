@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/carebridge/carebridge/care"
 	bbolt "go.etcd.io/bbolt"
@@ -324,6 +327,41 @@ func TestSearchLogFoldsIntoIndex(t *testing.T) {
 	for i := range 12 {
 		if got := caseIDs(listAll(t, s, sue, care.CaseQuery{Q: fmt.Sprintf("w%dx", i)})); !slices.Equal(got, []int64{cases[i%3].ID}) {
 			t.Errorf("w%dx: %v", i, got)
+		}
+	}
+}
+
+// wordsByFields is Words as it was first written (FieldsFunc, ToLower, a
+// map): the fast one must split every text the same.
+func wordsByFields(text string, max int) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		w = strings.ToLower(w)
+		if len(w) > maxWordBytes || seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, w)
+		if max > 0 && len(out) == max {
+			break
+		}
+	}
+	return out
+}
+
+func TestWordsSplitsAsFieldsFunc(t *testing.T) {
+	pieces := []string{"a", "B", "z", "Q", "0", "9", " ", ",", "-", "_", "@", "é", "É", "ß", "İ", "Ω", "ǅ", "٣", "日本", "\xff", "\xe2\x82",
+		"\ufffd", "\u00a0", "refund", "REFUND", "Refund", strings.Repeat("x", 63), strings.Repeat("Y", 64), strings.Repeat("ä", 33)}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for n := range 20000 {
+		var sb strings.Builder
+		for range rng.IntN(60) {
+			sb.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text, max := sb.String(), []int{0, 0, 1, 3, 20}[n%5]
+		if got, want := Words(text, max), wordsByFields(text, max); !slices.Equal(got, want) {
+			t.Fatalf("Words(%q, %d) = %q, want %q", text, max, got, want)
 		}
 	}
 }
