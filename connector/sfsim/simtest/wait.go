@@ -1,10 +1,11 @@
 package simtest
 
 import (
-	"bytes"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/connector/testworld/expect"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -79,14 +80,10 @@ func value(m *dto.Metric) float64 {
 // test collected nothing.
 func NoSecrets(tb testing.TB, secrets []string, places map[string][]byte) {
 	tb.Helper()
-	for _, s := range secrets {
-		if s == "" {
-			tb.Fatal("empty secret collected")
-		}
-		for where, data := range places {
-			if bytes.Contains(data, []byte(s)) {
-				tb.Errorf("%s holds a secret (%.6s…) in clear", where, s)
-			}
-		}
+	if slices.Contains(secrets, "") {
+		tb.Fatal("empty secret collected")
+	}
+	for where, data := range places {
+		expect.NoSecret(tb, where, string(data), secrets...)
 	}
 }
