@@ -190,6 +190,7 @@ func (s *stack) posts() map[string]sfsim.Record {
 }
 
 func TestBrowserEndToEndSalesforce(t *testing.T) {
+	t.Parallel() // each has its own world and browser context
 	s := newStack(t)
 	contactID, err := s.sim.CreateRecord("Contact", map[string]any{"FirstName": "Joe", "LastName": "Doe", "Email": "joe.doe@example.com"})
 	if err != nil {

@@ -63,6 +63,7 @@ func (tb *tab) count(view string) string {
 // never in the other agent's console; search finds a case by a word of a
 // message; a saved view lists what its filter says.
 func TestBrowserLiveConsole(t *testing.T) {
+	t.Parallel() // each has its own world and browser context
 	e := newLiveEnv(t)
 	mine := e.escalateAssigned("m1", "joe", "brand", "My parcel never arrived", "alice")
 	other := e.escalateAssigned("m2", "ann", "brand", "Wrong size delivered", "alice")

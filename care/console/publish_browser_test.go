@@ -16,6 +16,7 @@ import (
 // not sent with the publisher's reason and a Retry button, then sent once
 // the retry went through.
 func TestBrowserReplyDelivery(t *testing.T) {
+	t.Parallel() // each has its own world and browser context
 	e := newLiveEnv(t, func(o *bolt.Options) { o.Publishing = true })
 	pub := publishtest.New([]byte("console-secret"))
 	defer pub.Close()

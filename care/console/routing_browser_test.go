@@ -14,6 +14,7 @@ import (
 // waited meanwhile), and a case routed later moves their load without a
 // reload. A supervisor has no switch.
 func TestBrowserAvailabilitySwitch(t *testing.T) {
+	t.Parallel() // each has its own world and browser context
 	e := newLiveEnv(t, func(o *bolt.Options) {
 		o.Routing = care.Routing{Mode: care.RoutingLeastBusy, Agents: []care.RoutingAgent{{ID: "alice", Skills: []string{"es"}, Capacity: 3}}}
 	})

@@ -7,10 +7,17 @@ import (
 )
 
 // A small run of every section: the harness works end to end and reports
-// figures that make sense (not its speed: benchmarks are not tests).
+// figures that make sense (not its speed: benchmarks are not tests). It
+// runs without the race detector, which makes the harness four times
+// slower and its figures meaningless: .ci/test runs it in a pass of its
+// own; the code it drives is race-tested in its packages, and the
+// harness's own concurrency by the feed and publish runs.
 func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the benchmark harness")
+	}
+	if raceDetector {
+		t.Skip("runs without -race: go test -run TestSmallRun ./cmd/cbbench")
 	}
 	rep := runReport(t, "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
 		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--event-changes", "3", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
