@@ -302,8 +302,9 @@ func TestSimCRUDAndUpsert(t *testing.T) {
 		min      float64
 	}{{"create", "201", 1}, {"create", "400", 2}, {"upsert", "201", 1}, {"upsert", "200", 1}, {"update", "204", 1},
 		{"query", "200", 3}, {"delete", "204", 1}, {"token", "200", 1}} {
-		if got := counter(t, reg, want.op, want.code); got < want.min {
-			t.Errorf("requests{%s,%s} = %v, want >= %v", want.op, want.code, got, want.min)
+		got, ok := simtest.Metric(t, reg, "carebridge_salesforce_requests_total", map[string]string{"operation": want.op, "code": want.code})
+		if !ok || got < want.min {
+			t.Errorf("requests{%s,%s} = %v (series exists: %v), want >= %v", want.op, want.code, got, ok, want.min)
 		}
 	}
 	used, limit := srv.APIUsage()
@@ -311,31 +312,6 @@ func TestSimCRUDAndUpsert(t *testing.T) {
 	if !ok || li.Max != int64(limit) || li.Used < 1 || li.Used > int64(used) {
 		t.Errorf("limit info %+v, sim %d/%d", li, used, limit)
 	}
-}
-
-// counter returns the value of requests_total{operation=op,code=code}.
-func counter(t *testing.T, reg *prometheus.Registry, op, code string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "carebridge_salesforce_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["operation"] == op && labels["code"] == code {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Errorf("no series requests_total{%s,%s}", op, code)
-	return 0
 }
 
 func TestSimQueryMore(t *testing.T) {
