@@ -35,28 +35,23 @@ var slaPriorities = []string{"urgent", "high", "medium", "low"}
 // sla decodes the sla list (SPEC §16) into Config.SLA: each policy's keys and values, unique names,
 // and no policy that an earlier one makes unreachable.
 func (d *decoder) sla(v *yaml.Node) {
-	n := resolve(v)
 	d.origins[slaPath] = nodeOrigin(v)
-	if isNull(n) {
+	if isNull(resolve(v)) {
 		d.cfg.SLA = nil
 		return
 	}
-	if n.Kind != yaml.SequenceNode {
-		d.at(nodeOrigin(v), slaPath, "expected a list of SLA policies, got "+describe(n))
-		return
-	}
-	if len(n.Content) > maxSLAPolicies {
-		d.at(nodeOrigin(v), slaPath, fmt.Sprintf("at most %d policies, got %d", maxSLAPolicies, len(n.Content)))
+	items, ok := d.listItems(v, slaPath, "SLA policies", maxSLAPolicies)
+	if !ok {
 		return
 	}
 	type placed struct {
 		p    care.SLAPolicy
 		line int
 	}
-	var ok []placed
+	var kept []placed
 	names := map[string]int{}
-	out := make([]care.SLAPolicy, 0, len(n.Content))
-	for i, it := range n.Content {
+	out := make([]care.SLAPolicy, 0, len(items))
+	for i, it := range items {
 		path := itemPath(slaPath, i)
 		p, good := d.slaPolicy(it, path)
 		if !good {
@@ -68,14 +63,14 @@ func (d *decoder) sla(v *yaml.Node) {
 			continue
 		}
 		names[p.Name] = o.line
-		for _, e := range ok {
+		for _, e := range kept {
 			if e.p.Covers(p) {
 				d.at(o, path, fmt.Sprintf("policy %s is never used: policy %s (line %d) before it matches every case it matches",
 					quote(p.Name), quote(e.p.Name), e.line))
 				break
 			}
 		}
-		ok = append(ok, placed{p, o.line})
+		kept = append(kept, placed{p, o.line})
 		out = append(out, p)
 	}
 	d.cfg.SLA = out

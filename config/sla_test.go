@@ -86,6 +86,7 @@ func TestSLAPolicyProblems(t *testing.T) {
 		{"when not a mapping", "sla:\n" + policy("a", "    when: [urgent]\n", "1h"),
 			[]string{`c.yaml:3:11: sla[0].when: expected a mapping with priority and platform, got a list`}},
 		{"not a list", "sla: {name: a}\n", []string{"c.yaml:1:6: sla: expected a list of SLA policies"}},
+		{"too many", "sla: [" + strings.Repeat("x, ", maxSLAPolicies) + "x]\n", []string{"c.yaml:1:6: sla: at most 100 SLA policies, got 101"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("c.yaml", []byte(tc.yaml), nil)
