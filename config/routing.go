@@ -90,6 +90,32 @@ func (d *decoder) listItems(v *yaml.Node, path, what string, max int) (items []*
 	return n.Content, true
 }
 
+// listEntry is one mapping of a list: its path ("auth.users[2]"), its
+// node as written (where problems about the whole entry point) and the
+// mapping it resolves to.
+type listEntry struct {
+	path    string
+	node, m *yaml.Node
+}
+
+// mappingList reads a list of at most max mappings at path (listItems); an
+// entry that is no mapping is reported (mappingNode, "expected a
+// mapping<keys>") and left out.
+func (d *decoder) mappingList(v *yaml.Node, path, what string, max int, keys string) ([]listEntry, bool) {
+	items, ok := d.listItems(v, path, what, max)
+	if !ok {
+		return nil, false
+	}
+	entries := make([]listEntry, 0, len(items))
+	for i, it := range items {
+		p := itemPath(path, i)
+		if m, ok := d.mappingNode(it, p, keys); ok {
+			entries = append(entries, listEntry{p, it, m})
+		}
+	}
+	return entries, true
+}
+
 // writeBlockList writes key as a block list of n items, item i written by
 // item at the items' indent, or as key: [] when n is 0.
 func writeBlockList(b *strings.Builder, indent, key string, n int, item func(i int, indent string)) {
@@ -160,17 +186,13 @@ func (d *decoder) userRouting(u *User, path, name string, v *yaml.Node) bool {
 // routingRules decodes routing.rules.
 func (d *decoder) routingRules(v *yaml.Node) {
 	d.origins[routingRulesPath] = nodeOrigin(v)
-	items, ok := d.listItems(v, routingRulesPath, "rules", maxRoutingRules)
+	entries, ok := d.mappingList(v, routingRulesPath, "rules", maxRoutingRules, " with when and skills")
 	if !ok {
 		return
 	}
 	var rules []RoutingRule
-	for i, it := range items {
-		path := itemPath(routingRulesPath, i)
-		m, ok := d.mappingNode(it, path, " with when and skills")
-		if !ok {
-			continue
-		}
+	for _, e := range entries {
+		path, it, m := e.path, e.node, e.m
 		var r RoutingRule
 		hasSkills := false
 		d.keys(m, path, func(name string, ko origin, val *yaml.Node) {

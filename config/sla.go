@@ -40,7 +40,8 @@ func (d *decoder) sla(v *yaml.Node) {
 		d.cfg.SLA = nil
 		return
 	}
-	items, ok := d.listItems(v, slaPath, "SLA policies", maxSLAPolicies)
+	entries, ok := d.mappingList(v, slaPath, "SLA policies", maxSLAPolicies,
+		" with name, when, first_response, next_response and resolution")
 	if !ok {
 		return
 	}
@@ -50,14 +51,14 @@ func (d *decoder) sla(v *yaml.Node) {
 	}
 	var kept []placed
 	names := map[string]int{}
-	out := make([]care.SLAPolicy, 0, len(items))
-	for i, it := range items {
-		path := itemPath(slaPath, i)
-		p, good := d.slaPolicy(it, path)
+	out := make([]care.SLAPolicy, 0, len(entries))
+	for _, e := range entries {
+		path := e.path
+		p, good := d.slaPolicy(e.node, e.m, path)
 		if !good {
 			continue
 		}
-		o := nodeOrigin(it)
+		o := nodeOrigin(e.node)
 		if line, dup := names[p.Name]; dup {
 			d.at(o, path+".name", fmt.Sprintf("duplicate policy name %s (first at line %d)", quote(p.Name), line))
 			continue
@@ -76,13 +77,9 @@ func (d *decoder) sla(v *yaml.Node) {
 	d.cfg.SLA = out
 }
 
-// slaPolicy decodes one policy at path; good is false when it had a
-// problem (reported).
-func (d *decoder) slaPolicy(it *yaml.Node, path string) (p care.SLAPolicy, good bool) {
-	m, ok := d.mappingNode(it, path, " with name, when, first_response, next_response and resolution")
-	if !ok {
-		return p, false
-	}
+// slaPolicy decodes one policy at path, the mapping m of the list entry
+// it; good is false when it had a problem (reported).
+func (d *decoder) slaPolicy(it, m *yaml.Node, path string) (p care.SLAPolicy, good bool) {
 	good = true
 	bad := func(o origin, key, msg string) {
 		d.at(o, path+"."+key, msg)

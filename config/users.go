@@ -16,7 +16,7 @@ func userKeys() []string {
 
 // users decodes auth.users and checks each user.
 func (d *decoder) users(v *yaml.Node) {
-	items, ok := d.listItems(v, usersPath, "users", maxUsers)
+	entries, ok := d.mappingList(v, usersPath, "users", maxUsers, " with id, name, email, role and token_sha256")
 	if !ok {
 		return
 	}
@@ -26,13 +26,9 @@ func (d *decoder) users(v *yaml.Node) {
 	}
 	firstID := map[string]int{}      // id -> line
 	firstToken := map[string]first{} // token -> its first user
-	users := make([]User, 0, len(items))
-	for i, it := range items {
-		path := itemPath(usersPath, i)
-		m, ok := d.mappingNode(it, path, " with id, name, email, role and token_sha256")
-		if !ok {
-			continue
-		}
+	users := make([]User, 0, len(entries))
+	for _, e := range entries {
+		path, it, m := e.path, e.node, e.m
 		var u User
 		fields := map[string]*string{"id": &u.ID, "name": &u.Name, "email": &u.Email, "role": &u.Role, "token_sha256": &u.TokenSHA256}
 		pos := map[string]origin{}
