@@ -180,14 +180,7 @@ func (p *Publisher) sleep(ctx context.Context) {
 		// Due now but every case due is busy: wait for one to finish.
 		wait = p.idle
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-p.store.PublishSignal():
-	case <-p.wake:
-	case <-t.C:
-	}
+	delivery.Sleep(ctx, wait, p.store.PublishSignal(), p.wake)
 }
 
 func (p *Publisher) inflight() int {

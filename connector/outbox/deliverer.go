@@ -255,14 +255,7 @@ func (d *Deliverer) idle(ctx context.Context, wakeAt time.Time) {
 			next = t
 		}
 	}
-	t := time.NewTimer(max(next.Sub(now), 0))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-d.store.OutboxSignal():
-	case <-d.wake:
-	case <-t.C:
-	}
+	delivery.Sleep(ctx, next.Sub(now), d.store.OutboxSignal(), d.wake)
 }
 
 func (d *Deliverer) signal() {

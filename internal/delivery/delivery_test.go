@@ -166,3 +166,30 @@ func TestLifecycleDrain(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+func TestSleepWakes(t *testing.T) {
+	fired := func() chan struct{} { c := make(chan struct{}, 1); c <- struct{}{}; return c }
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name         string
+		ctx          context.Context
+		d            time.Duration
+		signal, wake chan struct{}
+	}{
+		{"signal", context.Background(), time.Hour, fired(), nil},
+		{"wake", context.Background(), time.Hour, nil, fired()},
+		{"context", cancelled, time.Hour, nil, nil},
+		{"due already", context.Background(), -time.Second, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan struct{})
+			go func() { Sleep(tc.ctx, tc.d, tc.signal, tc.wake); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("Sleep did not return")
+			}
+		})
+	}
+}

@@ -102,3 +102,17 @@ func (l *Lifecycle) Drain(ctx context.Context) error {
 	<-done
 	return ctx.Err()
 }
+
+// Sleep is a worker's idle wait: d, or until ctx ends, signal fires (the
+// store recorded or requeued an entry) or wake fires (a delivery
+// finished). A nil channel never fires.
+func Sleep(ctx context.Context, d time.Duration, signal, wake <-chan struct{}) {
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-signal:
+	case <-wake:
+	case <-t.C:
+	}
+}
