@@ -161,8 +161,8 @@ func printSearch(tw *tabwriter.Writer, l *searchResult) {
 	if l == nil {
 		return
 	}
-	fmt.Fprintf(tw, "search\tingest with / without the search index (%d callers, %d messages)\t%.0f / %.0f messages/s\n",
-		l.IngestConcurrent, l.Messages, l.IngestPerSecond, l.IngestNoIndexPerSecond)
+	fmt.Fprintf(tw, "search\tingest with / without the search index, %d messages into %d cases by %d callers\t%.0f / %.0f messages/s\n",
+		l.Messages, l.Cases, l.IngestConcurrent, l.IngestPerSecond, l.IngestNoIndexPerSecond)
 	fmt.Fprintf(tw, "search\tview counts, %d cases, p95\t%.2f ms\n", l.Cases, l.CountsP95Millis)
 	fmt.Fprintf(tw, "search\tsearch, %d cases and %d messages, p50/p95\t%.2f / %.2f ms (%d searches)\n",
 		l.Cases, l.Messages, l.SearchP50Millis, l.SearchP95Millis, l.SearchQueries)
