@@ -23,6 +23,15 @@ func setMergeFanout(t *testing.T, n int) {
 	t.Cleanup(func() { mergeFanout = old })
 }
 
+// foldingStore is a store whose committer folds the search log every
+// foldAt messages and merges segments two by two, with n cases.
+func foldingStore(t *testing.T, foldAt int64, n int) (*Store, []care.Case) {
+	setMergeFanout(t, 2)
+	s, _ := testStore(t)
+	s.compactAt.Store(foldAt)
+	return s, escalateN(t, s, 0, n)
+}
+
 // caseWords are the words a search may find case by, worked out the slow
 // way: those of every stored message of the case and of its customer.
 func caseWords(t *testing.T, s *Store) map[int64]map[string]bool {
@@ -120,12 +129,9 @@ func randomNote(rng *rand.Rand) string {
 // messages, segments merged two by two) and whatever was deleted, a
 // search finds exactly the cases whose words match.
 func TestSearchEqualsTruthAcrossFoldsAndMerges(t *testing.T) {
-	setMergeFanout(t, 2)
-	s, _ := testStore(t)
-	s.compactAt.Store(3)
+	s, cases := foldingStore(t, 3, 8)
 	ctx := context.Background()
 	sue := user(t, "sue")
-	cases := escalateN(t, s, 0, 8)
 	rng := rand.New(rand.NewPCG(7, 7))
 	for step := range 160 {
 		c := cases[rng.IntN(len(cases))]
@@ -206,12 +212,9 @@ func TestSearchSurvivesFailedFoldOrMerge(t *testing.T) {
 // (a fold every four messages) see each message once it is committed and
 // never one not yet written: run with -race.
 func TestSearchWhileFolding(t *testing.T) {
-	setMergeFanout(t, 2)
-	s, _ := testStore(t)
-	s.compactAt.Store(4)
+	s, cases := foldingStore(t, 4, 6)
 	ctx := context.Background()
 	sue := user(t, "sue")
-	cases := escalateN(t, s, 0, 6)
 	var mu sync.Mutex
 	committed, written := map[int64]map[string]bool{}, map[int64]map[string]bool{}
 	note := func(model map[int64]map[string]bool, id int64, text string) {
