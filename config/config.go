@@ -152,7 +152,11 @@ type Salesforce struct {
 	ClientID         string
 	ClientSecretFile string // use Config.ClientSecret()
 	RedirectURL      string // "" = public_url + CallbackPath; use Config.RedirectURL()
-	JWT              JWT
+	// OrgID pins the org (15 or 18 characters, 00D…): only its tokens
+	// connect and only its users sign in with Salesforce; "" = the org of
+	// the first default token connected.
+	OrgID string
+	JWT   JWT
 	// JWTAudience is the JWT bearer assertion's aud; "" = the salesforce
 	// package's default (login.salesforce.com, test.salesforce.com for a
 	// sandbox, or login_url when it is not a salesforce.com host).

@@ -185,6 +185,10 @@ func TestProblems(t *testing.T) {
 			`c.yaml:1:11: data_dir: must not be empty`}},
 		{"bad environment", "salesforce:\n  environment: prod\n", []string{
 			`c.yaml:2:16: salesforce.environment: must be one of production, sandbox, got "prod"`}},
+		{"org id too short", "salesforce:\n  org_id: 00Dxx0000001\n", []string{
+			`c.yaml:2:11: salesforce.org_id: must be a Salesforce org id: 15 or 18 letters and digits starting with 00D (Setup → Company Information → Salesforce.com Organization ID), got "00Dxx0000001"`}},
+		{"org id of a user", "salesforce:\n  org_id: 005xx0000001gPLAAY\n", []string{
+			`c.yaml:2:11: salesforce.org_id: must be a Salesforce org id: 15 or 18 letters and digits starting with 00D (Setup → Company Information → Salesforce.com Organization ID), got "005xx0000001gPLAAY"`}},
 		{"api version without minor", "salesforce:\n  api_version: \"62\"\n", []string{
 			`c.yaml:2:16: salesforce.api_version: must look like "62.0", got "62"`}},
 		{"api version with a v", "salesforce:\n  api_version: v62.0\n", []string{

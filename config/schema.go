@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/carebridge/carebridge/config/yamlsafe"
+	"github.com/carebridge/carebridge/internal/sfid"
 )
 
 // kind is the type of a scalar setting.
@@ -178,6 +179,7 @@ func newSchema() *schema {
 			str("salesforce.client_id", func(c *Config) *string { return &c.Salesforce.ClientID }, nil),
 			file("salesforce.client_secret_file", func(c *Config) *string { return &c.Salesforce.ClientSecretFile }, nil),
 			str("salesforce.redirect_url", func(c *Config) *string { return &c.Salesforce.RedirectURL }, checkURL(false)),
+			str("salesforce.org_id", func(c *Config) *string { return &c.Salesforce.OrgID }, checkOrgID),
 			str("salesforce.jwt.username", func(c *Config) *string { return &c.Salesforce.JWT.Username }, nil),
 			file("salesforce.jwt.private_key_file", func(c *Config) *string { return &c.Salesforce.JWT.PrivateKeyFile }, nil),
 			str("salesforce.jwt_audience", func(c *Config) *string { return &c.Salesforce.JWTAudience }, checkURL(false)),
@@ -345,6 +347,17 @@ func checkPubSubURL(v string) string {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return fmt.Sprintf("port must be a number from 1 to 65535, got %s", quote(port))
+	}
+	return ""
+}
+
+// checkOrgID accepts "" (no pin) or a Salesforce org id.
+func checkOrgID(v string) string {
+	if v == "" {
+		return ""
+	}
+	if err := sfid.CheckOrg(v); err != nil {
+		return fmt.Sprintf("%v, got %s", err, quote(v))
 	}
 	return ""
 }

@@ -96,6 +96,7 @@ func TestEverySettingHasAnEnvOverride(t *testing.T) {
 		"salesforce.background_budget":         {"0.25", 0.25},
 		"salesforce.embed_frame_ancestors":     {"'self' https://a.example", []string{"'self'", "https://a.example"}},
 		"salesforce.jwt_audience":              {"https://test.salesforce.com", "https://test.salesforce.com"},
+		"salesforce.org_id":                    {"00Dxx0000001gPLEAY", "00Dxx0000001gPLEAY"},
 		"salesforce.change_events":             {"off", "off"},
 		"salesforce.pubsub_url":                {"http://127.0.0.1:7011", "http://127.0.0.1:7011"},
 		"salesforce.poll_interval_with_events": {"2m", 2 * time.Minute},

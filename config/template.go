@@ -26,6 +26,7 @@ var keyDocs = map[string]string{
 	"salesforce.client_id":                 "the connected app's consumer key (its secret: env CAREBRIDGE_SALESFORCE_CLIENT_SECRET)",
 	"salesforce.client_secret_file":        "a file holding the consumer secret; the environment variable wins over it",
 	"salesforce.redirect_url":              "the connected app's callback; empty = public_url + /oauth/salesforce/callback",
+	"salesforce.org_id":                    "the org carebridge serves (Setup → Company Information → Salesforce.com Organization ID); empty = the org of the first default token connected, and no Sign in with Salesforce until then",
 	"salesforce.jwt":                       "optional: the default token by the JWT bearer flow (set both or neither)",
 	"salesforce.jwt.username":              "the Salesforce user the default token acts as",
 	"salesforce.jwt.private_key_file":      "PEM private key whose certificate the connected app holds",
