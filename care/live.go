@@ -24,8 +24,8 @@ func (c Customer) Summary() *CustomerSummary {
 	return &CustomerSummary{ID: c.ID, Name: c.Name(), Username: c.Username, Platform: c.Platform}
 }
 
-// ViewFilters are the filters a saved view keeps: those of CaseQuery and a
-// search.
+// ViewFilters are the filters a saved view keeps: those of CaseQuery, a
+// search and an SLA filter ("", SLAFilterBreached or SLAFilterDueSoon).
 type ViewFilters struct {
 	Status    Status   `json:"status"`
 	Priority  Priority `json:"priority"`
@@ -33,6 +33,7 @@ type ViewFilters struct {
 	Platform  string   `json:"platform"`
 	ProfileID string   `json:"profile_id"`
 	Q         string   `json:"q"`
+	SLA       string   `json:"sla"`
 }
 
 // SavedView is a user's own case view: filters and a sort over every case
@@ -70,7 +71,7 @@ func (v SavedView) Query(q CaseQuery) CaseQuery {
 	f := v.Filters
 	return CaseQuery{View: ViewAll, Sort: v.Sort, Limit: q.Limit, Cursor: q.Cursor,
 		Status: f.Status, Priority: f.Priority, Assignee: f.Assignee, Platform: f.Platform, ProfileID: f.ProfileID,
-		Q: strings.TrimSpace(f.Q + " " + q.Q)}
+		Q: strings.TrimSpace(f.Q + " " + q.Q), SLA: f.SLA}
 }
 
 // Visible reports whether actor may use v: its owner, or anyone when it is

@@ -81,6 +81,8 @@ func TestGuardLiveLimits(t *testing.T) {
 		{"view unknown priority", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Priority: "asap"}}), care.CodeInvalidArgument},
 		{"view unknown sort", createView(alice, care.SavedView{Name: "x", Sort: "random"}), care.CodeInvalidArgument},
 		{"agent's view of spam", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Status: care.StatusSpam}}), care.CodeForbidden},
+		{"view unknown sla", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{SLA: "late"}}), care.CodeInvalidArgument},
+		{"view sla in capitals", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{SLA: "BREACHED"}}), care.CodeInvalidArgument},
 		{"view platform too long", createView(alice, care.SavedView{Name: "x", Filters: care.ViewFilters{Platform: strings.Repeat("p", 300)}}), care.CodeTooLarge},
 		{"delete as integration", func(g care.Service) error { return g.DeleteView(ctx, community, "1") }, care.CodeForbidden},
 	} {
@@ -99,7 +101,7 @@ func TestGuardLiveLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := g.CreateView(ctx, alice, care.SavedView{Name: strings.Repeat("n", care.MaxViewNameChars), Owner: "bob",
-		Filters: care.ViewFilters{Status: care.StatusOpen, Assignee: "none", Q: "refund"}, Sort: "priority_desc"})
+		Filters: care.ViewFilters{Status: care.StatusOpen, Assignee: "none", Q: "refund", SLA: care.SLAFilterDueSoon}, Sort: "priority_desc"})
 	if err != nil || v.Owner != "alice" || reached != 2 {
 		t.Fatalf("CreateView: %+v %v (reached %d)", v, err, reached)
 	}

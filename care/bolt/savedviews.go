@@ -109,6 +109,7 @@ func (s *Store) SavedViews(ctx context.Context, actor care.User) ([]care.SavedVi
 			// A shared view may ask for what this caller may not see
 			// (spam, for an agent): it lists nothing for them.
 			if plan, err := care.PlanQuery(actor, v.Query(care.CaseQuery{})); err == nil {
+				s.fillSLA(&plan)
 				if vc.Count, vc.CountCapped, err = countPlan(tx, plan, v.Filters.Q, care.MaxSavedViewCount); err != nil {
 					return err
 				}

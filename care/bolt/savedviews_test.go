@@ -126,3 +126,46 @@ func TestCountPlanStopsAtItsBound(t *testing.T) {
 		return nil
 	})
 }
+
+// saveCountedViews saves shared views that need each case to count: sla=
+// alone and with a search or a filter, and a search alone.
+func saveCountedViews(t *testing.T, s *Store) {
+	t.Helper()
+	for _, f := range []care.ViewFilters{
+		{SLA: care.SLAFilterBreached}, {SLA: care.SLAFilterDueSoon},
+		{SLA: care.SLAFilterBreached, Q: "doe1"}, {SLA: care.SLAFilterDueSoon, Q: "hibiscus"},
+		{SLA: care.SLAFilterDueSoon, Assignee: "none"}, {SLA: care.SLAFilterBreached, Status: care.StatusOpen},
+		{Q: "doe2"},
+	} {
+		name := fmt.Sprintf("%+v", f)
+		if _, err := s.CreateView(context.Background(), user(t, "alice"), care.SavedView{Name: name, Filters: f, Shared: true}); err != nil {
+			t.Fatalf("save view %s: %v", name, err)
+		}
+	}
+}
+
+// checkSavedViewCounts compares each saved view's count with its listing
+// for every agent and supervisor, with the sets the sla= filter and the
+// search find loaded (few) and streamed (many); seen keeps each view's
+// largest count.
+func checkSavedViewCounts(t *testing.T, s *Store, seen map[string]int64) {
+	t.Helper()
+	defer func(n int) { loadBelow = n }(loadBelow)
+	for _, bound := range []int{1000, 3} {
+		loadBelow = bound
+		for _, id := range []string{"alice", "bob", "sue"} {
+			u := user(t, id)
+			views, err := s.SavedViews(context.Background(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range views {
+				got := len(listAll(t, s, u, care.CaseQuery{SavedView: v.ID}))
+				if v.Count != int64(got) || v.CountCapped {
+					t.Errorf("%s, loading up to %d: saved view %s counts %d (capped %v), lists %d", id, bound, v.Name, v.Count, v.CountCapped, got)
+				}
+				seen[v.Name] = max(seen[v.Name], int64(got))
+			}
+		}
+	}
+}

@@ -131,21 +131,24 @@ func foundSorted(tx *bbolt.Tx, plan care.Plan, found idSet) (source, error) {
 
 // countPlan counts the cases plan lists (with search q), up to limit:
 // from the counters when no filter needs each case, else by walking the
-// view's order (or the few found cases). capped says the count stopped
-// at limit.
+// view's order (or the few cases the search or the sla= filter found,
+// as Cases does). plan's sla= filter must be filled (Store.fillSLA).
+// capped says the count stopped at limit.
 func countPlan(tx *bbolt.Tx, plan care.Plan, q string, limit int) (int64, bool, error) {
 	if plan.Empty {
 		return 0, false, nil
 	}
 	search := newMatcher(tx, q)
-	if search == nil && countable(plan) {
+	perCase := !countable(plan) || plan.SLA.Kind != ""
+	if search == nil && !perCase {
 		n := countByCounters(tx, plan)
 		return min(n, int64(limit)), n > int64(limit), nil
 	}
 	var src source
 	var err error
+	few := search.few(tx, loadBelow)
 	checked := false // src yields only cases that pass the plan
-	if found := search.few(tx, loadBelow); found != nil {
+	if found := narrowSLA(tx, plan, few); found != nil {
 		src, err = foundSorted(tx, plan, found)
 		checked = true
 	} else {
@@ -160,18 +163,18 @@ func countPlan(tx *bbolt.Tx, plan care.Plan, q string, limit int) (int64, bool, 
 		if !ok {
 			return n, false, nil
 		}
-		if !checked {
-			if search != nil && !search.matches(tx, pos.ID) {
-				continue
+		// The few a search found match it; cases found otherwise are
+		// searched one by one.
+		if search != nil && few == nil && !search.matches(tx, pos.ID) {
+			continue
+		}
+		if !checked && perCase {
+			c, err := getCase(tx, pos.ID)
+			if err != nil {
+				return 0, false, err
 			}
-			if !countable(plan) {
-				c, err := getCase(tx, pos.ID)
-				if err != nil {
-					return 0, false, err
-				}
-				if !plan.Matches(c) {
-					continue
-				}
+			if !plan.Matches(c) {
+				continue
 			}
 		}
 		if n == int64(limit) {
