@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/internal/sfid"
 )
 
 // Grant is a token obtained through the OAuth web-server flow, to be
@@ -30,14 +31,16 @@ type Grant struct {
 // stands for (a supervisor connecting the default token becomes its
 // holder); the refresh token of the replaced entry is revoked, best effort.
 //
-// The first default token binds the pool to its org. A token of another
-// org, default or personal, is refused with ErrOrgMismatch. A token
+// The first default token binds the pool to its org, unless
+// Options.OrgID bound it from the start. A token of another org, default
+// or personal, is refused with ErrOrgMismatch. A token
 // Connect does not keep (another org, an unreadable identity, a refused
 // grant) is revoked at Salesforce at once: an org keeps only 5 approvals
 // per user and connected app and silently drops the oldest.
 //
 // A successful connect also drops the entries the secret key no longer
-// opens (SPEC §12 "Lost key") and clears a misconfigured state.
+// opens (SPEC §12 "Lost key") and those of another org than Options.OrgID
+// (revoked), and clears a misconfigured state.
 func (p *Pool) Connect(ctx context.Context, g Grant) (info Info, err error) {
 	loginURL := strings.TrimRight(g.LoginURL, "/")
 	if loginURL == "" {
@@ -97,15 +100,17 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (info Info, err error) {
 	p.log.Info("salesforce token connected", "token", key, "sf_user_id", rec.SFUserID, "org_id", rec.OrgID)
 	p.setMisconfigured("")
 	p.dropLostKeys(ctx)
+	p.dropOtherOrg(ctx)
 	if old != nil && old.RefreshToken != "" && old.RefreshToken != rec.RefreshToken {
 		p.revoke(ctx, key, old)
 	}
 	return rec.info(), nil
 }
 
-// bindOrg checks org against the bound org. The first default token binds
-// it (stored before the token is); a personal token connected before any
-// default token binds nothing, but the first default must be of its org.
+// bindOrg checks org against the bound org (Options.OrgID when set). The
+// first default token stores it (before the token is stored); a personal
+// token connected before any default token binds nothing, but without
+// Options.OrgID the first default must be of its org.
 func (p *Pool) bindOrg(ctx context.Context, kind Kind, org string) error {
 	release, err := p.acquire(ctx, orgStoreKey)
 	if err != nil {
@@ -113,21 +118,21 @@ func (p *Pool) bindOrg(ctx context.Context, kind Kind, org string) error {
 	}
 	defer release()
 	p.mu.Lock()
-	bound := p.orgID
+	bound, stored := p.orgIDLocked(), p.orgID
 	if bound == "" && kind == KindDefault {
 		// Personal tokens connected before any default token: the
 		// default must be of their org.
 		for _, rec := range p.entries {
-			if rec.OrgID != "" && rec.OrgID != org {
+			if rec.OrgID != "" && !sfid.Same(rec.OrgID, org) {
 				bound = rec.OrgID
 			}
 		}
 	}
 	p.mu.Unlock()
 	switch {
-	case bound != "" && org != bound:
+	case bound != "" && !sfid.Same(org, bound):
 		return fmt.Errorf("%w (token of org %q)", ErrOrgMismatch, org)
-	case kind != KindDefault || org == "" || p.OrgID() != "":
+	case kind != KindDefault || org == "" || stored != "":
 		return nil
 	}
 	if err := p.store.Put(ctx, orgStoreKey, []byte(org)); err != nil {
@@ -148,12 +153,91 @@ func orgOf(ui salesforce.UserInfo, tok salesforce.Token) string {
 	return tok.OrgID()
 }
 
-// OrgID is the Salesforce org the pool is bound to, "" before the first
-// default connect.
+// OrgID is the Salesforce org the pool is bound to: Options.OrgID when
+// set (in the 18-character form once a token of it connected), else the
+// org of the first default token connected, "" before it.
 func (p *Pool) OrgID() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.orgIDLocked()
+}
+
+func (p *Pool) orgIDLocked() string {
+	if p.pinnedOrg != "" && p.orgID == "" {
+		return p.pinnedOrg
+	}
 	return p.orgID
+}
+
+// checkPinnedOrg refuses an Options.OrgID that is not an org id.
+func checkPinnedOrg(org string) error {
+	if org == "" {
+		return nil
+	}
+	if err := sfid.CheckOrg(org); err != nil {
+		return fmt.Errorf("%w: OrgID %w", ErrInvalidArgument, err)
+	}
+	return nil
+}
+
+// setAsideOtherOrgLocked, at load, takes the stored entries of another org
+// than Options.OrgID out of use (an admin changed salesforce.org_id):
+// carebridge never sends Care data to an org the config does not name,
+// and never silently picks one of the two. They stay on disk, the bound
+// org reads Options.OrgID, and Status.Error says what to do, until a
+// connect of the configured org or Forget revokes and deletes them. The
+// caller holds p.mu.
+func (p *Pool) setAsideOtherOrgLocked() {
+	if p.pinnedOrg == "" {
+		return
+	}
+	other := ""
+	if p.orgID != "" && !sfid.Same(p.orgID, p.pinnedOrg) {
+		other, p.orgID = p.orgID, ""
+	}
+	for key, rec := range p.entries {
+		if rec.OrgID != "" && !sfid.Same(rec.OrgID, p.pinnedOrg) {
+			p.otherOrg[key] = rec
+			delete(p.entries, key)
+			p.m.set(rec, nil)
+			if other == "" {
+				other = rec.OrgID
+			}
+		}
+	}
+	if other == "" {
+		return
+	}
+	p.orgProblem = fmt.Sprintf("salesforce.org_id is %s, but the stored Salesforce connection is of org %s: "+
+		"its tokens are not used. Connect the default token of org %s (or Forget the connection), "+
+		"or set salesforce.org_id back", p.pinnedOrg, other, p.pinnedOrg)
+	p.log.Error("salesforce.org_id differs from the org of the stored Salesforce connection; its tokens are not used",
+		"org_id", p.pinnedOrg, "stored_org_id", other, "tokens", len(p.otherOrg))
+}
+
+// dropOtherOrg revokes (best effort) and deletes the entries set aside as
+// of another org than Options.OrgID, once a connect of that org or Forget
+// has made them useless.
+func (p *Pool) dropOtherOrg(ctx context.Context) {
+	p.mu.Lock()
+	other := p.otherOrg
+	p.otherOrg, p.orgProblem = map[string]*record{}, ""
+	p.mu.Unlock()
+	for key, rec := range other {
+		p.revoke(ctx, key, rec)
+		release, err := p.acquire(ctx, key)
+		if err != nil {
+			p.log.Warn("salesforce token of another org not deleted", "token", key, "error", err)
+			continue
+		}
+		if cur, _ := p.current(key); cur == nil { // not replaced by a token of the configured org
+			if err := p.store.Delete(ctx, key); err != nil {
+				p.log.Warn("salesforce token of another org not deleted", "token", key, "error", err)
+			}
+		}
+		release()
+		p.log.Info("salesforce token of another org dropped", "token", key, "org_id", rec.OrgID)
+	}
 }
 
 // dropLostKeys deletes the stored entries the key does not open, once a
@@ -247,6 +331,7 @@ func (p *Pool) Forget(ctx context.Context) error {
 		}
 	}
 	p.dropLostKeys(ctx)
+	p.dropOtherOrg(ctx)
 	release, err := p.acquire(ctx, orgStoreKey)
 	if err != nil {
 		return errors.Join(append(errs, err)...)

@@ -99,6 +99,11 @@ type Options struct {
 	Environment string
 	// JWT, when enabled, provides the default token (SPEC §2).
 	JWT JWTConfig
+	// OrgID (salesforce.org_id, 15 or 18 characters) binds the pool to
+	// that org from the start: tokens of another org are refused, and
+	// stored ones are set aside (see Connect). "" = the org of the first
+	// default token connected.
+	OrgID string
 
 	// HTTPClient carries the timeouts of the data clients the pool hands
 	// out (nil: the salesforce package's default with a 60 s timeout).
@@ -160,6 +165,11 @@ type Pool struct {
 	// orgID is the Salesforce org the daemon is bound to (SPEC §11 "One
 	// org"), stored under orgStoreKey; "" until the first default connect.
 	orgID string
+	// pinnedOrg is Options.OrgID; otherOrg holds the stored entries of
+	// another org, set aside at load, and orgProblem says so.
+	pinnedOrg  string
+	otherOrg   map[string]*record
+	orgProblem string
 	// lostKeys are stored entries that do not open with the key (SPEC §12
 	// "Lost key"): kept on disk untouched until a reconnect or Forget.
 	lostKeys map[string]bool
@@ -190,6 +200,9 @@ func Open(ctx context.Context, opts Options) (*Pool, error) {
 	if opts.LoginURL == "" {
 		return nil, fmt.Errorf("%w: LoginURL is required", ErrInvalidArgument)
 	}
+	if err := checkPinnedOrg(opts.OrgID); err != nil {
+		return nil, err
+	}
 	seal, err := newSealer(opts.Key)
 	if err != nil {
 		return nil, err
@@ -207,6 +220,7 @@ func Open(ctx context.Context, opts Options) (*Pool, error) {
 		entries: map[string]*record{}, dirty: map[string]bool{},
 		clients: map[string]*salesforce.Client{}, locks: map[string]chan struct{}{},
 		changed: make(chan struct{}), lostKeys: map[string]bool{},
+		pinnedOrg: opts.OrgID, otherOrg: map[string]*record{},
 	}
 	if p.backoff == nil {
 		p.backoff = defaultRenewBackoff
@@ -274,6 +288,7 @@ func (p *Pool) load(ctx context.Context) error {
 		p.entries[key] = rec
 		p.m.set(nil, rec)
 	}
+	p.setAsideOtherOrgLocked()
 	// A default token connected before the org was stored binds its org.
 	adopt := ""
 	if d := p.entries[defaultStoreKey]; p.orgID == "" && d != nil && d.OrgID != "" {

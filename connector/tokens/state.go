@@ -39,10 +39,11 @@ type Status struct {
 	InstanceURL string
 	Default     *Info  // nil when there is no default token
 	Users       []Info // personal tokens by user id
-	// OrgID is the bound Salesforce org, "" before the first default
-	// connect.
+	// OrgID is the bound Salesforce org (salesforce.org_id when set), ""
+	// before the first default connect.
 	OrgID string
-	// Error says why the state is misconfigured, or LostKeyError while
+	// Error says why the state is misconfigured, that the stored tokens
+	// are of another org than salesforce.org_id, or LostKeyError while
 	// stored tokens do not open with the key; "" otherwise. Safe to show.
 	Error string
 }
@@ -51,8 +52,10 @@ type Status struct {
 func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := Status{State: p.stateLocked(), Environment: p.environment, Users: []Info{}, OrgID: p.orgID}
+	st := Status{State: p.stateLocked(), Environment: p.environment, Users: []Info{}, OrgID: p.orgIDLocked()}
 	switch {
+	case p.orgProblem != "":
+		st.Error = p.orgProblem
 	case p.misconfigured != "":
 		st.Error = p.misconfigured
 	case len(p.lostKeys) > 0:

@@ -1,0 +1,128 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/carebridge/carebridge/connector/sfsim"
+)
+
+// pinOrg opens the pool with Options.OrgID (salesforce.org_id).
+func pinOrg(org string) func(*Options) { return func(o *Options) { o.OrgID = org } }
+
+// TestPinnedOrg: with salesforce.org_id set the pool is bound from the
+// start: tokens of another org are refused, a personal one before any
+// default too (without the pin it would bind nothing and be kept).
+func TestPinnedOrg(t *testing.T) {
+	e := newEnv(t, sfsim.Options{})
+	ctx := context.Background()
+	pinned := e.sim.OrgID()[:15] // as Setup → Company Information shows it
+	p := e.open(pinOrg(pinned))
+	if p.OrgID() != pinned || p.Status().OrgID != pinned {
+		t.Fatalf("bound org before any connect: %q", p.OrgID())
+	}
+	e.otherOrgUser("eve@other.test")
+	e.otherOrgUser("mal@other.test")
+	tests := []struct {
+		name, user, sfUser string
+		kind               Kind
+	}{
+		{"personal token of another org", "alice", "eve@other.test", KindUser},
+		{"default token of another org", "sue", "mal@other.test", KindDefault},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := p.Connect(ctx, Grant{Kind: tt.kind, UserID: tt.user, Token: e.authorize(tt.sfUser)})
+			if !errors.Is(err, ErrOrgMismatch) {
+				t.Fatalf("Connect: %v, want ErrOrgMismatch", err)
+			}
+			if n := e.liveRefreshTokens(tt.sfUser); n != 0 {
+				t.Fatalf("%d refresh tokens of the refused connect still live at the org", n)
+			}
+			if e.stored(storeKey(tt.kind, tt.user)) != nil || p.State() != NotConnected {
+				t.Fatalf("refused token kept: state %s", p.State())
+			}
+		})
+	}
+	if !bytes.Contains(e.logs.Bytes(), []byte("salesforce token of another org refused")) {
+		t.Error("the refusal is not logged")
+	}
+	e.connect(p, KindUser, "alice", "alice@acme.test")
+	e.connect(p, KindDefault, "sam", "sam@acme.test")
+	if p.OrgID() != e.sim.OrgID() {
+		t.Fatalf("bound org after the default of the configured org: %q", p.OrgID())
+	}
+	if p2 := e.open(pinOrg(pinned)); p2.Status().Error != "" || p2.State() != Connected {
+		t.Fatalf("after restart: %+v", p2.Status())
+	}
+}
+
+func TestPinnedOrgRefusesAnotherKindOfID(t *testing.T) {
+	e := newEnv(t, sfsim.Options{})
+	for _, bad := range []string{"005000000000001", e.sim.OrgID()[:14]} {
+		if _, err := e.openErr(pinOrg(bad)); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("Open with OrgID %q: %v", bad, err)
+		}
+	}
+}
+
+// TestPinnedOrgDiffersFromStored: an admin sets salesforce.org_id to
+// another org than the stored connection's. The daemon neither uses the
+// stored tokens (Care data would go to an org the config does not name)
+// nor forgets them silently: it says so in the log and the connection
+// status, until a connect of the configured org (or Forget) drops them.
+func TestPinnedOrgDiffersFromStored(t *testing.T) {
+	for _, resolve := range []string{"connect", "forget"} {
+		t.Run(resolve, func(t *testing.T) {
+			e, _ := openConnected(t, sfsim.Options{}, "default", "alice")
+			ctx := context.Background()
+			other := e.sim.OtherOrgID()
+			p := e.open(pinOrg(other))
+			st := p.Status()
+			if st.State != NotConnected || st.OrgID != other ||
+				!strings.Contains(st.Error, "salesforce.org_id is "+other) || !strings.Contains(st.Error, e.sim.OrgID()) {
+				t.Fatalf("status with a stored connection of another org: %+v", st)
+			}
+			if _, err := p.Background(ctx); !errors.Is(err, ErrNoHealthyToken) {
+				t.Fatalf("a token of the stored org was handed out: %v", err)
+			}
+			if !bytes.Contains(e.logs.Bytes(), []byte("salesforce.org_id differs from the org of the stored Salesforce connection")) {
+				t.Error("not said in the log")
+			}
+			// The stored org's default token may not come back either.
+			if _, err := p.Connect(ctx, Grant{Kind: KindDefault, UserID: "sam", Token: e.authorize("sam@acme.test")}); !errors.Is(err, ErrOrgMismatch) {
+				t.Fatalf("default of the stored org: %v", err)
+			}
+
+			switch resolve {
+			case "connect":
+				e.otherOrgUser("eve@other.test")
+				e.connect(p, KindDefault, "sue", "eve@other.test")
+				if p.OrgID() != other || p.State() != Connected {
+					t.Fatalf("after connecting the configured org: %s %s", p.OrgID(), p.State())
+				}
+			case "forget":
+				if err := p.Forget(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := p.Status(); st.Error != "" {
+				t.Fatalf("problem left after %s: %q", resolve, st.Error)
+			}
+			if e.stored("user/alice") != nil {
+				t.Error("the other org's personal token is still stored")
+			}
+			for _, u := range []string{"sam@acme.test", "alice@acme.test"} {
+				if n := e.liveRefreshTokens(u); n != 0 {
+					t.Errorf("%s: %d refresh tokens of the dropped connection still live", u, n)
+				}
+			}
+			if p2 := e.open(pinOrg(other)); p2.Status().Error != "" {
+				t.Fatalf("after restart: %q", p2.Status().Error)
+			}
+		})
+	}
+}
