@@ -1,7 +1,7 @@
 package mapping
 
 import (
-	"github.com/carebridge/carebridge/internal/metricreg"
+	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

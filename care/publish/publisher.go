@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/internal/delivery"
-	"github.com/carebridge/carebridge/internal/metricreg"
+	"github.com/carebridge/carebridge/care/delivery"
+	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

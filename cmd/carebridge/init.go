@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/config/atomicfile"
 	"github.com/carebridge/carebridge/connector/tokens"
-	"github.com/carebridge/carebridge/internal/atomicfile"
 	"github.com/carebridge/carebridge/mapping"
 )
 

@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/carebridge/carebridge/internal/metricreg"
+	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

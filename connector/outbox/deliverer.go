@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/carebridge/carebridge/care/delivery"
 	"github.com/carebridge/carebridge/connector"
 	"github.com/carebridge/carebridge/connector/salesforce"
-	"github.com/carebridge/carebridge/internal/delivery"
 	"github.com/carebridge/carebridge/mapping"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/carebridge/carebridge/internal/metricreg"
+	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

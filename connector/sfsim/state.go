@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/carebridge/carebridge/internal/atomicfile"
+	"github.com/carebridge/carebridge/config/atomicfile"
 )
 
 // A kept org (Options.StateFile): the org's records, users, connected app,

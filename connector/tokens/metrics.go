@@ -3,7 +3,7 @@ package tokens
 import (
 	"fmt"
 
-	"github.com/carebridge/carebridge/internal/metricreg"
+	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
