@@ -1,10 +1,12 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The counts of every view in one call equal what the views list.
@@ -141,6 +143,61 @@ func TestSavedViews(t *testing.T) {
 	}
 	if got := views("bob"); len(got) != 0 {
 		t.Fatalf("views after delete: %v", got)
+	}
+}
+
+// A saved view keeps sla=: it lists the breached (or due soon) cases as
+// the time passes, its count in GET /api/v1/views equals that listing, and
+// a filters.sla the query's sla= refuses is refused with the same words.
+func TestSavedViewsWithSLA(t *testing.T) {
+	e := newSLAEnv(t)
+	slow := e.escalate("sla-1", "amy", "brand")
+	fast := e.escalate("sla-2", "ben", "brand")
+	e.must(http.StatusOK, "PATCH", path("/api/v1/cases/%d", fast), "sue", map[string]any{"priority": "urgent"})
+	breached := e.must(http.StatusCreated, "POST", "/api/v1/views", "alice",
+		map[string]any{"name": "Breached", "filters": map[string]any{"sla": "breached"}})["id"].(string)
+	dueSoon := e.must(http.StatusCreated, "POST", "/api/v1/views", "alice",
+		map[string]any{"name": "Due soon", "filters": map[string]any{"sla": "due_soon", "q": "amy"}, "shared": true})["id"].(string)
+	views := func(user string) map[string]any {
+		out := map[string]any{}
+		for _, v := range e.must(http.StatusOK, "GET", "/api/v1/views", user, nil)["views"].([]any) {
+			m := v.(map[string]any)
+			out[m["id"].(string)] = m
+		}
+		return out
+	}
+	check := func(when string, want map[string][]int64) {
+		t.Helper()
+		got := views("alice")
+		for id, cases := range want {
+			v := got[id].(map[string]any)
+			listed := ids(e.must(http.StatusOK, "GET", "/api/v1/cases?view="+id, "alice", nil))
+			if !slices.Equal(listed, cases) {
+				t.Errorf("%s: view %s lists %v, want %v", when, v["name"], listed, cases)
+			}
+			if v["count"] != float64(len(cases)) || v["filters"].(map[string]any)["sla"] == "" {
+				t.Errorf("%s: view %v, want the count %d", when, v, len(cases))
+			}
+		}
+	}
+	check("at first", map[string][]int64{breached: nil, dueSoon: nil})
+	// 50 minutes on: ben's first response (10 minutes) is overdue but not
+	// yet recorded as breached, amy's is due within a quarter of its hour.
+	e.clock.Advance(50 * time.Minute)
+	e.escalate("sla-3", "amy-calm", "brand") // due in an hour: not soon
+	check("overdue", map[string][]int64{breached: nil, dueSoon: {slow}})
+	if _, err := e.store.BreachSLAs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check("breached", map[string][]int64{breached: {fast}, dueSoon: {slow}})
+	if got := views("bob"); len(got) != 1 || got[dueSoon].(map[string]any)["count"] != float64(1) {
+		t.Errorf("bob sees the shared view as %v", got)
+	}
+
+	query := e.do("GET", "/api/v1/cases?sla=late", "alice", nil)
+	saved := e.do("POST", "/api/v1/views", "alice", `{"name":"x","filters":{"sla":"late"}}`)
+	if saved.status != http.StatusBadRequest || saved.errCode() != "invalid_argument" || !equalJSON(saved.body, query.body) {
+		t.Errorf("filters.sla late: %d %s, want as sla=late: %s", saved.status, saved.raw, query.raw)
 	}
 }
 

@@ -18,12 +18,7 @@ import (
 // The case JSON carries its SLA; sla= and sort=sla_due_asc list through
 // the API; a bad value is 400; a breach is counted by policy and kind.
 func TestSLAThroughTheAPI(t *testing.T) {
-	e := &env{t: t, dir: t.TempDir(), clock: testworld.NewClock(), sla: care.SLAPolicies{
-		{Name: "urgent", Priorities: []care.Priority{care.PriorityUrgent}, FirstResponse: 10 * time.Minute, NextResponse: time.Hour, Resolution: 4 * time.Hour},
-		{Name: "standard", FirstResponse: time.Hour, NextResponse: 2 * time.Hour, Resolution: 24 * time.Hour},
-	}}
-	e.start()
-	t.Cleanup(e.stop)
+	e := newSLAEnv(t)
 	created := e.clock.Now().UTC()
 	slow := e.escalate("sla-1", "amy", "brand")
 	e.clock.Advance(time.Minute)
@@ -81,6 +76,20 @@ func TestSLAThroughTheAPI(t *testing.T) {
 			t.Errorf("%s: %d %s", q, r.status, r.raw)
 		}
 	}
+}
+
+// newSLAEnv is newEnv with two SLA policies: "urgent" (urgent cases: a
+// first response within 10 minutes) and "standard" (every other case:
+// within an hour).
+func newSLAEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), clock: testworld.NewClock(), sla: care.SLAPolicies{
+		{Name: "urgent", Priorities: []care.Priority{care.PriorityUrgent}, FirstResponse: 10 * time.Minute, NextResponse: time.Hour, Resolution: 4 * time.Hour},
+		{Name: "standard", FirstResponse: time.Hour, NextResponse: 2 * time.Hour, Resolution: 24 * time.Hour},
+	}}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
 }
 
 func equalJSON(a, b any) bool {
