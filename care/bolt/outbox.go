@@ -77,12 +77,7 @@ var (
 )
 
 func addOutboxCount(tx *bbolt.Tx, which []byte, d int64) error {
-	b := tx.Bucket(bucketOutboxCounts)
-	var n int64
-	if v := b.Get(which); v != nil {
-		n = int64(getU64(v))
-	}
-	return b.Put(which, i64(max(n+d, 0)))
+	return addCount(tx.Bucket(bucketOutboxCounts), which, d)
 }
 
 // OutboxSignal receives a value after commits that recorded or requeued

@@ -14,6 +14,8 @@ import (
 //	publish           entry id (global order) → publishEntry JSON (pending and failed)
 //	publish_pending   entry id → case id, next attempt (pending entries only)
 //	publish_messages  message seq → entry id
+//	publish_counts    "pending" | "failed" → count, kept in every transaction
+//	                  that moves an entry, so the gauges read two keys
 //
 // A sent entry leaves the outbox; the message keeps its delivery state
 // (care.Message.Delivery) and the platform id the publisher answered.
@@ -22,6 +24,7 @@ var (
 	bucketPublish         = []byte("publish")
 	bucketPublishPending  = []byte("publish_pending")
 	bucketPublishMessages = []byte("publish_messages")
+	bucketPublishCounts   = []byte("publish_counts")
 )
 
 // publishEntry is one reply in the publish outbox.
@@ -35,6 +38,35 @@ type publishEntry struct {
 	Attempts   int                `json:"attempts"` // since the last requeue: the backoff's step
 	NextAt     time.Time          `json:"next_attempt_at"`
 	CreatedAt  time.Time          `json:"created_at"`
+}
+
+// addPublishCount moves the count of entries in state which (countPending,
+// countFailed) by d.
+func addPublishCount(tx *bbolt.Tx, which []byte, d int64) error {
+	return addCount(tx.Bucket(bucketPublishCounts), which, d)
+}
+
+// movePublishCount counts an entry that left state from for state to.
+func movePublishCount(tx *bbolt.Tx, from, to []byte) error {
+	if err := addPublishCount(tx, from, -1); err != nil {
+		return err
+	}
+	return addPublishCount(tx, to, 1)
+}
+
+// migratePublishCounts counts the publish outbox once, for a store
+// written before publish_counts existed.
+func migratePublishCounts(tx *bbolt.Tx) error {
+	counts := tx.Bucket(bucketPublishCounts)
+	if counts.Get(countPending) != nil {
+		return nil
+	}
+	pending := int64(tx.Bucket(bucketPublishPending).Stats().KeyN)
+	failed := int64(tx.Bucket(bucketPublish).Stats().KeyN) - pending
+	if err := counts.Put(countPending, i64(pending)); err != nil {
+		return err
+	}
+	return counts.Put(countFailed, i64(max(failed, 0)))
 }
 
 // putPublishEntry stores e and keeps the pending index in step with it.
@@ -76,6 +108,9 @@ func (s *Store) enqueuePublish(tx *bbolt.Tx, m *care.Message, seq uint64, now ti
 		e.InReplyTo = prior[0].ExternalID
 	}
 	if err := putPublishEntry(tx, &e); err != nil {
+		return err
+	}
+	if err := addPublishCount(tx, countPending, 1); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketPublishMessages).Put(u64(seq), u64(id)); err != nil {
@@ -177,6 +212,9 @@ func (s *Store) PublishSent(ctx context.Context, id uint64, externalID string) e
 		if err := tx.Bucket(bucketPublishPending).Delete(u64(e.ID)); err != nil {
 			return err
 		}
+		if err := addPublishCount(tx, countPending, -1); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketPublishMessages).Delete(u64(e.MessageSeq))
 	})
 }
@@ -199,6 +237,9 @@ func (s *Store) PublishFail(ctx context.Context, id uint64, reason string) error
 		e.Attempts++
 		e.State = care.DeliveryFailed
 		d.State, d.Error = care.DeliveryFailed, clipDeliveryError(reason)
+		if err := movePublishCount(tx, countPending, countFailed); err != nil {
+			return err
+		}
 		return putPublishEntry(tx, e)
 	})
 }
@@ -294,6 +335,9 @@ func (s *Store) RetryDelivery(ctx context.Context, actor care.User, caseID int64
 		if err := putPublishEntry(tx, e); err != nil {
 			return err
 		}
+		if err := movePublishCount(tx, countFailed, countPending); err != nil {
+			return err
+		}
 		m.Delivery.State = care.DeliveryPending
 		if err := putJSON(tx.Bucket(bucketMessages), u64(seq), m); err != nil {
 			return err
@@ -309,11 +353,16 @@ func (s *Store) RetryDelivery(ctx context.Context, actor care.User, caseID int64
 }
 
 // PublishStats counts the replies waiting for the publisher and those it
-// refused.
+// refused: two keys read, however long the outbox (a scrape's gauges).
 func (s *Store) PublishStats(ctx context.Context) (pending, failed int64, err error) {
 	err = s.view(func(tx *bbolt.Tx) error {
-		pending = int64(tx.Bucket(bucketPublishPending).Stats().KeyN)
-		failed = int64(tx.Bucket(bucketPublish).Stats().KeyN) - pending
+		counts := tx.Bucket(bucketPublishCounts)
+		if v := counts.Get(countPending); v != nil {
+			pending = int64(getU64(v))
+		}
+		if v := counts.Get(countFailed); v != nil {
+			failed = int64(getU64(v))
+		}
 		return nil
 	})
 	return pending, failed, err

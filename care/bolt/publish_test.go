@@ -3,10 +3,12 @@ package bolt
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	bbolt "go.etcd.io/bbolt"
 )
 
 // publishStore is a store on t.TempDir() that records replies for the
@@ -114,4 +116,71 @@ func TestPublishOneReplyPerCaseInOrder(t *testing.T) {
 	if pending, failed, _ := s.PublishStats(ctx); pending != 1 || failed != 0 {
 		t.Errorf("stats = %d pending, %d failed; want 1, 0", pending, failed)
 	}
+}
+
+// The publish gauges read counters kept in the transactions that move a
+// reply (recorded, refused, retried by a person, sent), not a walk of the
+// outbox; a settle recorded twice moves nothing, and a store written
+// before the counters existed is counted once when it opens.
+func TestPublishStatsFollowTheOutbox(t *testing.T) {
+	s, clk, cases := publishStore(t, 2)
+	ctx := context.Background()
+	stats := func(when string, pending, failed int64) {
+		t.Helper()
+		p, f, err := s.PublishStats(ctx)
+		if err != nil || p != pending || f != failed {
+			t.Fatalf("%s: %d pending, %d failed (%v); want %d, %d", when, p, f, err, pending, failed)
+		}
+	}
+	a := s.mustReply(t, cases[0], "reply", "a")
+	s.mustReply(t, cases[1], "reply", "b")
+	s.mustReply(t, cases[1], "note", "not published")
+	stats("two replies and a note", 2, 0)
+	due, err := s.PublishDue(ctx, clk.t, 10, nil)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due %d, %v", len(due), err)
+	}
+	for range 2 {
+		if err := s.PublishFail(ctx, due[0].ID, "400 unknown profile"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats("a refused (recorded twice)", 1, 1)
+	if err := s.PublishRetry(ctx, due[1].ID, clk.t.Add(time.Minute), "503"); err != nil {
+		t.Fatal(err)
+	}
+	stats("b waiting for a retry", 1, 1)
+	alice, _ := benchUsers.User("alice")
+	if _, err := s.RetryDelivery(ctx, alice, cases[0], a.ID); err != nil {
+		t.Fatal(err)
+	}
+	stats("a retried by a person", 2, 0)
+	for range 2 {
+		if err := s.PublishSent(ctx, due[1].ID, "tw-b"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats("b sent (recorded twice)", 1, 0)
+	if err := s.PublishFail(ctx, due[0].ID, "400 again"); err != nil {
+		t.Fatal(err)
+	}
+	stats("a refused again", 0, 1)
+
+	s.mustReply(t, cases[1], "reply", "c")
+	stats("c recorded", 1, 1)
+
+	// As a store of an older release: no counters.
+	if err := s.update(ctx, func(tx *bbolt.Tx) error {
+		return tx.DeleteBucket(bucketPublishCounts)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(s.db.Path())
+	s.Close()
+	s, err = Open(dir, Options{Policy: care.Policy{Grace: time.Hour}, Users: benchUsers, Clock: clk, Publishing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	stats("reopened without counters", 1, 1)
 }

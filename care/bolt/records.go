@@ -189,12 +189,15 @@ func assignCaseID(tx *bbolt.Tx, c *care.Case) error {
 	return err
 }
 
-func addCount(b *bbolt.Bucket, st care.Status, d int64) error {
+// addCount moves the count under key in b by d, never below 0: the
+// cases by status, and each outbox's pending and failed entries.
+func addCount[K ~string | ~[]byte](b *bbolt.Bucket, key K, d int64) error {
+	k := []byte(key)
 	var n int64
-	if v := b.Get([]byte(st)); v != nil {
+	if v := b.Get(k); v != nil {
 		n = int64(getU64(v))
 	}
-	return b.Put([]byte(st), i64(max(n+d, 0)))
+	return b.Put(k, i64(max(n+d, 0)))
 }
 
 func pairKey(customerID int64, profile string) []byte {

@@ -77,7 +77,7 @@ var (
 		bucketCustomerCases, bucketCaseIndex, bucketStatusCounts, bucketMessages, bucketExternalIDs,
 		bucketCaseMessages, bucketMentions, bucketMentionLatest, bucketKV, bucketOutbox, bucketOutboxCounts, bucketSFCases, bucketOutboxPending, bucketCaseKeys,
 		bucketViewCounts, bucketCaseMentions, bucketSLADue, bucketSLABreached,
-		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages, bucketRouting}, searchBuckets...)
+		bucketSavedViews, bucketPublish, bucketPublishPending, bucketPublishMessages, bucketPublishCounts, bucketRouting}, searchBuckets...)
 )
 
 // ErrClosed is returned by writes after Close.
@@ -224,6 +224,9 @@ func (s *Store) init(tx *bbolt.Tx) error {
 		if err := rebuildPendingIndex(tx); err != nil {
 			return err
 		}
+	}
+	if err := migratePublishCounts(tx); err != nil {
+		return fmt.Errorf("count the publish outbox: %w", err)
 	}
 	meta := tx.Bucket(bucketMeta)
 	if err := migrateCaseKeys(tx, s.now()); err != nil {
