@@ -93,6 +93,9 @@ type pageData struct {
 	// to the framed page.
 	SalesforceSignIn string
 	Ticket           string
+	// SalesforceSignInOff says why the sign-in page shows "Sign in with
+	// Salesforce" disabled (it is on, but no org is known yet).
+	SalesforceSignInOff string
 }
 
 // render executes a page template into a buffer first, so a template error
@@ -100,6 +103,9 @@ type pageData struct {
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) {
 	if name == "login.html" {
 		d.SalesforceSignIn = c.salesforceSignInURL(r, d.Next, d.Embed)
+		if c.sf != nil && d.SalesforceSignIn == "" {
+			d.SalesforceSignInOff = notBoundMessage
+		}
 	}
 	var buf bytes.Buffer
 	if err := c.assets.pages.ExecuteTemplate(&buf, name, d); err != nil {

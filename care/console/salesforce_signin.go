@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/internal/sfid"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
@@ -35,8 +36,11 @@ type SalesforceSignIn struct {
 	// HTTPClient makes the discovery, keys and token calls; default one
 	// with a 15 s timeout.
 	HTTPClient *http.Client
-	// OrgID is the org carebridge is connected to, "" before the first
-	// default connect: a user of another org is refused.
+	// OrgID is the org carebridge is bound to (salesforce.org_id, else the
+	// org of the first default token connected; the token pool's OrgID):
+	// only its users sign in. While it is "" (or OrgID is nil) Sign in with
+	// Salesforce is refused: a user of any org could otherwise sign in as
+	// the Care user whose email they set.
 	OrgID func() string
 	// LinkedUser is the Care user who connected a personal token as the
 	// Salesforce user sfUserID (005…, 15 or 18 characters).
@@ -58,6 +62,11 @@ const (
 	signInScopes = "openid email profile"
 	maxHintBytes = 256
 )
+
+// notBoundMessage says why Sign in with Salesforce is refused before the
+// org is known.
+const notBoundMessage = "carebridge is not connected to a Salesforce org yet: a supervisor signs in with their Care token " +
+	"and connects the default token first, or the admin sets salesforce.org_id."
 
 // sfSignIn is the running Sign in with Salesforce.
 type sfSignIn struct {
@@ -103,6 +112,14 @@ func (s *sfSignIn) discover(ctx context.Context) (*oidc.Provider, oauth2.Config,
 		s.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
 	return s.provider, s.oauth, nil
+}
+
+// orgID is the org users must belong to, "" while it is not known.
+func (s *sfSignIn) orgID() string {
+	if s.cfg.OrgID == nil {
+		return ""
+	}
+	return s.cfg.OrgID()
 }
 
 // spend marks a ticket id used; false when it already was.
@@ -184,10 +201,11 @@ func (c *Console) registerSalesforceSignIn(mux interface {
 }
 
 // salesforceSignInURL is the sign-in link of the /login page: "" when
-// Sign in with Salesforce is off. It keeps next and a login_hint, and in
-// the Salesforce iframe asks for the popup flow.
+// Sign in with Salesforce is off or not yet possible (no org known). It
+// keeps next and a login_hint, and in the Salesforce iframe asks for the
+// popup flow.
 func (c *Console) salesforceSignInURL(r *http.Request, next string, embed bool) string {
-	if c.sf == nil {
+	if c.sf == nil || c.sf.orgID() == "" {
 		return ""
 	}
 	q := url.Values{}
@@ -223,6 +241,11 @@ func (c *Console) salesforceStart(w http.ResponseWriter, r *http.Request) {
 	popup := q.Get("popup") == "1"
 	c.headers(w, popup || isEmbedNext(next))
 	w.Header().Set("Cache-Control", "no-store")
+	if c.sf.orgID() == "" {
+		c.log.InfoContext(r.Context(), "salesforce sign-in refused", "reason", "no org")
+		c.signInError(w, r, http.StatusForbidden, next, popup, "Sign in with Salesforce is not available yet", notBoundMessage)
+		return
+	}
 	_, oc, err := c.sf.discover(r.Context())
 	if err != nil {
 		c.log.WarnContext(r.Context(), "salesforce sign-in", "step", "discovery", "err", err)
@@ -269,11 +292,6 @@ func (cl idClaims) orgAndUser() (org, user string) {
 		user = cl.UserID
 	}
 	return org, user
-}
-
-// sameID compares Salesforce ids in their 15- or 18-character forms.
-func sameID(a, b string) bool {
-	return len(a) >= 15 && len(b) >= 15 && a[:15] == b[:15]
 }
 
 // salesforceCallback is GET /login/salesforce/callback: it checks the
@@ -328,8 +346,11 @@ func (c *Console) salesforceCallback(w http.ResponseWriter, r *http.Request) {
 		if claims.Email != "" && reason == "no care user" {
 			msg = "Your Salesforce user (" + claims.Email + ") has no carebridge account. Ask your carebridge administrator to add you with this email (carebridge user add)."
 		}
-		if reason == "other org" {
+		switch reason {
+		case "other org":
 			msg = "Your Salesforce user belongs to another Salesforce org than the one carebridge is connected to."
+		case "no org":
+			msg = notBoundMessage
 		}
 		c.signInError(w, r, http.StatusForbidden, flow.Next, flow.Popup, "No access to carebridge", msg)
 		return
@@ -390,10 +411,11 @@ func (s *sfSignIn) exchange(ctx context.Context, p *oidc.Provider, oc oauth2.Con
 // the one agent or supervisor with its email. reason says why none.
 func (c *Console) salesforceUser(cl idClaims) (care.User, string) {
 	org, sfUser := cl.orgAndUser()
-	if c.sf.cfg.OrgID != nil {
-		if want := c.sf.cfg.OrgID(); want != "" && !sameID(want, org) {
-			return care.User{}, "other org"
-		}
+	switch want := c.sf.orgID(); {
+	case want == "":
+		return care.User{}, "no org"
+	case !sfid.Same(want, org):
+		return care.User{}, "other org"
 	}
 	if c.sf.cfg.LinkedUser != nil && sfUser != "" {
 		if id, ok := c.sf.cfg.LinkedUser(sfUser); ok {

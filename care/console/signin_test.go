@@ -27,7 +27,10 @@ type signInWorld struct {
 	con *Console
 }
 
-func newSignInWorld(t *testing.T, users ...care.User) *signInWorld {
+// newSignInWorld builds it for users (nil: testworld.Users) with more
+// world options: testworld.PinnedOrg() or testworld.Connected() bind the
+// org; without either Sign in with Salesforce is refused.
+func newSignInWorld(t *testing.T, users []care.User, more ...testworld.Option) *signInWorld {
 	t.Helper()
 	sw := &signInWorld{}
 	if users == nil {
@@ -48,7 +51,7 @@ func newSignInWorld(t *testing.T, users ...care.User) *signInWorld {
 			c.Register(api)
 			sw.con = c
 		})}
-	sw.World = testworld.New(t, opts...)
+	sw.World = testworld.New(t, append(opts, more...)...)
 	return sw
 }
 
@@ -95,7 +98,7 @@ func (sw *signInWorld) signIn(c *http.Client, sfUsername, next string) page {
 }
 
 func TestSalesforceSignInStartsPKCE(t *testing.T) {
-	sw := newSignInWorld(t)
+	sw := newSignInWorld(t, nil, testworld.PinnedOrg())
 	c := sw.browser()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	p := get(t, c, sw.URL+SignInPath+"?login_hint=alice%40example.com&next=%2Fcases%2F7")
@@ -131,7 +134,7 @@ func TestSalesforceSignInStartsPKCE(t *testing.T) {
 
 func TestSalesforceSignIn(t *testing.T) {
 	mallory := care.User{ID: "mallory", Name: "Mallory Agent", Email: "mallory@other.example", Role: care.RoleAgent}
-	sw := newSignInWorld(t, append(append([]care.User{}, testworld.Users...), mallory)...)
+	sw := newSignInWorld(t, append(append([]care.User{}, testworld.Users...), mallory), testworld.PinnedOrg())
 
 	t.Run("by email", func(t *testing.T) {
 		c := sw.browser()
@@ -221,7 +224,7 @@ var ticketAttr = regexp.MustCompile(`data-ticket="([^"]+)"`)
 // popup signs in and hands the frame a one-time ticket, which the frame
 // trades for its own embed session.
 func TestSalesforceSignInPopup(t *testing.T) {
-	sw := newSignInWorld(t)
+	sw := newSignInWorld(t, nil, testworld.Connected())
 	login := get(t, sw.browser(), sw.URL+"/login?next=%2Fembed%2Fcases%2F3&login_hint=alice%40example.com")
 	if !strings.Contains(login.body, `data-popup="1"`) || !strings.Contains(login.body, "popup=1") ||
 		!strings.Contains(login.body, "login_hint=alice%40example.com") || !strings.Contains(login.body, "signin.js") {
@@ -288,7 +291,7 @@ func TestSignInPageWithoutSalesforce(t *testing.T) {
 // TestEmbedByExternalKey opens the embedded case page by the case's
 // external key, what the Salesforce case page knows it by.
 func TestEmbedByExternalKey(t *testing.T) {
-	sw := newSignInWorld(t)
+	sw := newSignInWorld(t, nil, testworld.PinnedOrg())
 	out := sw.Must(http.StatusCreated, http.MethodPost, "/api/v1/cases", "community", map[string]any{"mode": "manual",
 		"message": map[string]any{"external_id": "m1", "platform": "twitter", "profile_id": "brand",
 			"customer":  map[string]any{"platform_user_id": "doe"},

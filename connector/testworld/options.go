@@ -23,6 +23,7 @@ type config struct {
 	mapping    []byte
 	pool       func(*tokens.Options)
 	connected  bool
+	pinOrg     bool
 	noServer   bool
 	api        func(*World, *httpapi.Options)
 	routes     []func(*World, *httpapi.Server)
@@ -66,6 +67,10 @@ func WithMapping(yaml []byte) Option {
 func WithPool(fn func(*tokens.Options)) Option {
 	return func(c *config) { c.salesforce, c.pool = true, fn }
 }
+
+// PinnedOrg opens the token pool bound to the simulated org from the
+// start, as salesforce.org_id does; it implies WithSalesforce.
+func PinnedOrg() Option { return func(c *config) { c.salesforce, c.pinOrg = true, true } }
 
 // Connected connects the default token (held by Holder, as the org's
 // DefaultUsername) through the OAuth flow; it implies WithSalesforce.

@@ -148,6 +148,9 @@ func (w *World) openPool(c config) {
 	w.OAuth = tokens.NewOAuthSet(cfg)
 	o := tokens.Options{Store: w.Store.KV(tokens.Namespace), Key: w.Key, OAuth: w.OAuth, LoginURL: w.Sim.LoginURL,
 		HTTPClient: w.HTTP, Client: salesforce.Options{Logger: w.Log}, Logger: w.Log}
+	if c.pinOrg {
+		o.OrgID = w.Sim.OrgID()
+	}
 	if c.pool != nil {
 		c.pool(&o)
 	}
