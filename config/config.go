@@ -308,6 +308,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("mapping_file", c.MappingFile),
 		slog.Int("users", len(c.Auth.Users)),
 		slog.String("salesforce_login_url", c.LoginURL()),
+		slog.String("salesforce_org_id", c.Salesforce.OrgID),
 		slog.String("salesforce_api_version", c.Salesforce.APIVersion),
 		slog.Bool("salesforce_jwt", c.Salesforce.JWT.Enabled()),
 	)

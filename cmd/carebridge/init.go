@@ -24,7 +24,8 @@ const (
 )
 
 // initCmd is `carebridge init [--dir DIR] [--public-url URL] [--login-url
-// URL] [--force]`: a commented config with every key, the sample mapping,
+// URL] [--salesforce-org-id ID] [--force]`: a commented config with every
+// key, the sample mapping,
 // the data directory with its token key, and a first supervisor whose token
 // is printed once.
 func initCmd(args []string, stdout, stderr io.Writer, environ []string) error {
@@ -32,6 +33,7 @@ func initCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 	dir := fs.String("dir", ".", "write into `DIR` (created when missing)")
 	publicURL := fs.String("public-url", "", "the `URL` people and Salesforce reach carebridge at (default "+config.Default().PublicURL+")")
 	loginURL := fs.String("login-url", "", "the Salesforce login `URL` (a My Domain, or a simulator); default: by salesforce.environment")
+	orgID := fs.String("salesforce-org-id", "", "the Salesforce org `ID` carebridge serves (salesforce.org_id: Setup → Company Information → Salesforce.com Organization ID); default: the org of the first default token connected")
 	force := fs.Bool("force", false, "overwrite an existing carebridge.yaml and mapping.yaml (an existing store and key are kept)")
 	id := fs.String("id", "admin", "the first supervisor's user `ID`")
 	name := fs.String("name", "Administrator", "the first supervisor's `NAME`")
@@ -51,6 +53,7 @@ func initCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 		c.PublicURL = *publicURL
 	}
 	c.Salesforce.LoginURL = *loginURL
+	c.Salesforce.OrgID = *orgID
 	c.Auth.Users = []config.User{{ID: *id, Name: *name, Email: *email, Role: config.RoleSupervisor,
 		TokenSHA256: hex.EncodeToString(sum[:])}}
 	text := config.Template(&c)
@@ -108,7 +111,8 @@ Next steps:
                            callback %[3]s)
   4. Put the connected app's consumer key in salesforce.client_id, its secret in
      CAREBRIDGE_SALESFORCE_CLIENT_SECRET, restart, and connect the default token on
-     Settings → Salesforce in the console
+     Settings → Salesforce in the console (signed in with the token above: Sign in
+     with Salesforce opens once the org is known, or set salesforce.org_id)
   5. Add people:           carebridge user add --config %[1]s --name "Alice Agent" --email alice@example.com --role agent
 `, cfgPath, cfg.PublicURL, cfg.RedirectURL())
 	return nil

@@ -24,7 +24,7 @@ func runEnv(t *testing.T, environ []string, args ...string) (int, string, string
 func TestInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "etc")
 	code, out, errs := runCmd(t, "", "init", "--dir", dir, "--public-url", "https://care.example.com", "--login-url", "https://acme.my.salesforce.com",
-		"--email", "admin@example.com")
+		"--salesforce-org-id", "00Dxx0000001gPL", "--email", "admin@example.com")
 	if code != 0 {
 		t.Fatalf("init: %d %s", code, errs)
 	}
@@ -47,6 +47,7 @@ func TestInit(t *testing.T) {
 	want := config.Default()
 	want.PublicURL = "https://care.example.com"
 	want.Salesforce.LoginURL = "https://acme.my.salesforce.com"
+	want.Salesforce.OrgID = "00Dxx0000001gPL"
 	want.DataDir = filepath.Join(dir, "carebridge-data")
 	want.MappingFile = filepath.Join(dir, "mapping.yaml")
 	want.Auth.Users = []config.User{{ID: "admin", Name: "Administrator", Email: "admin@example.com", Role: "supervisor", TokenSHA256: testworld.TokenSHA256(m[2])}}
@@ -87,6 +88,9 @@ func TestInit(t *testing.T) {
 	empty := t.TempDir()
 	if code, _, errs := runCmd(t, "", "init", "--dir", empty, "--public-url", "ftp://x"); code != 2 || !strings.Contains(errs, "public_url") {
 		t.Fatalf("bad --public-url: %d %s", code, errs)
+	}
+	if code, _, errs := runCmd(t, "", "init", "--dir", empty, "--salesforce-org-id", "005xx0000001gPL"); code != 2 || !strings.Contains(errs, "salesforce.org_id") {
+		t.Fatalf("bad --salesforce-org-id: %d %s", code, errs)
 	}
 	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
 		t.Fatalf("a refused init wrote %v", entries)

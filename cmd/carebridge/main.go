@@ -19,7 +19,7 @@ import (
 // commands are the subcommands with their arguments and a one-line
 // summary: the global usage and each command's --help are built from them.
 var commands = []struct{ name, args, summary string }{
-	{"init", "[--dir DIR] [--public-url URL] [--login-url URL] [--email EMAIL] [--force]", "write a first config, mapping, data directory and supervisor"},
+	{"init", "[--dir DIR] [--public-url URL] [--login-url URL] [--salesforce-org-id ID] [--email EMAIL] [--force]", "write a first config, mapping, data directory and supervisor"},
 	{"user add", "--config FILE --name NAME --email EMAIL --role ROLE [--id ID]", "add a user to the config file and print their token once"},
 	{"serve", "[--config FILE]", "run the daemon"},
 	{"demo", "[--listen ADDR] [--data-dir DIR] [--strict]", "run the daemon against a simulated Salesforce org"},

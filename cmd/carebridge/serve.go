@@ -282,6 +282,7 @@ func openPool(cfg *config.Config, key *tokens.Key, store *bolt.Store, reg promet
 	return tokens.Open(ctx, tokens.Options{
 		Store: store.KV(tokens.Namespace), Key: key, OAuth: oauth, LoginURL: cfg.LoginURL(),
 		Environment:       cfg.Salesforce.Environment,
+		OrgID:             cfg.Salesforce.OrgID,
 		JWT:               tokens.JWTConfig{Username: cfg.Salesforce.JWT.Username, PrivateKeyFile: cfg.Salesforce.JWT.PrivateKeyFile},
 		HTTPClient:        hc,
 		Client:            salesforce.Options{APIVersion: cfg.Salesforce.APIVersion, Metrics: budget.Observer(sfMetrics), Logger: logger},
