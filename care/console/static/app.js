@@ -10,7 +10,7 @@ import {
 import { CasePage } from './casepage.js';
 import { renderSettings } from './salesforce.js';
 import { connectLive } from './live.js';
-import { slaEl } from './sla.js';
+import { slaEl, SLA_FILTERS } from './sla.js';
 import { mountAvailability, refreshAvailability } from './routing.js';
 
 const bootMeta = document.querySelector('meta[name="carebridge-boot"]');
@@ -30,7 +30,7 @@ function customerName(c) {
 
 // ---- routing ----
 
-const FILTERS = ['status', 'priority', 'assignee', 'platform', 'profile_id'];
+const FILTERS = ['status', 'priority', 'assignee', 'platform', 'profile_id', 'sla'];
 
 function parseRoute() {
   const p = new URLSearchParams(window.location.search);
@@ -260,7 +260,7 @@ function saveViewForm(r) {
   },
   h('label', { for: 'sv-name' }, 'Name'), name,
   h('span', { class: 'check' }, shared, h('label', { for: 'sv-shared' }, 'Share with everyone')),
-  h('p', { class: 'hint' }, 'Keeps the filters, the search and the sort of this list.'),
+  h('p', { class: 'hint' }, 'Keeps the filters (SLA included), the search and the sort of this list.'),
   h('button', { type: 'submit', id: 'sv-save' }, 'Save view'), msg);
   return h('details', { class: 'filter-box' }, h('summary', {}, 'Save as view'), form);
 }
@@ -331,6 +331,8 @@ function filtersForm(r) {
   h('input', { id: 'f-platform', name: 'platform', value: f.platform || '', placeholder: 'e.g. twitter' }),
   h('label', { for: 'f-profile' }, 'Profile'),
   h('input', { id: 'f-profile', name: 'profile_id', value: f.profile_id || '' }),
+  h('label', { for: 'f-sla' }, 'SLA'),
+  select({ id: 'f-sla', name: 'sla' }, SLA_FILTERS, f.sla || ''),
   h('div', { class: 'row' },
     h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
     h('button', { type: 'button', onclick: () => navigate({ ...r, caseId: null, filters: {} }) }, 'Clear')));

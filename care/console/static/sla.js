@@ -14,6 +14,9 @@ function span(ms) {
   return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} d`;
 }
 
+/** The sla= filters of a list (SPEC §16), as a <select>'s options. */
+export const SLA_FILTERS = [['', 'Any SLA'], ['breached', 'Breached'], ['due_soon', 'Due soon']];
+
 /** What sla says at time now: { text, state } with state ok, soon, breached or paused. */
 export function slaStatus(sla, now) {
   const dues = Object.keys(KIND).filter((k) => sla[`${k}_due`]).map((k) => ({ kind: k, at: Date.parse(sla[`${k}_due`]) }));
