@@ -9,6 +9,7 @@ import (
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/publish"
 	"github.com/carebridge/carebridge/care/publish/publishtest"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/testworld"
 )
 
@@ -115,6 +116,26 @@ func (w *publishing) messages(caseID int64) map[string]map[string]any {
 		out[mm["text"].(string)] = mm
 	}
 	return out
+}
+
+// outbox is what the gauges carebridge_replies_pending and
+// carebridge_replies_failed read at a scrape of the world's registry.
+func (w *publishing) outbox() (pending, failed float64) {
+	w.T.Helper()
+	pending, okP := simtest.Metric(w.T, w.Registry, "carebridge_replies_pending", nil)
+	failed, okF := simtest.Metric(w.T, w.Registry, "carebridge_replies_failed", nil)
+	if !okP || !okF {
+		w.T.Fatal("carebridge_replies_pending or carebridge_replies_failed is not exported")
+	}
+	return pending, failed
+}
+
+// expectOutbox fails the test unless the gauges read pending and failed.
+func (w *publishing) expectOutbox(when string, pending, failed float64) {
+	w.T.Helper()
+	if p, f := w.outbox(); p != pending || f != failed {
+		w.T.Errorf("%s: replies pending %v, failed %v; want %v, %v", when, p, f, pending, failed)
+	}
 }
 
 // delivery is a message's delivery object (nil when it has none).

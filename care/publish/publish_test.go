@@ -124,6 +124,7 @@ func TestPublisherDownForAnHour(t *testing.T) {
 	if n := len(w.pub.Taken()); n != 0 {
 		t.Fatalf("a down publisher took %d replies", n)
 	}
+	w.expectOutbox("an hour down", 9, 0)
 	tries := len(w.pub.Deliveries())
 	if tries < 3*4 || tries > 3*40 {
 		t.Errorf("%d attempts in an hour for 3 cases: the backoff is off", tries)
@@ -138,6 +139,7 @@ func TestPublisherDownForAnHour(t *testing.T) {
 		w.flush()
 		w.Clock.Advance(time.Minute)
 	}
+	w.expectOutbox("recovered", 0, 0)
 	got := map[int64][]string{}
 	for _, b := range w.pub.Taken() {
 		got[b.CaseID] = append(got[b.CaseID], b.Message.Text)
@@ -182,6 +184,7 @@ func TestRefusedReplyFailsAndRetriesByHand(t *testing.T) {
 	if n := w.flush(); n != 0 {
 		t.Errorf("a failed reply was tried again by itself (%d attempts)", n)
 	}
+	w.expectOutbox("refused", 0, 1)
 
 	w.pub.Recover()
 	w.reply(c, "reply", "second")
@@ -206,6 +209,7 @@ func TestRefusedReplyFailsAndRetriesByHand(t *testing.T) {
 	if a := w.Do("POST", path, "alice", nil); a.Status != 409 {
 		t.Errorf("retry of a pending reply: %d, want 409", a.Status)
 	}
+	w.expectOutbox("retried by hand", 1, 0)
 	w.flush()
 	if d := delivery(w.messages(c)["first"]); d["state"] != "sent" || d["attempts"] != 2.0 {
 		t.Errorf("delivery after the retry = %v", d)

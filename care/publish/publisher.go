@@ -14,7 +14,6 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/delivery"
-	"github.com/carebridge/carebridge/care/metricreg"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,6 +30,9 @@ type Store interface {
 	PublishFail(ctx context.Context, id uint64, reason string) error
 	// PublishSignal receives a value when a reply was recorded or requeued.
 	PublishSignal() <-chan struct{}
+	// PublishStats counts the replies pending and failed, cheaply: it
+	// backs the gauges at every scrape (metrics.go).
+	PublishStats(ctx context.Context) (pending, failed int64, err error)
 }
 
 // Values of the result label of carebridge_replies_published_total.
@@ -55,8 +57,9 @@ type Options struct {
 	// Client sends the deliveries; nil: a client of its own with Timeout.
 	// Redirects are never followed.
 	Client *http.Client
-	// Registerer takes carebridge_replies_published_total; nil registers
-	// nothing.
+	// Registerer takes carebridge_replies_published_total and the
+	// gauges carebridge_replies_pending and carebridge_replies_failed
+	// (metrics.go); nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger // nil discards
 
@@ -98,7 +101,7 @@ type Publisher struct {
 	run delivery.Lifecycle
 }
 
-// New checks opts and builds a Publisher, registering its metric.
+// New checks opts and builds a Publisher, registering its metrics.
 func New(opts Options) (*Publisher, error) {
 	if opts.Store == nil {
 		return nil, errors.New("publish: Store is required")
@@ -135,14 +138,8 @@ func New(opts Options) (*Publisher, error) {
 	noRedirect := *p.client
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	p.client = &noRedirect
-	p.results = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "carebridge_replies_published_total",
-		Help: "Attempts to publish a reply, by result: sent, retry (the publisher was unreachable or busy), failed (refused).",
-	}, []string{"result"})
-	for _, r := range []string{ResultSent, ResultRetry, ResultFailed} {
-		p.results.WithLabelValues(r)
-	}
-	if err := metricreg.Register(opts.Registerer, "publish", p.results); err != nil {
+	var err error
+	if p.results, err = newMetrics(opts.Registerer, opts.Store); err != nil {
 		return nil, err
 	}
 	return p, nil
