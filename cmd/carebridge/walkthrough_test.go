@@ -20,7 +20,9 @@ import (
 
 // TestWalkthrough is "From demo to your org" end to end, with the simulated
 // org as the stand-in for a real one: `carebridge init` in an empty
-// directory, the edits a Salesforce admin makes (the connected app's
+// directory, bound to the org by its id as Setup → Company Information
+// shows it (15 characters; without it Sign in with Salesforce waits for
+// the default token), the edits a Salesforce admin makes (the connected app's
 // consumer key and secret, Sign in with Salesforce on, the org's host among
 // the frame ancestors), `serve` with the written files, Sign in with
 // Salesforce in Chromium, the default token connected through the console,
@@ -45,7 +47,7 @@ func TestWalkthrough(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "carebridge")
 	const adminEmail = "ada.admin@acme.example"
 	code, stdout, stderr := runCmd(t, "", "init", "--dir", dir, "--public-url", publicURL, "--login-url", sim.LoginURL,
-		"--email", adminEmail)
+		"--salesforce-org-id", sim.OrgID()[:15], "--email", adminEmail)
 	if code != 0 {
 		t.Fatalf("init: exit %d\n%s%s", code, stdout, stderr)
 	}
