@@ -187,6 +187,9 @@ func TestAlertRules(t *testing.T) {
 		{"mapping invalid", "carebridge_mapping_valid", "CarebridgeMappingInvalid"},
 		{"API budget used", "carebridge_salesforce_api_daily_used", "CarebridgeSalesforceAPIBudgetNearlySpent"},
 		{"API budget limit", "carebridge_salesforce_api_daily_limit", "CarebridgeSalesforceAPIBudgetNearlySpent"},
+		{"replies waiting", "carebridge_replies_pending", "CarebridgeRepliesStuck"},
+		{"no reply sent", "carebridge_replies_published_total", "CarebridgeRepliesStuck"},
+		{"replies refused", "carebridge_replies_failed", "CarebridgeRepliesStuck"},
 	}
 	for _, r := range required {
 		if !slices.Contains(usedBy[r.metric], r.alert) {

@@ -59,6 +59,8 @@ var specMetrics = map[string]metricSpec{
 	"carebridge_change_stream_up":             {gauge, nil},
 	// SPEC §16.
 	"carebridge_replies_published_total": {counter, map[string][]string{"result": {"sent", "retry", "failed"}}},
+	"carebridge_replies_pending":         {gauge, nil},
+	"carebridge_replies_failed":          {gauge, nil},
 }
 
 // targetLabels are added by the scrape (Prometheus, Prometheus Operator).
