@@ -15,7 +15,6 @@ import (
 // org, personal or default, is refused, revoked at once and not stored.
 func TestOneOrg(t *testing.T) {
 	e := newEnv(t, sfsim.Options{})
-	ctx := context.Background()
 	p := e.open(nil)
 	e.otherOrgUser("eve@other.test")
 	e.otherOrgUser("mal@other.test")
@@ -33,13 +32,7 @@ func TestOneOrg(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := p.Connect(ctx, Grant{Kind: tt.kind, UserID: tt.user, Token: e.authorize(tt.sfUser)})
-			if !errors.Is(err, ErrOrgMismatch) {
-				t.Fatalf("Connect: %v, want ErrOrgMismatch", err)
-			}
-			if n := e.liveRefreshTokens(tt.sfUser); n != 0 {
-				t.Fatalf("%d refresh tokens of the refused connect still live at the org", n)
-			}
+			e.connectRefused(t, p, tt.kind, tt.user, tt.sfUser)
 			if e.stored("user/alice") != nil {
 				t.Fatal("refused personal token stored")
 			}

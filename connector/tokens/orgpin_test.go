@@ -13,12 +13,28 @@ import (
 // pinOrg opens the pool with Options.OrgID (salesforce.org_id).
 func pinOrg(org string) func(*Options) { return func(o *Options) { o.OrgID = org } }
 
+// connectRefused connects the token of sfUser, a user of another org, for
+// user and checks that it is refused: ErrOrgMismatch, revoked at the org
+// at once, and (a personal token) not stored.
+func (e *env) connectRefused(t *testing.T, p *Pool, kind Kind, user, sfUser string) {
+	t.Helper()
+	_, err := p.Connect(context.Background(), Grant{Kind: kind, UserID: user, Token: e.authorize(sfUser)})
+	if !errors.Is(err, ErrOrgMismatch) {
+		t.Fatalf("Connect %s %s as %s: %v, want ErrOrgMismatch", kind, user, sfUser, err)
+	}
+	if n := e.liveRefreshTokens(sfUser); n != 0 {
+		t.Fatalf("%d refresh tokens of the refused connect still live at the org", n)
+	}
+	if kind == KindUser && e.stored(storeKey(kind, user)) != nil {
+		t.Fatal("refused personal token stored")
+	}
+}
+
 // TestPinnedOrg: with salesforce.org_id set the pool is bound from the
 // start: tokens of another org are refused, a personal one before any
 // default too (without the pin it would bind nothing and be kept).
 func TestPinnedOrg(t *testing.T) {
 	e := newEnv(t, sfsim.Options{})
-	ctx := context.Background()
 	pinned := e.sim.OrgID()[:15] // as Setup → Company Information shows it
 	p := e.open(pinOrg(pinned))
 	if p.OrgID() != pinned || p.Status().OrgID != pinned {
@@ -26,26 +42,10 @@ func TestPinnedOrg(t *testing.T) {
 	}
 	e.otherOrgUser("eve@other.test")
 	e.otherOrgUser("mal@other.test")
-	tests := []struct {
-		name, user, sfUser string
-		kind               Kind
-	}{
-		{"personal token of another org", "alice", "eve@other.test", KindUser},
-		{"default token of another org", "sue", "mal@other.test", KindDefault},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := p.Connect(ctx, Grant{Kind: tt.kind, UserID: tt.user, Token: e.authorize(tt.sfUser)})
-			if !errors.Is(err, ErrOrgMismatch) {
-				t.Fatalf("Connect: %v, want ErrOrgMismatch", err)
-			}
-			if n := e.liveRefreshTokens(tt.sfUser); n != 0 {
-				t.Fatalf("%d refresh tokens of the refused connect still live at the org", n)
-			}
-			if e.stored(storeKey(tt.kind, tt.user)) != nil || p.State() != NotConnected {
-				t.Fatalf("refused token kept: state %s", p.State())
-			}
-		})
+	e.connectRefused(t, p, KindUser, "alice", "eve@other.test")
+	e.connectRefused(t, p, KindDefault, "sue", "mal@other.test")
+	if e.stored(defaultStoreKey) != nil || p.State() != NotConnected {
+		t.Fatalf("refused token kept: state %s", p.State())
 	}
 	if !bytes.Contains(e.logs.Bytes(), []byte("salesforce token of another org refused")) {
 		t.Error("the refusal is not logged")
@@ -92,7 +92,8 @@ func TestPinnedOrgDiffersFromStored(t *testing.T) {
 			if !bytes.Contains(e.logs.Bytes(), []byte("salesforce.org_id differs from the org of the stored Salesforce connection")) {
 				t.Error("not said in the log")
 			}
-			// The stored org's default token may not come back either.
+			// The stored org's default token may not come back either (its
+			// stored token stays live at the org until dropped).
 			if _, err := p.Connect(ctx, Grant{Kind: KindDefault, UserID: "sam", Token: e.authorize("sam@acme.test")}); !errors.Is(err, ErrOrgMismatch) {
 				t.Fatalf("default of the stored org: %v", err)
 			}
