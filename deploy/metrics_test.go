@@ -57,6 +57,7 @@ var specMetrics = map[string]metricSpec{
 	"carebridge_change_events_received_total": {counter, nil},
 	"carebridge_change_event_lag_seconds":     {histogram, nil},
 	"carebridge_change_stream_up":             {gauge, nil},
+	"carebridge_change_event_gaps_total":      {counter, nil}, // beyond the SPEC: gap events seen (README)
 	// SPEC §16.
 	"carebridge_replies_published_total": {counter, map[string][]string{"result": {"sent", "retry", "failed"}}},
 	"carebridge_replies_pending":         {gauge, nil},

@@ -94,7 +94,8 @@ func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsub
 		return out, nil
 	}
 	if strings.HasPrefix(ch.changeType, gapPrefix) {
-		s.log.Info("changeevents: a gap event; a poll reads the changes", "change_type", ch.changeType)
+		s.log.Info("changeevents: a gap event; a poll reads the changes", "change_type", ch.changeType, "records", len(ch.recordIDs))
+		s.metrics.gapSeen()
 		out.catchUp = true
 		return out, nil
 	}

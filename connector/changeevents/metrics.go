@@ -12,12 +12,15 @@ import (
 //
 //	carebridge_change_events_received_total,
 //	carebridge_change_event_lag_seconds (commit to applied),
-//	carebridge_change_stream_up.
+//	carebridge_change_stream_up,
 //
-// Applied changes count in carebridge_status_sync_total through the
+// and carebridge_change_event_gaps_total: the gap events Salesforce sent
+// instead of a change's values, each read by a catch-up poll. Applied
+// changes count in carebridge_status_sync_total through the
 // poller's apply path. A nil *Metrics records nothing.
 type Metrics struct {
 	received prometheus.Counter
+	gaps     prometheus.Counter
 	lag      prometheus.Histogram
 	up       *streamGauge
 }
@@ -32,6 +35,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "carebridge_change_events_received_total",
 			Help: "Salesforce change events received over the Pub/Sub API.",
 		}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebridge_change_event_gaps_total",
+			Help: "Salesforce gap events (GAP_CREATE, GAP_UPDATE, GAP_DELETE, GAP_UNDELETE, GAP_OVERFLOW): " +
+				"changes sent without their values, each read by a catch-up poll.",
+		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "carebridge_change_event_lag_seconds",
 			Help:    "Time from a Salesforce change's commit to its change event being applied to Care.",
@@ -39,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		up: &streamGauge{},
 	}
-	if err := metricreg.Register(reg, "change event", m.received, m.lag, m.up); err != nil {
+	if err := metricreg.Register(reg, "change event", m.received, m.gaps, m.lag, m.up); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -48,6 +56,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) eventsReceived(n int) {
 	if m != nil && n > 0 {
 		m.received.Add(float64(n))
+	}
+}
+
+func (m *Metrics) gapSeen() {
+	if m != nil {
+		m.gaps.Inc()
 	}
 }
 

@@ -276,3 +276,46 @@ func TestUpWhenTheServerTakesTheSubscription(t *testing.T) {
 	e := newEnv(t, envOptions{sim: sfsim.Options{PubSubKeepalive: time.Hour}})
 	e.startUp()
 }
+
+// A change Salesforce could make no event of comes as a gap event
+// (GAP_UPDATE: the record's id, no values). The subscriber polls at once,
+// so the status reaches Care by that poll (the poller's own loop is not
+// running: no safety net), the log says a gap was seen, and the next
+// change travels by its event again, with no poll.
+func TestGapEventTriggersACatchUpPoll(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c1, sf1 := e.linkedCase(1)
+	c2, sf2 := e.linkedCase(2)
+	e.startUp()
+	queries := e.w.Sim.Stats().ByOperation["query"]
+
+	e.w.Sim.InjectChangeGaps(2)
+	e.sfSet(sf1, "Escalated")
+	e.sfSet(sf2, "Closed")
+	e.waitStatus(c1.ID, care.StatusOnHold)
+	e.waitStatus(c2.ID, care.StatusDone)
+	// Applied by the catch-up poll, which ends after the deleted-records
+	// check.
+	simtest.Eventually(t, 10*time.Second, "the catch-up poll done", func() bool { return !e.poller.LastPollAt().IsZero() })
+	if e.w.Sim.Stats().ByOperation["query"] == queries {
+		t.Fatal("the gaps' changes reached Care without a query")
+	}
+	if got := e.careCase(c1.ID); got.Salesforce.Status != "Escalated" {
+		t.Fatalf("recorded Salesforce status %q", got.Salesforce.Status)
+	}
+	if logs := e.w.Logs.String(); !strings.Contains(logs, `"change_type":"GAP_UPDATE"`) || !strings.Contains(logs, "gap event") {
+		t.Fatalf("no gap event in the log:\n%s", logs)
+	}
+	if got := e.metric("carebridge_change_event_gaps_total", nil); got != 2 {
+		t.Fatalf("carebridge_change_event_gaps_total = %v, want 2", got)
+	}
+	e.waitSyncs(2)
+
+	queries = e.w.Sim.Stats().ByOperation["query"]
+	e.sfSet(sf1, "Closed")
+	e.waitStatus(c1.ID, care.StatusDone)
+	if n := e.w.Sim.Stats().ByOperation["query"] - queries; n != 0 {
+		t.Fatalf("%d queries for a change after the gaps, want its event alone", n)
+	}
+	e.waitSyncs(3)
+}
