@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/carebridge/carebridge/config/sfid"
 	"github.com/carebridge/carebridge/config/yamlsafe"
-	"github.com/carebridge/carebridge/internal/sfid"
 )
 
 // kind is the type of a scalar setting.

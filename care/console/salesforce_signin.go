@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
-	"github.com/carebridge/carebridge/internal/sfid"
+	"github.com/carebridge/carebridge/config/sfid"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )

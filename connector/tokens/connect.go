@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebridge/carebridge/config/sfid"
 	"github.com/carebridge/carebridge/connector/salesforce"
-	"github.com/carebridge/carebridge/internal/sfid"
 )
 
 // Grant is a token obtained through the OAuth web-server flow, to be
