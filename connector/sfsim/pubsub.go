@@ -138,16 +138,28 @@ func (s *Server) DropChangeStreams(afterEvents int) {
 }
 
 // InjectChangeGaps makes the next n Case change events gap events
-// (GAP_CREATE, GAP_UPDATE, ...: the ids without the values), as Salesforce
-// publishes when it cannot compute a change; the subscriber must read the
-// records.
+// (GAP_CREATE, GAP_UPDATE, ...: the header with the record ids, no change
+// origin, no changed fields, no values), as Salesforce publishes when it
+// cannot compute a change; the subscriber must read the records.
 func (s *Server) InjectChangeGaps(n int) {
+	s.inject(func(in *injected) { in.gaps = max(n, 0) })
+}
+
+// InjectChangeOverflow makes the next n Case changes (n > 0) one
+// GAP_OVERFLOW event, as Salesforce publishes for the changes of a
+// transaction past its 100,000th: the entity and the empty record id
+// 000000000000000AAA, nothing else; the subscriber must read what changed.
+func (s *Server) InjectChangeOverflow(n int) {
+	s.inject(func(in *injected) { in.overflow, in.overflowed = max(n, 0), false })
+}
+
+func (s *Server) inject(set func(*injected)) {
 	if s.pubsub == nil {
 		return
 	}
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	s.pubsub.log.gaps = max(n, 0)
+	set(&s.pubsub.log.injected)
 }
 
 // ExpireChangeEvents forgets the change events committed before t, as

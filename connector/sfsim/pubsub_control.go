@@ -12,6 +12,8 @@ import (
 //     body: at once), as a connection lost mid-batch.
 //   - POST /__sim/pubsub/gaps {"count":N}: the next N Case change events
 //     are GAP_ events (ids, no values).
+//   - POST /__sim/pubsub/overflow {"count":N}: the next N Case changes are
+//     one GAP_OVERFLOW event (the empty record id, no values).
 //   - POST /__sim/pubsub/expire {"before":"2006-01-02T15:04:05Z"}: the
 //     change events committed before that time (no body: all of them) are
 //     past retention.
@@ -35,7 +37,7 @@ func (s *Server) servePubSubControl(w http.ResponseWriter, action string, b []by
 			}
 		}
 		s.DropChangeStreams(in.AfterEvents)
-	case "gaps":
+	case "gaps", "overflow":
 		var in struct {
 			Count int `json:"count"`
 		}
@@ -43,7 +45,11 @@ func (s *Server) servePubSubControl(w http.ResponseWriter, action string, b []by
 			ctlErr(http.StatusBadRequest, "want {\"count\":N} with N >= 0")
 			return
 		}
-		s.InjectChangeGaps(in.Count)
+		if action == "gaps" {
+			s.InjectChangeGaps(in.Count)
+		} else {
+			s.InjectChangeOverflow(in.Count)
+		}
 	case "expire":
 		var in struct {
 			Before *time.Time `json:"before"`

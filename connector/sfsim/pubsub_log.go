@@ -34,8 +34,8 @@ type changeLog struct {
 	now         func() time.Time
 	// wake is closed and replaced at every new event.
 	wake chan struct{}
-	// gaps is how many of the next events are GAP_ events (InjectChangeGaps).
-	gaps int
+	// injected are the gap and overflow events to publish instead.
+	injected injected
 }
 
 type eventField struct {
@@ -123,7 +123,9 @@ func (st *store) deleted(tx *txn, r *record)   { st.events.add(tx, pubsub.Change
 func (st *store) undeleted(tx *txn, r *record) { st.events.add(tx, pubsub.ChangeUndelete, r, nil) }
 
 // add publishes the change event of one Case write. An update that changed
-// none of the event's fields publishes nothing.
+// none of the event's fields publishes nothing. While gaps or an overflow
+// are injected, the write's event is a gap event, or folds into the
+// overflow event, instead (injected).
 func (l *changeLog) add(tx *txn, changeType string, r *record, old map[string]any) {
 	if l == nil || r.obj.Name != "Case" {
 		return
@@ -138,12 +140,6 @@ func (l *changeLog) add(tx *txn, changeType string, r *record, old map[string]an
 			SequenceNumber: 1, CommitTimestamp: at.UnixMilli(), CommitNumber: int64(l.next), CommitUser: user,
 		},
 		Fields: map[string]any{},
-	}
-	if l.gaps > 0 {
-		// A gap event says the record changed without the values.
-		l.gaps--
-		ev.Header.ChangeType = "GAP_" + changeType
-		changeType = ev.Header.ChangeType
 	}
 	switch changeType {
 	case pubsub.ChangeCreate, pubsub.ChangeUndelete:
@@ -173,10 +169,21 @@ func (l *changeLog) add(tx *txn, changeType string, r *record, old map[string]an
 		ev.Header.ChangedFields, _ = l.schema.Bitmap(changed)
 		ev.Header.NulledFields, _ = l.schema.Bitmap(nulled)
 	}
+	saved := l.injected
+	tx.onUndo(func() { l.injected = saved })
+	if !l.injected.replace(&ev) {
+		return // folded into the overflow event already published
+	}
+	l.append(tx, at, ev, r.id)
+}
+
+// append encodes ev and publishes it under the next replay id; a rollback
+// takes it back.
+func (l *changeLog) append(tx *txn, at time.Time, ev pubsub.Event, id string) {
 	payload, err := l.schema.Encode(ev)
 	if err != nil {
 		// A stored value the schema cannot carry is a simulator bug.
-		panic(fmt.Sprintf("sfsim: encode a change event of %s: %v", r.id, err))
+		panic(fmt.Sprintf("sfsim: encode a change event of %s: %v", id, err))
 	}
 	seq := l.next
 	l.next++
@@ -195,6 +202,50 @@ func (l *changeLog) add(tx *txn, changeType string, r *record, old map[string]an
 			l.next = seq
 		}
 	})
+}
+
+// emptyRecordID is the record id of an overflow event: the empty id.
+const emptyRecordID = "000000000000000AAA"
+
+// injected are the gap and overflow events a test asked for
+// (InjectChangeGaps, InjectChangeOverflow).
+type injected struct {
+	// gaps is how many of the next events are GAP_ events.
+	gaps int
+	// overflow is how many of the next changes fold into one GAP_OVERFLOW
+	// event; overflowed says it was published.
+	overflow   int
+	overflowed bool
+}
+
+// replace turns ev into what Salesforce sends instead, as injected, and
+// says whether to publish it. A gap event keeps the header (its change
+// type GAP_<type>, the record ids, the commit) without the change origin,
+// the changed, nulled and diff fields or any value. An overflow event
+// (the changes of a transaction past its 100,000th) is one GAP_OVERFLOW
+// event of the entity, with the empty record id and nothing else, for
+// every change it stands for.
+func (in *injected) replace(ev *pubsub.Event) bool {
+	switch {
+	case in.overflow > 0:
+		in.overflow--
+		first := !in.overflowed
+		in.overflowed = in.overflow > 0
+		if !first {
+			return false
+		}
+		*ev = pubsub.Event{Header: pubsub.Header{EntityName: ev.Header.EntityName, RecordIDs: []string{emptyRecordID},
+			ChangeType: pubsub.ChangeGapOverflow, TransactionKey: ev.Header.TransactionKey, SequenceNumber: 1,
+			CommitTimestamp: ev.Header.CommitTimestamp, CommitNumber: ev.Header.CommitNumber, CommitUser: ev.Header.CommitUser},
+			Fields: map[string]any{}}
+	case in.gaps > 0:
+		in.gaps--
+		h := ev.Header
+		h.ChangeType = "GAP_" + h.ChangeType
+		h.ChangeOrigin, h.ChangedFields, h.NulledFields, h.DiffFields = "", nil, nil, nil
+		*ev = pubsub.Event{Header: h, Fields: map[string]any{}}
+	}
+	return true
 }
 
 // trim forgets the events older than before and those over the count.

@@ -601,26 +601,50 @@ func TestPubSubCustomFieldsOfEveryType(t *testing.T) {
 	}
 }
 
-// Injected gaps publish GAP_ events: the record's id without its values.
+// Injected gaps publish GAP_ events as Salesforce does: the header with
+// the record id and the commit, no change origin, no changed fields, no
+// values; an update that changes nothing publishes nothing and leaves the
+// gap to the next change. An injected overflow folds the next changes into
+// one GAP_OVERFLOW event of the entity with the empty record id.
 func TestPubSubGapEvents(t *testing.T) {
 	_, srv, _, sub, id := pubsubOrg(t, 1)
-	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/gaps", `{"count":1}`); status != http.StatusNoContent {
-		t.Fatalf("gaps: %d %s", status, body)
-	}
-	for _, subject := range []string{"Gap", "Plain"} {
+	update := func(subject string) {
+		t.Helper()
 		if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": subject}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 3)
-	gap, plain := sub.decode(got[1]), sub.decode(got[2])
-	if gap.Header.ChangeType != pubsub.ChangeGapUpdate || gap.Header.RecordIDs[0] != id || len(gap.Fields) != 0 || len(gap.Header.ChangedFields) != 0 {
+	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/gaps", `{"count":1}`); status != http.StatusNoContent {
+		t.Fatalf("gaps: %d %s", status, body)
+	}
+	update("Flow") // its value already, at the same instant: no change, no event
+	update("Gap")
+	update("Plain")
+	if status, body := simCall(t, srv, http.MethodPost, "/__sim/pubsub/overflow", `{"count":3}`); status != http.StatusNoContent {
+		t.Fatalf("overflow: %d %s", status, body)
+	}
+	for _, subject := range []string{"Over 1", "Over 2", "Over 3", "After"} {
+		update(subject)
+	}
+	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 5)
+	gap, plain, overflow, after := sub.decode(got[1]), sub.decode(got[2]), sub.decode(got[3]), sub.decode(got[4])
+	if h := gap.Header; h.ChangeType != pubsub.ChangeGapUpdate || len(h.RecordIDs) != 1 || h.RecordIDs[0] != id || h.EntityName != "Case" ||
+		h.ChangeOrigin != "" || h.CommitTimestamp == 0 || len(gap.Fields) != 0 || len(h.ChangedFields) != 0 || len(h.NulledFields) != 0 {
 		t.Fatalf("gap event %+v", gap)
 	}
-	if plain.Header.ChangeType != pubsub.ChangeUpdate || plain.Fields["Subject"] != "Plain" {
+	if plain.Header.ChangeType != pubsub.ChangeUpdate || plain.Fields["Subject"] != "Plain" || plain.Header.ChangeOrigin == "" {
 		t.Fatalf("after the gap %+v", plain)
 	}
-	if status, _ := simCall(t, srv, http.MethodPost, "/__sim/pubsub/gaps", `{"count":-1}`); status != http.StatusBadRequest {
-		t.Fatalf("negative gaps: %d", status)
+	if h := overflow.Header; h.ChangeType != pubsub.ChangeGapOverflow || h.EntityName != "Case" ||
+		len(h.RecordIDs) != 1 || h.RecordIDs[0] != "000000000000000AAA" || len(overflow.Fields) != 0 || len(h.ChangedFields) != 0 {
+		t.Fatalf("overflow event %+v", overflow)
+	}
+	if after.Header.ChangeType != pubsub.ChangeUpdate || after.Fields["Subject"] != "After" {
+		t.Fatalf("after the overflow %+v", after)
+	}
+	for _, action := range []string{"gaps", "overflow"} {
+		if status, _ := simCall(t, srv, http.MethodPost, "/__sim/pubsub/"+action, `{"count":-1}`); status != http.StatusBadRequest {
+			t.Fatalf("negative %s: %d", action, status)
+		}
 	}
 }
