@@ -277,45 +277,59 @@ func TestUpWhenTheServerTakesTheSubscription(t *testing.T) {
 	e.startUp()
 }
 
-// A change Salesforce could make no event of comes as a gap event
-// (GAP_UPDATE: the record's id, no values). The subscriber polls at once,
-// so the status reaches Care by that poll (the poller's own loop is not
-// running: no safety net), the log says a gap was seen, and the next
-// change travels by its event again, with no poll.
+// Changes Salesforce could make no event of come as gap events
+// (GAP_UPDATE: the record's id, no values) or, past a transaction's
+// 100,000th change, as one GAP_OVERFLOW event (the empty record id). The
+// subscriber polls at once, so the statuses reach Care by that poll (the
+// poller's own loop is not running: no safety net), the log and the gaps
+// counter say a gap was seen, and the next change travels by its event
+// again, with no poll.
 func TestGapEventTriggersACatchUpPoll(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	c1, sf1 := e.linkedCase(1)
-	c2, sf2 := e.linkedCase(2)
-	e.startUp()
-	queries := e.w.Sim.Stats().ByOperation["query"]
+	for _, tc := range []struct {
+		name       string
+		inject     func(*sfsim.Server)
+		changeType string
+		gaps       float64
+	}{
+		{"gap events", func(s *sfsim.Server) { s.InjectChangeGaps(2) }, "GAP_UPDATE", 2},
+		{"overflow", func(s *sfsim.Server) { s.InjectChangeOverflow(2) }, "GAP_OVERFLOW", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envOptions{})
+			c1, sf1 := e.linkedCase(1)
+			c2, sf2 := e.linkedCase(2)
+			e.startUp()
+			queries := e.w.Sim.Stats().ByOperation["query"]
 
-	e.w.Sim.InjectChangeGaps(2)
-	e.sfSet(sf1, "Escalated")
-	e.sfSet(sf2, "Closed")
-	e.waitStatus(c1.ID, care.StatusOnHold)
-	e.waitStatus(c2.ID, care.StatusDone)
-	// Applied by the catch-up poll, which ends after the deleted-records
-	// check.
-	simtest.Eventually(t, 10*time.Second, "the catch-up poll done", func() bool { return !e.poller.LastPollAt().IsZero() })
-	if e.w.Sim.Stats().ByOperation["query"] == queries {
-		t.Fatal("the gaps' changes reached Care without a query")
-	}
-	if got := e.careCase(c1.ID); got.Salesforce.Status != "Escalated" {
-		t.Fatalf("recorded Salesforce status %q", got.Salesforce.Status)
-	}
-	if logs := e.w.Logs.String(); !strings.Contains(logs, `"change_type":"GAP_UPDATE"`) || !strings.Contains(logs, "gap event") {
-		t.Fatalf("no gap event in the log:\n%s", logs)
-	}
-	if got := e.metric("carebridge_change_event_gaps_total", nil); got != 2 {
-		t.Fatalf("carebridge_change_event_gaps_total = %v, want 2", got)
-	}
-	e.waitSyncs(2)
+			tc.inject(e.w.Sim)
+			e.sfSet(sf1, "Escalated")
+			e.sfSet(sf2, "Closed")
+			e.waitStatus(c1.ID, care.StatusOnHold)
+			e.waitStatus(c2.ID, care.StatusDone)
+			// Applied by the catch-up poll, which ends after the
+			// deleted-records check.
+			simtest.Eventually(t, 10*time.Second, "the catch-up poll done", func() bool { return !e.poller.LastPollAt().IsZero() })
+			if e.w.Sim.Stats().ByOperation["query"] == queries {
+				t.Fatal("the changes reached Care without a query")
+			}
+			if got := e.careCase(c1.ID); got.Salesforce.Status != "Escalated" {
+				t.Fatalf("recorded Salesforce status %q", got.Salesforce.Status)
+			}
+			if logs := e.w.Logs.String(); !strings.Contains(logs, `"change_type":"`+tc.changeType+`"`) || !strings.Contains(logs, "gap event") {
+				t.Fatalf("no %s event in the log", tc.changeType)
+			}
+			if got := e.metric("carebridge_change_event_gaps_total", nil); got != tc.gaps {
+				t.Fatalf("carebridge_change_event_gaps_total = %v, want %v", got, tc.gaps)
+			}
+			e.waitSyncs(2)
 
-	queries = e.w.Sim.Stats().ByOperation["query"]
-	e.sfSet(sf1, "Closed")
-	e.waitStatus(c1.ID, care.StatusDone)
-	if n := e.w.Sim.Stats().ByOperation["query"] - queries; n != 0 {
-		t.Fatalf("%d queries for a change after the gaps, want its event alone", n)
+			queries = e.w.Sim.Stats().ByOperation["query"]
+			e.sfSet(sf1, "Closed")
+			e.waitStatus(c1.ID, care.StatusDone)
+			if n := e.w.Sim.Stats().ByOperation["query"] - queries; n != 0 {
+				t.Fatalf("%d queries for a change after the gaps, want its event alone", n)
+			}
+			e.waitSyncs(3)
+		})
 	}
-	e.waitSyncs(3)
 }
