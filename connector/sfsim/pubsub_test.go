@@ -434,22 +434,35 @@ func TestPubSubRetentionBounds(t *testing.T) {
 	}
 }
 
-// A composite request rolled back by allOrNone publishes nothing.
+// A composite request rolled back by allOrNone publishes nothing, and
+// gives back an injected gap it took.
 func TestPubSubRollbackPublishesNothing(t *testing.T) {
 	_, srv, a, sub, id := pubsubOrg(t, 1)
-	r := a.call(http.MethodPost, "composite/sobjects", map[string]any{"allOrNone": true, "records": []any{
-		map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Subject": "Rolled back"},
-		map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Status": "NoSuchStatus"},
-	}})
-	if r.status != http.StatusOK || strings.Contains(string(r.body), `"success":true`) {
-		t.Fatalf("allOrNone: %d %s", r.status, r.body)
+	rollBack := func() {
+		t.Helper()
+		r := a.call(http.MethodPost, "composite/sobjects", map[string]any{"allOrNone": true, "records": []any{
+			map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Subject": "Rolled back"},
+			map[string]any{"attributes": map[string]any{"type": "Case"}, "id": id, "Status": "NoSuchStatus"},
+		}})
+		if r.status != http.StatusOK || strings.Contains(string(r.body), `"success":true`) {
+			t.Fatalf("allOrNone: %d %s", r.status, r.body)
+		}
 	}
+	rollBack()
 	if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Kept"}); err != nil {
 		t.Fatal(err)
 	}
-	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 2)
+	srv.InjectChangeGaps(1)
+	rollBack()
+	if err := srv.UpdateRecord("Case", id, map[string]any{"Subject": "Kept as a gap"}); err != nil {
+		t.Fatal(err)
+	}
+	got := sub.events(sub.open(pubsubapi.ReplayPreset_EARLIEST, nil, 10), 3)
 	if ev := sub.decode(got[1]); ev.Fields["Subject"] != "Kept" || replaySeq(got[1]) != 2 {
 		t.Fatalf("second event %d: %v", replaySeq(got[1]), ev.Fields)
+	}
+	if ev := sub.decode(got[2]); ev.Header.ChangeType != pubsub.ChangeGapUpdate || replaySeq(got[2]) != 3 {
+		t.Fatalf("third event %d: %+v", replaySeq(got[2]), ev.Header)
 	}
 }
 
