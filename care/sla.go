@@ -201,12 +201,20 @@ func (s *CaseSLA) Overdue(now time.Time) []SLAKind {
 // DueSoon reports whether a watched due time of s falls within a quarter
 // of its target under policy p from now (or has passed unrecorded).
 func (s *CaseSLA) DueSoon(p SLAPolicy, now time.Time) bool {
+	at, ok := s.DueSoonAt(p)
+	return ok && !now.Before(at)
+}
+
+// DueSoonAt is when s becomes due soon under policy p (sla=due_soon): a
+// quarter of its target before the earliest watched due time; ok is false
+// when no due time is watched.
+func (s *CaseSLA) DueSoonAt(p SLAPolicy) (at time.Time, ok bool) {
 	for _, d := range s.Watched() {
-		if !now.Before(d.At.Add(-p.Target(d.Kind) / 4)) {
-			return true
+		if t := d.At.Add(-p.Target(d.Kind) / 4); !ok || t.Before(at) {
+			at, ok = t, true
 		}
 	}
-	return false
+	return at, ok
 }
 
 func (s *CaseSLA) clone() *CaseSLA {

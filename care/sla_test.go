@@ -177,6 +177,10 @@ func TestSLABreachAndFilters(t *testing.T) {
 	if soon.Matches(&sc.c) || !sc.c.SLA.DueSoon(p, slaT0.Add(45*time.Minute)) {
 		t.Error("due_soon is not the last quarter of the target")
 	}
+	// The earliest of the watched due times' last quarters.
+	if at, ok := sc.c.SLA.DueSoonAt(p); !ok || !at.Equal(slaT0.Add(45*time.Minute)) {
+		t.Errorf("due soon at %v %v, want the first response's last quarter", at, ok)
+	}
 	over := sc.c.SLA.Overdue(slaT0.Add(time.Hour))
 	if len(over) != 1 || over[0] != SLAFirstResponse {
 		t.Fatalf("overdue at the hour: %v", over)
@@ -185,6 +189,10 @@ func TestSLABreachAndFilters(t *testing.T) {
 	sc.c.Breach(over)
 	if len(sc.c.SLA.Breached) != 1 || len(sc.c.SLA.Overdue(slaT0.Add(2*time.Hour))) != 0 {
 		t.Errorf("breached %v; overdue again %v", sc.c.SLA.Breached, sc.c.SLA.Overdue(slaT0.Add(2*time.Hour)))
+	}
+	// A breached due time is no longer watched: the resolution's is next.
+	if at, ok := sc.c.SLA.DueSoonAt(p); !ok || !at.Equal(slaT0.Add(18*time.Hour)) {
+		t.Errorf("due soon at %v %v after the breach, want the resolution's last quarter", at, ok)
 	}
 	if !(SLAFilter{Kind: SLAFilterBreached}).Matches(&sc.c) || (SLAFilter{Kind: SLAFilterBreached}).Matches(&Case{}) {
 		t.Error("sla=breached")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/httpapi"
 	"github.com/carebridge/carebridge/care/live"
@@ -21,14 +22,16 @@ func newLiveEnv(t *testing.T, store ...func(*bolt.Options)) *env {
 	t.Helper()
 	e := &env{t: t, clock: testworld.NewClock(), users: newDirectory(testUsers)}
 	b := live.New(live.Options{Clock: e.clock})
+	var policy care.Policy // the store's, for the API too (as serve.go does)
 	w := testworld.New(t, testworld.WithClock(e.clock), testworld.WithDirectory(e.users),
 		testworld.WithStore(func(o *bolt.Options) {
 			o.OnCommit = b.Publish
 			for _, fn := range store {
 				fn(o)
 			}
+			policy = o.Policy
 		}),
-		testworld.WithAPI(func(_ *testworld.World, o *httpapi.Options) { o.Events = b }),
+		testworld.WithAPI(func(_ *testworld.World, o *httpapi.Options) { o.Events, o.Policy = b, policy }),
 		testworld.WithRoutes(func(w *testworld.World, api *httpapi.Server) {
 			e.dir, e.store, e.api = w.Dir, w.Store, api
 			e.con = e.newConsole(envOpts{})

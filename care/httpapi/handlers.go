@@ -32,7 +32,7 @@ type CaseJSON struct {
 	CommunityState        string                `json:"community_state"`
 	LockedForReply        bool                  `json:"locked_for_reply"`
 	Salesforce            SalesforceJSON        `json:"salesforce"`
-	SLA                   *care.CaseSLA         `json:"sla,omitempty"` // SPEC §16; omitted when no policy applies
+	SLA                   *SLAJSON              `json:"sla,omitempty"` // SPEC §16; omitted when no policy applies
 }
 
 // SalesforceJSON is the salesforce block of a case.
@@ -74,7 +74,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 		Assignee: optString(c.Assignee), ProfileID: c.ProfileID, Platform: c.Platform,
 		CustomerID: c.CustomerID, Customer: c.Customer, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
-		CommunityState: string(state), LockedForReply: care.LockedForReply(&c), SLA: c.SLA,
+		CommunityState: string(state), LockedForReply: care.LockedForReply(&c), SLA: slaView(p.SLA, c.SLA),
 		Salesforce: SalesforceJSON{
 			CaseID: optString(c.Salesforce.CaseID), CaseNumber: optString(c.Salesforce.CaseNumber),
 			Status: optString(c.Salesforce.Status), LeadID: optString(c.Salesforce.LeadID),
@@ -82,6 +82,27 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 			DeletedAt: c.Salesforce.DeletedAt,
 		},
 	}
+}
+
+// SLAJSON is a case's SLA as the API shows it: the stored due times and
+// breaches, and when the case counts as due soon (sla=due_soon), so that
+// a client colours it by the filter's own rule.
+type SLAJSON struct {
+	*care.CaseSLA
+	DueSoonAt *time.Time `json:"due_soon_at,omitempty"` // none while paused or nothing is watched
+}
+
+func slaView(ps care.SLAPolicies, s *care.CaseSLA) *SLAJSON {
+	if s == nil {
+		return nil
+	}
+	out := &SLAJSON{CaseSLA: s}
+	if p, ok := ps.ByName(s.Policy); ok {
+		if at, ok := s.DueSoonAt(p); ok {
+			out.DueSoonAt = optTime(at)
+		}
+	}
+	return out
 }
 
 func (s *Server) caseView(c care.Case) CaseJSON { return CaseView(s.policy, c, s.now()) }

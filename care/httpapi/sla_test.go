@@ -29,7 +29,9 @@ func TestSLAThroughTheAPI(t *testing.T) {
 
 	got := e.must(http.StatusOK, "GET", path("/api/v1/cases/%d", slow), "sue", nil)["sla"].(map[string]any)
 	want := map[string]any{"policy": "standard", "first_response_due": created.Add(time.Hour).Format(time.RFC3339),
-		"next_response_due": nil, "resolution_due": created.Add(24 * time.Hour).Format(time.RFC3339), "breached": []any{}}
+		"next_response_due": nil, "resolution_due": created.Add(24 * time.Hour).Format(time.RFC3339), "breached": []any{},
+		// sla=due_soon's rule: the last quarter of the first response's hour.
+		"due_soon_at": created.Add(45 * time.Minute).Format(time.RFC3339)}
 	for k, v := range want {
 		if !equalJSON(got[k], v) {
 			t.Errorf("sla.%s = %v, want %v", k, got[k], v)
@@ -55,6 +57,17 @@ func TestSLAThroughTheAPI(t *testing.T) {
 	got = e.must(http.StatusOK, "GET", path("/api/v1/cases/%d", fast), "sue", nil)["sla"].(map[string]any)
 	if !equalJSON(got["breached"], []any{"first_response"}) {
 		t.Errorf("breached = %v", got["breached"])
+	}
+	// The breached first response is no longer watched: the resolution's
+	// last hour (a quarter of 4) is when it is due soon next.
+	if want := created.Add(time.Minute + 3*time.Hour).Format(time.RFC3339); !equalJSON(got["due_soon_at"], want) {
+		t.Errorf("due_soon_at = %v after the breach, want %s", got["due_soon_at"], want)
+	}
+	paused := e.must(http.StatusOK, "GET", path("/api/v1/cases/%d", quiet), "sue", nil)["sla"].(map[string]any)
+	if _, ok := paused["due_soon_at"]; !ok && paused["paused_at"] == nil {
+		t.Errorf("the on-hold case's SLA is not paused: %v", paused)
+	} else if ok {
+		t.Errorf("a paused SLA has due_soon_at %v", paused["due_soon_at"])
 	}
 
 	for q, want := range map[string][]int64{

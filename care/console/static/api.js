@@ -27,16 +27,32 @@ async function errorOf(res) {
   return new ApiError(res.status, e.code, e.message, e.details, e);
 }
 
+// The server's clock less this computer's, from the Date of the last
+// answer: times left on a case count by the server's clock, so a wrong
+// clock on the agent's computer does not colour them wrong.
+let serverOffset = 0;
+
+/** Now by the server's clock (milliseconds since the epoch). */
+export function serverNow() {
+  return Date.now() + serverOffset;
+}
+
 /** fetch with the session cookie and, when changing state, the CSRF token. */
 async function send(method, path, headers, body) {
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrfToken;
   if (body !== undefined) init.body = body;
+  let res;
   try {
-    return await fetch(path, init);
+    res = await fetch(path, init);
   } catch (e) {
     throw new ApiError(0, 'network', 'network error');
   }
+  const date = Date.parse(res.headers.get('Date') || '');
+  // The Date header has whole seconds: a smaller difference is noise.
+  if (!Number.isNaN(date) && Math.abs(date - Date.now()) > 2000) serverOffset = date - Date.now();
+  else if (!Number.isNaN(date)) serverOffset = 0;
+  return res;
 }
 
 /**

@@ -4,6 +4,7 @@
 // arrive by the live feed (case.sla_breached).
 
 import { h } from './dom.js';
+import { serverNow } from './api.js';
 
 const KIND = { first_response: 'first response', next_response: 'next response', resolution: 'resolution' };
 
@@ -17,7 +18,11 @@ function span(ms) {
 /** The sla= filters of a list (SPEC §16), as a <select>'s options. */
 export const SLA_FILTERS = [['', 'Any SLA'], ['breached', 'Breached'], ['due_soon', 'Due soon']];
 
-/** What sla says at time now: { text, state } with state ok, soon, breached or paused. */
+/**
+ * What sla says at time now: { text, state } with state ok, soon, breached
+ * or paused. Due soon is the server's rule (sla.due_soon_at, the sla=due_soon
+ * filter's): a quarter of the target before the due time.
+ */
 export function slaStatus(sla, now) {
   const dues = Object.keys(KIND).filter((k) => sla[`${k}_due`]).map((k) => ({ kind: k, at: Date.parse(sla[`${k}_due`]) }));
   const breached = (sla.breached || []).length > 0;
@@ -27,13 +32,14 @@ export function slaStatus(sla, now) {
   const next = dues[0];
   const left = next.at - now;
   if (left <= 0) return { text: `${KIND[next.kind]} breached ${span(left)} ago`, state: 'breached' };
-  return { text: `${span(left)} left (${KIND[next.kind]})`, state: breached ? 'breached' : left < 15 * 60000 ? 'soon' : 'ok' };
+  const soon = sla.due_soon_at && now >= Date.parse(sla.due_soon_at);
+  return { text: `${span(left)} left (${KIND[next.kind]})`, state: breached ? 'breached' : soon ? 'soon' : 'ok' };
 }
 
 function paint(el) {
   let sla;
   try { sla = JSON.parse(el.dataset.sla); } catch (e) { return; }
-  const st = slaStatus(sla, Date.now());
+  const st = slaStatus(sla, serverNow());
   el.textContent = st.text;
   el.className = `sla sla-${st.state}`;
 }
