@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -114,21 +115,9 @@ func equalJSON(a, b any) bool {
 // breachCount reads carebridge_sla_breaches_total{policy,kind} from reg.
 func breachCount(t *testing.T, reg *prometheus.Registry, policy, kind string) float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := simtest.Metric(t, reg, "carebridge_sla_breaches_total", map[string]string{"policy": policy, "kind": kind})
+	if !ok {
+		t.Fatalf("no carebridge_sla_breaches_total{policy=%q,kind=%q}", policy, kind)
 	}
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if f.GetName() == "carebridge_sla_breaches_total" && labels["policy"] == policy && labels["kind"] == kind {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no carebridge_sla_breaches_total{policy=%q,kind=%q}", policy, kind)
-	return 0
+	return v
 }

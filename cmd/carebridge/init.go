@@ -78,10 +78,10 @@ func initCmd(args []string, stdout, stderr io.Writer, environ []string) error {
 		return err
 	}
 	// The config holds token hashes: only its owner reads it.
-	if err := writeFileAtomic(cfgPath, text, 0o600); err != nil {
+	if err := atomicfile.Write(cfgPath, text, 0o600); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(mappingPath, mapping.Sample(), 0o644); err != nil {
+	if err := atomicfile.Write(mappingPath, mapping.Sample(), 0o644); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -138,10 +138,4 @@ func refuseUsedDataDir(cfg *config.Config, force bool) error {
 		return fmt.Errorf("%s exists and is not empty: not touching it (--force writes the config and mapping and keeps it as it is)", cfg.DataDir)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory, so a reader sees the old file or the new one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return atomicfile.Write(path, data, perm)
 }

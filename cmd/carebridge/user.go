@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/config/atomicfile"
 	"github.com/carebridge/carebridge/config/yamlsafe"
 )
 
@@ -82,7 +83,7 @@ func userAddCmd(args []string, stdout, stderr io.Writer) error {
 	if fi, err := os.Stat(*cfgPath); err == nil {
 		perm = fi.Mode().Perm()
 	}
-	if err := writeFileAtomic(*cfgPath, out, perm); err != nil {
+	if err := atomicfile.Write(*cfgPath, out, perm); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Added %s to %s (restart the daemon to let them in).\n", u.ID, *cfgPath)
