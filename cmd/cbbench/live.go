@@ -58,6 +58,11 @@ func (t liveText) next() string {
 	return sb.String()
 }
 
+// caseFirstName is the first name of the customer of case i, a word of
+// the texts; every message of the customer carries it (no message
+// renames its customer).
+func caseFirstName(i int) string { return liveWords[i%len(liveWords)] }
+
 // liveStore fills st with cases cases (a third assigned to alice) and
 // times the ingest of messages messages into them (per second).
 func liveStore(ctx context.Context, st *bolt.Store, cases, messages, workers int) (float64, error) {
@@ -67,7 +72,7 @@ func liveStore(ctx context.Context, st *bolt.Store, cases, messages, workers int
 	alice := care.Optional[string]{Set: true, Value: "alice"}
 	if err := runConcurrently(cases, workers, func(i int) error {
 		m := incoming(fmt.Sprintf("live-case-%d", i), i, now)
-		m.Customer.FirstName, m.Customer.LastName = liveWords[i%len(liveWords)], fmt.Sprint("Doe", i)
+		m.Customer.FirstName = caseFirstName(i)
 		c, err := st.Escalate(ctx, community, care.EscalateInput{Message: m})
 		if err != nil || i%3 != 0 {
 			return err
@@ -85,7 +90,7 @@ func liveStore(ctx context.Context, st *bolt.Store, cases, messages, workers int
 	start := time.Now()
 	err := runConcurrently(messages, workers, func(i int) error {
 		m := incoming(fmt.Sprintf("live-m-%d", i), i%cases, now.Add(time.Duration(i)*time.Millisecond))
-		m.Text = texts[i]
+		m.Customer.FirstName, m.Text = caseFirstName(i%cases), texts[i]
 		r, err := st.Ingest(ctx, community, m)
 		if err == nil && r.CaseID == 0 {
 			err = fmt.Errorf("message %d found no case", i)
