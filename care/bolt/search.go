@@ -48,8 +48,8 @@ const (
 // Words splits text into its distinct words, in order of appearance: runs
 // of letters and digits, lowercased (Unicode-aware), at most max of them
 // (0: no bound), none longer than 64 bytes. It runs on the committer's
-// path for every message: ASCII words cost no allocation of their own, and
-// the words seen are checked by a scan while few.
+// path for every message: an ASCII text is lowercased once and its words
+// are slices of it, and the words seen are checked by a scan while few.
 func Words(text string, max int) []string {
 	out := make([]string, 0, 16)
 	var seen map[string]bool
