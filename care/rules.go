@@ -61,6 +61,31 @@ func (p Policy) Community(c *Case, now time.Time) (locked bool, state CommunityS
 // the case is worked in Salesforce (and its Salesforce case still exists).
 func LockedForReply(c *Case) bool { return c.Salesforce.CaseID != "" && c.Salesforce.DeletedAt == nil }
 
+// ProfileLockReason says why a case's profile can no longer be set.
+type ProfileLockReason string
+
+// Profile lock reasons.
+const (
+	// ProfileLockOutbound: the case has an outbound message (a reply was
+	// sent from its profile), however far back in the conversation.
+	ProfileLockOutbound ProfileLockReason = "outbound_message"
+	// ProfileLockDeleted: a deleted case does not change.
+	ProfileLockDeleted ProfileLockReason = "deleted"
+)
+
+// ProfileLock reports why c's profile is fixed, "" while its assignee may
+// still set it. ApplyPatch refuses by it, and the case's JSON carries it,
+// so a client never guesses from the messages it happens to have loaded.
+func ProfileLock(c *Case) ProfileLockReason {
+	switch {
+	case c.Status == StatusDeleted:
+		return ProfileLockDeleted
+	case c.HasOutbound:
+		return ProfileLockOutbound
+	}
+	return ""
+}
+
 // CaseEvent tells what an incoming message did to a case.
 type CaseEvent string
 
@@ -210,7 +235,7 @@ func (p Policy) ApplyPatch(actor User, users Users, c *Case, patch CasePatch, no
 			if next.Assignee != actor.ID {
 				return Errorf(CodeNotAssigned, "only the case's assignee may set its profile")
 			}
-			if c.HasOutbound {
+			if ProfileLock(c) == ProfileLockOutbound {
 				return Errorf(CodeProfileLocked, "the profile cannot change once the case has an outbound message")
 			}
 			next.ProfileID = profile

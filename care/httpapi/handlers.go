@@ -31,8 +31,13 @@ type CaseJSON struct {
 	DoneAt                *time.Time            `json:"done_at"`
 	CommunityState        string                `json:"community_state"`
 	LockedForReply        bool                  `json:"locked_for_reply"`
-	Salesforce            SalesforceJSON        `json:"salesforce"`
-	SLA                   *SLAJSON              `json:"sla,omitempty"` // SPEC §16; omitted when no policy applies
+	// ProfileLocked says the profile can no longer be set, and
+	// ProfileLockReason why (care.ProfileLock): decided on the whole
+	// case, not on the page of messages a client has.
+	ProfileLocked     bool                   `json:"profile_locked"`
+	ProfileLockReason care.ProfileLockReason `json:"profile_lock_reason,omitempty"`
+	Salesforce        SalesforceJSON         `json:"salesforce"`
+	SLA               *SLAJSON               `json:"sla,omitempty"` // SPEC §16; omitted when no policy applies
 }
 
 // SalesforceJSON is the salesforce block of a case.
@@ -65,6 +70,7 @@ func optTime(t time.Time) *time.Time {
 // CaseView renders c for the API at time now.
 func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 	_, state := p.Community(&c, now)
+	lock := care.ProfileLock(&c)
 	fields := c.Fields
 	if fields == nil {
 		fields = map[string]string{}
@@ -75,6 +81,7 @@ func CaseView(p care.Policy, c care.Case, now time.Time) CaseJSON {
 		CustomerID: c.CustomerID, Customer: c.Customer, Fields: fields, CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 		LastCustomerMessageAt: optTime(c.LastCustomerMessageAt), DoneAt: optTime(c.DoneAt),
 		CommunityState: string(state), LockedForReply: care.LockedForReply(&c), SLA: slaView(p.SLA, c.SLA),
+		ProfileLocked: lock != "", ProfileLockReason: lock,
 		Salesforce: SalesforceJSON{
 			CaseID: optString(c.Salesforce.CaseID), CaseNumber: optString(c.Salesforce.CaseNumber),
 			Status: optString(c.Salesforce.Status), LeadID: optString(c.Salesforce.LeadID),
