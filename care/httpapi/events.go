@@ -21,14 +21,30 @@ func (s *Server) routeEvents() {
 
 // events streams the caller's live events as Server-Sent Events (SPEC §14)
 // until the client goes, the broker drops it for falling behind, or the
-// broker closes (shutdown).
+// broker closes (shutdown). With ?case_id= it streams that one case's
+// events (the embedded case page), to anyone who may read the case.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, u care.User) {
 	if !u.IsAgent() {
 		WriteError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("role %s reads no case events", u.Role))
 		return
 	}
 	lastID, resume := lastEventID(r)
-	sub, err := s.live.Subscribe(u, lastID, resume)
+	var sub *live.Subscription
+	var err error
+	if v := r.URL.Query().Get("case_id"); v != "" {
+		id, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || id <= 0 {
+			WriteError(w, http.StatusBadRequest, "invalid_argument", "case_id must be a case id")
+			return
+		}
+		if _, err := s.svc.Case(r.Context(), u, id); err != nil {
+			s.Fail(w, r, err)
+			return
+		}
+		sub, err = s.live.SubscribeCase(u, id, lastID, resume)
+	} else {
+		sub, err = s.live.Subscribe(u, lastID, resume)
+	}
 	switch {
 	case errors.Is(err, live.ErrTooManyStreams):
 		w.Header().Set("Retry-After", "10")

@@ -81,7 +81,13 @@ type stream struct {
 // Last-Event-ID) and fails unless it answers 200 text/event-stream.
 func (e *liveEnv) openStream(user, lastID string) *stream {
 	e.t.Helper()
-	res, cancel := e.streamRequest(user, lastID)
+	return e.openStreamAt("", user, lastID)
+}
+
+// openStreamAt is openStream with a query (e.g. "?case_id=1").
+func (e *liveEnv) openStreamAt(query, user, lastID string) *stream {
+	e.t.Helper()
+	res, cancel := e.streamRequestAt(query, user, lastID)
 	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "text/event-stream" {
 		cancel()
 		e.t.Fatalf("events as %s: %d %s", user, res.StatusCode, res.Header.Get("Content-Type"))
@@ -96,8 +102,14 @@ func (e *liveEnv) openStream(user, lastID string) *stream {
 // the cancel function.
 func (e *liveEnv) streamRequest(user, lastID string) (*http.Response, context.CancelFunc) {
 	e.t.Helper()
+	return e.streamRequestAt("", user, lastID)
+}
+
+// streamRequestAt is streamRequest with a query.
+func (e *liveEnv) streamRequestAt(query, user, lastID string) (*http.Response, context.CancelFunc) {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events"+query, nil)
 	if user != "" {
 		req.Header.Set("Authorization", "Bearer "+token(user))
 	}

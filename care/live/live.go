@@ -88,6 +88,7 @@ type Event struct {
 	Data []byte
 	// seen is who may see the case before and after the change.
 	before, after sight
+	caseID        int64 // the case it tells of (0 for a reset)
 }
 
 // sight is what decides who sees a case: its status and assignee.
@@ -126,7 +127,7 @@ type caseData struct {
 }
 
 func eventOf(ch care.Change) Event {
-	e := Event{Type: TypeCaseUpdated, after: sight{ok: true, status: ch.After.Status, assignee: ch.After.Assignee}}
+	e := Event{Type: TypeCaseUpdated, after: sight{ok: true, status: ch.After.Status, assignee: ch.After.Assignee}, caseID: ch.After.ID}
 	switch {
 	case ch.Before == nil:
 		e.Type = TypeCaseCreated
@@ -198,7 +199,7 @@ func (b *Broker) Publish(changes []care.Change) {
 		e.ID = b.last
 		b.keep(e)
 		for s := range b.subs {
-			if e.For(s.user) {
+			if s.wants(e) {
 				b.send(s, e)
 			}
 		}
@@ -242,6 +243,20 @@ func (b *Broker) send(s *Subscription, e Event) {
 // come first (those u may see); when they are no longer kept, or lastID is
 // not one this broker gave out, a reset comes first instead.
 func (b *Broker) Subscribe(u care.User, lastID uint64, resume bool) (*Subscription, error) {
+	return b.subscribe(u, 0, lastID, resume)
+}
+
+// SubscribeCase starts a stream for u of one case's events (the embedded
+// case page), whoever it is assigned to: the caller has checked that u may
+// read the case. It counts against the same caps as Subscribe.
+func (b *Broker) SubscribeCase(u care.User, caseID int64, lastID uint64, resume bool) (*Subscription, error) {
+	if caseID <= 0 {
+		return nil, errors.New("live: a case stream needs a case id")
+	}
+	return b.subscribe(u, caseID, lastID, resume)
+}
+
+func (b *Broker) subscribe(u care.User, caseID int64, lastID uint64, resume bool) (*Subscription, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -250,24 +265,24 @@ func (b *Broker) Subscribe(u care.User, lastID uint64, resume bool) (*Subscripti
 	if len(b.subs) >= b.opts.MaxStreams || b.byUser[u.ID] >= b.opts.MaxPerUser {
 		return nil, ErrTooManyStreams
 	}
-	s := &Subscription{b: b, user: u, queue: make(chan Event, b.opts.Queue), done: make(chan struct{})}
+	s := &Subscription{b: b, user: u, caseID: caseID, queue: make(chan Event, b.opts.Queue), done: make(chan struct{})}
 	if resume {
-		s.backlog = b.since(u, lastID)
+		s.backlog = b.since(s, lastID)
 	}
 	b.subs[s] = struct{}{}
 	b.byUser[u.ID]++
 	return s, nil
 }
 
-// since lists the kept events after lastID that u may see, or a reset.
-func (b *Broker) since(u care.User, lastID uint64) []Event {
+// since lists the kept events after lastID that s wants, or a reset.
+func (b *Broker) since(s *Subscription, lastID uint64) []Event {
 	if lastID+1 < b.first || lastID > b.last {
 		return []Event{{ID: b.last, Type: TypeReset}}
 	}
 	var out []Event
 	for i := range b.size {
 		e := b.ring[(b.head+i)%len(b.ring)]
-		if e.ID > lastID && e.For(u) {
+		if e.ID > lastID && s.wants(e) {
 			out = append(out, e)
 		}
 	}
@@ -314,10 +329,20 @@ func (b *Broker) Stats() Stats {
 type Subscription struct {
 	b       *Broker
 	user    care.User
+	caseID  int64   // a case stream's case; 0: every case user may see
 	backlog []Event // replayed before the queue
 	queue   chan Event
 	done    chan struct{}
 	lagged  bool // dropped for a full queue (under b.mu)
+}
+
+// wants reports whether s gets e: a case stream its case's events, any
+// other the events its user may see; every stream a reset.
+func (s *Subscription) wants(e Event) bool {
+	if s.caseID != 0 && e.Type != TypeReset {
+		return e.caseID == s.caseID
+	}
+	return e.For(s.user)
 }
 
 // Backlog returns the events to send before the live ones (once).
