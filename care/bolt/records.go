@@ -125,6 +125,9 @@ func (s *Store) putCase(tx *bbolt.Tx, before, c *care.Case) error {
 	if err := indexSLA(tx, before, c); err != nil {
 		return err
 	}
+	if err := s.indexWaiting(tx, before, c); err != nil {
+		return err
+	}
 	if before == nil {
 		if err := s.indexNewCase(tx, c); err != nil {
 			return err

@@ -6,17 +6,17 @@ package bolt
 // agent switching available, assigns them the oldest waiting cases. Loads
 // are the view counters of the agent's new, open and pending cases, moved
 // by putCase in the same transaction, so no concurrent write can push an
-// agent over capacity (bbolt serialises writers). The waiting cases are the
-// case index's unassigned new cases by creation: assigning as capacity
-// frees is a range read.
+// agent over capacity (bbolt serialises writers). The waiting cases are
+// read from the waiting index (routing_index.go): by skill set, oldest
+// first, so a freeing change reads only the skill sets the agent covers.
 //
 //	routing   "available" 0x00 user → ∅ (the agents switched available)
 //	          "rotation" → the agent assigned last (where rotation goes on)
 //	          "assigned" 0x00 mode → cases routing assigned in mode, ever (the metric)
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"time"
 
@@ -130,59 +130,6 @@ func waitingPrefix() []byte {
 	return join(assigneeScope(""), sep, []byte{statusByte(care.StatusNew), byte(care.SortCreated)})
 }
 
-// assignWaiting assigns waiting cases, oldest first, while an agent has
-// free capacity: only to agent when it is not "" (their capacity freed),
-// else to any routed agent. A case no free agent has the skills for stays
-// waiting; the next ones are still tried.
-func (s *Store) assignWaiting(tx *bbolt.Tx, now time.Time, agent string) error {
-	loads := s.agentLoads(tx)
-	if agent != "" {
-		for i, l := range loads {
-			if l.Agent.ID == agent {
-				loads = loads[i : i+1]
-				break
-			}
-		}
-		if len(loads) != 1 || loads[0].Agent.ID != agent {
-			return nil // not a routed agent
-		}
-	}
-	prefix := waitingPrefix()
-	from := prefix
-	idx := tx.Bucket(bucketCaseIndex)
-	for anyFree(loads) {
-		// Every assignment moves index entries: seek afresh each time.
-		k, _ := idx.Cursor().Seek(from)
-		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) < len(prefix)+16 {
-			return nil
-		}
-		from = append(bytes.Clone(k), 0)
-		c, err := getCase(tx, int64(getU64(k[len(k)-8:])))
-		if err != nil {
-			return err
-		}
-		if !waiting(c) {
-			continue
-		}
-		id, ok, err := s.pickAgent(tx, s.routing.NeededSkills(c), loads)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if err := s.writeRouted(tx, c, id, now); err != nil {
-			return err
-		}
-		for i := range loads {
-			if loads[i].Agent.ID == id {
-				loads[i].Load++
-			}
-		}
-	}
-	return nil
-}
-
 func anyFree(loads []care.AgentLoad) bool {
 	for _, l := range loads {
 		if l.Free() {
@@ -211,14 +158,20 @@ func (s *Store) writeRouted(tx *bbolt.Tx, c *care.Case, agent string, now time.T
 	return nil
 }
 
-// drainWaiting assigns what waits to whoever may take it, at open (the
-// capacities or skills of the config may have changed); with routing off
-// it writes nothing.
+// drainWaiting brings the waiting index up to the routing rules and
+// assigns what waits to whoever may take it, at open (the capacities or
+// skills of the config may have changed); with routing off it assigns
+// nothing.
 func (s *Store) drainWaiting() error {
-	if !s.routing.On() {
-		return nil
-	}
-	return s.update(context.Background(), func(tx *bbolt.Tx) error { return s.assignWaiting(tx, s.now(), "") })
+	return s.update(context.Background(), func(tx *bbolt.Tx) error {
+		if err := s.migrateWaitingIndex(tx); err != nil {
+			return fmt.Errorf("index the waiting cases: %w", err)
+		}
+		if !s.routing.On() {
+			return nil
+		}
+		return s.assignWaiting(tx, s.now(), "")
+	})
 }
 
 // AgentState is actor's routing state: skills and capacity from the

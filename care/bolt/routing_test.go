@@ -46,7 +46,14 @@ func agentsOf(capacity int, ids ...string) []care.RoutingAgent {
 // escalateCustomer makes a new case for customer n with fields.
 func escalateCustomer(t *testing.T, s *Store, n int, fields map[string]string) care.Case {
 	t.Helper()
-	res, err := s.Escalate(context.Background(), user(t, "community"), care.EscalateInput{Fields: fields,
+	return escalateWith(t, s, n, fields, "")
+}
+
+// escalateWith makes a new case for customer n with fields and priority
+// ("": the default).
+func escalateWith(t *testing.T, s *Store, n int, fields map[string]string, prio care.Priority) care.Case {
+	t.Helper()
+	res, err := s.Escalate(context.Background(), user(t, "community"), care.EscalateInput{Fields: fields, Priority: prio,
 		Message: benchMessage(fmt.Sprintf("route-%d", n), n, time.Now().Add(-time.Minute))})
 	if err != nil {
 		t.Fatal(err)

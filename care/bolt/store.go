@@ -137,6 +137,8 @@ type Store struct {
 	publishing    bool
 	publishSignal chan struct{}
 	routing       care.Routing
+	// routingExamined counts the waiting cases routing read (routing_index.go).
+	routingExamined atomic.Int64
 
 	writes  chan *writeReq
 	closing chan struct{}
