@@ -118,6 +118,9 @@ type CaseSLA struct {
 	// AwaitingCustomer: a reply went out, so the next customer message
 	// starts the next_response clock.
 	AwaitingCustomer bool `json:"awaiting_customer,omitempty"`
+	// AwaitingSince is when that reply was sent: the next_response clock
+	// never starts before it (nil in a store of an older release).
+	AwaitingSince *time.Time `json:"awaiting_since,omitempty"`
 }
 
 // SLADue is one running due time of a case.
@@ -242,7 +245,9 @@ func timePtr(t time.Time) *time.Time { return &t }
 // new) into c at now, adding message m (nil: none). It runs in the write's
 // transaction, after every other change to c. The first policy matching c
 // applies; a case that comes to match another policy keeps its clocks and
-// moves each due time by the difference of the targets.
+// moves each due time by the difference of the targets. next_response
+// runs from the sent_at of the first customer message after a reply (see
+// sentAt), never from before that reply was sent.
 func (ps SLAPolicies) Track(before, c *Case, m *Message, now time.Time) {
 	p, ok := ps.Match(c)
 	if !ok {
@@ -285,13 +290,29 @@ func (ps SLAPolicies) Track(before, c *Case, m *Message, now time.Time) {
 		switch m.Direction {
 		case Outbound:
 			s.FirstResponseDue, s.NextResponseDue, s.AwaitingCustomer = nil, nil, true
+			s.AwaitingSince = timePtr(sentAt(m, now))
 		case Inbound:
 			if s.AwaitingCustomer {
-				s.NextResponseDue, s.AwaitingCustomer = timePtr(now.Add(p.NextResponse)), false
+				from := sentAt(m, now)
+				if s.AwaitingSince != nil && from.Before(*s.AwaitingSince) {
+					from = *s.AwaitingSince
+				}
+				s.NextResponseDue, s.AwaitingCustomer, s.AwaitingSince = timePtr(from.Add(p.NextResponse)), false, nil
 			}
 		}
 	}
 	c.SLA = s
+}
+
+// sentAt is when m was sent as the SLA clocks count it: its sent_at, or
+// the write's time now when it has none or says a time after now (a
+// message delivered late, or backfilled, counts from when the customer
+// sent it; none counts from the future).
+func sentAt(m *Message, now time.Time) time.Time {
+	if m.SentAt.IsZero() || m.SentAt.After(now) {
+		return now
+	}
+	return m.SentAt
 }
 
 // Breach records kinds as breached on c (each once).

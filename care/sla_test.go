@@ -151,6 +151,41 @@ func TestSLANextResponseStartsAfterAReply(t *testing.T) {
 	sc.wantDue(SLANextResponse, time.Time{})
 }
 
+// next_response counts from the customer message's sent_at: a message
+// the integration delivered late starts its clock when the customer sent
+// it; a sent_at in the future counts from the write, and one before the
+// reply from the reply.
+func TestSLANextResponseCountsFromSentAt(t *testing.T) {
+	sc := newSLACase(t)
+	at := func(d time.Duration) time.Time { return slaT0.Add(d) }
+	reply := func(d time.Duration) {
+		sc.change(at(d), &Message{Kind: KindMessage, Direction: Outbound, SentAt: at(d)}, func(c *Case) { c.HasOutbound = true })
+	}
+	customer := func(written, sent time.Duration) {
+		sc.change(at(written), &Message{Kind: KindMessage, Direction: Inbound, SentAt: at(sent)}, nil)
+	}
+	reply(20 * time.Minute)
+	customer(3*time.Hour, 30*time.Minute) // delivered 2.5 hours late
+	sc.wantDue(SLANextResponse, at(150*time.Minute))
+
+	reply(3*time.Hour + 10*time.Minute)
+	customer(4*time.Hour, 10*time.Hour) // a clock from the future
+	sc.wantDue(SLANextResponse, at(6*time.Hour))
+
+	reply(5 * time.Hour)
+	customer(5*time.Hour+10*time.Minute, 4*time.Hour+30*time.Minute) // sent before the reply reached them
+	sc.wantDue(SLANextResponse, at(7*time.Hour))
+	if sc.c.SLA.AwaitingSince != nil {
+		t.Errorf("awaiting since %v once the customer answered", sc.c.SLA.AwaitingSince)
+	}
+
+	// A reply of a store of an older release has no time: sent_at counts.
+	reply(8 * time.Hour)
+	sc.c.SLA.AwaitingSince = nil
+	customer(9*time.Hour, 7*time.Hour)
+	sc.wantDue(SLANextResponse, at(9*time.Hour))
+}
+
 func TestSLAPolicyChangeKeepsClocks(t *testing.T) {
 	sc := newSLACase(t)
 	sc.status(slaT0.Add(5*time.Minute), StatusOpen)

@@ -250,3 +250,33 @@ func TestSLAIndexMigrates(t *testing.T) {
 		t.Fatalf("after the migration the sort lists %d cases, want 5", len(got))
 	}
 }
+
+// A customer message the integration delivers late starts next_response
+// from its sent_at: written three hours after it was sent, it is already
+// breached.
+func TestSLANextResponseFromSentAt(t *testing.T) {
+	s, clk, _ := slaStore(t)
+	ctx := context.Background()
+	t0 := clk.t
+	c := slaCase(t, s, clk, 1, care.PriorityMedium)
+	alice := "alice"
+	if _, err := s.PatchCase(ctx, user(t, "sue"), c.ID, patch(care.StatusOpen, &alice)); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = t0.Add(10 * time.Minute)
+	if _, _, err := s.AddMessage(ctx, user(t, "alice"), c.ID, care.NewMessage{Kind: "reply", ReplyType: care.ReplyPublic, Text: "Yes."}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = t0.Add(3 * time.Hour)
+	if _, err := s.Ingest(ctx, user(t, "community"), benchMessage("sla-late", 1, t0.Add(30*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := s.Case(ctx, user(t, "sue"), c.ID)
+	if d := stored.SLA.NextResponseDue; d == nil || !d.Equal(t0.Add(150*time.Minute)) {
+		t.Fatalf("next response due %v, want %v (2h from the message's sent_at)", d, t0.Add(150*time.Minute))
+	}
+	got, err := s.BreachSLAs(ctx)
+	if err != nil || len(got) != 1 || got[0].Kind != care.SLANextResponse {
+		t.Fatalf("breaches %v %v, want next_response at once", got, err)
+	}
+}
