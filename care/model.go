@@ -222,6 +222,22 @@ type SalesforceLink struct {
 	// DeletedAt is when carebridge found the Salesforce case deleted
 	// (SPEC §11); nil while it exists. A deleted record unlocks replies.
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	// ExternalIDField is the Salesforce case field carebridge wrote the
+	// case's external key into when it created (upserted) the linked
+	// case: the status poller may name the case by that field while the
+	// mapping's case external id field is still this one. "" when
+	// carebridge wrote none or it is not known (a case linked to an
+	// existing Salesforce case, by a mapping without the field, or by a
+	// release before this field): the poller names such a case by Id.
+	ExternalIDField string `json:"external_id_field,omitempty"`
+}
+
+// LinkedSalesforceCase is a Salesforce case a Care case is linked to, as
+// the status poller names it: its id, and the field carebridge wrote the
+// external key into (SalesforceLink.ExternalIDField; "" for none).
+type LinkedSalesforceCase struct {
+	ID              string
+	ExternalIDField string
 }
 
 // TargetStatus is the Salesforce status the case is heading for: the one

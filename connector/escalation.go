@@ -308,10 +308,12 @@ func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, m *mappin
 	if err != nil {
 		return Record{}, err
 	}
+	var written string // the external id field the upsert writes the case's key into
 	id, info, err := e.upsert(ctx, conn, m, mapping.ObjectCase, in, func(info *mapping.ObjectInfo, rendered *mapping.Rendered) {
 		if _, ok := info.Field(contactField); ok && contactID != "" {
 			rendered.Fields[contactField] = contactID
 		}
+		written = rendered.ExternalIDField
 	})
 	if err != nil {
 		return Record{}, err
@@ -337,6 +339,7 @@ func (e *Escalator) createCase(ctx context.Context, conn *tokens.Conn, m *mappin
 		l.CaseID, l.CaseNumber, l.Status = rec.ID, rec.Number, rec.Status
 		l.ContactID, l.EscalatedWithoutContact = contactID, withoutContact
 		l.DeletedAt, l.WantStatus = nil, "" // a case made again after a delete in Salesforce
+		l.ExternalIDField = written         // the poller may name the case by it (outbox.linkedFilters)
 	}); err != nil {
 		return Record{}, fmt.Errorf("record Salesforce case %s on case %d: %w", rec.ID, c.ID, err)
 	}

@@ -122,6 +122,9 @@ func TestCreateCaseByHand(t *testing.T) {
 	if sf["case_id"] != sfID || sf["case_number"] != sfCase["number"] || sf["status"] != "New" || sf["contact_id"] != contact || got["locked_for_reply"] != true {
 		t.Fatalf("Care case after escalation: %v", got)
 	}
+	if stored, err := w.store.Case(context.Background(), care.User{}, int64(id)); err != nil || stored.Salesforce.ExternalIDField != "Care_Case_Id__c" {
+		t.Fatalf("the link does not say which external id field was written (the poller names the case by it): %+v %v", stored.Salesforce, err)
+	}
 	// Care replies are locked; replies from the embed page still go.
 	msgs := fmt.Sprintf("/api/v1/cases/%d/messages", id)
 	if a := w.do("POST", msgs, "alice", map[string]any{"kind": "reply", "text": "hi"}); a.Status != 423 || a.Code() != "locked_to_salesforce" {
@@ -453,5 +456,22 @@ func TestEscalateAgainAfterDeleteInSalesforce(t *testing.T) {
 	sf := got["salesforce"].(map[string]any)
 	if sf["case_id"] != again || sf["deleted_at"] != nil || got["locked_for_reply"] != true {
 		t.Fatalf("Care case after escalating again: %v", got)
+	}
+}
+
+// TestCaseCreatedWithoutExternalIDField: a mapping without the case
+// external id field creates the case without an upsert, and the link says
+// no field was written: the status poller names such a case by Id, even
+// where another field of the mapping holds the key.
+func TestCaseCreatedWithoutExternalIDField(t *testing.T) {
+	w := newWorld(t, strings.Replace(exampleMapping(t), "  external_id_field: Care_Case_Id__c", "", 1))
+	w.connect("sue", "default", holderSF)
+	c := w.escalate("x1", "xia", "Xia", "Xu", "hi", true)
+	if errs := w.runEscalations(); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	stored, err := w.store.Case(context.Background(), care.User{}, int64(num(c["id"])))
+	if err != nil || stored.Salesforce.CaseID == "" || stored.Salesforce.ExternalIDField != "" {
+		t.Fatalf("created without the external id field: %+v %v", stored.Salesforce, err)
 	}
 }

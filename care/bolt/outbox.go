@@ -343,18 +343,3 @@ func (s *Store) Message(ctx context.Context, id string) (care.Message, error) {
 	}
 	return viewRecord(s, func(tx *bbolt.Tx) (*care.Message, error) { return getMessage(tx, seq) })
 }
-
-// LinkedSalesforceCaseIDs lists the Salesforce case ids Care cases are
-// linked to, in id order: the poller reads only these records.
-func (s *Store) LinkedSalesforceCaseIDs(ctx context.Context) ([]string, error) {
-	var out []string
-	err := s.view(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketSFCases)
-		out = make([]string, 0, b.Stats().KeyN)
-		return b.ForEach(func(k, _ []byte) error {
-			out = append(out, string(k)) // string() copies out of the transaction
-			return nil
-		})
-	})
-	return out, err
-}

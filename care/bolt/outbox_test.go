@@ -308,8 +308,36 @@ func TestCaseBySalesforceID(t *testing.T) {
 	}
 	escalateLinked(t, s, clk, "l1", 1, "5000C")
 	s.Escalate(ctx, community, care.EscalateInput{Message: benchMessage("l2", 2, clk.t)}) // not linked
-	if ids, err := s.LinkedSalesforceCaseIDs(ctx); err != nil || !slices.Equal(ids, []string{"5000C", "500B"}) {
-		t.Fatalf("linked ids %q %v", ids, err)
+	linked := func() []care.LinkedSalesforceCase {
+		t.Helper()
+		l, err := s.LinkedSalesforceCases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := linked(); !slices.Equal(l, []care.LinkedSalesforceCase{{ID: "5000C"}, {ID: "500B"}}) {
+		t.Fatalf("linked %q", l)
+	}
+	// The external id field carebridge wrote on the Salesforce case goes
+	// with it (the poller names such a case by the field).
+	s.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.ExternalIDField = "Care_Case_Id__c" })
+	if l := linked(); !slices.Equal(l, []care.LinkedSalesforceCase{{ID: "5000C"}, {ID: "500B", ExternalIDField: "Care_Case_Id__c"}}) {
+		t.Fatalf("linked with the field %q", l)
+	}
+	if c, err := s.CaseBySalesforceID(ctx, "500B"); err != nil || c.ID != res.Case.ID || c.Salesforce.ExternalIDField != "Care_Case_Id__c" {
+		t.Fatalf("by Salesforce id with the field: %v %+v %v", c.ID, c.Salesforce, err)
+	}
+	// An entry of an older release (the case id alone) says no field: the
+	// poller names that case by Id.
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketSFCases).Put([]byte("500B"), i64(res.Case.ID)) }); err != nil {
+		t.Fatal(err)
+	}
+	if l := linked(); !slices.Equal(l, []care.LinkedSalesforceCase{{ID: "5000C"}, {ID: "500B"}}) {
+		t.Fatalf("linked by an older release %q", l)
+	}
+	if c, err := s.CaseBySalesforceID(ctx, "500B"); err != nil || c.ID != res.Case.ID {
+		t.Fatalf("by Salesforce id, older entry: %v %v", c.ID, err)
 	}
 }
 

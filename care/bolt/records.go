@@ -153,7 +153,7 @@ func (s *Store) putCase(tx *bbolt.Tx, before, c *care.Case) error {
 			return err
 		}
 	}
-	if before == nil || before.Salesforce.CaseID != c.Salesforce.CaseID {
+	if before == nil || before.Salesforce.CaseID != c.Salesforce.CaseID || before.Salesforce.ExternalIDField != c.Salesforce.ExternalIDField {
 		sf := tx.Bucket(bucketSFCases)
 		if before != nil && before.Salesforce.CaseID != "" {
 			if err := sf.Delete([]byte(before.Salesforce.CaseID)); err != nil {
@@ -161,7 +161,7 @@ func (s *Store) putCase(tx *bbolt.Tx, before, c *care.Case) error {
 			}
 		}
 		if c.Salesforce.CaseID != "" {
-			if err := sf.Put([]byte(c.Salesforce.CaseID), i64(c.ID)); err != nil {
+			if err := sf.Put([]byte(c.Salesforce.CaseID), sfCaseValue(c)); err != nil {
 				return err
 			}
 		}

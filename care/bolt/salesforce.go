@@ -63,3 +63,33 @@ func (s *Store) LinkedCaseCount(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// sfCaseValue is a salesforce_cases entry's value: the Care case id, then
+// the external id field carebridge wrote on the Salesforce case (none in
+// a store of an older release: such a case is named by Id, which is
+// always right).
+func sfCaseValue(c *care.Case) []byte {
+	return append(i64(c.ID), c.Salesforce.ExternalIDField...)
+}
+
+// LinkedSalesforceCases lists the Salesforce cases Care cases are linked
+// to, in id order, each with the external id field carebridge wrote on it
+// ("" when none or not known): the status poller names the ones that
+// carry the mapping's field by it, the others by Id. It reads the index,
+// not the cases.
+func (s *Store) LinkedSalesforceCases(ctx context.Context) ([]care.LinkedSalesforceCase, error) {
+	var out []care.LinkedSalesforceCase
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketSFCases)
+		out = make([]care.LinkedSalesforceCase, 0, b.Stats().KeyN)
+		return b.ForEach(func(k, v []byte) error {
+			l := care.LinkedSalesforceCase{ID: string(k)} // string() copies out of the transaction
+			if len(v) > 8 {
+				l.ExternalIDField = string(v[8:])
+			}
+			out = append(out, l)
+			return nil
+		})
+	})
+	return out, err
+}

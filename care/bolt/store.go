@@ -19,7 +19,7 @@
 //	kv              namespace 0x00 key → value (adapters' own state)
 //	outbox          entry id → OutboxEntry JSON (see outbox.go)
 //	outbox_pending  entry id → case id, next attempt (pending entries)
-//	salesforce_cases  Salesforce case id → Care case id
+//	salesforce_cases  Salesforce case id → Care case id (+ the external id field carebridge wrote on it)
 //	case_keys       case external key → case id
 //	outbox_counts   state → count
 //	view_counts, case_mentions  counters of the views (see counts.go)

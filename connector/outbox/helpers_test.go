@@ -300,7 +300,7 @@ func (f fakeEscalator) EscalateAutomatically(ctx context.Context, caseID int64, 
 	}
 	f.w.escalations.Add(1)
 	_, err = f.w.store.SetSalesforceLink(ctx, caseID, func(l *care.SalesforceLink) {
-		l.CaseID, l.Status = sfID, "New"
+		l.CaseID, l.Status, l.ExternalIDField = sfID, "New", "Care_Case_Id__c"
 	})
 	return err
 }

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,10 +33,6 @@ const (
 	watermarkKey        = "status_poll_watermark"
 	deletedWatermarkKey = "deleted_poll_watermark"
 )
-
-// linkedChunk is how many linked Salesforce case ids one query names in
-// its Id IN (…) list: about 6 KB of URL, well inside Salesforce's 16 KB.
-const linkedChunk = 300
 
 // codeInvalidReplicationDate is Salesforce's refusal of a getDeleted
 // window (start too close to end or to now, or too old).
@@ -291,7 +285,7 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 	if !apiName.MatchString(object) || !apiName.MatchString(field) {
 		return res, fmt.Errorf("outbox: poll: %q.%q is not a Salesforce API name", object, field)
 	}
-	linked, err := p.store.LinkedSalesforceCaseIDs(ctx)
+	linked, err := p.store.LinkedSalesforceCases(ctx)
 	if err != nil {
 		return res, fmt.Errorf("outbox: poll: %w", err)
 	}
@@ -348,7 +342,7 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 // a later chunk may hold older changes. first: start is Salesforce's clock
 // (no watermark yet), read from the lookback before it.
 func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, start watermark, first bool,
-	linked []string, res *PollResult) (watermark, error) {
+	linked []care.LinkedSalesforceCase, res *PollResult) (watermark, error) {
 	object, field := caseObject(m), statusField(m)
 	from := start.At.Add(-p.overlap)
 	if first {
@@ -382,33 +376,6 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 		}
 	}
 	return next, nil
-}
-
-// linkedFilters yields the WHERE conditions that name the linked cases,
-// one query each. When the mapping upserts cases by an external id field
-// (mapped from case.external_key, the only source mapping check allows),
-// every case carebridge created carries it: one condition on it covers all
-// linked cases however many there are, and an unlinked Case of the org is
-// never read. Without one, chunks of Id IN (…) name them.
-func linkedFilters(m *mapping.Mapping, linked []string) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		if len(linked) == 0 {
-			return
-		}
-		if m != nil && m.Case != nil && m.Case.ExternalIDField != "" && len(linked) > linkedChunk {
-			yield(m.Case.ExternalIDField + " != null")
-			return
-		}
-		for chunk := range slices.Chunk(linked, linkedChunk) {
-			quoted := make([]string, len(chunk))
-			for i, id := range chunk {
-				quoted[i] = salesforce.QuoteSOQL(id)
-			}
-			if !yield("Id IN (" + strings.Join(quoted, ", ") + ")") {
-				return
-			}
-		}
-	}
 }
 
 // salesforceNow reads Salesforce's clock: the newest SystemModstamp of the

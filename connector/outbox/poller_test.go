@@ -118,7 +118,8 @@ func TestPollerCustomField(t *testing.T) {
 }
 
 // linkMany opens n cases and links each to a new Salesforce case, from
-// concurrent writers.
+// concurrent writers, as carebridge creates them: the case's external key
+// in Care_Case_Id__c, and the link says so.
 func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 	w.t.Helper()
 	cases, sfIDs = make([]int64, n), make([]string, n)
@@ -142,7 +143,7 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 				return
 			}
 			if _, err := w.store.SetSalesforceLink(context.Background(), res.Case.ID, func(l *care.SalesforceLink) {
-				l.CaseID, l.Status = sf, "New"
+				l.CaseID, l.Status, l.ExternalIDField = sf, "New", "Care_Case_Id__c"
 			}); err != nil {
 				errs <- err
 				return

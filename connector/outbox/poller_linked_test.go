@@ -1,0 +1,153 @@
+package outbox
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/mapping"
+)
+
+// pollChanges sets each Salesforce case's status and polls; the poll's
+// Pages must be its query calls.
+func (w *world) pollChanges(sfIDs []string, status string) PollResult {
+	w.t.Helper()
+	for _, sf := range sfIDs {
+		w.sfSet(sf, status)
+	}
+	before := w.calls("query")
+	res := w.poll()
+	if calls := w.calls("query") - before; calls != int64(res.Pages) {
+		w.t.Fatalf("%d query calls, the poll says %d", calls, res.Pages)
+	}
+	return res
+}
+
+// mustHaveStatus fails unless each Care case has st.
+func (w *world) mustHaveStatus(ids []int64, st care.Status) {
+	w.t.Helper()
+	for _, id := range ids {
+		if c := w.careCase(id); c.Status != st {
+			w.t.Fatalf("case %d is %s, want %s (Salesforce %q)", id, c.Status, st, c.Salesforce.Status)
+		}
+	}
+}
+
+// TestPollNamesCasesLinkedWithoutTheField: above linkedChunk linked
+// cases, the cases carebridge created are named by the case external id
+// field, and cases linked to existing Salesforce cases (which do not carry
+// it) by Id: a status change on each of them reaches Care, for one query
+// more.
+func TestPollNamesCasesLinkedWithoutTheField(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	created, createdSF := w.linkMany(400)
+	var byHand []int64
+	var byHandSF []string
+	for i := range 5 {
+		c, sf := w.linkedCase(i) // an existing Case of the org, no Care_Case_Id__c
+		byHand, byHandSF = append(byHand, c.ID), append(byHandSF, sf)
+	}
+	w.poll()
+	res := w.pollChanges(append(slices.Clone(byHandSF), createdSF[0], createdSF[399]), "Escalated")
+	if res.Pages != 2 || res.Applied != 7 {
+		t.Fatalf("poll: %+v, want 2 queries (the field, one Id chunk) and 7 applied", res)
+	}
+	w.mustHaveStatus(append(byHand, created[0], created[399]), care.StatusOnHold)
+
+	// Five hundred linked without the field: two Id chunks beside the field.
+	for i := 5; i < 305; i++ {
+		c, sf := w.linkedCase(i)
+		byHand, byHandSF = append(byHand, c.ID), append(byHandSF, sf)
+	}
+	w.poll()
+	res = w.pollChanges([]string{byHandSF[0], byHandSF[len(byHandSF)-1], createdSF[1]}, "Closed")
+	if res.Pages != 3 || res.Applied != 3 {
+		t.Fatalf("poll: %+v, want 3 queries (the field, two Id chunks) and 3 applied", res)
+	}
+	w.mustHaveStatus([]int64{byHand[0], byHand[len(byHand)-1], created[1]}, care.StatusDone)
+}
+
+// TestPollAfterExternalIDFieldRenamed: a case carries the value only of
+// the field it was created with. When the admin moves the mapping to
+// another external id field, the cases created under the old one are
+// named by Id, not by the new field they lack.
+func TestPollAfterExternalIDFieldRenamed(t *testing.T) {
+	ext, err := sfsim.ParseSchema("case.yaml", []byte("objects:\n  Case:\n    fields:\n      Care_Key__c: {type: string, length: 64, external_id: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, worldOptions{sim: sfsim.Options{Schema: ext}})
+	w.connect()
+	cases, sfIDs := w.linkMany(400)
+	w.poll()
+	if res := w.pollChanges(sfIDs[:1], "Escalated"); res.Pages != 1 || res.Applied != 1 {
+		t.Fatalf("under the field they were created with: %+v, want 1 query", res)
+	}
+	w.setMapping(bytes.ReplaceAll(exampleMapping(t), []byte("Care_Case_Id__c"), []byte("Care_Key__c")))
+	res := w.pollChanges([]string{sfIDs[1], sfIDs[399]}, "Escalated")
+	if res.Pages != 2 || res.Applied != 2 {
+		t.Fatalf("after the rename: %+v, want 2 queries (Id chunks) and 2 applied", res)
+	}
+	w.mustHaveStatus([]int64{cases[0], cases[1], cases[399]}, care.StatusOnHold)
+}
+
+// TestLinkedFilters: which linked cases a poll names by the mapping's
+// case external id field, which by Id, and in how many queries.
+func TestLinkedFilters(t *testing.T) {
+	m, err := mapping.Parse("mapping.yaml", mapping.Sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noField, err := mapping.Parse("mapping.yaml", []byte(strings.Replace(string(mapping.Sample()), "  external_id_field: Care_Case_Id__c", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := func(n int, field string) []care.LinkedSalesforceCase {
+		out := make([]care.LinkedSalesforceCase, n)
+		for i := range out {
+			out[i] = care.LinkedSalesforceCase{ID: fmt.Sprintf("500%s%06d", field, i), ExternalIDField: field}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name           string
+		m              *mapping.Mapping
+		linked         []care.LinkedSalesforceCase
+		byField, chunk int // the field's condition (0 or 1), Id IN chunks
+		idsNamed       int
+	}{
+		{"none", m, nil, 0, 0, 0},
+		{"few created by carebridge: by Id", m, links(10, "Care_Case_Id__c"), 0, 1, 10},
+		{"many created by carebridge: the field", m, links(10000, "Care_Case_Id__c"), 1, 0, 0},
+		{"the field spelt otherwise", m, links(400, "care_case_id__C"), 1, 0, 0},
+		{"many created, a few linked by hand", m, slices.Concat(links(400, "Care_Case_Id__c"), links(5, "")), 1, 1, 5},
+		{"many created, 301 by hand", m, slices.Concat(links(400, "Care_Case_Id__c"), links(301, "")), 1, 2, 301},
+		{"created under another field", m, links(400, "Old_Key__c"), 0, 2, 400},
+		{"no field in the mapping", noField, links(400, "Care_Case_Id__c"), 0, 2, 400},
+		{"the field would not save a query", m, slices.Concat(links(2, "Care_Case_Id__c"), links(598, "")), 0, 2, 600},
+		{"by hand only", m, links(301, ""), 0, 2, 301},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var byField, chunks, ids int
+			for f := range linkedFilters(tc.m, tc.linked) {
+				switch {
+				case f == "Care_Case_Id__c != null":
+					byField++
+				case strings.HasPrefix(f, "Id IN ("):
+					chunks++
+					ids += strings.Count(f, "'500")
+				default:
+					t.Fatalf("condition %q", f)
+				}
+			}
+			if byField != tc.byField || chunks != tc.chunk || ids != tc.idsNamed {
+				t.Fatalf("%d by the field, %d Id chunks naming %d; want %d, %d, %d", byField, chunks, ids, tc.byField, tc.chunk, tc.idsNamed)
+			}
+		})
+	}
+}
