@@ -310,10 +310,11 @@ type boot struct {
 	User   bootUser   `json:"user"`
 	Users  []bootUser `json:"users"` // who can be assigned or mentioned
 	CaseID int64      `json:"case_id,omitempty"`
+	Limits bootLimits `json:"limits"`
 }
 
 func (c *Console) boot(mode string, u care.User, caseID int64) boot {
-	b := boot{Mode: mode, User: bootUser{u.ID, u.Name, u.Role}, CaseID: caseID, Users: []bootUser{}}
+	b := boot{Mode: mode, User: bootUser{u.ID, u.Name, u.Role}, CaseID: caseID, Users: []bootUser{}, Limits: c.limits()}
 	for _, o := range c.users.All() {
 		if o.IsAgent() {
 			b.Users = append(b.Users, bootUser{o.ID, o.Name, o.Role})

@@ -89,13 +89,15 @@ type envOpts struct {
 	publicURL   string
 	ancestors   []string
 	noAncestors bool
-	durable     bool // keep revocations in the store's KV
+	durable     bool        // keep revocations in the store's KV
+	limits      care.Limits // the configured limits (config limits:); zero: the defaults
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, clock: testworld.NewClock(), users: newDirectory(testUsers)}
 	w := testworld.New(t, testworld.WithClock(e.clock), testworld.WithDirectory(e.users),
+		testworld.WithPolicy(care.Policy{Grace: 24 * time.Hour, Limits: o.limits}),
 		testworld.WithRoutes(func(w *testworld.World, api *httpapi.Server) {
 			e.dir, e.store, e.api = w.Dir, w.Store, api
 			e.con = e.newConsole(o)

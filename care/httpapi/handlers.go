@@ -114,6 +114,10 @@ func slaView(ps care.SLAPolicies, s *care.CaseSLA) *SLAJSON {
 
 func (s *Server) caseView(c care.Case) CaseJSON { return CaseView(s.policy, c, s.now()) }
 
+// Limits are the limits the API holds every write to (config limits:,
+// defaults filled in), for a client that says them before it sends.
+func (s *Server) Limits() care.Limits { return s.policy.Limits.WithDefaults() }
+
 // caseViews renders cases for the API at one time; [] for none.
 func (s *Server) caseViews(cases []care.Case) []CaseJSON {
 	out := make([]CaseJSON, 0, len(cases))

@@ -91,12 +91,29 @@ export function utf8Bytes(s) {
 }
 
 /**
- * The default limits of the Care API (SPEC §12) the console's inputs
- * carry; the server's configured limits decide (400 too_large).
+ * The limits of the Care API (SPEC §12) the console's inputs carry: the
+ * defaults here, replaced by the configured ones the page was served with
+ * (boot data "limits", config limits:), which the API enforces (400
+ * too_large).
  */
 export const LIMITS = {
   messageTextBytes: 65536, nameChars: 255, emailChars: 254, idBytes: 256, fieldNameChars: 255, fieldValueBytes: 4096,
 };
+
+(() => {
+  const el = document.querySelector('meta[name="carebridge-boot"]');
+  let served = null;
+  try { served = JSON.parse(el ? el.content : '{}').limits; } catch (e) { served = null; }
+  if (!served) return;
+  const names = {
+    message_text_bytes: 'messageTextBytes', name_chars: 'nameChars', email_chars: 'emailChars',
+    id_bytes: 'idBytes', field_name_chars: 'fieldNameChars', field_value_bytes: 'fieldValueBytes',
+  };
+  for (const [key, name] of Object.entries(names)) {
+    const n = served[key];
+    if (Number.isInteger(n) && n > 0) LIMITS[name] = n;
+  }
+})();
 
 /** Builds a query string from an object, leaving out empty values. */
 export function qs(params) {

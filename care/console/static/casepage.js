@@ -27,6 +27,22 @@ function scroller(el) {
 }
 
 /**
+ * The "n / max bytes" line under a message box, kept as it is typed:
+ * maxlength counts characters, the limit counts UTF-8 bytes.
+ */
+function byteCounter(input) {
+  const el = h('p', { class: 'hint counter', id: `${input.id}-count` });
+  const update = () => {
+    const n = utf8Bytes(input.value);
+    el.textContent = `${n} / ${LIMITS.messageTextBytes} bytes`;
+    el.classList.toggle('over', n > LIMITS.messageTextBytes);
+  };
+  input.addEventListener('input', update);
+  update();
+  return el;
+}
+
+/**
  * Refuses a text over the API's byte limit before sending it: maxlength
  * counts characters, the API counts UTF-8 bytes. Says so in box.
  */
@@ -36,6 +52,18 @@ function tooLong(box, input, what) {
   replace(box, alertBox(`The ${what} is ${n} bytes long; at most ${LIMITS.messageTextBytes} bytes can be sent. Shorten it.`));
   input.focus();
   return true;
+}
+
+/** Why the profile is fixed, by the server's profile_lock_reason. */
+const PROFILE_LOCK = {
+  outbound_message: 'The profile is fixed: a reply has been sent from it.',
+  deleted: 'The case is deleted; its profile no longer changes.',
+};
+
+/** What the profile field's hint says. */
+function profileHint(c) {
+  if (!c.profile_locked) return 'The social profile replies are sent from. Only the assignee can set it, and only before the first reply.';
+  return PROFILE_LOCK[c.profile_lock_reason] || 'The profile is fixed.';
 }
 
 /**
@@ -133,7 +161,7 @@ export class CasePage {
     }
     const before = this.c;
     this.c = c;
-    const key = (x) => JSON.stringify([x.status, x.assignee, x.priority, x.sentiment, x.profile_id, x.fields, x.locked_for_reply, x.salesforce, x.sla]);
+    const key = (x) => JSON.stringify([x.status, x.assignee, x.priority, x.sentiment, x.profile_id, x.profile_locked, x.fields, x.locked_for_reply, x.salesforce, x.sla]);
     if (key(before) === key(c) && !added.length) return;
     this.renderHead();
     const focusId = document.activeElement && document.activeElement.id;
@@ -193,10 +221,6 @@ export class CasePage {
   customerName() {
     const cu = this.customer || this.c.customer;
     return cu ? (cu.name || cu.username || `Customer ${cu.id}`) : `Customer ${this.c.customer_id}`;
-  }
-
-  hasOutbound() {
-    return this.msgs.some((m) => m.direction === 'outbound' && m.kind === 'message');
   }
 
   render() {
@@ -318,6 +342,9 @@ export class CasePage {
         : 'Only the assignee can reply. Assign the case to yourself to reply.', ' ',
       h('button', { type: 'button', id: 'reply-assign-me', onclick: () => this.patch({ assignee: this.me.id }, 'Assigned to you') }, 'Assign to me')));
       blocked = true;
+    } else if (!c.profile_id && c.profile_locked) {
+      notices.push(h('p', { class: 'notice' }, 'This case has no profile, and it can no longer be set: replies cannot be sent from Care.'));
+      blocked = true;
     } else if (!c.profile_id) {
       const input = h('input', { id: 'reply-profile', name: 'profile_id', required: true, autocomplete: 'off', maxlength: LIMITS.idBytes });
       notices.push(h('form', {
@@ -340,10 +367,11 @@ export class CasePage {
     const type = select({ id: 'reply-type', name: 'reply_type', onchange: (ev) => { this.drafts.replyType = ev.target.value; } },
       Object.entries(REPLY_TYPE), this.drafts.replyType || this.defaultReplyType());
     const text = h('textarea', {
-      id: 'reply-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes,
+      id: 'reply-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes, 'aria-describedby': 'reply-text-count',
       oninput: (ev) => { this.drafts.reply = ev.target.value; },
     });
     text.value = this.drafts.reply;
+    const count = byteCounter(text);
     const pending = h('input', { type: 'checkbox', id: 'reply-pending', name: 'mark_pending', onchange: (ev) => { this.drafts.markPending = ev.target.checked; } });
     pending.checked = this.drafts.markPending;
     const send = h('button', { type: 'submit', class: 'primary', id: 'reply-send' }, this.embed ? 'Send reply from Salesforce' : 'Send reply');
@@ -363,7 +391,7 @@ export class CasePage {
       }),
     },
     h('div', { class: 'row' }, h('label', { for: 'reply-type' }, 'Reply as'), type),
-    h('label', { for: 'reply-text' }, 'Reply to the customer'), text,
+    h('label', { for: 'reply-text' }, 'Reply to the customer'), text, count,
     h('div', { class: 'row spread' },
       h('span', { class: 'check' }, pending, h('label', { for: 'reply-pending' }, 'Mark as pending after sending')),
       send),
@@ -408,13 +436,14 @@ export class CasePage {
     const errBox = h('div', { class: 'form-errors' });
     const notifies = h('p', { class: 'hint', id: 'note-notifies', 'aria-live': 'polite' });
     const text = h('textarea', {
-      id: 'note-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes, 'aria-describedby': 'note-help note-notifies',
+      id: 'note-text', name: 'text', rows: '3', required: true, maxlength: LIMITS.messageTextBytes, 'aria-describedby': 'note-help note-text-count note-notifies',
     });
     const updateNotifies = () => {
       const ids = this.mentionsIn(text.value);
       notifies.textContent = ids.length ? 'Notifies: ' + ids.map((id) => this.userName(id)).join(', ') : '';
     };
     text.value = this.drafts.note;
+    const count = byteCounter(text);
     text.addEventListener('input', () => { this.drafts.note = text.value; updateNotifies(); });
     updateNotifies();
     const others = this.boot.users.filter((u) => u.id !== this.me.id);
@@ -446,7 +475,7 @@ export class CasePage {
     },
     h('label', { for: 'note-text' }, 'Internal note'),
     h('p', { class: 'hint', id: 'note-help' }, 'Only Care users see notes; they never reach the customer or Salesforce. Type @ and a user id to mention someone.'),
-    text, notifies,
+    text, count, notifies,
     h('div', { class: 'row spread' }, h('span', { class: 'row' }, h('label', { for: 'note-mention' }, 'Mention'), picker), add),
     errBox);
     replace(panel, form);
@@ -503,9 +532,11 @@ export class CasePage {
       onchange: (ev) => this.patch({ sentiment: ev.target.value }, `Sentiment changed to ${SENTIMENT[ev.target.value]}`),
     }, Object.entries(SENTIMENT), c.sentiment);
 
-    const profileLocked = this.hasOutbound();
+    // The server decides on the whole case (profile_locked), not on the
+    // page of messages loaded here.
+    const profileLocked = !!c.profile_locked;
     const profile = h('input', {
-      id: 'prop-profile', value: c.profile_id, disabled: profileLocked || deleted, 'aria-describedby': 'prop-profile-hint', autocomplete: 'off', maxlength: LIMITS.idBytes,
+      id: 'prop-profile', value: c.profile_id, disabled: profileLocked, 'aria-describedby': 'prop-profile-hint', autocomplete: 'off', maxlength: LIMITS.idBytes,
     });
     const profileForm = h('form', {
       class: 'row',
@@ -513,7 +544,7 @@ export class CasePage {
         ev.preventDefault();
         this.patch({ profile_id: profile.value.trim() }, 'Profile saved');
       },
-    }, profile, h('button', { type: 'submit', disabled: profileLocked || deleted }, 'Save'));
+    }, profile, h('button', { type: 'submit', disabled: profileLocked }, 'Save'));
 
     replace(panel,
       error ? alertBox(error) : null,
@@ -526,9 +557,7 @@ export class CasePage {
         h('label', { for: 'prop-priority' }, 'Priority'), priority,
         h('label', { for: 'prop-sentiment' }, 'Sentiment'), sentiment,
         h('label', { for: 'prop-profile' }, 'Profile'), profileForm,
-        h('p', { class: 'hint', id: 'prop-profile-hint' }, profileLocked
-          ? 'The profile is fixed: a reply has been sent from it.'
-          : 'The social profile replies are sent from. Only the assignee can set it, and only before the first reply.')),
+        h('p', { class: 'hint', id: 'prop-profile-hint', 'data-lock': c.profile_lock_reason || '' }, profileHint(c))),
       this.fieldsEditor(deleted),
       h('p', { class: 'muted small' }, 'Created ', timeEl(c.created_at), c.last_customer_message_at ? h('span', {}, ' · last customer message ', timeEl(c.last_customer_message_at)) : null,
         ` · Community: ${c.community_state}`),
