@@ -505,12 +505,49 @@ async function showConnectError() {
 
 // ---- start ----
 
+/** How often the embedded case page reads its case when it has no live feed. */
+const EMBED_POLL_MS = 30000;
+
+/**
+ * The embedded case page follows its case: its own stream of that case's
+ * events (whoever the case is assigned to), batched as the console's; a
+ * stream refused for good (a partitioned frame without the session) turns
+ * into a slow poll, said discreetly in the top bar.
+ */
+function followEmbedded(page) {
+  let timer = null;
+  const update = () => {
+    timer = null;
+    page.liveUpdate();
+  };
+  connectLive({
+    caseId: page.id,
+    pauseHidden: true,
+    onCase: (type, ev) => {
+      if (ev.case_id !== page.id || timer) return;
+      timer = window.setTimeout(update, 100);
+    },
+    onReset: () => page.reload(),
+    onRefused: () => {
+      const who = document.querySelector('.topbar .who');
+      if (who && !document.getElementById('live-off')) {
+        who.prepend(h('span', {
+          id: 'live-off', class: 'muted small live-off',
+          title: 'This page could not open its live feed here; it reads the case again every 30 seconds.',
+        }, 'Live updates off'));
+      }
+      window.setInterval(() => page.liveUpdate(), EMBED_POLL_MS);
+    },
+  });
+}
+
 if (boot.mode === 'embed') {
   app.classList.add('embed-mode');
   const page = new CasePage(main, boot, {
     caseId: boot.case_id, mode: 'embed', caseLink: (id) => `/embed/cases/${id}`, onChange: () => {},
   });
   page.load();
+  followEmbedded(page);
 } else {
   showConnectError();
   render();
