@@ -125,7 +125,9 @@ func (w *world) linkedCase(ctx context.Context, n, backlog int, now time.Time) (
 	if err != nil {
 		return care.Case{}, "", err
 	}
-	c, err := w.store.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) { l.CaseID, l.Status = sfID, "New" })
+	c, err := w.store.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) {
+		l.CaseID, l.Status, l.ExternalIDField = sfID, "New", "Care_Case_Id__c" // as the escalation's upsert records it
+	})
 	return c, sfID, err
 }
 
