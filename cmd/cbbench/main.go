@@ -67,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	publishCases := fs.Int("publish-cases", 50, "publish: cases the replies spread over")
 	routingCases := fs.Int("routing-cases", 300, "routing: new cases ingested")
 	routingRate := fs.Int("routing-rate", 1000, "routing: new cases per minute")
+	routingBacklog := fs.Int("routing-backlog", 10_000, "routing: cases waiting for a skill no agent has while cases are closed (0: not measured)")
 	searchCases := fs.Int("search-cases", 10_000, "search: cases (the full scale is 100000)")
 	searchMessages := fs.Int("search-messages", 100_000, "search: messages ingested, with and without the search index (the full scale is 1000000)")
 	if err := fs.Parse(args); err != nil {
@@ -104,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "routing":
 			var r routingResult
 			r, err = benchRouting(ctx, routingOptions{cases: *routingCases, perMinute: *routingRate, agents: 10, capacity: 5,
-				handle: 2500 * time.Millisecond}, progress)
+				handle: 2500 * time.Millisecond, backlog: *routingBacklog, closes: 200, workers: *workers}, progress)
 			rep.Routing = &r
 		case "feed":
 			var r liveEventsResult

@@ -51,8 +51,11 @@ func TestSmallRun(t *testing.T) {
 		t.Fatalf("search: %+v", l)
 	}
 	// Routing: 50 cases fill the 10 agents of capacity 5 at once, 10 wait
-	// for a case to close; no agent ever holds more than 5.
-	if r := rep.Routing; r == nil || r.AssignedAtIn != 50 || r.Waited != 10 || r.MaxLoadSeen != 5 || r.AssignedTotal != 60 || r.P95Millis <= 0 {
+	// for a case to close; no agent ever holds more than 5. A close with
+	// the backlog waiting for a skill nobody has reads only the case it
+	// assigns.
+	if r := rep.Routing; r == nil || r.AssignedAtIn != 50 || r.Waited != 10 || r.MaxLoadSeen != 5 || r.AssignedTotal != 60 || r.P95Millis <= 0 ||
+		r.Backlog == nil || r.Backlog.ReadPerClose != 1 {
 		t.Fatalf("routing: %+v", r)
 	}
 	var out, errs bytes.Buffer

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -27,11 +28,17 @@ type routingResult struct {
 	P95Millis     float64 `json:"ingest_to_assigned_p95_ms"`
 	MaxLoadSeen   int     `json:"max_agent_load_seen"`
 	AssignedTotal int64   `json:"assignments_total"`
+	// Backlog: a case closed while backlog cases wait for a skill no
+	// agent has (routingBacklog).
+	Backlog *routingBacklogResult `json:"backlog,omitempty"`
 }
 
 type routingOptions struct {
 	cases, perMinute, agents, capacity int
 	handle                             time.Duration
+	// backlog cases wait for a skill no agent has while closes cases
+	// are closed, each freeing an agent (0: not measured).
+	backlog, closes, workers int
 }
 
 // routingClock keeps, per case, when its ingest started and when a commit
@@ -182,6 +189,11 @@ func benchRouting(ctx context.Context, o routingOptions, progress func(string)) 
 	res.P50Millis, res.P95Millis = millis(percentile(lat, 0.50)), millis(percentile(lat, 0.95))
 	assigned, _, err := st.RoutingStats()
 	res.AssignedTotal = assigned[care.RoutingLeastBusy]
+	if err != nil || o.backlog <= 0 {
+		return res, err
+	}
+	b, err := benchRoutingBacklog(ctx, o, progress)
+	res.Backlog = &b
 	return res, err
 }
 
@@ -196,6 +208,96 @@ func closeRouted(ctx context.Context, st *bolt.Store, users *care.Directory, id 
 	return err
 }
 
+// routingBacklogResult is what a case close costs while a long queue
+// waits for a skill no agent online has (a weekend backlog of Spanish
+// cases with English agents): each close frees an agent, who takes the
+// next plain case queued behind the whole backlog.
+type routingBacklogResult struct {
+	Waiting        int     `json:"backlog_waiting_cases"`
+	Closes         int     `json:"closes"`
+	ReadPerClose   float64 `json:"waiting_cases_read_per_close"`
+	CloseP50Millis float64 `json:"close_p50_ms"`
+	CloseP95Millis float64 `json:"close_p95_ms"`
+}
+
+// benchRoutingBacklog ingests o.backlog cases needing es, which none of
+// o.agents has, then enough plain cases to fill every agent and o.closes
+// more that wait behind the backlog; then closes o.closes cases one after
+// another, timing each close (the freeing change that assigns the next
+// plain case in its transaction).
+func benchRoutingBacklog(ctx context.Context, o routingOptions, progress func(string)) (routingBacklogResult, error) {
+	res := routingBacklogResult{Waiting: o.backlog, Closes: o.closes}
+	users := []care.User{{ID: "community", Name: "Community", Role: care.RoleIntegration}}
+	routing := care.Routing{Mode: care.RoutingLeastBusy,
+		Rules: []care.RoutingRule{{Field: "language", Equals: "es", Skills: []string{"es"}}}}
+	for i := range o.agents {
+		id := fmt.Sprintf("agent-%03d", i)
+		users = append(users, care.User{ID: id, Name: id, Role: care.RoleAgent})
+		routing.Agents = append(routing.Agents, care.RoutingAgent{ID: id, Capacity: o.capacity})
+	}
+	dirUsers := care.NewDirectory(users)
+	st, _, cleanup, err := tempStore("routing-backlog", bolt.Options{Users: dirUsers, Routing: routing})
+	if err != nil {
+		return res, err
+	}
+	defer cleanup()
+	for _, a := range routing.Agents {
+		u, _ := dirUsers.User(a.ID)
+		if _, err := st.SetAvailable(ctx, u, true); err != nil {
+			return res, err
+		}
+	}
+	community, _ := dirUsers.User("community")
+	// escalate makes n new cases with fields, of customers from first on.
+	escalate := func(first, n int, fields map[string]string) ([]care.Case, error) {
+		out := make([]care.Case, n)
+		now := time.Now().UTC()
+		err := runConcurrently(n, max(1, o.workers), func(i int) error {
+			r, err := st.Escalate(ctx, community, care.EscalateInput{Fields: fields,
+				Message: incoming(fmt.Sprintf("backlog-%d", first+i), first+i, now)})
+			out[i] = r.Case
+			return err
+		})
+		return out, err
+	}
+	progress(fmt.Sprintf("routing: %d cases waiting for a skill no agent has, %d closes", o.backlog, o.closes))
+	if _, err := escalate(0, o.backlog, map[string]string{"language": "es"}); err != nil {
+		return res, err
+	}
+	plain, err := escalate(o.backlog, o.agents*o.capacity+o.closes, nil)
+	if err != nil {
+		return res, err
+	}
+	// The cases to close: those assigned at ingest, then the waiting ones
+	// oldest first, as each close assigns the next.
+	var open, queued []int64
+	for _, c := range plain {
+		if c.Assignee != "" {
+			open = append(open, c.ID)
+		} else {
+			queued = append(queued, c.ID)
+		}
+	}
+	slices.Sort(queued)
+	open = append(open, queued...)
+	read := st.RoutingExamined()
+	lat := make([]time.Duration, 0, o.closes)
+	for i := range min(o.closes, len(open)) {
+		t0 := time.Now()
+		if err := closeRouted(ctx, st, dirUsers, open[i]); err != nil {
+			return res, err
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	res.ReadPerClose = float64(st.RoutingExamined()-read) / float64(max(1, len(lat)))
+	res.CloseP50Millis, res.CloseP95Millis = millis(percentile(lat, 0.50)), millis(percentile(lat, 0.95))
+	// Every plain case found an agent; the backlog still waits.
+	if _, waiting, err := st.RoutingStats(); err != nil || waiting != int64(o.backlog) {
+		return res, fmt.Errorf("routing backlog: %d cases wait after the closes, want the %d needing es (%v)", waiting, o.backlog, err)
+	}
+	return res, nil
+}
+
 func printRouting(tw *tabwriter.Writer, r *routingResult) {
 	if r == nil {
 		return
@@ -203,4 +305,8 @@ func printRouting(tw *tabwriter.Writer, r *routingResult) {
 	fmt.Fprintf(tw, "routing\t%d new cases at %d/min, %d agents × capacity %d, handled in %.0f ms\tassigned at ingest %d, waited %d (max load seen %d)\n",
 		r.Cases, r.PerMinute, r.Agents, r.Capacity, r.HandleMillis, r.AssignedAtIn, r.Waited, r.MaxLoadSeen)
 	fmt.Fprintf(tw, "routing\tingest→assigned p50/p95\t%.1f / %.1f ms\n", r.P50Millis, r.P95Millis)
+	if b := r.Backlog; b != nil {
+		fmt.Fprintf(tw, "routing\tcase close with %d waiting for a skill no agent has, p50/p95\t%.1f / %.1f ms (%.1f waiting cases read per close, %d closes)\n",
+			b.Waiting, b.CloseP50Millis, b.CloseP95Millis, b.ReadPerClose, b.Closes)
+	}
 }
