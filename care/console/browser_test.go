@@ -887,18 +887,12 @@ func TestBrowserLimits(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	id := e.escalateAssigned("m1", "joe", "brand", "Hello", "alice")
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("alice")
+	tb.openCase(id, "alice")
 	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
 	tb.waitJS("maxlength on the reply", `document.getElementById('reply-text').maxLength === 65536`)
 
 	// 40,000 two-byte characters: within maxlength, over 65,536 bytes.
-	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { document.getElementById('reply-text').value = 'é'.repeat(40000); })()`))
-	tb.click("#reply-send")
-	tb.waitText(".composer .alert", "The reply is 80000 bytes long; at most 65536 bytes can be sent.")
-	if n := len(e.messagesOf(id)); n != 1 {
-		t.Fatalf("%d messages, want the customer's only", n)
-	}
+	tb.replyOverBytes(e, id, 40000, 65536)
 	tb.click("#tab-note")
 	tb.waitJS("maxlength on the note", `document.getElementById('note-text').maxLength === 65536`)
 

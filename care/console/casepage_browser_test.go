@@ -11,6 +11,28 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// openCase opens case id in the console as user, signing in.
+func (tb *tab) openCase(id int64, user string) {
+	tb.t.Helper()
+	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
+	tb.signIn(user)
+	tb.waitText("#case-title", fmt.Sprintf("Case #%d", id))
+}
+
+// replyOverBytes types chars two-byte characters into the reply box
+// (within its maxlength, over limit bytes) and checks that the page
+// refuses to send them, saying why, and nothing reaches case id.
+func (tb *tab) replyOverBytes(e *env, id int64, chars, limit int) {
+	tb.t.Helper()
+	tb.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`(() => { const t = document.getElementById('reply-text'); t.value = 'é'.repeat(%d); t.dispatchEvent(new Event('input', {bubbles: true})); })()`, chars)))
+	tb.click("#reply-send")
+	tb.waitText(".composer .alert", fmt.Sprintf("The reply is %d bytes long; at most %d bytes can be sent.", 2*chars, limit))
+	if n := len(e.messagesOf(id)); n != 1 {
+		tb.t.Fatalf("%d messages, want the customer's only", n)
+	}
+}
+
 // TestBrowserProfileLockOnALongConversation: the reply that fixes the
 // profile is older than the 100 messages the case page loads, and the
 // page still says the profile is fixed (the case JSON's profile_locked),
@@ -28,8 +50,7 @@ func TestBrowserProfileLockOnALongConversation(t *testing.T) {
 		e.ingest(fmt.Sprintf("later-%d", i), "joe", fmt.Sprintf("Still waiting, day %d", i))
 	}
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("alice")
+	tb.openCase(id, "alice")
 	tb.waitText(".conversation", "Still waiting, day 149")
 	if strings.Contains(tb.text(".conversation"), "looking into it") {
 		t.Fatal("the reply is among the loaded messages: the test needs it older")
@@ -47,8 +68,7 @@ func TestBrowserConfiguredLimits(t *testing.T) {
 	e := newEnv(t, envOpts{limits: care.Limits{MessageTextBytes: 40, NameChars: 20, FieldValueBytes: 30}})
 	id := e.escalateAssigned("m1", "joe", "brand", "Hello", "alice")
 	tb := newTab(t, e)
-	tb.do(chromedp.Navigate(tb.base + fmt.Sprintf("/cases/%d", id)))
-	tb.signIn("alice")
+	tb.openCase(id, "alice")
 	tb.do(chromedp.WaitEnabled(chromedp.ID("reply-text")))
 	tb.waitJS("the configured maxlength", `document.getElementById('reply-text').maxLength === 40 && document.getElementById('cf-new-value').maxLength === 30`)
 	tb.waitText("#reply-text-count", "0 / 40 bytes")
@@ -57,14 +77,8 @@ func TestBrowserConfiguredLimits(t *testing.T) {
 	tb.waitJS("typing stops at the limit", `document.getElementById('reply-text').value.length === 40`)
 	tb.waitText("#reply-text-count", "40 / 40 bytes")
 
-	// 30 two-byte characters: within maxlength, over the 40 bytes.
-	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById('reply-text'); t.value = 'é'.repeat(30); t.dispatchEvent(new Event('input', {bubbles: true})); })()`))
+	tb.replyOverBytes(e, id, 30, 40)
 	tb.waitJS("the counter over", `document.getElementById('reply-text-count').classList.contains('over')`)
-	tb.click("#reply-send")
-	tb.waitText(".composer .alert", "The reply is 60 bytes long; at most 40 bytes can be sent.")
-	if n := len(e.messagesOf(id)); n != 1 {
-		t.Fatalf("%d messages, want the customer's only", n)
-	}
 
 	tb.click("#tab-note")
 	tb.waitJS("the note's maxlength", `document.getElementById('note-text').maxLength === 40`)

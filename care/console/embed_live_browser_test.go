@@ -20,7 +20,8 @@ func (tb *tab) openEmbed(id int64, user, text string) {
 // TestBrowserEmbedFollowsItsCase: the case page inside Salesforce follows
 // its case live, also when it is assigned to someone else: a customer
 // message ingested through the API, the assignee's reply and a status
-// change show without a reload.
+// change show without a reload; hidden, it lets its stream go (streams
+// are capped per user) and catches up when shown again.
 func TestBrowserEmbedFollowsItsCase(t *testing.T) {
 	t.Parallel() // each has its own world and browser context
 	e := newLiveEnv(t)
@@ -39,6 +40,20 @@ func TestBrowserEmbedFollowsItsCase(t *testing.T) {
 	tb.waitText(".msg.outbound .msg-text", "It ships tomorrow.")
 	tb.waitText(".case-head", "Pending")
 	tb.waitText("#prop-profile-hint", "a reply has been sent from it")
+
+	// Hidden (another Salesforce tab in front), the page lets its stream
+	// go; shown again, it resumes and catches up on what came meanwhile.
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		window.__visibility = 'hidden';
+		Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => window.__visibility });
+		document.dispatchEvent(new Event('visibilitychange'));
+	})()`))
+	tb.waitJS("the stream let go", `document.documentElement.dataset.live === 'paused'`)
+	e.ingest("m3", "joe", "Thanks, waiting for it")
+	tb.do(chromedp.Evaluate[chromedp.Void](`(() => { window.__visibility = 'visible'; document.dispatchEvent(new Event('visibilitychange')); })()`))
+	tb.waitJS("the stream back", `document.documentElement.dataset.live === 'open'`)
+	tb.waitText(".msg.inbound .msg-text", "Thanks, waiting for it")
+	tb.waitText(".case-head", "Open")
 	tb.waitJS("no reload", `window.__notReloaded === true`)
 	if tb.text("#live-off") != "" {
 		t.Fatal("the embed page says live updates are off")

@@ -516,6 +516,7 @@ const EMBED_POLL_MS = 30000;
  */
 function followEmbedded(page) {
   let timer = null;
+  let wasOpen = false;
   const update = () => {
     timer = null;
     page.liveUpdate();
@@ -523,6 +524,12 @@ function followEmbedded(page) {
   connectLive({
     caseId: page.id,
     pauseHidden: true,
+    // Back after a pause or a refusal (too many streams): what changed
+    // meanwhile may be past what the stream replays.
+    onState: (st) => {
+      if (st === 'open' && wasOpen) page.liveUpdate();
+      if (st === 'open') wasOpen = true;
+    },
     onCase: (type, ev) => {
       if (ev.case_id !== page.id || timer) return;
       timer = window.setTimeout(update, 100);
