@@ -74,32 +74,44 @@ func (rc *routingClock) onCommit(chs []care.Change) {
 	}
 }
 
-// benchRouting ingests o.cases new cases at o.perMinute, routed to
-// o.agents agents of o.capacity who each close a case o.handle after
-// getting it.
-func benchRouting(ctx context.Context, o routingOptions, progress func(string)) (routingResult, error) {
-	res := routingResult{Cases: o.cases, PerMinute: o.perMinute, Agents: o.agents, Capacity: o.capacity, HandleMillis: millis(o.handle)}
+// routingStore opens a section's store routing least_busy by rules to
+// o.agents agents of o.capacity, no skills, every one available, and the
+// community integration user; onCommit may be nil.
+func routingStore(ctx context.Context, section string, o routingOptions, rules []care.RoutingRule, onCommit func([]care.Change)) (*bolt.Store, *care.Directory, func(), error) {
 	users := []care.User{{ID: "community", Name: "Community", Role: care.RoleIntegration}}
-	routing := care.Routing{Mode: care.RoutingLeastBusy}
+	routing := care.Routing{Mode: care.RoutingLeastBusy, Rules: rules}
 	for i := range o.agents {
 		id := fmt.Sprintf("agent-%03d", i)
 		users = append(users, care.User{ID: id, Name: id, Role: care.RoleAgent})
 		routing.Agents = append(routing.Agents, care.RoutingAgent{ID: id, Capacity: o.capacity})
 	}
-	dirUsers := care.NewDirectory(users)
+	dir := care.NewDirectory(users)
+	st, _, cleanup, err := tempStore(section, bolt.Options{Users: dir, OnCommit: onCommit, Routing: routing})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, a := range routing.Agents {
+		u, _ := dir.User(a.ID)
+		if _, err := st.SetAvailable(ctx, u, true); err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+	}
+	return st, dir, cleanup, nil
+}
+
+// benchRouting ingests o.cases new cases at o.perMinute, routed to
+// o.agents agents of o.capacity who each close a case o.handle after
+// getting it.
+func benchRouting(ctx context.Context, o routingOptions, progress func(string)) (routingResult, error) {
+	res := routingResult{Cases: o.cases, PerMinute: o.perMinute, Agents: o.agents, Capacity: o.capacity, HandleMillis: millis(o.handle)}
 	rc := &routingClock{ingested: map[int64]time.Time{}, assigned: map[int64]time.Time{}, load: map[string]int{},
 		work: make(chan int64, o.cases)}
-	st, _, cleanup, err := tempStore("routing", bolt.Options{Users: dirUsers, OnCommit: rc.onCommit, Routing: routing})
+	st, dirUsers, cleanup, err := routingStore(ctx, "routing", o, nil, rc.onCommit)
 	if err != nil {
 		return res, err
 	}
 	defer cleanup()
-	for _, a := range routing.Agents {
-		u, _ := dirUsers.User(a.ID)
-		if _, err := st.SetAvailable(ctx, u, true); err != nil {
-			return res, err
-		}
-	}
 
 	// The agents: each case is closed by its assignee a handling time
 	// after it came to them.
@@ -227,26 +239,12 @@ type routingBacklogResult struct {
 // plain case in its transaction).
 func benchRoutingBacklog(ctx context.Context, o routingOptions, progress func(string)) (routingBacklogResult, error) {
 	res := routingBacklogResult{Waiting: o.backlog, Closes: o.closes}
-	users := []care.User{{ID: "community", Name: "Community", Role: care.RoleIntegration}}
-	routing := care.Routing{Mode: care.RoutingLeastBusy,
-		Rules: []care.RoutingRule{{Field: "language", Equals: "es", Skills: []string{"es"}}}}
-	for i := range o.agents {
-		id := fmt.Sprintf("agent-%03d", i)
-		users = append(users, care.User{ID: id, Name: id, Role: care.RoleAgent})
-		routing.Agents = append(routing.Agents, care.RoutingAgent{ID: id, Capacity: o.capacity})
-	}
-	dirUsers := care.NewDirectory(users)
-	st, _, cleanup, err := tempStore("routing-backlog", bolt.Options{Users: dirUsers, Routing: routing})
+	rules := []care.RoutingRule{{Field: "language", Equals: "es", Skills: []string{"es"}}}
+	st, dirUsers, cleanup, err := routingStore(ctx, "routing-backlog", o, rules, nil)
 	if err != nil {
 		return res, err
 	}
 	defer cleanup()
-	for _, a := range routing.Agents {
-		u, _ := dirUsers.User(a.ID)
-		if _, err := st.SetAvailable(ctx, u, true); err != nil {
-			return res, err
-		}
-	}
 	community, _ := dirUsers.User("community")
 	// escalate makes n new cases with fields, of customers from first on.
 	escalate := func(first, n int, fields map[string]string) ([]care.Case, error) {
