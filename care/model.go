@@ -228,7 +228,9 @@ type SalesforceLink struct {
 	// mapping's case external id field is still this one. "" when
 	// carebridge wrote none or it is not known (a case linked to an
 	// existing Salesforce case, by a mapping without the field, or by a
-	// release before this field): the poller names such a case by Id.
+	// release before this field): the poller names such a case by Id. The
+	// poller also records it once Salesforce shows the case's key in the
+	// mapping's field (an older release's link).
 	ExternalIDField string `json:"external_id_field,omitempty"`
 }
 

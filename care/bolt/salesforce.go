@@ -93,3 +93,39 @@ func (s *Store) LinkedSalesforceCases(ctx context.Context) ([]care.LinkedSalesfo
 	})
 	return out, err
 }
+
+// RecordSalesforceExternalIDField records on the Care cases linked to
+// sfCaseIDs that carebridge's external key is in their Salesforce case's
+// field (SalesforceLink.ExternalIDField): the status poller found it so
+// in Salesforce for cases whose link did not say (an older release's). It
+// changes nothing else of the cases (no UpdatedAt, no outbox entry, no
+// event), in one transaction; an id no longer linked is skipped. It
+// answers how many cases it changed.
+func (s *Store) RecordSalesforceExternalIDField(ctx context.Context, field string, sfCaseIDs []string) (int, error) {
+	n := 0
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		n = 0
+		sf := tx.Bucket(bucketSFCases)
+		for _, id := range sfCaseIDs {
+			v := sf.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			before, err := getCase(tx, int64(getU64(v)))
+			if err != nil {
+				return err
+			}
+			if before.Salesforce.CaseID != id || before.Salesforce.ExternalIDField == field {
+				continue
+			}
+			after := *before
+			after.Salesforce.ExternalIDField = field
+			if err := s.putCase(tx, before, &after); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

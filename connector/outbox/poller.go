@@ -212,7 +212,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			case err != nil:
 				p.log.Warn("outbox: status poll failed", "err", err)
 			default:
-				p.log.Debug("outbox: status poll", slog.Int("calls", res.Pages), slog.Int("records", res.Records),
+				p.log.Debug("outbox: status poll", slog.Int("calls", res.Pages), slog.Int("checks", res.Checks), slog.Int("records", res.Records),
 					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted))
 			}
 		}
@@ -231,6 +231,10 @@ type PollResult struct {
 	// Pages is the number of query calls (one, plus queryMore pages when
 	// many records changed).
 	Pages int
+	// Checks is the number of query calls asking Salesforce which linked
+	// cases carry the case external id field (checkCarried: once per
+	// field, for links that do not say).
+	Checks int
 	// Records is the number of changed Salesforce cases read (rows
 	// answered; the linked cases only).
 	Records int
@@ -310,7 +314,11 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 			}
 			start.At = at
 		}
-		next, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), linked, &res)
+		named, err := p.checkCarried(ctx, conn.Client, m, linked, &res)
+		if err != nil {
+			return err
+		}
+		next, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), named, &res)
 		if err == nil && next != wm {
 			if serr := p.saveWatermark(ctx, next); serr != nil {
 				return serr
@@ -405,18 +413,23 @@ func (p *Poller) succeeded() {
 	p.metrics.polled(now)
 }
 
-// readChange reads the Id, the status field (any spelling) and the
-// SystemModstamp of a queried record.
-func readChange(rec salesforce.Record, field string) (sfChange, bool) {
-	ch := sfChange{id: rec.ID()}
-	ch.value = rec.String(field)
+// recordString reads a field of a queried record, in any spelling of its
+// name.
+func recordString(rec salesforce.Record, field string) string {
 	if _, ok := rec[field]; !ok {
 		for k := range rec {
 			if strings.EqualFold(k, field) {
-				ch.value = rec.String(k)
+				return rec.String(k)
 			}
 		}
 	}
+	return rec.String(field)
+}
+
+// readChange reads the Id, the status field (any spelling) and the
+// SystemModstamp of a queried record.
+func readChange(rec salesforce.Record, field string) (sfChange, bool) {
+	ch := sfChange{id: rec.ID(), value: recordString(rec, field)}
 	at, err := rec.Time("SystemModstamp")
 	if err != nil || ch.id == "" {
 		return ch, false

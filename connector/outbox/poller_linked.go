@@ -1,7 +1,10 @@
 package outbox
 
 import (
+	"context"
+	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,15 +57,98 @@ func linkedFilters(m *mapping.Mapping, linked []care.LinkedSalesforceCase) iter.
 			}
 		}
 		for chunk := range slices.Chunk(byID, linkedChunk) {
-			quoted := make([]string, len(chunk))
-			for i, id := range chunk {
-				quoted[i] = salesforce.QuoteSOQL(id)
-			}
-			if !yield("Id IN (" + strings.Join(quoted, ", ") + ")") {
+			if !yield(idIn(chunk)) {
 				return
 			}
 		}
 	}
+}
+
+// idIn is the condition Id IN (…) naming ids.
+func idIn(ids []string) string {
+	quoted := make([]string, len(ids))
+	for i, id := range ids {
+		quoted[i] = salesforce.QuoteSOQL(id)
+	}
+	return "Id IN (" + strings.Join(quoted, ", ") + ")"
+}
+
+// checkedKey keeps, in the poller's KV namespace, the case external id
+// field checkCarried last asked Salesforce about.
+const checkedKey = "linked_external_id_field_checked"
+
+// checkCarried asks Salesforce, once per case external id field, which
+// linked cases whose link does not say they carry that field do carry
+// their Care case's external key in it, and records it on their links
+// (care.SalesforceLink.ExternalIDField), so the field's one condition
+// names them from then on. These are the cases an older release linked
+// (its link says no field: by Id until checked) and cases under another
+// field whose new one an admin filled with the keys. A case whose
+// Salesforce record holds nothing in the field, or another value than its
+// key, stays named by Id. It costs one query per linkedChunk such cases,
+// once, and only where the field's condition can save queries (above
+// linkedChunk linked cases). It returns linked with what it found.
+func (p *Poller) checkCarried(ctx context.Context, client *salesforce.Client, m *mapping.Mapping,
+	linked []care.LinkedSalesforceCase, res *PollResult) ([]care.LinkedSalesforceCase, error) {
+	field := caseExternalIDField(m)
+	if field == "" || len(linked) <= linkedChunk {
+		return linked, nil
+	}
+	checked, err := p.kv.Get(ctx, checkedKey)
+	if err != nil {
+		return linked, fmt.Errorf("read the checked external id field: %w", err)
+	}
+	if string(checked) == field {
+		return linked, nil
+	}
+	var ask []string
+	for _, l := range linked {
+		if !strings.EqualFold(l.ExternalIDField, field) {
+			ask = append(ask, l.ID)
+		}
+	}
+	carrying := map[string]bool{}
+	for chunk := range slices.Chunk(ask, linkedChunk) {
+		soql := fmt.Sprintf("SELECT Id, %s FROM %s WHERE %s != null AND %s", field, caseObject(m), field, idIn(chunk))
+		err := client.QueryPages(ctx, soql, func(page *salesforce.QueryResult) error {
+			p.budget.ObserveClient(client)
+			res.Checks++
+			for _, rec := range page.Records {
+				c, err := p.store.CaseBySalesforceID(ctx, rec.ID())
+				if care.IsNotFound(err) {
+					continue // unlinked meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				if v := recordString(rec, field); v != "" && v == c.ExternalKey {
+					carrying[rec.ID()] = true
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return linked, fmt.Errorf("ask which linked cases carry %s: %w", field, err)
+		}
+	}
+	if len(carrying) > 0 {
+		n, err := p.store.RecordSalesforceExternalIDField(ctx, field, slices.Sorted(maps.Keys(carrying)))
+		if err != nil {
+			return linked, fmt.Errorf("record the cases carrying %s: %w", field, err)
+		}
+		p.log.Info("outbox: poll: linked cases found carrying the case external id field; the poll names them by it",
+			"field", field, "cases", n, "asked", len(ask))
+		linked = slices.Clone(linked)
+		for i, l := range linked {
+			if carrying[l.ID] {
+				linked[i].ExternalIDField = field
+			}
+		}
+	}
+	if err := p.kv.Put(ctx, checkedKey, []byte(field)); err != nil {
+		return linked, fmt.Errorf("save the checked external id field: %w", err)
+	}
+	return linked, nil
 }
 
 // chunks is how many Id IN (…) queries name n cases.

@@ -19,10 +19,16 @@ func (w *world) pollChanges(sfIDs []string, status string) PollResult {
 	for _, sf := range sfIDs {
 		w.sfSet(sf, status)
 	}
+	return w.pollCounted()
+}
+
+// pollCounted polls; the poll's Pages and Checks must be its query calls.
+func (w *world) pollCounted() PollResult {
+	w.t.Helper()
 	before := w.calls("query")
 	res := w.poll()
-	if calls := w.calls("query") - before; calls != int64(res.Pages) {
-		w.t.Fatalf("%d query calls, the poll says %d", calls, res.Pages)
+	if calls := w.calls("query") - before; calls != int64(res.Pages+res.Checks) {
+		w.t.Fatalf("%d query calls, the poll says %d and %d checks", calls, res.Pages, res.Checks)
 	}
 	return res
 }
@@ -52,9 +58,11 @@ func TestPollNamesCasesLinkedWithoutTheField(t *testing.T) {
 		c, sf := w.linkedCase(i) // an existing Case of the org, no Care_Case_Id__c
 		byHand, byHandSF = append(byHand, c.ID), append(byHandSF, sf)
 	}
-	w.poll()
+	if res := w.poll(); res.Checks != 1 { // do the five carry the field? (they do not)
+		t.Fatalf("first poll: %+v, want 1 check", res)
+	}
 	res := w.pollChanges(append(slices.Clone(byHandSF), createdSF[0], createdSF[399]), "Escalated")
-	if res.Pages != 2 || res.Applied != 7 {
+	if res.Pages != 2 || res.Checks != 0 || res.Applied != 7 {
 		t.Fatalf("poll: %+v, want 2 queries (the field, one Id chunk) and 7 applied", res)
 	}
 	w.mustHaveStatus(append(byHand, created[0], created[399]), care.StatusOnHold)
@@ -90,10 +98,50 @@ func TestPollAfterExternalIDFieldRenamed(t *testing.T) {
 	}
 	w.setMapping(bytes.ReplaceAll(exampleMapping(t), []byte("Care_Case_Id__c"), []byte("Care_Key__c")))
 	res := w.pollChanges([]string{sfIDs[1], sfIDs[399]}, "Escalated")
-	if res.Pages != 2 || res.Applied != 2 {
-		t.Fatalf("after the rename: %+v, want 2 queries (Id chunks) and 2 applied", res)
+	if res.Pages != 2 || res.Checks != 2 || res.Applied != 2 {
+		t.Fatalf("after the rename: %+v, want 2 checks (none carries Care_Key__c) and 2 queries (Id chunks), 2 applied", res)
 	}
-	w.mustHaveStatus([]int64{cases[0], cases[1], cases[399]}, care.StatusOnHold)
+	res = w.pollChanges([]string{sfIDs[2]}, "Escalated")
+	if res.Pages != 2 || res.Checks != 0 || res.Applied != 1 {
+		t.Fatalf("the next poll: %+v, want 2 queries and no check", res)
+	}
+	w.mustHaveStatus([]int64{cases[0], cases[1], cases[2], cases[399]}, care.StatusOnHold)
+}
+
+// TestPollChecksCasesOfAnOlderRelease: an older release's links do not
+// say which field carebridge wrote, so their cases are named by Id until
+// the poller has asked Salesforce, once, which of them carry their
+// external key in the mapping's field; those are named by the field from
+// then on, the others (linked by hand, or holding another value) still by
+// Id.
+func TestPollChecksCasesOfAnOlderRelease(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	old, oldSF := w.linkManyFrom(0, 650, "") // carry their keys; the links do not say
+	byHand, byHandSF := w.linkedCase(1)
+	other := w.newCase(2, false)
+	otherSF, err := w.sim.CreateRecord("Case", map[string]any{"Subject": "someone else's", "Care_Case_Id__c": "01JNOTTHISCASESKEY00000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.link(other.ID, otherSF)
+	updated := w.careCase(old[0]).UpdatedAt
+	if res := w.poll(); res.Checks != 3 {
+		t.Fatalf("first poll: %+v, want 3 checks (652 cases asked)", res)
+	}
+	if c := w.careCase(old[0]); c.Salesforce.ExternalIDField != "Care_Case_Id__c" || !c.UpdatedAt.Equal(updated) {
+		t.Fatalf("an older release's case carrying its key: %+v, updated %v (was %v)", c.Salesforce, c.UpdatedAt, updated)
+	}
+	for _, id := range []int64{byHand.ID, other.ID} {
+		if c := w.careCase(id); c.Salesforce.ExternalIDField != "" {
+			t.Fatalf("case %d recorded as carrying the field: %+v", id, c.Salesforce)
+		}
+	}
+	res := w.pollChanges([]string{oldSF[0], oldSF[649], byHandSF, otherSF}, "Escalated")
+	if res.Pages != 2 || res.Checks != 0 || res.Applied != 4 {
+		t.Fatalf("poll: %+v, want 2 queries (the field, one Id chunk), no check, 4 applied", res)
+	}
+	w.mustHaveStatus([]int64{old[0], old[649], byHand.ID, other.ID}, care.StatusOnHold)
 }
 
 // TestLinkedFilters: which linked cases a poll names by the mapping's

@@ -121,6 +121,13 @@ func TestPollerCustomField(t *testing.T) {
 // concurrent writers, as carebridge creates them: the case's external key
 // in Care_Case_Id__c, and the link says so.
 func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
+	return w.linkManyFrom(0, n, "Care_Case_Id__c")
+}
+
+// linkManyFrom is linkMany for customers from, from+1, …; recorded is
+// the external id field the links say was written ("": an older
+// release's link, which does not say).
+func (w *world) linkManyFrom(from, n int, recorded string) (cases []int64, sfIDs []string) {
 	w.t.Helper()
 	cases, sfIDs = make([]int64, n), make([]string, n)
 	var wg sync.WaitGroup
@@ -132,7 +139,7 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := w.store.Escalate(context.Background(), community, care.EscalateInput{Message: message(fmt.Sprintf("many-%d", i), 1000+i)})
+			res, err := w.store.Escalate(context.Background(), community, care.EscalateInput{Message: message(fmt.Sprintf("many-%d", from+i), 1000+from+i)})
 			if err != nil {
 				errs <- err
 				return
@@ -143,7 +150,7 @@ func (w *world) linkMany(n int) (cases []int64, sfIDs []string) {
 				return
 			}
 			if _, err := w.store.SetSalesforceLink(context.Background(), res.Case.ID, func(l *care.SalesforceLink) {
-				l.CaseID, l.Status, l.ExternalIDField = sf, "New", "Care_Case_Id__c"
+				l.CaseID, l.Status, l.ExternalIDField = sf, "New", recorded
 			}); err != nil {
 				errs <- err
 				return

@@ -30,6 +30,7 @@ type PollStore interface {
 	Case(ctx context.Context, actor care.User, id int64) (care.Case, error)
 	CaseBySalesforceID(ctx context.Context, sfCaseID string) (care.Case, error)
 	LinkedSalesforceCases(ctx context.Context) ([]care.LinkedSalesforceCase, error)
+	RecordSalesforceExternalIDField(ctx context.Context, field string, sfCaseIDs []string) (int, error)
 	ApplyFromSalesforce(ctx context.Context, caseID int64, fn func(c *care.Case, now time.Time) error) (care.Case, error)
 	OutboxDue(ctx context.Context, now time.Time, max int, busy func(caseID int64) bool) ([]care.OutboxEntry, error)
 	OutboxDone(ctx context.Context, ids []uint64) error
