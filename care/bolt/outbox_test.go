@@ -341,6 +341,31 @@ func TestCaseBySalesforceID(t *testing.T) {
 	}
 }
 
+// TestRecordSalesforceExternalIDField: the poller records that linked
+// cases carry the external id field (an older release's links): the link
+// and the index say so, nothing else of the case moves, and an id no
+// longer linked is skipped.
+func TestRecordSalesforceExternalIDField(t *testing.T) {
+	s, clk, _ := outboxStore(t)
+	ctx := context.Background()
+	one := escalateLinked(t, s, clk, "r1", 1, "500R1")
+	escalateLinked(t, s, clk, "r2", 2, "500R2")
+	clk.t = clk.t.Add(time.Hour)
+	if n, err := s.RecordSalesforceExternalIDField(ctx, "Care_Case_Id__c", []string{"500R1", "500GONE"}); n != 1 || err != nil {
+		t.Fatalf("recorded %d: %v", n, err)
+	}
+	if l, err := s.LinkedSalesforceCases(ctx); err != nil || !slices.Equal(l, []care.LinkedSalesforceCase{{ID: "500R1", ExternalIDField: "Care_Case_Id__c"}, {ID: "500R2"}}) {
+		t.Fatalf("linked %q %v", l, err)
+	}
+	c, err := s.CaseBySalesforceID(ctx, "500R1")
+	if err != nil || c.Salesforce.ExternalIDField != "Care_Case_Id__c" || !c.UpdatedAt.Equal(one.UpdatedAt) {
+		t.Fatalf("case: %+v updated %v (was %v) %v", c.Salesforce, c.UpdatedAt, one.UpdatedAt, err)
+	}
+	if n, err := s.RecordSalesforceExternalIDField(ctx, "Care_Case_Id__c", []string{"500R1"}); n != 0 || err != nil {
+		t.Fatalf("recorded again %d: %v", n, err)
+	}
+}
+
 func TestMessagesForRenderAndContactLink(t *testing.T) {
 	s, clk, _ := outboxStore(t)
 	ctx := context.Background()

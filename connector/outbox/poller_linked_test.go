@@ -12,6 +12,12 @@ import (
 	"github.com/carebridge/carebridge/mapping"
 )
 
+// withoutCaseExternalID is a mapping without the case external id field:
+// cases are created, not upserted, and carry no key.
+func withoutCaseExternalID(yaml []byte) []byte {
+	return bytes.Replace(yaml, []byte("  external_id_field: Care_Case_Id__c"), nil, 1)
+}
+
 // pollChanges sets each Salesforce case's status and polls; the poll's
 // Pages must be its query calls.
 func (w *world) pollChanges(sfIDs []string, status string) PollResult {
@@ -147,14 +153,14 @@ func TestPollChecksCasesOfAnOlderRelease(t *testing.T) {
 // TestLinkedFilters: which linked cases a poll names by the mapping's
 // case external id field, which by Id, and in how many queries.
 func TestLinkedFilters(t *testing.T) {
-	m, err := mapping.Parse("mapping.yaml", mapping.Sample())
-	if err != nil {
-		t.Fatal(err)
+	parse := func(yaml []byte) *mapping.Mapping {
+		m, err := mapping.Parse("mapping.yaml", yaml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
-	noField, err := mapping.Parse("mapping.yaml", []byte(strings.Replace(string(mapping.Sample()), "  external_id_field: Care_Case_Id__c", "", 1)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, noField := parse(mapping.Sample()), parse(withoutCaseExternalID(mapping.Sample()))
 	links := func(n int, field string) []care.LinkedSalesforceCase {
 		out := make([]care.LinkedSalesforceCase, n)
 		for i := range out {
