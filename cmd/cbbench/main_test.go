@@ -21,7 +21,7 @@ func TestSmallRun(t *testing.T) {
 	}
 	rep := runReport(t, "--latency", "5ms", "--messages", "200", "--cases", "5", "--backfill", "30",
 		"--linked", "10,50", "--unlinked", "1000", "--changes", "2", "--poll", "200ms", "--event-changes", "3", "--store-messages", "3000", "--store-cases", "2000", "--workers", "8",
-		"--search-cases", "300", "--search-messages", "3000", "--routing-cases", "60", "--routing-rate", "60000")
+		"--search-cases", "300", "--search-messages", "3000", "--routing-cases", "60", "--routing-rate", "60000", "--routing-backlog", "1000")
 	p := rep.Push
 	if p == nil || p.Calls < 1 || p.Calls > 200 || p.BaselineCalls != 200 || p.BackfillCalls != 1 || p.CallRatio < 1 {
 		t.Fatalf("push: %+v", p)
