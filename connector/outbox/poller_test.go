@@ -45,6 +45,19 @@ func (w *world) poll() PollResult {
 	return res
 }
 
+// restartedPoller is a new poller on the world's store, as after a
+// restart: it knows only what the store kept.
+func (w *world) restartedPoller(opt func(*PollerOptions)) *Poller {
+	w.t.Helper()
+	o := PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool, Mapping: w.holder.Current}
+	opt(&o)
+	p, err := NewPoller(o)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
 func (w *world) syncs(direction string) float64 {
 	v, _ := metricValue(w.t, w.reg, "carebridge_status_sync_total", map[string]string{"direction": direction})
 	return v
@@ -340,11 +353,7 @@ func TestWatermarkSurvivesRestart(t *testing.T) {
 	// A new poller over the same store: the change is not applied again
 	// (the agent's later change stays), and later changes are read.
 	w.careSet(c1.ID, care.StatusOpen)
-	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
-		Mapping: w.holder.Current, Overlap: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := w.restartedPoller(func(o *PollerOptions) { o.Overlap = 2 * time.Second })
 	w.sfSet(sf2, "Closed")
 	res, err := p2.Poll(context.Background())
 	if err != nil || res.Applied != 1 || res.Pages != 1 {
@@ -570,11 +579,7 @@ func TestDeletedFoundAfterRestart(t *testing.T) {
 	w.poll() // nothing changed; the deleted-records window moves on
 	// A restart: the new poller knows nothing of Salesforce's clock, and
 	// no linked case changed since the last window.
-	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
-		Mapping: w.holder.Current, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := w.restartedPoller(func(o *PollerOptions) { o.Now = clk.Now })
 	clk.Move(10 * time.Minute)
 	if err := w.sim.DeleteRecord("Case", sf); err != nil {
 		t.Fatal(err)
@@ -604,11 +609,7 @@ func TestRefusedDeletedWindowWaitsAMinute(t *testing.T) {
 	w.poll()
 	clk.Move(10 * time.Minute)
 	w.poll() // the deleted-records window moves on to Salesforce's now
-	p2, err := NewPoller(PollerOptions{Store: w.store, KV: w.store.KV(Namespace), Tokens: w.pool,
-		Mapping: w.holder.Current, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p2 := w.restartedPoller(func(o *PollerOptions) { o.Now = clk.Now })
 	poll := func() {
 		t.Helper()
 		if _, err := p2.Poll(context.Background()); err != nil {
