@@ -569,14 +569,23 @@ func TestDeletedSalesforceCase(t *testing.T) {
 	}
 }
 
-func TestDeletedFoundAfterRestart(t *testing.T) {
+// windowMovedOn is a world on a movable clock with one linked case, polled
+// twice ten minutes apart: nothing changed, and the deleted-records window
+// has moved on to Salesforce's now.
+func windowMovedOn(t *testing.T) (*world, *worldClock, care.Case, string) {
+	t.Helper()
 	clk := &worldClock{}
 	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
 	w.connect()
 	c, sf := w.linkedCase(1)
 	w.poll()
 	clk.Move(10 * time.Minute)
-	w.poll() // nothing changed; the deleted-records window moves on
+	w.poll()
+	return w, clk, c, sf
+}
+
+func TestDeletedFoundAfterRestart(t *testing.T) {
+	w, clk, c, sf := windowMovedOn(t)
 	// A restart: the new poller knows nothing of Salesforce's clock, and
 	// no linked case changed since the last window.
 	p2 := w.restartedPoller(func(o *PollerOptions) { o.Now = clk.Now })
@@ -602,13 +611,7 @@ func TestDeletedFoundAfterRestart(t *testing.T) {
 // refuses the next window as not over yet; the poller asks again a minute
 // later, not at every poll.
 func TestRefusedDeletedWindowWaitsAMinute(t *testing.T) {
-	clk := &worldClock{}
-	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
-	w.connect()
-	c, sf := w.linkedCase(1)
-	w.poll()
-	clk.Move(10 * time.Minute)
-	w.poll() // the deleted-records window moves on to Salesforce's now
+	w, clk, c, sf := windowMovedOn(t)
 	p2 := w.restartedPoller(func(o *PollerOptions) { o.Now = clk.Now })
 	poll := func() {
 		t.Helper()
