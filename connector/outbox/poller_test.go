@@ -393,10 +393,7 @@ func TestPollReadsLinkedCasesOnly(t *testing.T) {
 
 func TestSameSecondAsTheWatermark(t *testing.T) {
 	clk := &worldClock{}
-	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
-	w.connect()
-	c, sf := w.linkedCase(1)
-	w.poll()
+	w, c, sf := linkedOnClock(t, clk, false)
 	// Every change below carries one SystemModstamp, that of the
 	// watermark: a real org's stamps have whole seconds.
 	clk.Freeze(time.Now().Truncate(time.Second).Add(2*time.Second + 300*time.Millisecond))
@@ -430,10 +427,7 @@ func TestSameSecondAsTheWatermark(t *testing.T) {
 // stamp and value it had when it was passed over.
 func TestSameValueAgainAfterCareWroteInTheSameSecond(t *testing.T) {
 	clk := &worldClock{}
-	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
-	w.connect()
-	c, sf := w.linkedCase(1)
-	w.poll()
+	w, c, sf := linkedOnClock(t, clk, false)
 	clk.Freeze(time.Now().Truncate(time.Second)) // before Care's update below
 	w.sfSet(sf, "Escalated")
 	w.careSet(c.ID, care.StatusPending)
@@ -454,10 +448,7 @@ func TestSameValueAgainAfterCareWroteInTheSameSecond(t *testing.T) {
 func TestFirstWatermarkFromSalesforceClock(t *testing.T) {
 	clk := &worldClock{}
 	clk.Move(-2 * time.Hour) // the org's clock is two hours behind ours
-	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}})
-	w.connect()
-	c, sf := w.linkedCase(1)
-	w.poll()
+	w, c, sf := linkedOnClock(t, clk, false)
 	raw, err := w.store.KV(Namespace).Get(context.Background(), watermarkKey)
 	if err != nil {
 		t.Fatal(err)
@@ -569,16 +560,28 @@ func TestDeletedSalesforceCase(t *testing.T) {
 	}
 }
 
+// linkedOnClock is a world whose org runs on clk (the poller too, with
+// poller) with one linked case, polled once: the watermark is set.
+func linkedOnClock(t *testing.T, clk *worldClock, poller bool) (*world, care.Case, string) {
+	t.Helper()
+	o := worldOptions{sim: sfsim.Options{Now: clk.Now}}
+	if poller {
+		o.poller = func(o *PollerOptions) { o.Now = clk.Now }
+	}
+	w := newWorld(t, o)
+	w.connect()
+	c, sf := w.linkedCase(1)
+	w.poll()
+	return w, c, sf
+}
+
 // windowMovedOn is a world on a movable clock with one linked case, polled
 // twice ten minutes apart: nothing changed, and the deleted-records window
 // has moved on to Salesforce's now.
 func windowMovedOn(t *testing.T) (*world, *worldClock, care.Case, string) {
 	t.Helper()
 	clk := &worldClock{}
-	w := newWorld(t, worldOptions{sim: sfsim.Options{Now: clk.Now}, poller: func(o *PollerOptions) { o.Now = clk.Now }})
-	w.connect()
-	c, sf := w.linkedCase(1)
-	w.poll()
+	w, c, sf := linkedOnClock(t, clk, true)
 	clk.Move(10 * time.Minute)
 	w.poll()
 	return w, clk, c, sf
