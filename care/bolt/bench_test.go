@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/care/bolt/bolttest"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -138,15 +139,9 @@ func benchIngestInto(b *testing.B, s *Store, customers []int) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
 
-func benchMessage(ext string, customer int, sent time.Time) care.IncomingMessage {
-	return care.IncomingMessage{
-		ExternalID: ext, Platform: "twitter", ProfileID: "brand",
-		Customer: care.CustomerInput{PlatformUserID: fmt.Sprintf("u%d", customer), Username: fmt.Sprintf("@u%d", customer),
-			FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", customer)},
-		Type: care.TypeMention, Text: "Hi, does your new perfume have hibiscus in it? I would love to know before I order.",
-		SentAt: sent,
-	}
-}
+// benchMessage is customer n's mention (bolttest.Incoming), the message
+// every store test ingests.
+var benchMessage = bolttest.Incoming
 
 // seedCases writes n cases straight into the store, in large transactions,
 // with a realistic spread of statuses, assignees and priorities.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/care/bolt"
+	"github.com/carebridge/carebridge/care/bolt/bolttest"
 	"github.com/carebridge/carebridge/care/httpapi"
 )
 
@@ -79,15 +80,8 @@ func tempStore(section string, opts bolt.Options) (st *bolt.Store, dir string, c
 	return st, dir, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
-func incoming(ext string, customer int, sent time.Time) care.IncomingMessage {
-	return care.IncomingMessage{
-		ExternalID: ext, Platform: "twitter", ProfileID: "brand",
-		Customer: care.CustomerInput{PlatformUserID: fmt.Sprintf("u%d", customer), Username: fmt.Sprintf("@u%d", customer),
-			FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", customer)},
-		Type: care.TypeMention, Text: "Hi, does your new perfume have hibiscus in it? I would love to know before I order.",
-		SentAt: sent,
-	}
-}
+// incoming is customer n's mention, as the store's benchmarks send it.
+var incoming = bolttest.Incoming
 
 // runConcurrently calls fn(i) for i in [0,n) on workers goroutines.
 func runConcurrently(n, workers int, fn func(i int) error) error {
