@@ -353,17 +353,30 @@ func (s *Store) RetryDelivery(ctx context.Context, actor care.User, caseID int64
 }
 
 // PublishStats counts the replies waiting for the publisher and those it
-// refused: two keys read, however long the outbox (a scrape's gauges).
-func (s *Store) PublishStats(ctx context.Context) (pending, failed int64, err error) {
-	err = s.view(func(tx *bbolt.Tx) error {
+// refused, and ages the oldest waiting one: two counter keys and the
+// first key of the pending index read, however long the outbox (a
+// scrape's gauges). Entry ids grow with time, so the first pending entry
+// is the reply written longest ago of those still waiting.
+func (s *Store) PublishStats(ctx context.Context) (care.PublishStats, error) {
+	var st care.PublishStats
+	err := s.view(func(tx *bbolt.Tx) error {
 		counts := tx.Bucket(bucketPublishCounts)
 		if v := counts.Get(countPending); v != nil {
-			pending = int64(getU64(v))
+			st.Pending = int64(getU64(v))
 		}
 		if v := counts.Get(countFailed); v != nil {
-			failed = int64(getU64(v))
+			st.Failed = int64(getU64(v))
 		}
+		k, _ := tx.Bucket(bucketPublishPending).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		e, ok, err := getPublishEntry(tx, getU64(k))
+		if err != nil || !ok {
+			return orNotFound(err, "publish entry %d not found", getU64(k))
+		}
+		st.OldestPendingAge = max(s.now().Sub(e.CreatedAt), 0)
 		return nil
 	})
-	return pending, failed, err
+	return st, err
 }

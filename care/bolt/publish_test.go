@@ -113,8 +113,8 @@ func TestPublishOneReplyPerCaseInOrder(t *testing.T) {
 			t.Errorf("%s: external id %q, delivery %+v; want %q, %+v", m.Text, m.ExternalID, m.Delivery, c.ext, c.want)
 		}
 	}
-	if pending, failed, _ := s.PublishStats(ctx); pending != 1 || failed != 0 {
-		t.Errorf("stats = %d pending, %d failed; want 1, 0", pending, failed)
+	if st, _ := s.PublishStats(ctx); st.Pending != 1 || st.Failed != 0 {
+		t.Errorf("stats = %d pending, %d failed; want 1, 0", st.Pending, st.Failed)
 	}
 }
 
@@ -127,9 +127,9 @@ func TestPublishStatsFollowTheOutbox(t *testing.T) {
 	ctx := context.Background()
 	stats := func(when string, pending, failed int64) {
 		t.Helper()
-		p, f, err := s.PublishStats(ctx)
-		if err != nil || p != pending || f != failed {
-			t.Fatalf("%s: %d pending, %d failed (%v); want %d, %d", when, p, f, err, pending, failed)
+		st, err := s.PublishStats(ctx)
+		if err != nil || st.Pending != pending || st.Failed != failed {
+			t.Fatalf("%s: %d pending, %d failed (%v); want %d, %d", when, st.Pending, st.Failed, err, pending, failed)
 		}
 	}
 	a := s.mustReply(t, cases[0], "reply", "a")
@@ -183,4 +183,75 @@ func TestPublishStatsFollowTheOutbox(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	stats("reopened without counters", 1, 1)
+}
+
+// The oldest pending age is the wait of the reply written longest ago of
+// those the publisher has not taken: one reply stuck in retries shows
+// while later ones go out, a refused one leaves it (failed counts it), a
+// retry by hand brings it back counted from when it was written, and a
+// reopened store ages it at once from what it stored.
+func TestPublishOldestPendingAge(t *testing.T) {
+	s, clk, cases := publishStore(t, 3)
+	ctx := context.Background()
+	start := clk.t
+	age := func(when string, want time.Duration) {
+		t.Helper()
+		st, err := s.PublishStats(ctx)
+		if err != nil || st.OldestPendingAge != want {
+			t.Fatalf("%s: oldest pending age %v (%v), want %v", when, st.OldestPendingAge, err, want)
+		}
+	}
+	age("nothing written", 0)
+	a := s.mustReply(t, cases[0], "reply", "a")
+	age("a just written", 0)
+	clk.t = clk.t.Add(2 * time.Minute)
+	s.mustReply(t, cases[1], "reply", "b")
+	clk.t = clk.t.Add(3 * time.Minute)
+	age("a and b waiting", 5*time.Minute)
+
+	due, err := s.PublishDue(ctx, clk.t, 10, nil)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due %d, %v", len(due), err)
+	}
+	if err := s.PublishRetry(ctx, due[0].ID, clk.t.Add(time.Minute), "500"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PublishSent(ctx, due[1].ID, "tw-b"); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(10 * time.Minute)
+	s.mustReply(t, cases[2], "reply", "c")
+	age("a stuck in retries while b went out", 15*time.Minute)
+
+	if err := s.PublishFail(ctx, due[0].ID, "400 unknown profile"); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(time.Minute)
+	age("a refused: c is the oldest waiting", time.Minute)
+	alice, _ := benchUsers.User("alice")
+	if _, err := s.RetryDelivery(ctx, alice, cases[0], a.ID); err != nil {
+		t.Fatal(err)
+	}
+	age("a retried by hand", clk.t.Sub(start))
+
+	dir := filepath.Dir(s.db.Path())
+	s.Close()
+	clk.t = clk.t.Add(30 * time.Minute)
+	s, err = Open(dir, Options{Policy: care.Policy{Grace: time.Hour}, Users: benchUsers, Clock: clk, Publishing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	age("reopened after 30 minutes down", clk.t.Sub(start))
+
+	due, err = s.PublishDue(ctx, clk.t, 10, nil)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("due after the reopen %d, %v", len(due), err)
+	}
+	for _, p := range due {
+		if err := s.PublishSent(ctx, p.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age("everything sent", 0)
 }

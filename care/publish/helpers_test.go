@@ -138,6 +138,20 @@ func (w *publishing) expectOutbox(when string, pending, failed float64) {
 	}
 }
 
+// expectOldest fails the test unless the gauge
+// carebridge_replies_oldest_pending_age_seconds reads want at a scrape of
+// the world's registry.
+func (w *publishing) expectOldest(when string, want time.Duration) {
+	w.T.Helper()
+	got, ok := simtest.Metric(w.T, w.Registry, "carebridge_replies_oldest_pending_age_seconds", nil)
+	if !ok {
+		w.T.Fatal("carebridge_replies_oldest_pending_age_seconds is not exported")
+	}
+	if got != want.Seconds() {
+		w.T.Errorf("%s: oldest pending reply %vs old, want %vs", when, got, want.Seconds())
+	}
+}
+
 // delivery is a message's delivery object (nil when it has none).
 func delivery(m map[string]any) map[string]any {
 	d, _ := m["delivery"].(map[string]any)

@@ -11,13 +11,18 @@ import (
 // The publisher's metrics (SPEC §16):
 //
 //	carebridge_replies_published_total{result} (sent, retry, failed),
-//	carebridge_replies_pending, carebridge_replies_failed (gauges read
-//	from the store's publish outbox at each scrape: counters the store
-//	keeps in its transactions, never a walk of the outbox).
+//	carebridge_replies_pending, carebridge_replies_failed,
+//	carebridge_replies_oldest_pending_age_seconds (gauges read from the
+//	store's publish outbox at each scrape: counters the store keeps in
+//	its transactions and the first key of its pending index, never a
+//	walk of the outbox).
 //
-// An SRE sees a publisher that is down: replies pending while none is
-// sent (the alert CarebridgeRepliesStuck), or refused replies waiting for
-// a person.
+// An SRE sees replies that do not reach the customers: the oldest one
+// waiting for the publisher growing old (a publisher down, or one case's
+// reply stuck in retries while the others go out), or refused replies
+// waiting for a person (the alert CarebridgeRepliesStuck). The gauges
+// come from the store, so they are right at once after a restart; the
+// counter starts again at 0.
 
 // statsTimeout bounds the store read behind the gauges.
 const statsTimeout = 5 * time.Second
@@ -27,6 +32,8 @@ var (
 		"Agents' replies waiting for the publisher (new, or retried after it was unreachable or busy).", nil, nil)
 	failedDesc = prometheus.NewDesc("carebridge_replies_failed",
 		"Agents' replies the publisher refused, waiting for a person to retry them.", nil, nil)
+	oldestDesc = prometheus.NewDesc("carebridge_replies_oldest_pending_age_seconds",
+		"Time since the oldest reply still waiting for the publisher was written (0 when none waits).", nil, nil)
 )
 
 // newMetrics registers carebridge_replies_published_total (every result
@@ -52,17 +59,21 @@ type statsCollector struct{ src Store }
 func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pendingDesc
 	ch <- failedDesc
+	ch <- oldestDesc
 }
 
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
 	defer cancel()
-	pending, failed, err := c.src.PublishStats(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
-		ch <- prometheus.NewInvalidMetric(failedDesc, err)
-		return
+	st, err := c.src.PublishStats(ctx)
+	for _, g := range []struct {
+		desc  *prometheus.Desc
+		value float64
+	}{{pendingDesc, float64(st.Pending)}, {failedDesc, float64(st.Failed)}, {oldestDesc, st.OldestPendingAge.Seconds()}} {
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(g.desc, err)
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value)
 	}
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
-	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.GaugeValue, float64(failed))
 }

@@ -30,9 +30,10 @@ type Store interface {
 	PublishFail(ctx context.Context, id uint64, reason string) error
 	// PublishSignal receives a value when a reply was recorded or requeued.
 	PublishSignal() <-chan struct{}
-	// PublishStats counts the replies pending and failed, cheaply: it
-	// backs the gauges at every scrape (metrics.go).
-	PublishStats(ctx context.Context) (pending, failed int64, err error)
+	// PublishStats counts the replies pending and failed and ages the
+	// oldest pending one, cheaply: it backs the gauges at every scrape
+	// (metrics.go).
+	PublishStats(ctx context.Context) (care.PublishStats, error)
 }
 
 // Values of the result label of carebridge_replies_published_total.
@@ -58,8 +59,9 @@ type Options struct {
 	// Redirects are never followed.
 	Client *http.Client
 	// Registerer takes carebridge_replies_published_total and the
-	// gauges carebridge_replies_pending and carebridge_replies_failed
-	// (metrics.go); nil registers nothing.
+	// gauges carebridge_replies_pending, carebridge_replies_failed and
+	// carebridge_replies_oldest_pending_age_seconds (metrics.go); nil
+	// registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger // nil discards
 

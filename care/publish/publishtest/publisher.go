@@ -36,6 +36,7 @@ type Publisher struct {
 	latency    time.Duration
 	failStatus int
 	failText   string
+	caseFails  map[int64]refusal // FailCase
 	deliveries []Delivery
 	taken      []publish.Body    // first acceptance of each delivery id, in order
 	ids        map[string]string // delivery id → the external id answered
@@ -68,8 +69,31 @@ func (p *Publisher) Fail(status int, text string) {
 	p.failStatus, p.failText = status, text
 }
 
-// Recover takes deliveries again.
-func (p *Publisher) Recover() { p.Fail(0, "") }
+// refusal is an answer the publisher gives instead of taking a delivery.
+type refusal struct {
+	status int
+	text   string
+}
+
+// FailCase answers the deliveries of one case with status and text (while
+// Fail does not answer every delivery) until Recover; the other cases'
+// replies are taken.
+func (p *Publisher) FailCase(caseID int64, status int, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.caseFails == nil {
+		p.caseFails = map[int64]refusal{}
+	}
+	p.caseFails[caseID] = refusal{status, text}
+}
+
+// Recover takes deliveries again, of every case.
+func (p *Publisher) Recover() {
+	p.Fail(0, "")
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.caseFails = nil
+}
 
 // OnTake is called with each delivery taken for the first time (not with
 // replays); its At is when the request arrived.
@@ -109,6 +133,9 @@ func (p *Publisher) serve(w http.ResponseWriter, r *http.Request) {
 
 	p.mu.Lock()
 	latency, status, text := p.latency, p.failStatus, p.failText
+	if f, ok := p.caseFails[d.Body.CaseID]; ok && status == 0 {
+		status, text = f.status, f.text
+	}
 	p.mu.Unlock()
 	if latency > 0 {
 		time.Sleep(latency)
