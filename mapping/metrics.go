@@ -26,16 +26,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "carebridge_mapping_valid",
 			Help: "1 while the last mapping load succeeded (or no mapping is configured), 0 after a rejected one.",
 		}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+		reloads: metricreg.NewResultCounter(prometheus.CounterOpts{
 			Name: "carebridge_mapping_reloads_total",
 			Help: "Mapping loads and reloads by result (ok, error).",
-		}, []string{"result"}),
+		}),
 	}
 	if err := metricreg.Register(reg, "mapping", m.truncations, m.valid, m.reloads); err != nil {
 		return nil, err
 	}
-	m.reloads.WithLabelValues("ok")
-	m.reloads.WithLabelValues("error")
 	m.valid.Set(1)
 	return m, nil
 }
@@ -52,13 +50,12 @@ func (m *Metrics) loaded(ok bool) {
 	if m == nil {
 		return
 	}
+	m.reloads.WithLabelValues(metricreg.Result(ok)).Inc()
 	if ok {
-		m.reloads.WithLabelValues("ok").Inc()
 		m.valid.Set(1)
-		return
+	} else {
+		m.valid.Set(0)
 	}
-	m.reloads.WithLabelValues("error").Inc()
-	m.valid.Set(0)
 }
 
 // prepare exports the truncation series of every field the mapping renders

@@ -15,6 +15,9 @@ const (
 	DirectionFromSalesforce = "from_salesforce"
 )
 
+// directions are both directions, exported at 0 from the start.
+var directions = []string{DirectionToSalesforce, DirectionFromSalesforce}
+
 // statsTimeout bounds the store read behind the outbox gauges.
 const statsTimeout = 5 * time.Second
 
@@ -49,10 +52,10 @@ func NewMetrics(reg prometheus.Registerer, stats StatsSource) (*Metrics, error) 
 			Name: "carebridge_messages_pushed_total",
 			Help: "Message records Salesforce accepted (pushes and backfills).",
 		}),
-		statusSync: prometheus.NewCounterVec(prometheus.CounterOpts{
+		statusSync: metricreg.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebridge_status_sync_total",
 			Help: "Status changes carried between Care and Salesforce, by direction.",
-		}, []string{"direction"}),
+		}, "direction", directions...),
 		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "carebridge_poll_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful Salesforce status poll (0: none yet).",
@@ -68,13 +71,12 @@ func NewMetrics(reg prometheus.Registerer, stats StatsSource) (*Metrics, error) 
 			Buckets: lagBuckets,
 		}, []string{"direction"}),
 	}
-	for _, d := range []string{DirectionToSalesforce, DirectionFromSalesforce} {
-		m.statusSync.WithLabelValues(d)
+	for _, d := range directions {
 		m.statusLag.WithLabelValues(d)
 	}
 	cs := []prometheus.Collector{m.pushed, m.statusSync, m.lastPoll, m.pushLag, m.statusLag}
 	if stats != nil {
-		cs = append(cs, statsCollector{stats})
+		cs = append(cs, statsGauges(stats))
 	}
 	if err := metricreg.Register(reg, "outbox", cs...); err != nil {
 		return nil, err
@@ -116,34 +118,13 @@ var (
 		"Age of the oldest pending outbox operation (0 when none).", nil, nil)
 )
 
-// statsCollector reads the outbox gauges from the store at each scrape.
-type statsCollector struct{ src StatsSource }
-
-func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- pendingDesc
-	ch <- failedDesc
-	ch <- oldestDesc
-}
-
-func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
-	defer cancel()
-	st, err := c.src.OutboxStats(ctx)
-	if err != nil {
-		for _, d := range []*prometheus.Desc{pendingDesc, failedDesc, oldestDesc} {
-			ch <- prometheus.NewInvalidMetric(d, err)
+// statsGauges reads the outbox gauges from the store at each scrape.
+func statsGauges(src StatsSource) prometheus.Collector {
+	return metricreg.NewScrapedGauges(statsTimeout, func(ctx context.Context) ([]float64, error) {
+		st, err := src.OutboxStats(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return
-	}
-	gauge(ch, pendingDesc, float64(st.Pending))
-	gauge(ch, failedDesc, float64(st.Failed))
-	gauge(ch, oldestDesc, st.OldestAge.Seconds())
-}
-
-func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64) {
-	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v)
-	if err != nil {
-		m = prometheus.NewInvalidMetric(d, err)
-	}
-	ch <- m
+		return []float64{float64(st.Pending), float64(st.Failed), st.OldestAge.Seconds()}, nil
+	}, pendingDesc, failedDesc, oldestDesc)
 }

@@ -24,13 +24,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "carebridge_salesforce_token_healthy",
 			Help: "1 when the Salesforce token is healthy, 0 when it expired; kind is default or user, user the Care user id.",
 		}, []string{"kind", "user"}),
-		refresh: prometheus.NewCounterVec(prometheus.CounterOpts{
+		refresh: metricreg.NewResultCounter(prometheus.CounterOpts{
 			Name: "carebridge_salesforce_token_refresh_total",
 			Help: "Salesforce token renewals (refresh-token grants and JWT re-grants), by result.",
-		}, []string{"result"}),
+		}),
 	}
-	m.refresh.WithLabelValues("ok")
-	m.refresh.WithLabelValues("error")
 	if err := metricreg.Register(reg, "token", m.up, m.healthy, m.refresh); err != nil {
 		return nil, fmt.Errorf("tokens: %w (one pool per registry)", err)
 	}
@@ -61,9 +59,5 @@ func (m *metrics) setUp(s State) {
 }
 
 func (m *metrics) refreshed(err error) {
-	if err != nil {
-		m.refresh.WithLabelValues("error").Inc()
-		return
-	}
-	m.refresh.WithLabelValues("ok").Inc()
+	m.refresh.WithLabelValues(metricreg.Result(err == nil)).Inc()
 }
