@@ -98,9 +98,7 @@ func (p *Pool) Connect(ctx context.Context, g Grant) (info Info, err error) {
 		return Info{}, err
 	}
 	p.log.Info("salesforce token connected", "token", key, "sf_user_id", rec.SFUserID, "org_id", rec.OrgID)
-	p.setMisconfigured("")
-	p.dropLostKeys(ctx)
-	p.dropOtherOrg(ctx)
+	p.arrived(ctx, "connect")
 	if old != nil && old.RefreshToken != "" && old.RefreshToken != rec.RefreshToken {
 		p.revoke(ctx, key, old)
 	}
@@ -185,8 +183,8 @@ func checkPinnedOrg(org string) error {
 // carebridge never sends Care data to an org the config does not name,
 // and never silently picks one of the two. They stay on disk, the bound
 // org reads Options.OrgID, and Status.Error says what to do, until a
-// connect of the configured org or Forget revokes and deletes them. The
-// caller holds p.mu.
+// token of the configured org arrives (a connect, the JWT bearer flow:
+// arrived) or Forget revokes and deletes them. The caller holds p.mu.
 func (p *Pool) setAsideOtherOrgLocked() {
 	if p.pinnedOrg == "" {
 		return
@@ -215,10 +213,22 @@ func (p *Pool) setAsideOtherOrgLocked() {
 		"org_id", p.pinnedOrg, "stored_org_id", other, "tokens", len(p.otherOrg))
 }
 
+// arrived follows a token of the bound org arriving, by a connect through
+// the console (Connect) or by the JWT bearer flow (ensureJWT): Salesforce
+// took the connected app's credentials, and the stored entries the key no
+// longer opens and those set aside as of another org than Options.OrgID
+// are of no more use: they are dropped (the latter revoked). via says how
+// the token came, for the log. The caller holds no entry's writer lock.
+func (p *Pool) arrived(ctx context.Context, via string) {
+	p.setMisconfigured("")
+	p.dropLostKeys(ctx)
+	p.dropOtherOrg(ctx, via)
+}
+
 // dropOtherOrg revokes (best effort) and deletes the entries set aside as
-// of another org than Options.OrgID, once a connect of that org or Forget
-// has made them useless.
-func (p *Pool) dropOtherOrg(ctx context.Context) {
+// of another org than Options.OrgID, once a token of that org arrived or
+// Forget has made them useless. via says which, for the log.
+func (p *Pool) dropOtherOrg(ctx context.Context, via string) {
 	p.mu.Lock()
 	other := p.otherOrg
 	p.otherOrg, p.orgProblem = map[string]*record{}, ""
@@ -236,7 +246,21 @@ func (p *Pool) dropOtherOrg(ctx context.Context) {
 			}
 		}
 		release()
-		p.log.Info("salesforce token of another org dropped", "token", key, "org_id", rec.OrgID)
+		p.log.Info("salesforce token of another org dropped", "token", key, "org_id", rec.OrgID, "after", via)
+	}
+}
+
+// dropReplacedOtherOrg drops, at Open, the entries set aside as of
+// another org when the stored default token is already of the bound org:
+// it arrived before (a release whose JWT bearer flow left them set aside,
+// or a grant not stored until later), so they are of no more use.
+func (p *Pool) dropReplacedOtherOrg(ctx context.Context) {
+	p.mu.Lock()
+	d := p.entries[defaultStoreKey]
+	replaced := len(p.otherOrg) > 0 && d != nil && d.OrgID != "" && sfid.Same(d.OrgID, p.pinnedOrg)
+	p.mu.Unlock()
+	if replaced {
+		p.dropOtherOrg(ctx, "restart")
 	}
 }
 
@@ -331,7 +355,7 @@ func (p *Pool) Forget(ctx context.Context) error {
 		}
 	}
 	p.dropLostKeys(ctx)
-	p.dropOtherOrg(ctx)
+	p.dropOtherOrg(ctx, "forget")
 	release, err := p.acquire(ctx, orgStoreKey)
 	if err != nil {
 		return errors.Join(append(errs, err)...)

@@ -32,13 +32,16 @@
 // "org"); Connect refuses a token of another org with ErrOrgMismatch and
 // revokes it at once. Every token Connect does not keep, and every
 // refresh token a reconnect replaces, is revoked: an org keeps only 5
-// approvals per user and connected app.
+// approvals per user and connected app. With Options.OrgID naming another
+// org than the stored tokens', those are set aside at Open (kept, not
+// used) until a token of the configured org arrives, by Connect or by the
+// JWT bearer flow alike, or Forget: then they are revoked and deleted.
 //
 // # Lost key
 //
 // Entries that do not open with the key are left on disk and skipped: the
 // pool opens not_connected with Status.Error LostKeyError, and the first
-// successful Connect deletes them. Forget revokes and deletes everything,
+// successful Connect (or JWT bearer grant) deletes them. Forget revokes and deletes everything,
 // the org id too.
 //
 // # Choosing a token

@@ -24,22 +24,34 @@ func (p *Pool) readJWTKey() ([]byte, error) {
 
 // ensureJWT obtains the default token through the JWT bearer flow when
 // it is configured and the default token is missing or expired. counted
-// says whether the attempt counts as a refresh in the metrics.
+// says whether the attempt counts as a refresh in the metrics. A token
+// granted is the bound org's default token arriving, as a console connect
+// is (arrived): the entries set aside as of another org go.
 func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 	if !p.jwt.Enabled() {
 		return nil
 	}
+	granted, err := p.grantJWT(ctx, counted)
+	if granted {
+		p.arrived(ctx, "jwt-bearer")
+	}
+	return err
+}
+
+// grantJWT is ensureJWT under the default entry's writer lock; granted
+// says a new default token was stored.
+func (p *Pool) grantJWT(ctx context.Context, counted bool) (granted bool, err error) {
 	release, err := p.acquire(ctx, defaultStoreKey)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer release()
 	old, dirty := p.current(defaultStoreKey)
 	if old != nil && old.Healthy {
 		if dirty {
-			return p.flush(ctx, defaultStoreKey)
+			return false, p.flush(ctx, defaultStoreKey)
 		}
-		return nil
+		return false, nil
 	}
 	auth, err := p.oauth(p.loginURL)
 	var tok salesforce.Token
@@ -73,7 +85,7 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 			p.setMisconfigured("Salesforce refused the connected app's credentials (" + rec.Error +
 				"): check salesforce.client_id")
 		}
-		return fmt.Errorf("tokens: JWT bearer grant: %w", err)
+		return false, fmt.Errorf("tokens: JWT bearer grant: %w", err)
 	}
 	now := p.now()
 	rec := &record{Kind: KindDefault, Holder: p.jwt.Username, JWT: true,
@@ -84,11 +96,10 @@ func (p *Pool) ensureJWT(ctx context.Context, counted bool) error {
 	}
 	rec.setToken(tok, now)
 	if err := p.commit(ctx, defaultStoreKey, rec); err != nil {
-		return err
+		return false, err
 	}
-	p.setMisconfigured("")
-	p.log.Info("salesforce default token obtained", "flow", "jwt-bearer", "sf_user_id", rec.SFUserID)
-	return nil
+	p.log.Info("salesforce default token obtained", "flow", "jwt-bearer", "sf_user_id", rec.SFUserID, "org_id", rec.OrgID)
+	return true, nil
 }
 
 func (p *Pool) jwtGrant(ctx context.Context, auth Authorizer) (salesforce.Token, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carebridge/carebridge/config/sfid"
 	"github.com/carebridge/carebridge/connector/sfsim"
 )
 
@@ -125,5 +126,79 @@ func TestPinnedOrgDiffersFromStored(t *testing.T) {
 				t.Fatalf("after restart: %q", p2.Status().Error)
 			}
 		})
+	}
+}
+
+// TestJWTDefaultDropsTheOtherOrg: salesforce.org_id names another org
+// than stored tokens', and the default token of the configured org comes
+// by the JWT bearer flow, not a console connect. Its arrival drops the
+// tokens set aside as of the other org as a connect does (revoked, gone
+// from disk and from the status, logged), and a personal token of the
+// configured org stays. A store an older release left with both is put
+// right at the next start.
+func TestJWTDefaultDropsTheOtherOrg(t *testing.T) {
+	keyFile, pub := writeJWTKey(t)
+	e := newEnv(t, sfsim.Options{JWTPublicKey: pub})
+	ctx := context.Background()
+	e.otherOrgUser("eve@other.test")
+	e.otherOrgUser("bob@other.test")
+	// Personal tokens before any default bind no org: one of each.
+	p := e.open(nil)
+	e.connect(p, KindUser, "alice", "alice@acme.test")
+	e.connect(p, KindUser, "bob", "bob@other.test")
+	setAside, _ := e.store.Get(ctx, "user/alice")
+
+	other := e.sim.OtherOrgID()
+	e.jwt = JWTConfig{Username: "eve@other.test", PrivateKeyFile: keyFile}
+	p = e.open(pinOrg(other))
+	st := p.Status()
+	if st.State != Connected || st.Error != "" || st.Default == nil || !st.Default.JWT || !sfid.Same(st.OrgID, other) {
+		t.Fatalf("status after the JWT default of the configured org: %+v", st)
+	}
+	if len(st.Users) != 1 || st.Users[0].UserID != "bob" || !st.Users[0].Healthy {
+		t.Fatalf("personal tokens: %+v, want bob's (of the configured org) only", st.Users)
+	}
+	if e.stored("user/alice") != nil {
+		t.Fatal("the other org's personal token is still stored")
+	}
+	if e.stored("user/bob") == nil {
+		t.Fatal("the configured org's personal token was dropped")
+	}
+	if n := e.liveRefreshTokens("alice@acme.test"); n != 0 {
+		t.Fatalf("%d refresh tokens of the dropped token still live", n)
+	}
+	logs := e.logs.Bytes()
+	if !bytes.Contains(logs, []byte(`"msg":"salesforce token of another org dropped","token":"user/alice"`)) ||
+		!bytes.Contains(logs, []byte(`"after":"jwt-bearer"`)) {
+		t.Fatalf("the drop is not logged:\n%s", logs)
+	}
+	if p2 := e.open(pinOrg(other)); p2.Status().Error != "" || len(p2.Status().Users) != 1 {
+		t.Fatalf("after restart: %+v", p2.Status())
+	}
+
+	// What an older release left: the JWT default of the configured org
+	// stored, the other org's token still set aside beside it.
+	if err := e.store.Put(ctx, "user/alice", setAside); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.open(pinOrg(other)).Status(); st.Error != "" || len(st.Users) != 1 || e.stored("user/alice") != nil {
+		t.Fatalf("a set-aside token beside a stored default of the configured org: %+v", st)
+	}
+}
+
+// TestJWTDefaultAfterLostKey: with another secret key, the JWT default
+// token granted at start is the reconnect the lost key asks for: the
+// records the key no longer opens go, and the status stops saying so.
+func TestJWTDefaultAfterLostKey(t *testing.T) {
+	keyFile, pub := writeJWTKey(t)
+	e, _ := openConnected(t, sfsim.Options{JWTPublicKey: pub}, "default", "bob")
+	e.key, _ = GenerateKey()
+	e.jwt = JWTConfig{Username: sfsim.DefaultUsername, PrivateKeyFile: keyFile}
+	st := e.open(nil).Status()
+	if st.State != Connected || st.Error != "" || st.Default == nil || !st.Default.JWT {
+		t.Fatalf("status after the JWT default with another key: %+v", st)
+	}
+	if b, _ := e.store.Get(context.Background(), "user/bob"); b != nil {
+		t.Fatal("bob's undecryptable record kept after the JWT default arrived")
 	}
 }

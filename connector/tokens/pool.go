@@ -258,6 +258,7 @@ func Open(ctx context.Context, opts Options) (*Pool, error) {
 			p.log.Warn("salesforce JWT default token not obtained; will retry", "error", safeError(err))
 		}
 	}
+	p.dropReplacedOtherOrg(ctx)
 	return p, nil
 }
 
