@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -554,4 +555,66 @@ func TestShapeDiff(t *testing.T) {
 			t.Errorf("%s vs %s: %v, want %d differences", tc.fix, tc.ours, got, tc.want)
 		}
 	}
+}
+
+// TestDescribeKeyOrder: the describe bodies list their keys in
+// Salesforce's order (the fixtures'): the full describe's, fields, child
+// relationships and record types among the object's own keys, as in
+// describe_custom_object_v23.json; each describeGlobal entry's as in
+// describe_global_excerpt.json.
+func TestDescribeKeyOrder(t *testing.T) {
+	e := newConfEnv(t)
+	fixDescribe, err := os.ReadFile(filepath.Join(fixturesDir, "describe_custom_object_v23.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixGlobal, err := os.ReadFile(filepath.Join(fixturesDir, "describe_global_excerpt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		ours, fixture []byte
+	}{
+		{"describe", e.a.call(http.MethodGet, "sobjects/Whizbang/describe", nil).body, fixDescribe},
+		{"describeGlobal entry", firstSObject(t, e.a.call(http.MethodGet, "sobjects", nil).body), firstSObject(t, fixGlobal)},
+	} {
+		if got, want := orderedKeys(t, tc.ours), orderedKeys(t, tc.fixture); !slices.Equal(got, want) {
+			t.Errorf("%s keys:\n  simulator %v\n  fixture   %v", tc.name, got, want)
+		}
+	}
+}
+
+// firstSObject is the first entry of a describeGlobal body, as sent.
+func firstSObject(t *testing.T, body []byte) []byte {
+	t.Helper()
+	var global struct {
+		SObjects []json.RawMessage `json:"sobjects"`
+	}
+	if err := json.Unmarshal(body, &global); err != nil || len(global.SObjects) == 0 {
+		t.Fatalf("describeGlobal body %.200s: %v", body, err)
+	}
+	return global.SObjects[0]
+}
+
+// orderedKeys lists the keys of a JSON object in the order sent.
+func orderedKeys(t *testing.T, body []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var keys []string
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %.200s", body)
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+	}
+	return keys
 }

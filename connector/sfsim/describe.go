@@ -114,43 +114,24 @@ func (s *Server) describe(o *object, version, userID string) jobj {
 			{"urls", jobj{{"layout", base + "/describe/layouts/" + rt.ID}}},
 		})
 	}
+	// The object's own keys are its describeGlobal entry's; the full
+	// describe adds its urls and the members below where Salesforce puts
+	// them.
 	ui := s.InstanceURL
-	return jobj{
-		{"name", o.Name},
-		{"fields", fields},
-		{"label", o.Label},
-		{"custom", o.Custom},
-		{"keyPrefix", o.KeyPrefix},
-		{"labelPlural", o.LabelPlural},
-		{"layoutable", true},
-		{"activateable", false},
-		{"updateable", o.Updateable},
-		{"urls", jobj{
+	return s.globalEntry(o, version).
+		with("urls", jobj{
 			{"uiEditTemplate", ui + "/{ID}/e"},
 			{"sobject", base},
 			{"uiDetailTemplate", ui + "/{ID}"},
 			{"describe", base + "/describe"},
 			{"rowTemplate", base + "/{ID}"},
 			{"uiNewRecord", ui + "/" + o.KeyPrefix + "/e"},
-		}},
-		{"searchable", o.Searchable},
-		{"childRelationships", children},
-		{"createable", o.Createable},
-		{"customSetting", false},
-		{"deletable", o.Deletable},
-		{"deprecatedAndHidden", false},
-		{"feedEnabled", !o.Custom},
-		{"listviewable", nil},
-		{"lookupLayoutable", nil},
-		{"mergeable", o.mergeable()},
-		{"queryable", true},
-		{"recordTypeInfos", infos},
-		{"replicateable", true},
-		{"retrieveable", true},
-		{"searchLayoutable", nil},
-		{"undeletable", o.Deletable},
-		{"triggerable", true},
-	}
+		}).
+		insertAfter("name", kv{"fields", fields}).
+		insertAfter("searchable", kv{"childRelationships", children}).
+		insertAfter("feedEnabled", kv{"listviewable", nil}, kv{"lookupLayoutable", nil}).
+		insertAfter("queryable", kv{"recordTypeInfos", infos}).
+		insertAfter("retrieveable", kv{"searchLayoutable", nil})
 }
 
 func soapType(f *field) string {

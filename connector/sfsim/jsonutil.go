@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -49,6 +50,32 @@ func (o jobj) get(k string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// with returns o with key k's value v: in k's place when o has k, else
+// at the end.
+func (o jobj) with(k string, v any) jobj {
+	for i, m := range o {
+		if m.K == k {
+			out := slices.Clone(o)
+			out[i].V = v
+			return out
+		}
+	}
+	return append(slices.Clone(o), kv{k, v})
+}
+
+// insertAfter returns o with ms right after key k (at the end when o has
+// no k).
+func (o jobj) insertAfter(k string, ms ...kv) jobj {
+	at := len(o)
+	for i, m := range o {
+		if m.K == k {
+			at = i + 1
+			break
+		}
+	}
+	return slices.Insert(slices.Clone(o), at, ms...)
 }
 
 // sfTimeLayout is how the REST API writes date-times.
