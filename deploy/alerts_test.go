@@ -187,8 +187,9 @@ func TestAlertRules(t *testing.T) {
 		{"mapping invalid", "carebridge_mapping_valid", "CarebridgeMappingInvalid"},
 		{"API budget used", "carebridge_salesforce_api_daily_used", "CarebridgeSalesforceAPIBudgetNearlySpent"},
 		{"API budget limit", "carebridge_salesforce_api_daily_limit", "CarebridgeSalesforceAPIBudgetNearlySpent"},
-		{"replies waiting", "carebridge_replies_pending", "CarebridgeRepliesStuck"},
-		{"no reply sent", "carebridge_replies_published_total", "CarebridgeRepliesStuck"},
+		// Not carebridge_replies_published_total: it starts again at 0 on a
+		// restart, and rises while one case's reply is stuck.
+		{"a reply waiting long", "carebridge_replies_oldest_pending_age_seconds", "CarebridgeRepliesStuck"},
 		{"replies refused", "carebridge_replies_failed", "CarebridgeRepliesStuck"},
 	}
 	for _, r := range required {

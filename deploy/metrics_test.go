@@ -62,6 +62,9 @@ var specMetrics = map[string]metricSpec{
 	"carebridge_replies_published_total": {counter, map[string][]string{"result": {"sent", "retry", "failed"}}},
 	"carebridge_replies_pending":         {gauge, nil},
 	"carebridge_replies_failed":          {gauge, nil},
+	// Beyond the SPEC: how long the oldest reply has waited for the
+	// publisher (README), which CarebridgeRepliesStuck reads.
+	"carebridge_replies_oldest_pending_age_seconds": {gauge, nil},
 }
 
 // targetLabels are added by the scrape (Prometheus, Prometheus Operator).
