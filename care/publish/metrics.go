@@ -40,40 +40,16 @@ var (
 // exported at 0 from the start) and the outbox gauges read from stats on
 // reg (nil: none), and answers the counter.
 func newMetrics(reg prometheus.Registerer, stats Store) (*prometheus.CounterVec, error) {
-	results := prometheus.NewCounterVec(prometheus.CounterOpts{
+	results := metricreg.NewCounterVec(prometheus.CounterOpts{
 		Name: "carebridge_replies_published_total",
 		Help: "Attempts to publish a reply, by result: sent, retry (the publisher was unreachable or busy), failed (refused).",
-	}, []string{"result"})
-	for _, r := range []string{ResultSent, ResultRetry, ResultFailed} {
-		results.WithLabelValues(r)
-	}
-	if err := metricreg.Register(reg, "publish", results, statsCollector{stats}); err != nil {
+	}, "result", ResultSent, ResultRetry, ResultFailed)
+	gauges := metricreg.NewScrapedGauges(statsTimeout, func(ctx context.Context) ([]float64, error) {
+		st, err := stats.PublishStats(ctx)
+		return []float64{float64(st.Pending), float64(st.Failed), st.OldestPendingAge.Seconds()}, err
+	}, pendingDesc, failedDesc, oldestDesc)
+	if err := metricreg.Register(reg, "publish", results, gauges); err != nil {
 		return nil, err
 	}
 	return results, nil
-}
-
-// statsCollector reads the publish outbox gauges at each scrape.
-type statsCollector struct{ src Store }
-
-func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- pendingDesc
-	ch <- failedDesc
-	ch <- oldestDesc
-}
-
-func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
-	defer cancel()
-	st, err := c.src.PublishStats(ctx)
-	for _, g := range []struct {
-		desc  *prometheus.Desc
-		value float64
-	}{{pendingDesc, float64(st.Pending)}, {failedDesc, float64(st.Failed)}, {oldestDesc, st.OldestPendingAge.Seconds()}} {
-		if err != nil {
-			ch <- prometheus.NewInvalidMetric(g.desc, err)
-			continue
-		}
-		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, g.value)
-	}
 }
