@@ -182,16 +182,23 @@ const (
 // Customer is one social account. Two accounts of one person are two
 // customers.
 type Customer struct {
-	ID             int64     `json:"id"`
-	Platform       string    `json:"platform"`
-	PlatformUserID string    `json:"platform_user_id"`
-	Username       string    `json:"username"`
-	FirstName      string    `json:"first_name"`
-	LastName       string    `json:"last_name"`
-	Email          string    `json:"email"`
-	ContactID      string    `json:"salesforce_contact_id"` // linked Salesforce Contact, "" when none
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	CustomerIdentity
+	Email     string    `json:"email"`
+	ContactID string    `json:"salesforce_contact_id"` // linked Salesforce Contact, "" when none
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CustomerIdentity is who a customer is: the Care id and the social
+// account. Its fields lead the customer's JSON in the store, in the API
+// and in the publisher's webhook body, which carries nothing more.
+type CustomerIdentity struct {
+	ID             int64  `json:"id"`
+	Platform       string `json:"platform"`
+	PlatformUserID string `json:"platform_user_id"`
+	Username       string `json:"username"`
+	FirstName      string `json:"first_name"`
+	LastName       string `json:"last_name"`
 }
 
 // Name is the customer's display name: first and last name, else the

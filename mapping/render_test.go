@@ -34,7 +34,7 @@ func sampleInput() Input {
 		Case: care.Case{ID: 42, ExternalKey: "01J4ZK6V8QW2E9ZX0C3B5N7M1D", Status: care.StatusOpen, Priority: care.PriorityUrgent, Sentiment: care.SentimentNegative,
 			Platform: "twitter", ProfileID: "brand-1", CreatedAt: at("2025-07-31T12:00:05Z"),
 			Fields: map[string]string{"Team ownership": "Salesforce"}},
-		Customer: care.Customer{ID: 7, Platform: "twitter", PlatformUserID: "u-77", Username: "joedoe", FirstName: "Joe", LastName: "Doe", Email: "joe@example.com"},
+		Customer: care.Customer{CustomerIdentity: care.CustomerIdentity{ID: 7, Platform: "twitter", PlatformUserID: "u-77", Username: "joedoe", FirstName: "Joe", LastName: "Doe"}, Email: "joe@example.com"},
 		Agent:    care.User{ID: "alice", Name: "Alice Agent", Email: "alice@example.com", Role: care.RoleAgent},
 		Messages: []care.Message{
 			msg("m-2", "2025-07-31T14:05:00+02:00", care.Outbound, "Brand", "Yes! Hibiscus and vanilla 🌺"),
@@ -311,7 +311,7 @@ contact:
     Care_Case__c: case.id
     Since__c: case.created_at
 `)
-	in := Input{Customer: care.Customer{Username: "joedoe"}}
+	in := Input{Customer: care.Customer{CustomerIdentity: care.CustomerIdentity{Username: "joedoe"}}}
 	r, err := m.Render(ObjectContact, in, nil)
 	if err != nil {
 		t.Fatal(err)

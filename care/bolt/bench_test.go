@@ -157,8 +157,8 @@ func seedCases(tb testing.TB, s *Store, n int) {
 		err := s.db.Update(func(tx *bbolt.Tx) error {
 			for i := done; i < min(done+perTx, n); i++ {
 				// The names benchMessage gives: an ingest renames no one.
-				cust := &care.Customer{Platform: "twitter", PlatformUserID: fmt.Sprintf("u%d", i), Username: fmt.Sprintf("@u%d", i),
-					FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", i), CreatedAt: t0}
+				cust := &care.Customer{CustomerIdentity: care.CustomerIdentity{Platform: "twitter", PlatformUserID: fmt.Sprintf("u%d", i),
+					Username: fmt.Sprintf("@u%d", i), FirstName: "Joe", LastName: fmt.Sprintf("Doe%d", i)}, CreatedAt: t0}
 				if err := s.putCustomer(tx, cust); err != nil {
 					return err
 				}

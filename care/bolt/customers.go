@@ -54,8 +54,9 @@ func customerFor(tx *bbolt.Tx, platform string, in care.CustomerInput, now time.
 		return c, changed, nil
 	}
 	return &care.Customer{
-		Platform: platform, PlatformUserID: in.PlatformUserID, Username: in.Username,
-		FirstName: in.FirstName, LastName: in.LastName, CreatedAt: now, UpdatedAt: now,
+		CustomerIdentity: care.CustomerIdentity{Platform: platform, PlatformUserID: in.PlatformUserID, Username: in.Username,
+			FirstName: in.FirstName, LastName: in.LastName},
+		CreatedAt: now, UpdatedAt: now,
 	}, true, nil
 }
 

@@ -171,10 +171,12 @@ func TestEscalateAndCaseShape(t *testing.T) {
 	if att := m0["attachments"].([]any); len(att) != 2 || att[0].(map[string]any)["url"] != "https://img.example/1.png" {
 		t.Errorf("attachments: %v", att)
 	}
-	// The customer came with it.
-	cu := e.must(200, "GET", "/api/v1/customers/1", "alice", nil)
-	if cu["platform_user_id"] != "joe" || cu["first_name"] != "Joe" || cu["name"] != "Joe Doe" || cu["salesforce_contact_id"] != nil {
-		t.Errorf("customer: %v", cu)
+	// The customer came with it, in the API's shape: field order, the
+	// display name, a null contact id while none is linked, times in UTC.
+	if cu := e.do("GET", "/api/v1/customers/1", "alice", nil); cu.status != 200 || string(cu.raw) != `{"id":1,"platform":"twitter",`+
+		`"platform_user_id":"joe","username":"@joe","first_name":"Joe","last_name":"Doe","name":"Joe Doe","email":"",`+
+		`"salesforce_contact_id":null,"created_at":"2026-03-01T09:00:00Z","updated_at":"2026-03-01T09:00:00Z"}`+"\n" {
+		t.Errorf("customer: %d %s", cu.status, cu.raw)
 	}
 	// A second message of the same pair joins the case (200, created false);
 	// the same message again does too and adds nothing.

@@ -174,12 +174,7 @@ func MessageView(m care.Message) MessageJSON {
 
 // CustomerJSON is a customer as the API shows it.
 type CustomerJSON struct {
-	ID                  int64     `json:"id"`
-	Platform            string    `json:"platform"`
-	PlatformUserID      string    `json:"platform_user_id"`
-	Username            string    `json:"username"`
-	FirstName           string    `json:"first_name"`
-	LastName            string    `json:"last_name"`
+	care.CustomerIdentity
 	Name                string    `json:"name"`
 	Email               string    `json:"email"`
 	SalesforceContactID *string   `json:"salesforce_contact_id"`
@@ -190,8 +185,7 @@ type CustomerJSON struct {
 // CustomerView renders c for the API.
 func CustomerView(c care.Customer) CustomerJSON {
 	return CustomerJSON{
-		ID: c.ID, Platform: c.Platform, PlatformUserID: c.PlatformUserID, Username: c.Username,
-		FirstName: c.FirstName, LastName: c.LastName, Name: c.Name(), Email: c.Email,
+		CustomerIdentity: c.CustomerIdentity, Name: c.Name(), Email: c.Email,
 		SalesforceContactID: optString(c.ContactID), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }

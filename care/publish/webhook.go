@@ -70,15 +70,9 @@ type BodyMessage struct {
 	Attachments []care.Attachment `json:"attachments"`
 }
 
-// BodyCustomer is who the reply goes to.
-type BodyCustomer struct {
-	ID             int64  `json:"id"`
-	Platform       string `json:"platform"`
-	PlatformUserID string `json:"platform_user_id"`
-	Username       string `json:"username"`
-	FirstName      string `json:"first_name"`
-	LastName       string `json:"last_name"`
-}
+// BodyCustomer is who the reply goes to: the customer's identity, no
+// email and no Salesforce contact.
+type BodyCustomer = care.CustomerIdentity
 
 // BodyOf is the body a publication is sent with.
 func BodyOf(p care.Publication) Body {
@@ -91,8 +85,7 @@ func BodyOf(p care.Publication) Body {
 		DeliveryID: p.DeliveryID, CaseID: p.CaseID, ProfileID: m.ProfileID, ReplyType: m.ReplyType,
 		Message: BodyMessage{ID: m.ID, ExternalKey: m.ExternalKey, Platform: m.Platform, Type: m.Type,
 			Author: m.Author, AuthorID: m.AuthorID, Text: m.Text, SentAt: m.SentAt.UTC(), Attachments: att},
-		Customer: BodyCustomer{ID: c.ID, Platform: c.Platform, PlatformUserID: c.PlatformUserID,
-			Username: c.Username, FirstName: c.FirstName, LastName: c.LastName},
+		Customer: c.CustomerIdentity,
 	}
 	if p.InReplyTo != "" {
 		r := p.InReplyTo
