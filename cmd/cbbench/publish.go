@@ -27,6 +27,9 @@ type publishResult struct {
 	PacedReplies     int     `json:"paced_replies"`
 	LatencyP50Millis float64 `json:"reply_to_publisher_p50_ms"`
 	LatencyP95Millis float64 `json:"reply_to_publisher_p95_ms"`
+	// carebridge_replies_oldest_pending_age_seconds once every answer is
+	// stored at the end of the run: 0, nothing left waiting.
+	OldestPendingSeconds float64 `json:"oldest_pending_age_seconds"`
 }
 
 type publishOptions struct {
@@ -114,7 +117,29 @@ func benchPublish(ctx context.Context, o publishOptions, progress func(string)) 
 	res.PacedReplies = n
 	res.LatencyP50Millis = millis(percentile(lags, 0.50))
 	res.LatencyP95Millis = millis(percentile(lags, 0.95))
-	return res, nil
+	end, err := settledStats(ctx, st)
+	res.OldestPendingSeconds = end.OldestPendingAge.Seconds()
+	return res, err
+}
+
+// settledStats reads the publish outbox once the publisher stored every
+// answer (its receipt comes before the store records it), waiting at most
+// 30 seconds for it.
+func settledStats(ctx context.Context, st *bolt.Store) (care.PublishStats, error) {
+	limit := time.After(30 * time.Second)
+	for {
+		s, err := st.PublishStats(ctx)
+		if err != nil || s.Pending == 0 {
+			return s, err
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-limit:
+			return s, nil
+		case <-ctx.Done():
+			return s, ctx.Err()
+		}
+	}
 }
 
 // replyTimes notes when each reply was written and when the publisher
@@ -177,4 +202,5 @@ func printPublish(tw *tabwriter.Writer, p *publishResult) {
 	fmt.Fprintf(tw, "publish\t%d replies over %d cases to a publisher answering in %.0f ms (%d workers)\treplies/s %.0f\n",
 		p.Replies, p.Cases, p.LatencyMillis, p.Workers, p.PerSecond)
 	fmt.Fprintf(tw, "publish\treply→publisher p50/p95 at %d replies/s\t%.0f / %.0f ms\n", p.PacedRate, p.LatencyP50Millis, p.LatencyP95Millis)
+	fmt.Fprintf(tw, "publish\toldest reply waiting at the end\t%.0f s\n", p.OldestPendingSeconds)
 }

@@ -11,9 +11,9 @@ func TestPublishSmallRun(t *testing.T) {
 	args := []string{"--only", "publish", "--latency", "5ms", "--publish-replies", "100", "--publish-cases", "5", "--workers", "8"}
 	rep := runReport(t, args...)
 	p := rep.Publish
-	if p == nil || p.Replies != 100 || p.PerSecond <= 0 || p.PacedReplies < 1 || p.LatencyP95Millis <= 0 || p.LatencyP50Millis > p.LatencyP95Millis {
+	if p == nil || p.Replies != 100 || p.PerSecond <= 0 || p.PacedReplies < 1 || p.LatencyP95Millis <= 0 || p.LatencyP50Millis > p.LatencyP95Millis ||
+		p.OldestPendingSeconds != 0 {
 		t.Fatalf("publish: %+v", p)
 	}
-	runTable(t, "reply→publisher p50/p95", args...)
-
+	runTable(t, "oldest reply waiting at the end", args...)
 }
