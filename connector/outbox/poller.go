@@ -136,6 +136,10 @@ type Poller struct {
 	// deletedAskAt is when getDeleted may be asked again after Salesforce
 	// refused a window as not over yet (our clock); under pollMu.
 	deletedAskAt time.Time
+	// lapseAfter is the last linked case whose cleared external id field
+	// a poll checked, lapseNext the one this poll checks up to (see
+	// lapseChunk); under pollMu.
+	lapseAfter, lapseNext string
 
 	mu   sync.Mutex
 	last time.Time
@@ -251,6 +255,9 @@ type PollResult struct {
 	// Salesforce change won.
 	SkippedNewer int
 	Superseded   int
+	// Restored counts linked cases whose case external id field a
+	// Salesforce user had cleared and the poll wrote back.
+	Restored int
 }
 
 // watermark is the position of the last change read: its SystemModstamp,
@@ -318,7 +325,8 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 		if err != nil {
 			return err
 		}
-		next, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), named, &res)
+		p.lapseNext = p.lapseAfter
+		next, cleared, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), named, &res)
 		if err == nil && next != wm {
 			if serr := p.saveWatermark(ctx, next); serr != nil {
 				return serr
@@ -327,6 +335,13 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 		}
 		if err != nil {
 			return err
+		}
+		settled, err := p.restoreKeys(ctx, conn.Client, m, cleared, &res)
+		if err != nil {
+			return err
+		}
+		if settled {
+			p.lapseAfter = p.lapseNext
 		}
 		return p.findDeleted(ctx, conn.Client, object, wm.At, &res)
 	})
@@ -348,18 +363,25 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 // changes keep a change from being applied twice. It returns the newest
 // change read, which becomes the watermark only once every chunk was read:
 // a later chunk may hold older changes. first: start is Salesforce's clock
-// (no watermark yet), read from the lookback before it.
+// (no watermark yet), read from the lookback before it. cleared are the
+// records read with the case external id field empty (see restoreKeys).
 func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, start watermark, first bool,
-	linked []care.LinkedSalesforceCase, res *PollResult) (watermark, error) {
+	linked []care.LinkedSalesforceCase, res *PollResult) (next watermark, cleared []string, err error) {
 	object, field := caseObject(m), statusField(m)
 	from := start.At.Add(-p.overlap)
 	if first {
 		from = start.At.Add(-p.lookback)
 	}
-	next := start
-	for filter := range linkedFilters(m, linked) {
-		soql := fmt.Sprintf("SELECT Id, %s, SystemModstamp FROM %s WHERE SystemModstamp >= %s AND %s ORDER BY SystemModstamp, Id",
-			field, object, salesforce.SOQLTime(from), filter)
+	fields, keyField := "Id, "+field, caseExternalIDField(m)
+	if strings.EqualFold(keyField, field) {
+		keyField = ""
+	} else if keyField != "" {
+		fields += ", " + keyField
+	}
+	next = start
+	for filter := range linkedFilters(m, linked, p.lapseChunk) {
+		soql := fmt.Sprintf("SELECT %s, SystemModstamp FROM %s WHERE %s ORDER BY SystemModstamp, Id",
+			fields, object, filter.where(salesforce.SOQLTime(from)))
 		err := client.QueryPages(ctx, soql, func(page *salesforce.QueryResult) error {
 			p.budget.ObserveClient(client)
 			res.Pages++
@@ -373,6 +395,9 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 				if err := p.consider(ctx, m, ch, res); err != nil {
 					return err
 				}
+				if keyField != "" && recordString(rec, keyField) == "" {
+					cleared = append(cleared, ch.id)
+				}
 				if next.before(ch.at, ch.id) {
 					next = watermark{At: ch.at, ID: ch.id}
 				}
@@ -380,10 +405,10 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 			return nil
 		})
 		if err != nil {
-			return start, err
+			return start, nil, err
 		}
 	}
-	return next, nil
+	return next, cleared, nil
 }
 
 // salesforceNow reads Salesforce's clock: the newest SystemModstamp of the

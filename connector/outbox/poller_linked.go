@@ -21,8 +21,30 @@ import (
 // 4,000-character WHERE limit is per string literal: one id here).
 const linkedChunk = 300
 
-// linkedFilters yields the WHERE conditions that name the linked cases,
-// one query each.
+// linkedFilter names linked cases in one poll query.
+type linkedFilter struct {
+	cond string // field != null, or Id IN (…)
+	// field is the case external id field when cond names cases by it;
+	// lapsed are linked cases recorded as carrying it whose Salesforce
+	// record this query also reads if the field was cleared there
+	// (see lapseChunk).
+	field  string
+	lapsed []string
+}
+
+// where is the query's WHERE: the cases cond names changed since since
+// (a SOQL time), and the lapsed cases whose field is empty, whenever they
+// changed.
+func (f linkedFilter) where(since string) string {
+	changed := "SystemModstamp >= " + since + " AND " + f.cond
+	if len(f.lapsed) == 0 {
+		return changed
+	}
+	return "(" + changed + ") OR (" + f.field + " = null AND " + idIn(f.lapsed) + ")"
+}
+
+// linkedFilters yields the conditions that name the linked cases, one
+// query each.
 //
 // A case carebridge created by upsert carries its external key in the
 // field the mapping upserted it by (care.SalesforceLink.ExternalIDField):
@@ -36,28 +58,38 @@ const linkedChunk = 300
 // the field's condition would not save a query, every case is named by
 // Id: as many queries, and no Case carebridge created but no longer
 // links is read.
-func linkedFilters(m *mapping.Mapping, linked []care.LinkedSalesforceCase) iter.Seq[string] {
-	return func(yield func(string) bool) {
+//
+// A Salesforce user may clear the field on a case (it is editable), which
+// takes it out of field != null for good: lapsed, given the cases named by
+// the field, picks those whose field the same query checks (nil: none).
+func linkedFilters(m *mapping.Mapping, linked []care.LinkedSalesforceCase, lapsed func(carrying []string) []string) iter.Seq[linkedFilter] {
+	return func(yield func(linkedFilter) bool) {
 		field := caseExternalIDField(m)
 		byID := make([]string, 0, len(linked))
+		var carrying []string
 		for _, l := range linked {
 			if field == "" || !strings.EqualFold(l.ExternalIDField, field) {
 				byID = append(byID, l.ID)
+			} else {
+				carrying = append(carrying, l.ID)
 			}
 		}
-		carrying := len(linked) - len(byID)
-		if carrying > 0 && len(linked) > linkedChunk && 1+chunks(len(byID)) <= chunks(len(linked)) {
-			if !yield(field + " != null") {
+		if len(carrying) > 0 && len(linked) > linkedChunk && 1+chunks(len(byID)) <= chunks(len(linked)) {
+			f := linkedFilter{cond: field + " != null", field: field}
+			if lapsed != nil {
+				f.lapsed = lapsed(carrying)
+			}
+			if !yield(f) {
 				return
 			}
-		} else if carrying > 0 {
+		} else if len(carrying) > 0 {
 			byID = byID[:0]
 			for _, l := range linked {
 				byID = append(byID, l.ID)
 			}
 		}
 		for chunk := range slices.Chunk(byID, linkedChunk) {
-			if !yield(idIn(chunk)) {
+			if !yield(linkedFilter{cond: idIn(chunk)}) {
 				return
 			}
 		}

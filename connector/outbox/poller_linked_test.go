@@ -188,20 +188,145 @@ func TestLinkedFilters(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var byField, chunks, ids int
-			for f := range linkedFilters(tc.m, tc.linked) {
+			for f := range linkedFilters(tc.m, tc.linked, nil) {
 				switch {
-				case f == "Care_Case_Id__c != null":
+				case f.cond == "Care_Case_Id__c != null":
 					byField++
-				case strings.HasPrefix(f, "Id IN ("):
+				case strings.HasPrefix(f.cond, "Id IN ("):
 					chunks++
-					ids += strings.Count(f, "'500")
+					ids += strings.Count(f.cond, "'500")
 				default:
-					t.Fatalf("condition %q", f)
+					t.Fatalf("condition %q", f.cond)
 				}
 			}
 			if byField != tc.byField || chunks != tc.chunk || ids != tc.idsNamed {
 				t.Fatalf("%d by the field, %d Id chunks naming %d; want %d, %d, %d", byField, chunks, ids, tc.byField, tc.chunk, tc.idsNamed)
 			}
 		})
+	}
+}
+
+// clearKey blanks the case external id field of a Salesforce case, as a
+// user may in the case page.
+func (w *world) clearKey(sfID string) {
+	w.t.Helper()
+	if err := w.sim.UpdateRecord("Case", sfID, map[string]any{"Care_Case_Id__c": nil}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// sfKey is the case external id field of a Salesforce case.
+func (w *world) sfKey(sfID string) string {
+	r, _ := w.sim.Record("Case", sfID)
+	s, _ := r["Care_Case_Id__c"].(string)
+	return s
+}
+
+// pollUntilStatus polls (each poll one query: the field's) until the
+// Care case has st, at most n times, and returns the polls' results.
+func (w *world) pollUntilStatus(id int64, st care.Status, n int) []PollResult {
+	w.t.Helper()
+	var out []PollResult
+	for range n {
+		res := w.pollCounted()
+		if res.Pages != 1 {
+			w.t.Fatalf("poll: %+v, want 1 query", res)
+		}
+		if out = append(out, res); w.careCase(id).Status == st {
+			return out
+		}
+	}
+	w.t.Fatalf("case %d is %s after %d polls, want %s", id, w.careCase(id).Status, n, st)
+	return nil
+}
+
+// TestPollFollowsACaseWhoseKeyWasCleared: above linkedChunk linked cases
+// the poll names the cases carebridge created by Care_Case_Id__c != null.
+// A Salesforce user who blanks the field on one of them takes it out of
+// that condition for good; the poll still finds it (the field of
+// linkedChunk cases is checked in turn, in the same query), applies its
+// status and writes the key back, so its next change is read as before.
+func TestPollFollowsACaseWhoseKeyWasCleared(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	cases, sfIDs := w.linkMany(650) // 3 turns of the check
+	w.poll()
+	for _, k := range []int{0, 649} {
+		w.clearKey(sfIDs[k])
+		w.pollCounted() // the watermark passes the blanking
+		w.sfSet(sfIDs[k], "Escalated")
+		polls := w.pollUntilStatus(cases[k], care.StatusOnHold, 3)
+		if restored := polls[len(polls)-1].Restored; restored != 1 {
+			t.Fatalf("case %d: %+v, want its key written back", k, polls)
+		}
+		if key := w.sfKey(sfIDs[k]); key != w.careCase(cases[k]).ExternalKey {
+			t.Fatalf("case %d: Care_Case_Id__c %q after the poll, want the case's key", k, key)
+		}
+		if c := w.careCase(cases[k]); c.Salesforce.ExternalIDField != "Care_Case_Id__c" {
+			t.Fatalf("case %d link: %+v", k, c.Salesforce)
+		}
+		w.pollUntilStatus(cases[k], care.StatusOnHold, 1) // settles the overlap
+		w.sfSet(sfIDs[k], "Closed")
+		if polls := w.pollUntilStatus(cases[k], care.StatusDone, 1); polls[0].Records == 0 {
+			t.Fatalf("case %d: %+v", k, polls)
+		}
+	}
+	if !bytes.Contains(w.logs.Bytes(), []byte("the case external id was cleared in Salesforce; carebridge wrote it back")) {
+		t.Fatal("the write-back is not logged")
+	}
+}
+
+// TestPollNamesByIDACaseWhoseKeyCannotBeWrittenBack: a case whose key
+// Salesforce refuses to take back (here another record holds it now) is
+// named by Id from then on, and said in the log.
+func TestPollNamesByIDACaseWhoseKeyCannotBeWrittenBack(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	cases, sfIDs := w.linkMany(301)
+	w.poll()
+	key := w.careCase(cases[7]).ExternalKey
+	w.clearKey(sfIDs[7])
+	if _, err := w.sim.CreateRecord("Case", map[string]any{"Subject": "a copy", "Care_Case_Id__c": key}); err != nil {
+		t.Fatal(err)
+	}
+	w.sfSet(sfIDs[7], "Escalated")
+	w.pollUntilStatus(cases[7], care.StatusOnHold, 2)
+	if c := w.careCase(cases[7]); c.Salesforce.ExternalIDField != "" {
+		t.Fatalf("link after a refused write-back: %+v", c.Salesforce)
+	}
+	if !bytes.Contains(w.logs.Bytes(), []byte("could not be written back; the poll names the case by Id")) {
+		t.Fatal("the refusal is not logged")
+	}
+	w.sfSet(sfIDs[7], "Closed")
+	if res := w.pollCounted(); res.Pages != 2 || res.Applied != 1 {
+		t.Fatalf("poll: %+v, want 2 queries (the field, the case by Id), 1 applied", res)
+	}
+	w.mustHaveStatus(cases[7:8], care.StatusDone)
+}
+
+// TestPollWritesBackAClearedKeyOfAFewCases: up to linkedChunk linked
+// cases every case is named by Id, so a case whose key was cleared is
+// still followed; its change is read with the field empty and the key
+// written back, at no query more. A case linked by hand carries no key
+// and gets none.
+func TestPollWritesBackAClearedKeyOfAFewCases(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	w.connect()
+	cases, sfIDs := w.linkMany(5)
+	byHand, byHandSF := w.linkedCase(99)
+	w.poll()
+	w.clearKey(sfIDs[2])
+	w.sfSet(sfIDs[2], "Escalated")
+	w.sfSet(byHandSF, "Escalated")
+	res := w.pollCounted()
+	if res.Pages != 1 || res.Applied != 2 || res.Restored != 1 {
+		t.Fatalf("poll: %+v, want 1 query, 2 applied, 1 key written back", res)
+	}
+	w.mustHaveStatus([]int64{cases[2], byHand.ID}, care.StatusOnHold)
+	if key := w.sfKey(sfIDs[2]); key != w.careCase(cases[2]).ExternalKey {
+		t.Fatalf("Care_Case_Id__c %q after the poll, want the case's key", key)
+	}
+	if key := w.sfKey(byHandSF); key != "" {
+		t.Fatalf("a case linked by hand got Care_Case_Id__c %q", key)
 	}
 }

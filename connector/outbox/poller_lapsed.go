@@ -1,0 +1,120 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/carebridge/carebridge/care"
+	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/mapping"
+)
+
+// Linked cases whose case external id field a Salesforce user cleared.
+//
+// Above linkedChunk linked cases the poll names the cases carebridge
+// created by the field (field != null). The field is editable in the org:
+// a user who blanks it on one case takes that case out of the condition,
+// change and all, and its status changes would never reach Care again.
+// So the field's query also reads, whenever they changed, those of
+// linkedChunk such cases, in turn, whose field is empty (lapseChunk): no
+// query more, and no row more unless one was cleared. Every case is
+// checked once per ceil(n/linkedChunk) polls. A case found so is read
+// with its current status (applied like any change) and its key is
+// written back (restoreKeys).
+
+// lapseChunk picks, from the linked cases named by the case external id
+// field (a slice of the caller's), the linkedChunk after the last one a
+// poll checked, from the first again past the end. The caller holds
+// pollMu.
+func (p *Poller) lapseChunk(carrying []string) []string {
+	slices.Sort(carrying)
+	i, found := slices.BinarySearch(carrying, p.lapseAfter)
+	if found {
+		i++
+	}
+	if i >= len(carrying) {
+		i = 0
+	}
+	chunk := carrying[i:min(i+linkedChunk, len(carrying))]
+	p.lapseNext = chunk[len(chunk)-1]
+	return chunk
+}
+
+// restoreKeys writes back, in sObject Collections of up to 200, the
+// external key of linked cases whose Salesforce record was read with the
+// case external id field empty. The field is carebridge's: the poll names
+// the case by it, a retried upsert finds the record by it, and the
+// Salesforce case page shows the Care case by it. Each case is logged by
+// its Care and Salesforce ids. A case Salesforce refuses to write (the
+// field not editable by the integration user, a validation rule, the key
+// now on another record) is named by Id from then on, and logged. ids
+// whose link does not say carebridge wrote the field (a case linked by
+// hand) are not carebridge's to fill. settled is false when a write is
+// to be tried again (a transient error): the same cases are checked at
+// the next poll.
+func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, ids []string, res *PollResult) (settled bool, err error) {
+	field := caseExternalIDField(m)
+	if field == "" || len(ids) == 0 {
+		return true, nil
+	}
+	var recs []map[string]any
+	caseOf := map[string]int64{}
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
+		c, err := p.store.CaseBySalesforceID(ctx, id)
+		switch {
+		case care.IsNotFound(err):
+			continue // unlinked meanwhile
+		case err != nil:
+			return false, fmt.Errorf("case of %s: %w", id, err)
+		case !strings.EqualFold(c.Salesforce.ExternalIDField, field) || c.ExternalKey == "" || c.Salesforce.DeletedAt != nil:
+			continue
+		}
+		recs = append(recs, map[string]any{"Id": id, field: c.ExternalKey})
+		caseOf[id] = c.ID
+	}
+	settled = true
+	var byID []string
+	refused := func(id string, err error) {
+		p.log.Warn("outbox: poll: the case external id was cleared in Salesforce and could not be written back; the poll names the case by Id",
+			slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field, "error", errorText(err))
+		byID = append(byID, id)
+	}
+	for chunk := range slices.Chunk(recs, salesforce.MaxCollectionRecords) {
+		out, err := client.CollectionsUpdate(ctx, caseObject(m), chunk, false)
+		p.budget.ObserveClient(client)
+		if err != nil && salesforce.Classify(err) != salesforce.NotRetryable {
+			return false, fmt.Errorf("write back %s: %w", field, err)
+		}
+		for i, rec := range chunk {
+			id := rec["Id"].(string)
+			rerr := err
+			if err == nil {
+				if i >= len(out) {
+					settled = false
+					continue
+				}
+				if out[i].Success {
+					res.Restored++
+					p.log.Info("outbox: poll: the case external id was cleared in Salesforce; carebridge wrote it back",
+						slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field)
+					continue
+				}
+				rerr = out[i].Err
+			}
+			if salesforce.Classify(rerr) == salesforce.Retryable {
+				settled = false
+				continue
+			}
+			refused(id, rerr)
+		}
+	}
+	if len(byID) > 0 {
+		if _, err := p.store.RecordSalesforceExternalIDField(ctx, "", byID); err != nil {
+			return false, fmt.Errorf("name by Id the cases whose %s was cleared: %w", field, err)
+		}
+	}
+	return settled, nil
+}
