@@ -17,9 +17,10 @@ import (
 	"github.com/carebridge/carebridge/connector/testworld"
 )
 
-// storeConfig writes a config for a daemon on dataDir with a supervisor
-// (sue-token) and an agent (alice-token), and returns its path.
-func storeConfig(t *testing.T, dataDir string) string {
+// storeConfig writes a config for a daemon on dataDir with the example
+// mapping, a supervisor (sue-token), an agent (alice-token) and the YAML
+// keys of extra, and returns its path (the mapping.yaml beside it).
+func storeConfig(t *testing.T, dataDir, extra string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeExampleMapping(t, dir)
@@ -31,7 +32,7 @@ auth:
   users:
     - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
     - {id: alice, name: Alice, email: alice@example.com, role: agent, token_sha256: %s}
-`, dataDir, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("alice-token")), 0o600)
+%s`, dataDir, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("alice-token"), extra), 0o600)
 	return cfg
 }
 
@@ -89,7 +90,7 @@ func TestDamagedStore(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	data := t.TempDir()
-	p := startDaemon(t, bin, storeConfig(t, data))
+	p := startDaemon(t, bin, storeConfig(t, data, ""))
 	fillStore(t, "http://"+p.addr, 0, 60)
 	p.stop(t, syscall.SIGTERM)
 	healthy := filepath.Join(data, bolt.FileName)
@@ -97,7 +98,7 @@ func TestDamagedStore(t *testing.T) {
 		t.Fatalf("db check of a healthy file: %d %q %q", code, out, errs)
 	}
 	bolttest.EachDamage(t, healthy, bolt.FileName, func(t *testing.T, dir, path string) {
-		for _, args := range [][]string{{"serve", "--config", storeConfig(t, dir)}, {"db", "check", "--data-dir", dir}} {
+		for _, args := range [][]string{{"serve", "--config", storeConfig(t, dir, "")}, {"db", "check", "--data-dir", dir}} {
 			code, _, errs := runBin(t, bin, args...)
 			t.Logf("%s: %s", args[0], errs)
 			var verdict []string
@@ -126,7 +127,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildBinary(t)
-	p := startDaemon(t, bin, storeConfig(t, t.TempDir()))
+	p := startDaemon(t, bin, storeConfig(t, t.TempDir(), ""))
 	base := "http://" + p.addr
 	fillStore(t, base, 0, 5)
 	dir := t.TempDir()
@@ -160,7 +161,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(data2, bolt.FileName), raw, 0o600)
-	q := startDaemon(t, bin, storeConfig(t, data2))
+	q := startDaemon(t, bin, storeConfig(t, data2, ""))
 	restored := "http://" + q.addr
 	keys := map[string]bool{}
 	for id := 1; id <= 5; id++ {
