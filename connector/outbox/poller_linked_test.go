@@ -206,6 +206,16 @@ func TestLinkedFilters(t *testing.T) {
 	}
 }
 
+// manyLinked is a connected world with n cases carebridge created linked
+// (linkMany), polled once.
+func manyLinked(t *testing.T, n int) (w *world, cases []int64, sfIDs []string) {
+	w = newWorld(t, worldOptions{})
+	w.connect()
+	cases, sfIDs = w.linkMany(n)
+	w.poll()
+	return w, cases, sfIDs
+}
+
 // clearKey blanks the case external id field of a Salesforce case, as a
 // user may in the case page.
 func (w *world) clearKey(sfID string) {
@@ -247,10 +257,7 @@ func (w *world) pollUntilStatus(id int64, st care.Status, n int) []PollResult {
 // linkedChunk cases is checked in turn, in the same query), applies its
 // status and writes the key back, so its next change is read as before.
 func TestPollFollowsACaseWhoseKeyWasCleared(t *testing.T) {
-	w := newWorld(t, worldOptions{})
-	w.connect()
-	cases, sfIDs := w.linkMany(650) // 3 turns of the check
-	w.poll()
+	w, cases, sfIDs := manyLinked(t, 650) // 3 turns of the check
 	for _, k := range []int{0, 649} {
 		w.clearKey(sfIDs[k])
 		w.pollCounted() // the watermark passes the blanking
@@ -280,10 +287,7 @@ func TestPollFollowsACaseWhoseKeyWasCleared(t *testing.T) {
 // Salesforce refuses to take back (here another record holds it now) is
 // named by Id from then on, and said in the log.
 func TestPollNamesByIDACaseWhoseKeyCannotBeWrittenBack(t *testing.T) {
-	w := newWorld(t, worldOptions{})
-	w.connect()
-	cases, sfIDs := w.linkMany(301)
-	w.poll()
+	w, cases, sfIDs := manyLinked(t, 301)
 	key := w.careCase(cases[7]).ExternalKey
 	w.clearKey(sfIDs[7])
 	if _, err := w.sim.CreateRecord("Case", map[string]any{"Subject": "a copy", "Care_Case_Id__c": key}); err != nil {
@@ -310,11 +314,8 @@ func TestPollNamesByIDACaseWhoseKeyCannotBeWrittenBack(t *testing.T) {
 // written back, at no query more. A case linked by hand carries no key
 // and gets none.
 func TestPollWritesBackAClearedKeyOfAFewCases(t *testing.T) {
-	w := newWorld(t, worldOptions{})
-	w.connect()
-	cases, sfIDs := w.linkMany(5)
+	w, cases, sfIDs := manyLinked(t, 5)
 	byHand, byHandSF := w.linkedCase(99)
-	w.poll()
 	w.clearKey(sfIDs[2])
 	w.sfSet(sfIDs[2], "Escalated")
 	w.sfSet(byHandSF, "Escalated")
