@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebridge/carebridge/config/sfid"
 	"github.com/carebridge/carebridge/connector/sfsim"
+	"github.com/carebridge/carebridge/connector/sfsim/simtest"
 )
 
 // pinOrg opens the pool with Options.OrgID (salesforce.org_id).
@@ -147,6 +148,7 @@ func TestJWTDefaultDropsTheOtherOrg(t *testing.T) {
 	e.connect(p, KindUser, "alice", "alice@acme.test")
 	e.connect(p, KindUser, "bob", "bob@other.test")
 	setAside, _ := e.store.Get(ctx, "user/alice")
+	secrets := p.secrets()
 
 	other := e.sim.OtherOrgID()
 	e.jwt = JWTConfig{Username: "eve@other.test", PrivateKeyFile: keyFile}
@@ -172,6 +174,7 @@ func TestJWTDefaultDropsTheOtherOrg(t *testing.T) {
 		!bytes.Contains(logs, []byte(`"after":"jwt-bearer"`)) {
 		t.Fatalf("the drop is not logged:\n%s", logs)
 	}
+	simtest.NoSecrets(t, secrets, map[string][]byte{"logs": logs})
 	if p2 := e.open(pinOrg(other)); p2.Status().Error != "" || len(p2.Status().Users) != 1 {
 		t.Fatalf("after restart: %+v", p2.Status())
 	}
