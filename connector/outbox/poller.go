@@ -217,7 +217,8 @@ func (p *Poller) Run(ctx context.Context) error {
 				p.log.Warn("outbox: status poll failed", "err", err)
 			default:
 				p.log.Debug("outbox: status poll", slog.Int("calls", res.Pages), slog.Int("checks", res.Checks), slog.Int("records", res.Records),
-					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted))
+					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted),
+					slog.Int("restored", res.Restored))
 			}
 		}
 		if p.waitNext(ctx, start) != nil {
@@ -280,7 +281,9 @@ type sfChange struct {
 
 // Poll reads the linked Salesforce cases changed since the watermark (less
 // the overlap), one query per 300 linked cases, and applies their status
-// to the Care cases; then it looks for deleted Salesforce cases. Changes
+// to the Care cases; a linked case whose case external id field a user
+// cleared in Salesforce is still read, and the field written back
+// (poller_lapsed.go). Then it looks for deleted Salesforce cases. Changes
 // already applied are not applied twice; values the daemon wrote are not
 // taken back. It is what Run does every interval.
 func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
