@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -375,10 +376,13 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 	if first {
 		from = start.At.Add(-p.lookback)
 	}
+	// The case external id field is read where a linked case was written
+	// by it (so the org has it), to find the cases whose key was cleared.
 	fields, keyField := "Id, "+field, caseExternalIDField(m)
-	if strings.EqualFold(keyField, field) {
+	if keyField == "" || strings.EqualFold(keyField, field) ||
+		!slices.ContainsFunc(linked, func(l care.LinkedSalesforceCase) bool { return strings.EqualFold(l.ExternalIDField, keyField) }) {
 		keyField = ""
-	} else if keyField != "" {
+	} else {
 		fields += ", " + keyField
 	}
 	next = start
