@@ -260,11 +260,15 @@ func TestPollFollowsACaseWhoseKeyWasCleared(t *testing.T) {
 	w, cases, sfIDs := manyLinked(t, 650) // 3 turns of the check
 	for _, k := range []int{0, 649} {
 		w.clearKey(sfIDs[k])
-		w.pollCounted() // the watermark passes the blanking
+		polls := []PollResult{w.pollCounted()} // the watermark passes the blanking
 		w.sfSet(sfIDs[k], "Escalated")
-		polls := w.pollUntilStatus(cases[k], care.StatusOnHold, 3)
-		if restored := polls[len(polls)-1].Restored; restored != 1 {
-			t.Fatalf("case %d: %+v, want its key written back", k, polls)
+		polls = append(polls, w.pollUntilStatus(cases[k], care.StatusOnHold, 3)...)
+		restored := 0
+		for _, res := range polls {
+			restored += res.Restored
+		}
+		if restored != 1 {
+			t.Fatalf("case %d: %+v, want its key written back once", k, polls)
 		}
 		if key := w.sfKey(sfIDs[k]); key != w.careCase(cases[k]).ExternalKey {
 			t.Fatalf("case %d: Care_Case_Id__c %q after the poll, want the case's key", k, key)
