@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +10,6 @@ import (
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
-	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -23,17 +19,7 @@ import (
 // daemon and its base URL.
 func changesDaemon(t *testing.T, sim *sfsim.Server, salesforceKeys string) (*daemon, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), mapping.Sample(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfgFile := filepath.Join(dir, "carebridge.yaml")
-	addr := freeAddr(t)
-	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: %s\npublic_url: http://%s\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
-		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n"+
-		"    - {id: community, name: Community, email: c@example.com, role: integration, token_sha256: %s}\n"+
-		"salesforce:\n  login_url: %s\n  client_id: %s\n%s",
-		addr, addr, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("community-token"), sim.LoginURL, sfsim.DefaultClientID, salesforceKeys), 0o600)
+	cfgFile := daemonConfig(t, daemonFiles{listen: freeAddr(t), mapping: mapping.Sample(), extra: salesforceSection(sim, salesforceKeys)})
 	d, addr, stop := serveInProcess(t, cfgFile, envClientSecret)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {

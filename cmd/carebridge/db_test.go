@@ -14,27 +14,7 @@ import (
 
 	"github.com/carebridge/carebridge/care/bolt"
 	"github.com/carebridge/carebridge/care/bolt/bolttest"
-	"github.com/carebridge/carebridge/connector/testworld"
 )
-
-// storeConfig writes a config for a daemon on dataDir with the example
-// mapping, a supervisor (sue-token), an agent (alice-token) and the YAML
-// keys of extra, and returns its path (the mapping.yaml beside it).
-func storeConfig(t *testing.T, dataDir, extra string) string {
-	t.Helper()
-	dir := t.TempDir()
-	writeExampleMapping(t, dir)
-	cfg := filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, `listen: 127.0.0.1:0
-data_dir: %s
-mapping_file: mapping.yaml
-auth:
-  users:
-    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
-    - {id: alice, name: Alice, email: alice@example.com, role: agent, token_sha256: %s}
-%s`, dataDir, testworld.TokenSHA256("sue-token"), testworld.TokenSHA256("alice-token"), extra), 0o600)
-	return cfg
-}
 
 // fillStore escalates n cases (two messages each) through the API and
 // patches every third, so the file has branch pages and free pages.

@@ -3,30 +3,21 @@ package main
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebridge/carebridge/config"
-	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // The drain ends open event streams at once: a console left open does not
 // hold a shutdown for its whole deadline.
 func TestShutdownEndsEventStreams(t *testing.T) {
-	dir := t.TempDir()
-	writeExampleMapping(t, dir)
-	cfgFile := filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\nmapping_file: mapping.yaml\nauth:\n  users:\n"+
-		"    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}\n", testworld.TokenSHA256("sue-token")), 0o600)
-	_, addr, stop := serveInProcess(t, cfgFile)
+	_, addr, stop := serveInProcess(t, storeConfig(t, "data", ""))
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer sue-token")
 	res, err := http.DefaultClient.Do(req)

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/config"
+	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/connector/testworld/testlog"
 )
@@ -254,17 +257,68 @@ func (p *daemonProc) stop(t *testing.T, sig syscall.Signal) {
 	}
 }
 
-// writeExampleMapping writes mapping/testdata/example.yaml as
-// dir/mapping.yaml.
-func writeExampleMapping(t *testing.T, dir string) {
+// daemonFiles is what a test daemon's config names beside its users.
+type daemonFiles struct {
+	listen  string // "": 127.0.0.1:0; else the address, and http://listen the public URL
+	dataDir string // "": data, beside the config
+	mapping []byte // written to mapping.yaml beside the config and named; nil: none
+	extra   string // more top-level YAML keys
+}
+
+// daemonConfig writes carebridge.yaml in a new temporary directory (the
+// returned path's) with f and the test users, each with the token
+// "<id>-token": sue (supervisor), alice (agent) and community
+// (integration).
+func daemonConfig(t *testing.T, f daemonFiles) string {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	if f.listen == "" {
+		b.WriteString("listen: 127.0.0.1:0\n")
+	} else {
+		fmt.Fprintf(&b, "listen: %s\npublic_url: http://%s\n", f.listen, f.listen)
+	}
+	fmt.Fprintf(&b, "data_dir: %s\n", cmp.Or(f.dataDir, "data"))
+	if f.mapping != nil {
+		if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), f.mapping, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("mapping_file: mapping.yaml\n")
+	}
+	b.WriteString("auth:\n  users:\n")
+	for _, u := range [][3]string{{"sue", "Sue", "supervisor"}, {"alice", "Alice", "agent"}, {"community", "Community", "integration"}} {
+		fmt.Fprintf(&b, "    - {id: %s, name: %s, email: %s@example.com, role: %s, token_sha256: %s}\n",
+			u[0], u[1], u[0], u[2], testworld.TokenSHA256(u[0]+"-token"))
+	}
+	b.WriteString(f.extra)
+	cfg := filepath.Join(dir, "carebridge.yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// salesforceSection is a config's salesforce section for the simulated
+// org sim, with keys (one "  key: value" a line) added.
+func salesforceSection(sim *sfsim.Server, keys string) string {
+	return fmt.Sprintf("salesforce:\n  login_url: %s\n  client_id: %s\n%s", sim.LoginURL, sfsim.DefaultClientID, keys)
+}
+
+// storeConfig is daemonConfig for a daemon on dataDir with the example
+// mapping and the YAML keys of extra.
+func storeConfig(t *testing.T, dataDir, extra string) string {
+	t.Helper()
+	return daemonConfig(t, daemonFiles{dataDir: dataDir, mapping: exampleMapping(t), extra: extra})
+}
+
+// exampleMapping is the mapping's example file (mapping/testdata).
+func exampleMapping(t *testing.T) []byte {
 	t.Helper()
 	example, err := os.ReadFile(filepath.Join("..", "..", "mapping", "testdata", "example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), example, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return example
 }
 
 // waitFor polls cond for up to 20 s.

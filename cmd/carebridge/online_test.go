@@ -15,7 +15,6 @@ import (
 
 	"github.com/carebridge/carebridge/connector/sfsim"
 	"github.com/carebridge/carebridge/connector/sfsim/simtest"
-	"github.com/carebridge/carebridge/connector/testworld"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -70,26 +69,12 @@ func simDaemonWith(t *testing.T, o sfsim.Options, salesforceKeys string) (sim *s
 	t.Helper()
 	sim = simtest.NewServer(t, o)
 	bin = buildBinary(t)
-	dir = t.TempDir()
-	addr := freeAddr(t)
-	mappingFile := ""
+	f := daemonFiles{listen: freeAddr(t), extra: salesforceSection(sim, salesforceKeys)}
 	if salesforceKeys != "" {
-		mappingFile = "mapping_file: mapping.yaml\n"
-		if err := os.WriteFile(filepath.Join(dir, "mapping.yaml"), mapping.Sample(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		f.mapping = mapping.Sample()
 	}
-	cfg = filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(cfg, fmt.Appendf(nil, `listen: %s
-public_url: http://%s
-data_dir: data
-%sauth:
-  users:
-    - {id: sue, name: Sue, email: sue@example.com, role: supervisor, token_sha256: %s}
-salesforce:
-  login_url: %s
-  client_id: sfsim-client
-%s`, addr, addr, mappingFile, testworld.TokenSHA256("sue-token"), sim.LoginURL, salesforceKeys), 0o600)
+	cfg = daemonConfig(t, f)
+	dir = filepath.Dir(cfg)
 	return sim, bin, cfg, dir
 }
 

@@ -9,25 +9,17 @@ import (
 	"testing"
 
 	"github.com/carebridge/carebridge/care/publish/publishtest"
-	"github.com/carebridge/carebridge/connector/testworld"
 )
 
 // The daemon with publishing configured sends a reply to the publisher,
 // signed with the secret of secret_file, counts it in /metrics and keeps
 // the platform id answered; the shutdown drains the publisher.
 func TestServePublishesReplies(t *testing.T) {
-	dir := t.TempDir()
 	pub := publishtest.New([]byte("file-secret"))
 	defer pub.Close()
-	os.WriteFile(filepath.Join(dir, "publisher.secret"), []byte("file-secret\n"), 0o600)
-	var users strings.Builder
-	for _, u := range [][2]string{{"alice", "agent"}, {"community", "integration"}} {
-		fmt.Fprintf(&users, "    - {id: %s, name: %s, email: %s@example.com, role: %s, token_sha256: %s}\n",
-			u[0], u[0], u[0], u[1], testworld.TokenSHA256(u[0]+"-token"))
-	}
-	cfgFile := filepath.Join(dir, "carebridge.yaml")
-	os.WriteFile(cfgFile, fmt.Appendf(nil, "listen: 127.0.0.1:0\ndata_dir: data\npublishing:\n  webhook_url: %s\n"+
-		"  secret_file: publisher.secret\nauth:\n  users:\n%s", pub.URL, users.String()), 0o600)
+	secret := filepath.Join(t.TempDir(), "publisher.secret")
+	os.WriteFile(secret, []byte("file-secret\n"), 0o600)
+	cfgFile := daemonConfig(t, daemonFiles{extra: fmt.Sprintf("publishing:\n  webhook_url: %s\n  secret_file: %s\n", pub.URL, secret)})
 	_, addr, stop := serveInProcess(t, cfgFile)
 	base := "http://" + addr
 
@@ -58,7 +50,8 @@ func TestServePublishesReplies(t *testing.T) {
 		t.Errorf("the platform id is not the reply's external id: %s", body)
 	}
 	_, scrape := call(t, "GET", base+"/metrics", "", "")
-	for _, want := range []string{`carebridge_replies_published_total{result="sent"} 1`, `carebridge_replies_published_total{result="failed"} 0`} {
+	for _, want := range []string{`carebridge_replies_published_total{result="sent"} 1`, `carebridge_replies_published_total{result="failed"} 0`,
+		"carebridge_replies_pending 0", "carebridge_replies_oldest_pending_age_seconds 0"} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
