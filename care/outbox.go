@@ -49,12 +49,19 @@ type OutboxEntry struct {
 	UpdatedAt     time.Time   `json:"updated_at"`
 }
 
-// OutboxStats summarises the outbox.
-type OutboxStats struct {
-	Pending   int64
-	Failed    int64
-	OldestAge time.Duration // age of the oldest pending entry, 0 when none
+// QueueStats is a queue of the store (the Salesforce outbox, the publish
+// outbox) as its gauges read it at a scrape.
+type QueueStats struct {
+	Pending int64 // entries waiting to go out (new or retried)
+	Failed  int64 // entries the other side refused, waiting for a person
+	// OldestAge is how long the oldest pending entry has waited since it
+	// was written (one retried by hand counts from then too); 0 when none
+	// waits. One entry stuck in retries shows here while others go out.
+	OldestAge time.Duration
 }
+
+// OutboxStats summarises the outbox.
+type OutboxStats = QueueStats
 
 // Effects decides the Salesforce side effects of a Care change. It runs
 // inside the store's write transaction, so it must be quick and must not

@@ -55,16 +55,10 @@ type Publication struct {
 	CreatedAt time.Time
 }
 
-// PublishStats is the publish outbox as the gauges read it at a scrape.
-type PublishStats struct {
-	Pending int64 // replies waiting for the publisher (new or retried)
-	Failed  int64 // replies it refused, waiting for a person
-	// OldestPendingAge is how long the oldest reply still waiting for the
-	// publisher has waited since the agent wrote it (a reply retried by
-	// hand counts from then too); 0 when none waits. One reply stuck in
-	// retries shows here while the others go out.
-	OldestPendingAge time.Duration
-}
+// PublishStats is the publish outbox as the gauges read it at a scrape:
+// replies waiting for the publisher, replies it refused, and how long the
+// oldest waiting reply has waited since the agent wrote it.
+type PublishStats = QueueStats
 
 // CheckRetryDelivery lets the case's assignee or a supervisor requeue a
 // reply the publisher refused.

@@ -300,28 +300,35 @@ func (s *Store) OutboxList(ctx context.Context, state care.OutboxState, limit in
 
 // OutboxStats counts pending and failed entries and ages the oldest pending.
 func (s *Store) OutboxStats(ctx context.Context) (care.OutboxStats, error) {
-	var st care.OutboxStats
+	return s.queueStats(bucketOutboxCounts, bucketOutboxPending, func(tx *bbolt.Tx, id uint64) (time.Time, error) {
+		e, err := getEntry(tx, id)
+		return e.CreatedAt, err
+	})
+}
+
+// queueStats reads a queue's pending and failed counters from the bucket
+// counts and the age of its oldest pending entry: the first key of the
+// bucket pending (entry ids grow with time), written at written(id). One
+// read transaction; the same work whatever the backlog.
+func (s *Store) queueStats(counts, pending []byte, written func(tx *bbolt.Tx, id uint64) (time.Time, error)) (care.QueueStats, error) {
+	var st care.QueueStats
 	err := s.view(func(tx *bbolt.Tx) error {
-		counts := tx.Bucket(bucketOutboxCounts)
-		if v := counts.Get(countPending); v != nil {
+		c := tx.Bucket(counts)
+		if v := c.Get(countPending); v != nil {
 			st.Pending = int64(getU64(v))
 		}
-		if v := counts.Get(countFailed); v != nil {
+		if v := c.Get(countFailed); v != nil {
 			st.Failed = int64(getU64(v))
 		}
-		if st.Pending == 0 {
-			return nil
-		}
-		// Entry ids grow with time: the first pending one is the oldest.
-		k, _ := tx.Bucket(bucketOutboxPending).Cursor().First()
+		k, _ := tx.Bucket(pending).Cursor().First()
 		if k == nil {
 			return nil
 		}
-		e, err := getEntry(tx, getU64(k))
+		at, err := written(tx, getU64(k))
 		if err != nil {
 			return err
 		}
-		st.OldestAge = max(s.now().Sub(e.CreatedAt), 0)
+		st.OldestAge = max(s.now().Sub(at), 0)
 		return nil
 	})
 	return st, err

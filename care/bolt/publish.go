@@ -358,25 +358,11 @@ func (s *Store) RetryDelivery(ctx context.Context, actor care.User, caseID int64
 // scrape's gauges). Entry ids grow with time, so the first pending entry
 // is the reply written longest ago of those still waiting.
 func (s *Store) PublishStats(ctx context.Context) (care.PublishStats, error) {
-	var st care.PublishStats
-	err := s.view(func(tx *bbolt.Tx) error {
-		counts := tx.Bucket(bucketPublishCounts)
-		if v := counts.Get(countPending); v != nil {
-			st.Pending = int64(getU64(v))
-		}
-		if v := counts.Get(countFailed); v != nil {
-			st.Failed = int64(getU64(v))
-		}
-		k, _ := tx.Bucket(bucketPublishPending).Cursor().First()
-		if k == nil {
-			return nil
-		}
-		e, ok, err := getPublishEntry(tx, getU64(k))
+	return s.queueStats(bucketPublishCounts, bucketPublishPending, func(tx *bbolt.Tx, id uint64) (time.Time, error) {
+		e, ok, err := getPublishEntry(tx, id)
 		if err != nil || !ok {
-			return orNotFound(err, "publish entry %d not found", getU64(k))
+			return time.Time{}, orNotFound(err, "publish entry %d not found", id)
 		}
-		st.OldestPendingAge = max(s.now().Sub(e.CreatedAt), 0)
-		return nil
+		return e.CreatedAt, nil
 	})
-	return st, err
 }

@@ -197,8 +197,8 @@ func TestPublishOldestPendingAge(t *testing.T) {
 	age := func(when string, want time.Duration) {
 		t.Helper()
 		st, err := s.PublishStats(ctx)
-		if err != nil || st.OldestPendingAge != want {
-			t.Fatalf("%s: oldest pending age %v (%v), want %v", when, st.OldestPendingAge, err, want)
+		if err != nil || st.OldestAge != want {
+			t.Fatalf("%s: oldest pending age %v (%v), want %v", when, st.OldestAge, err, want)
 		}
 	}
 	age("nothing written", 0)

@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer, stats Store) (*prometheus.CounterVec,
 	}, "result", ResultSent, ResultRetry, ResultFailed)
 	gauges := metricreg.NewScrapedGauges(statsTimeout, func(ctx context.Context) ([]float64, error) {
 		st, err := stats.PublishStats(ctx)
-		return []float64{float64(st.Pending), float64(st.Failed), st.OldestPendingAge.Seconds()}, err
+		return []float64{float64(st.Pending), float64(st.Failed), st.OldestAge.Seconds()}, err
 	}, pendingDesc, failedDesc, oldestDesc)
 	if err := metricreg.Register(reg, "publish", results, gauges); err != nil {
 		return nil, err

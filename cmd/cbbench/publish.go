@@ -118,7 +118,7 @@ func benchPublish(ctx context.Context, o publishOptions, progress func(string)) 
 	res.LatencyP50Millis = millis(percentile(lags, 0.50))
 	res.LatencyP95Millis = millis(percentile(lags, 0.95))
 	end, err := settledStats(ctx, st)
-	res.OldestPendingSeconds = end.OldestPendingAge.Seconds()
+	res.OldestPendingSeconds = end.OldestAge.Seconds()
 	return res, err
 }
 
