@@ -320,19 +320,21 @@ func (s *Server) tokenAuthCode(w http.ResponseWriter, r *http.Request) {
 	}
 	var g *grant
 	if hasScope(ac.scopes, "refresh_token", "offline_access") {
-		g = s.newGrant(ac.userID, ac.scopes, ac.authTime, s.opts.Strict)
+		g = s.newGrant(ac.userID, ac.scopes, ac.authTime, true)
 	}
 	s.writeToken(w, r, ac.userID, ac.scopes, g, g != nil, idLogin{authTime: ac.authTime, nonce: ac.nonce})
 }
 
-// newGrant issues a refresh token. approval marks a new approval in a
-// strict org, which keeps at most maxApprovals per user.
+// newGrant issues a refresh token. approval marks a new approval, of which
+// a strict org keeps at most maxApprovals per user.
 func (s *Server) newGrant(userID string, scopes []string, authTime time.Time, approval bool) *grant {
 	g := &grant{token: "5Aep861" + randomToken(60), userID: userID, scopes: scopes, authTime: authTime}
 	s.auth.mu.Lock()
 	defer s.auth.mu.Unlock()
-	if approval {
-		s.auth.keepApprovals(userID)
+	if approval && s.auth.approvals(userID) >= maxApprovals {
+		if s.strictSays.Add(1); s.opts.Strict {
+			s.auth.keepApprovals(userID)
+		}
 	}
 	s.auth.seq++
 	g.seq = s.auth.seq

@@ -134,6 +134,17 @@ func (a *authState) revokeGrant(g *grant) {
 // a strict org revokes the oldest on the next approval, as Salesforce does.
 const maxApprovals = 5
 
+// approvals is how many refresh tokens userID holds. Callers hold a.mu.
+func (a *authState) approvals(userID string) int {
+	n := 0
+	for _, g := range a.grants {
+		if g.userID == userID {
+			n++
+		}
+	}
+	return n
+}
+
 // keepApprovals revokes the user's oldest refresh tokens until fewer than
 // maxApprovals remain. Callers hold a.mu.
 func (a *authState) keepApprovals(userID string) {

@@ -262,6 +262,49 @@ func TestDuplicateRulesOnlyWhenStrict(t *testing.T) {
 	}
 }
 
+// StrictDifferences counts, in either kind of org, each answer a strict
+// org gives otherwise: what lets .ci/test skip the strict rerun of a test
+// whose org counted none.
+func TestStrictDifferences(t *testing.T) {
+	const allow, assign = "Sforce-Duplicate-Rule-Header", "Sforce-Auto-Assign"
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			srv := startServer(t, Options{Strict: strict})
+			a := newAPI(t, srv, "") // one approval
+			step := func(what string, want int64, write func()) {
+				t.Helper()
+				before := srv.StrictDifferences()
+				write()
+				if got := srv.StrictDifferences() - before; got != want {
+					t.Fatalf("%s: %d differences, want %d", what, got, want)
+				}
+			}
+			post := func(object string, fields map[string]any, hdr ...string) int {
+				return a.call(http.MethodPost, "sobjects/"+object, fields, hdr...).status
+			}
+			ada := map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com"}
+			step("case the rule may not assign", 0, func() { post("Case", map[string]any{"Subject": "x"}, assign, "FALSE") })
+			step("case the rule assigns", 1, func() { post("Case", map[string]any{"Subject": "x"}) })
+			step("contact", 0, func() { post("Contact", ada) })
+			step("duplicate contact saved anyway", 0, func() { post("Contact", ada, allow, "allowSave=true") })
+			step("duplicate contact", 1, func() {
+				if got, want := post("Contact", ada), map[bool]int{false: 201, true: 400}[strict]; got != want {
+					t.Fatalf("duplicate contact: %d, want %d", got, want)
+				}
+			})
+			lead := map[string]any{"LastName": "L", "Company": "C", "Email": "lead@example.com"}
+			step("lead", 0, func() { post("Lead", lead, assign, "FALSE") })
+			step("blocked duplicate lead", 1, func() { post("Lead", lead, assign, "FALSE", allow, "allowSave=true") })
+			step("four more approvals", 0, func() {
+				for range 4 {
+					login(t, srv, DefaultUsername)
+				}
+			})
+			step("an approval over the limit", 1, func() { login(t, srv, DefaultUsername) })
+		})
+	}
+}
+
 func TestApprovalLimit(t *testing.T) {
 	for _, tc := range []struct {
 		strict bool

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -134,7 +135,10 @@ type Server struct {
 	adminID string
 	// queueID is the Group id of the Support Queue.
 	queueID string
-	started time.Time
+	// strictSays counts the answers a strict org gives otherwise
+	// (StrictDifferences).
+	strictSays atomic.Int64
+	started    time.Time
 	// changes counts what the state file keeps; keeper saves it.
 	changes changeCount
 	keeper  *keeper

@@ -85,6 +85,8 @@ func New(tb testing.TB, opts ...Option) *World {
 	}
 	if c.salesforce {
 		w.startOrg(c)
+	} else {
+		simtest.NoOrg(tb)
 	}
 	w.openStore(c)
 	if c.salesforce {

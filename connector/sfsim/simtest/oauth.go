@@ -20,7 +20,10 @@ func NewServer(tb testing.TB, o sfsim.Options) *sfsim.Server {
 	if err != nil {
 		tb.Fatalf("sfsim: %v", err)
 	}
-	tb.Cleanup(sim.Close)
+	tb.Cleanup(func() {
+		sim.Close()
+		logStrict(tb, sim.StrictDifferences())
+	})
 	return sim
 }
 
