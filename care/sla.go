@@ -121,6 +121,11 @@ type CaseSLA struct {
 	// AwaitingSince is when that reply was sent: the next_response clock
 	// never starts before it (nil in a store of an older release).
 	AwaitingSince *time.Time `json:"awaiting_since,omitempty"`
+	// RepliedAt is when the last reply was sent, kept while its
+	// next_response clock runs: a customer message sent before the one
+	// that started the clock but written after it moves the due time
+	// earlier, as if the two had come in the order they were sent.
+	RepliedAt *time.Time `json:"replied_at,omitempty"`
 }
 
 // SLADue is one running due time of a case.
@@ -241,6 +246,14 @@ func slaStopped(st Status) bool { return st != StatusNew && st != StatusOpen }
 
 func timePtr(t time.Time) *time.Time { return &t }
 
+// maxTime is the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // Track brings c.SLA up to date for a write that turned before (nil: c is
 // new) into c at now, adding message m (nil: none). It runs in the write's
 // transaction, after every other change to c. The first policy matching c
@@ -291,13 +304,22 @@ func (ps SLAPolicies) Track(before, c *Case, m *Message, now time.Time) {
 		case Outbound:
 			s.FirstResponseDue, s.NextResponseDue, s.AwaitingCustomer = nil, nil, true
 			s.AwaitingSince = timePtr(sentAt(m, now))
+			s.RepliedAt = s.AwaitingSince
 		case Inbound:
-			if s.AwaitingCustomer {
-				from := sentAt(m, now)
+			from := sentAt(m, now)
+			switch {
+			case s.AwaitingCustomer:
 				if s.AwaitingSince != nil && from.Before(*s.AwaitingSince) {
 					from = *s.AwaitingSince
 				}
 				s.NextResponseDue, s.AwaitingCustomer, s.AwaitingSince = timePtr(from.Add(p.NextResponse)), false, nil
+			case s.NextResponseDue != nil && s.RepliedAt != nil && s.PausedAt == nil:
+				// Sent before the message that started the clock but
+				// written after it (a late delivery, a backfill): the
+				// clock counts from the earlier one.
+				if due := maxTime(from, *s.RepliedAt).Add(p.NextResponse); due.Before(*s.NextResponseDue) {
+					s.NextResponseDue = &due
+				}
 			}
 		}
 	}

@@ -186,6 +186,40 @@ func TestSLANextResponseCountsFromSentAt(t *testing.T) {
 	sc.wantDue(SLANextResponse, at(9*time.Hour))
 }
 
+// Two customer messages after a reply give the same next_response due
+// time in whichever order they are written: the one sent first starts the
+// clock (never before the reply); a later one never moves it later; a
+// paused clock is left alone.
+func TestSLANextResponseFromTheFirstSentWhateverTheOrder(t *testing.T) {
+	at := func(d time.Duration) time.Time { return slaT0.Add(d) }
+	for _, tc := range []struct {
+		name        string
+		first, then time.Duration // sent_at of the message written first, then of the one written after it
+		want        time.Duration
+	}{
+		{"in order", 30 * time.Minute, 40 * time.Minute, 150 * time.Minute},
+		{"earlier one written later", 40 * time.Minute, 30 * time.Minute, 150 * time.Minute},
+		{"earlier one sent before the reply", 40 * time.Minute, 10 * time.Minute, 140 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := newSLACase(t)
+			sc.change(at(20*time.Minute), &Message{Kind: KindMessage, Direction: Outbound, SentAt: at(20 * time.Minute)}, func(c *Case) { c.HasOutbound = true })
+			sc.change(at(time.Hour), &Message{Kind: KindMessage, Direction: Inbound, SentAt: at(tc.first)}, nil)
+			sc.change(at(time.Hour+time.Minute), &Message{Kind: KindMessage, Direction: Inbound, SentAt: at(tc.then)}, nil)
+			sc.wantDue(SLANextResponse, at(tc.want))
+		})
+	}
+	t.Run("paused", func(t *testing.T) {
+		sc := newSLACase(t)
+		sc.change(at(20*time.Minute), &Message{Kind: KindMessage, Direction: Outbound, SentAt: at(20 * time.Minute)}, func(c *Case) { c.HasOutbound = true })
+		sc.change(at(time.Hour), &Message{Kind: KindMessage, Direction: Inbound, SentAt: at(40 * time.Minute)}, nil)
+		sc.status(at(time.Hour), StatusOnHold)
+		sc.change(at(time.Hour+time.Minute), &Message{Kind: KindMessage, Direction: Inbound, SentAt: at(30 * time.Minute)}, nil)
+		sc.status(at(time.Hour+time.Minute), StatusOpen) // on hold one minute
+		sc.wantDue(SLANextResponse, at(161*time.Minute))
+	})
+}
+
 func TestSLAPolicyChangeKeepsClocks(t *testing.T) {
 	sc := newSLACase(t)
 	sc.status(slaT0.Add(5*time.Minute), StatusOpen)
