@@ -7,6 +7,7 @@ package bolt
 //	search_words      segments of message words (see searchsegments.go)
 //	search_log        words of messages not yet in a segment (see searchlog.go)
 //	search_deleted    deleted cases (see searchsegments.go)
+//	search_merging    the segment a merge is writing (see searchmerge.go)
 //	search_names      word 0x00 case id → ∅ (words of the case's customer)
 //	search_case_names case id, word → ∅ (the same, by case)
 //	search_customers  word 0x00 customer id → ∅ (words of the customer)
@@ -30,7 +31,7 @@ var (
 	bucketSearchCustomers = []byte("search_customers")
 
 	searchBuckets = [][]byte{bucketSearchWords, bucketSearchNames, bucketSearchCaseNames, bucketSearchCustomers,
-		bucketSearchLog, bucketSearchDeleted}
+		bucketSearchLog, bucketSearchDeleted, bucketSearchMerging}
 	// formerSearchBuckets are those of earlier layouts, dropped by the
 	// migration.
 	formerSearchBuckets = [][]byte{[]byte("search_case_words"), []byte("search_word_counts")}

@@ -55,10 +55,19 @@ func readLogEntry(v []byte) (logEntry, bool) {
 	return logEntry{caseID: int64(getU64(v[:8])), words: bytes.Split(v[8:], sep)}, true
 }
 
-// compactSearchLog folds the whole log into a new segment of the index
-// (one transaction), then merges the segments that are due.
+// compactSearchLog folds the whole log into a new segment of the index,
+// then merges the segments that are due, before it returns.
 func (s *Store) compactSearchLog() error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	if err := s.foldSearchLog(); err != nil {
+		return err
+	}
+	return s.mergeSearchSegments(nil)
+}
+
+// foldSearchLog folds the whole log into a new segment of the index, in
+// one transaction.
+func (s *Store) foldSearchLog() error {
+	err := s.indexUpdate(func(tx *bbolt.Tx) error {
 		g, n := segmentWords{}, 0
 		err := tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
 			if e, ok := readLogEntry(v); ok {
@@ -85,11 +94,12 @@ func (s *Store) compactSearchLog() error {
 		return err
 	}
 	s.logged.Store(0)
-	return s.mergeSearchSegments()
+	return nil
 }
 
-// searchFault, when set (tests), fails a fold or a merge at its end, as a
-// crash before its commit would.
+// searchFault, when set (tests), fails a transaction of a fold ("fold")
+// or a merge (each chunk: "merge chunk", its publication: "merge") at its
+// end, as a crash before its commit would.
 var searchFault = func(string) error { return nil }
 
 // compactIfDue folds the log when it has grown to compactAt; the
@@ -103,8 +113,11 @@ func (s *Store) compactIfDue() {
 		return
 	}
 	// A failed fold leaves the log as it was: searches still read it, and
-	// the next group tries again.
-	_ = s.compactSearchLog()
+	// the next group tries again. The merges it makes due run beside the
+	// committer (searchmerge.go).
+	if s.foldSearchLog() == nil {
+		s.startMerge()
+	}
 }
 
 // logMatches finds, for each word of q, the cases whose logged messages

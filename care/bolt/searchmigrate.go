@@ -15,12 +15,15 @@ import (
 // migration indexes (a variable for the tests).
 var migrateChunk = 50_000
 
-// migrateSearchIndex indexes a store written before the search index,
-// once: customers and cases in one transaction, then the messages in
+// migrateSearchIndex drops what a merge cut short left, and indexes a
+// store written before the search index, once: customers and cases in one transaction, then the messages in
 // transactions of migrateChunk, so a large store needs no more memory
 // than a chunk. The last one sets the meta flag; a run cut short starts
 // again, and indexing twice changes nothing.
 func (s *Store) migrateSearchIndex() error {
+	if err := s.indexUpdate(dropUnpublishedSegments); err != nil {
+		return err
+	}
 	if s.noSearchIndex {
 		return nil
 	}
@@ -108,7 +111,7 @@ func (s *Store) migrateSearchIndex() error {
 		}
 		after = last
 	}
-	if err := s.mergeSearchSegments(); err != nil {
+	if err := s.mergeSearchSegments(nil); err != nil {
 		return err
 	}
 	return s.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaSearchIndex, []byte{1}) })

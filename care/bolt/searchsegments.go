@@ -6,8 +6,9 @@ package bolt
 // fold costs what it writes however large the index has grown; once
 // mergeFanout segments of one level are there, they are merged into one of
 // the next level (a few times in the life of a posting), so a search reads
-// a few dozen segments at most. A fold and a merge are each one
-// transaction: a crash leaves the segments before or after it, never half.
+// a few dozen segments at most. A fold is one transaction, a crash leaves
+// the segments before or after it, never half; a merge is prepared outside
+// the writers' way and published in one (searchmerge.go).
 //
 //	search_words    one nested bucket a segment, named level, seq:
 //	                word → the cases whose messages have it (ascending, delta varints)
@@ -43,7 +44,7 @@ func (g segmentWords) write(tx *bbolt.Tx, level byte) error {
 		return nil
 	}
 	deleted := deletedCases(tx)
-	seg, err := newSegment(tx, level)
+	seg, _, err := newSegment(tx, tx.Bucket(bucketSearchWords), level)
 	if err != nil {
 		return err
 	}
@@ -59,19 +60,20 @@ func (g segmentWords) write(tx *bbolt.Tx, level byte) error {
 	return nil
 }
 
-// newSegment creates an empty segment of level, after every other.
-func newSegment(tx *bbolt.Tx, level byte) (*bbolt.Bucket, error) {
-	parent := tx.Bucket(bucketSearchWords)
-	seq, err := parent.NextSequence()
+// newSegment creates an empty segment of level, after every other, in
+// search_words or (a merge's, until it is published) in the bucket in.
+func newSegment(tx *bbolt.Tx, in *bbolt.Bucket, level byte) (*bbolt.Bucket, []byte, error) {
+	seq, err := tx.Bucket(bucketSearchWords).NextSequence()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	seg, err := parent.CreateBucket(append([]byte{level}, u64(seq)...))
+	name := append([]byte{level}, u64(seq)...)
+	seg, err := in.CreateBucket(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seg.FillPercent = 1 // written in key order, never again
-	return seg, nil
+	return seg, name, nil
 }
 
 // liveCases sorts ids and drops repeats and deleted cases.
@@ -141,75 +143,6 @@ func mergeDue(tx *bbolt.Tx) [][]byte {
 		}
 	}
 	return nil
-}
-
-// mergeSegments merges the segments names into one of the next level:
-// each word's cases once, without the deleted ones, then drops them.
-func mergeSegments(tx *bbolt.Tx, names [][]byte) error {
-	parent := tx.Bucket(bucketSearchWords)
-	deleted := deletedCases(tx)
-	out, err := newSegment(tx, names[0][0]+1)
-	if err != nil {
-		return err
-	}
-	curs := make([]*bbolt.Cursor, len(names))
-	keys, vals := make([][]byte, len(names)), make([][]byte, len(names))
-	for i, name := range names {
-		curs[i] = parent.Bucket(name).Cursor()
-		keys[i], vals[i] = curs[i].First()
-	}
-	var ids []int64
-	var buf []byte
-	for {
-		var word []byte
-		for _, k := range keys {
-			if k != nil && (word == nil || bytes.Compare(k, word) < 0) {
-				word = k
-			}
-		}
-		if word == nil {
-			break
-		}
-		word = bytes.Clone(word)
-		ids = ids[:0]
-		for i, k := range keys {
-			if bytes.Equal(k, word) {
-				readPostings(vals[i], func(id int64) { ids = append(ids, id) })
-				keys[i], vals[i] = curs[i].Next()
-			}
-		}
-		if ids = liveCases(ids, deleted); len(ids) == 0 {
-			continue
-		}
-		buf = appendPostings(buf[:0], ids)
-		if err := out.Put(word, bytes.Clone(buf)); err != nil {
-			return err
-		}
-	}
-	for _, name := range names {
-		if err := parent.DeleteBucket(name); err != nil {
-			return err
-		}
-	}
-	return searchFault("merge")
-}
-
-// mergeSearchSegments merges segments while a level has mergeFanout of
-// them, one transaction a merge.
-func (s *Store) mergeSearchSegments() error {
-	for {
-		merged := false
-		err := s.db.Update(func(tx *bbolt.Tx) error {
-			names := mergeDue(tx)
-			if merged = names != nil; !merged {
-				return nil
-			}
-			return mergeSegments(tx, names)
-		})
-		if err != nil || !merged {
-			return err
-		}
-	}
 }
 
 // segmentCases adds to bits the cases whose messages, in any segment,

@@ -123,6 +123,7 @@ type Store struct {
 	noSearchIndex    bool
 	logged           atomic.Int64 // messages in the search log, about (see searchlog.go)
 	compactAt        atomic.Int64 // overrides compactAt (tests)
+	merges           searchMerges // see searchmerge.go
 
 	// changes are the case changes of the transaction being committed
 	// (the committer's alone); notify hands them to OnCommit.
@@ -323,6 +324,7 @@ func (s *Store) Close() error {
 	close(s.closing)
 	s.closeMu.Unlock()
 	<-s.done
+	s.waitMerges()
 	if s.notify != nil {
 		s.notify.close()
 	}
