@@ -162,30 +162,43 @@ func TestSearchEqualsTruthAcrossFoldsAndMerges(t *testing.T) {
 	}
 }
 
+// mergeDueStore is a store (and its dir) whose segments merge two by two,
+// with one segment and three logged messages: the next fold makes two
+// segments, to merge.
+func mergeDueStore(t *testing.T) (*Store, string) {
+	setMergeFanout(t, 2)
+	s, dir := testStore(t)
+	cases := escalateN(t, s, 0, 4)
+	compact(t, s)
+	for i, c := range cases[:3] {
+		if _, _, err := s.AddMessage(context.Background(), user(t, "sue"), c.ID, care.NewMessage{Kind: "note", Text: truthVocabulary[i] + " late"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, dir
+}
+
+// setSearchFault sets searchFault for a test (back after the stores opened
+// before it are closed, or, when no merge runs beside the test, before).
+func setSearchFault(t *testing.T, fault func(at string) error) {
+	old := searchFault
+	searchFault = fault
+	t.Cleanup(func() { searchFault = old })
+}
+
 // A fold or a merge that fails before its commit (as a crash would) leaves
 // the search right, also after a reopen; the next one does its work.
 func TestSearchSurvivesFailedFoldOrMerge(t *testing.T) {
 	for _, stage := range []string{"fold", "merge"} {
 		t.Run(stage, func(t *testing.T) {
-			setMergeFanout(t, 2)
-			defer func(f func(string) error) { searchFault = f }(searchFault)
-			s, dir := testStore(t)
-			ctx := context.Background()
-			sue := user(t, "sue")
-			cases := escalateN(t, s, 0, 4)
-			compact(t, s) // one segment: the next fold's makes two, to merge
-			for i, c := range cases[:3] {
-				if _, _, err := s.AddMessage(ctx, sue, c.ID, care.NewMessage{Kind: "note", Text: truthVocabulary[i] + " late"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			s, dir := mergeDueStore(t)
 			crash := errors.New("crash")
-			searchFault = func(at string) error {
+			setSearchFault(t, func(at string) error {
 				if at == stage {
 					return crash
 				}
 				return nil
-			}
+			})
 			if err := s.compactSearchLog(); !errors.Is(err, crash) {
 				t.Fatalf("compact: %v, want the crash", err)
 			}
@@ -213,6 +226,14 @@ func TestSearchSurvivesFailedFoldOrMerge(t *testing.T) {
 // never one not yet written: run with -race.
 func TestSearchWhileFolding(t *testing.T) {
 	s, cases := foldingStore(t, 4, 6)
+	searchWhileWriting(t, s, cases)
+}
+
+// searchWhileWriting has two writers add 120 messages each to cases while
+// two searchers check that each search finds every case with a matching
+// message committed before it and none without one written, then checks
+// the searches against the truth.
+func searchWhileWriting(t *testing.T, s *Store, cases []care.Case) {
 	ctx := context.Background()
 	sue := user(t, "sue")
 	var mu sync.Mutex
