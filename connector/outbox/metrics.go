@@ -15,6 +15,13 @@ const (
 	DirectionFromSalesforce = "from_salesforce"
 )
 
+// Results of a case external id write-back, the label values of
+// carebridge_case_keys_restored_total.
+const (
+	KeyRestored = "restored"
+	KeyRefused  = "refused"
+)
+
 // directions are both directions, exported at 0 from the start.
 var directions = []string{DirectionToSalesforce, DirectionFromSalesforce}
 
@@ -29,9 +36,10 @@ const statsTimeout = 5 * time.Second
 //	carebridge_status_sync_total{direction},
 //	carebridge_poll_last_success_timestamp_seconds,
 //	carebridge_push_lag_seconds,
-//	carebridge_status_sync_lag_seconds{direction}.
+//	carebridge_status_sync_lag_seconds{direction},
+//	carebridge_case_keys_restored_total{result}.
 //
-// Both directions are exported at 0 from the start. One Metrics is shared
+// Both directions and both results are exported at 0 from the start. One Metrics is shared
 // by the Deliverer and the Poller; a nil *Metrics records nothing.
 type Metrics struct {
 	pushed     prometheus.Counter
@@ -39,6 +47,7 @@ type Metrics struct {
 	lastPoll   prometheus.Gauge
 	pushLag    prometheus.Histogram
 	statusLag  *prometheus.HistogramVec
+	keys       *prometheus.CounterVec
 }
 
 // lagBuckets span a fast push (tens of milliseconds) to a long outage.
@@ -70,11 +79,15 @@ func NewMetrics(reg prometheus.Registerer, stats StatsSource) (*Metrics, error) 
 			Help:    "Time from a status change on one side to it being applied on the other, by direction.",
 			Buckets: lagBuckets,
 		}, []string{"direction"}),
+		keys: metricreg.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebridge_case_keys_restored_total",
+			Help: "Case external ids a Salesforce user cleared or changed that carebridge wrote back (restored) or Salesforce refused (refused).",
+		}, "result", KeyRestored, KeyRefused),
 	}
 	for _, d := range directions {
 		m.statusLag.WithLabelValues(d)
 	}
-	cs := []prometheus.Collector{m.pushed, m.statusSync, m.lastPoll, m.pushLag, m.statusLag}
+	cs := []prometheus.Collector{m.pushed, m.statusSync, m.lastPoll, m.pushLag, m.statusLag, m.keys}
 	if stats != nil {
 		cs = append(cs, statsGauges(stats))
 	}
@@ -100,6 +113,12 @@ func (m *Metrics) statusSynced(direction string, lag time.Duration) {
 	if m != nil {
 		m.statusSync.WithLabelValues(direction).Inc()
 		m.statusLag.WithLabelValues(direction).Observe(max(lag, 0).Seconds())
+	}
+}
+
+func (m *Metrics) keyRestored(result string) {
+	if m != nil {
+		m.keys.WithLabelValues(result).Inc()
 	}
 }
 

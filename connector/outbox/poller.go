@@ -258,7 +258,7 @@ type PollResult struct {
 	SkippedNewer int
 	Superseded   int
 	// Restored counts linked cases whose case external id field a
-	// Salesforce user had cleared and the poll wrote back.
+	// Salesforce user had cleared or changed and the poll wrote back.
 	Restored int
 }
 
@@ -330,7 +330,7 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 			return err
 		}
 		p.lapseNext = p.lapseAfter
-		next, cleared, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), named, &res)
+		next, keys, err := p.readChanges(ctx, conn.Client, m, start, wm.At.IsZero(), named, &res)
 		if err == nil && next != wm {
 			if serr := p.saveWatermark(ctx, next); serr != nil {
 				return serr
@@ -340,7 +340,7 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 		if err != nil {
 			return err
 		}
-		settled, err := p.restoreKeys(ctx, conn.Client, m, cleared, &res)
+		settled, err := p.restoreKeys(ctx, conn.Client, m, keys, &res)
 		if err != nil {
 			return err
 		}
@@ -367,10 +367,11 @@ func (p *Poller) Poll(ctx context.Context) (PollResult, error) {
 // changes keep a change from being applied twice. It returns the newest
 // change read, which becomes the watermark only once every chunk was read:
 // a later chunk may hold older changes. first: start is Salesforce's clock
-// (no watermark yet), read from the lookback before it. cleared are the
-// records read with the case external id field empty (see restoreKeys).
+// (no watermark yet), read from the lookback before it. keys are the
+// records read with the case external id field, and its value (see
+// restoreKeys).
 func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, start watermark, first bool,
-	linked []care.LinkedSalesforceCase, res *PollResult) (next watermark, cleared []string, err error) {
+	linked []care.LinkedSalesforceCase, res *PollResult) (next watermark, keys []readKey, err error) {
 	object, field := caseObject(m), statusField(m)
 	from := start.At.Add(-p.overlap)
 	if first {
@@ -402,8 +403,8 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 				if err := p.consider(ctx, m, ch, res); err != nil {
 					return err
 				}
-				if keyField != "" && recordString(rec, keyField) == "" {
-					cleared = append(cleared, ch.id)
+				if keyField != "" {
+					keys = append(keys, readKey{id: ch.id, value: recordString(rec, keyField)})
 				}
 				if next.before(ch.at, ch.id) {
 					next = watermark{At: ch.at, ID: ch.id}
@@ -415,7 +416,7 @@ func (p *Poller) readChanges(ctx context.Context, client *salesforce.Client, m *
 			return start, nil, err
 		}
 	}
-	return next, cleared, nil
+	return next, keys, nil
 }
 
 // salesforceNow reads Salesforce's clock: the newest SystemModstamp of the

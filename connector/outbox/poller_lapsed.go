@@ -43,43 +43,57 @@ func (p *Poller) lapseChunk(carrying []string) []string {
 	return chunk
 }
 
+// readKey is a linked case as a query or a change event read it: its
+// Salesforce id and the value of the case external id field.
+type readKey struct {
+	id, value string
+}
+
 // restoreKeys writes back, in sObject Collections of up to 200, the
 // external key of linked cases whose Salesforce record was read with the
-// case external id field empty. The field is carebridge's: the poll names
-// the case by it, a retried upsert finds the record by it, and the
-// Salesforce case page shows the Care case by it. Each case is logged by
-// its Care and Salesforce ids. A case Salesforce refuses to write (the
-// field not editable by the integration user, a validation rule, the key
-// now on another record) is named by Id from then on, and logged. ids
-// whose link does not say carebridge wrote the field (a case linked by
-// hand) are not carebridge's to fill. settled is false when a write is
-// to be tried again (a transient error): the same cases are checked at
-// the next poll.
-func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, ids []string, res *PollResult) (settled bool, err error) {
+// case external id field empty or holding another value (a user who
+// pasted another case's key, or edited it). The field is carebridge's:
+// the poll names the case by it, a retried upsert finds the record by it
+// (a second record holding a key makes that upsert ambiguous), and the
+// Salesforce case page shows the Care case by it. The record's status is
+// applied by its Salesforce id, never by the value found. Each case is
+// logged by its Care and Salesforce ids and the value found (a case key,
+// no secret). A case Salesforce refuses to write (the field not editable
+// by the integration user, a validation rule, the key now on another
+// record) is named by Id from then on, and logged. Cases whose link does
+// not say carebridge wrote the field (a case linked by hand) are not
+// carebridge's to fill. settled is false when a write is to be tried
+// again (a transient error): the same cases are checked at the next poll.
+func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, read []readKey, res *PollResult) (settled bool, err error) {
 	field := caseExternalIDField(m)
-	if field == "" || len(ids) == 0 {
+	if field == "" || len(read) == 0 {
 		return true, nil
 	}
 	var recs []map[string]any
-	caseOf := map[string]int64{}
-	for _, id := range slices.Compact(slices.Sorted(slices.Values(ids))) {
-		c, err := p.store.CaseBySalesforceID(ctx, id)
+	caseOf, found := map[string]int64{}, map[string]string{}
+	for _, k := range read {
+		if _, ok := found[k.id]; ok {
+			continue
+		}
+		c, err := p.store.CaseBySalesforceID(ctx, k.id)
 		switch {
 		case care.IsNotFound(err):
 			continue // unlinked meanwhile
 		case err != nil:
-			return false, fmt.Errorf("case of %s: %w", id, err)
-		case !strings.EqualFold(c.Salesforce.ExternalIDField, field) || c.ExternalKey == "" || c.Salesforce.DeletedAt != nil:
+			return false, fmt.Errorf("case of %s: %w", k.id, err)
+		case !strings.EqualFold(c.Salesforce.ExternalIDField, field) || c.ExternalKey == "" || c.Salesforce.DeletedAt != nil,
+			k.value == c.ExternalKey:
 			continue
 		}
-		recs = append(recs, map[string]any{"Id": id, field: c.ExternalKey})
-		caseOf[id] = c.ID
+		recs = append(recs, map[string]any{"Id": k.id, field: c.ExternalKey})
+		caseOf[k.id], found[k.id] = c.ID, k.value
 	}
 	settled = true
 	var byID []string
 	refused := func(id string, err error) {
-		p.log.Warn("outbox: poll: the case external id was cleared in Salesforce and could not be written back; the poll names the case by Id",
-			slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field, "error", errorText(err))
+		p.log.Warn("outbox: poll: the case external id was cleared or changed in Salesforce and could not be written back; the poll names the case by Id",
+			slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field, "found", found[id], "error", errorText(err))
+		p.metrics.keyRestored(KeyRefused)
 		byID = append(byID, id)
 	}
 	for chunk := range slices.Chunk(recs, salesforce.MaxCollectionRecords) {
@@ -98,8 +112,9 @@ func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *
 				}
 				if out[i].Success {
 					res.Restored++
-					p.log.Info("outbox: poll: the case external id was cleared in Salesforce; carebridge wrote it back",
-						slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field)
+					p.metrics.keyRestored(KeyRestored)
+					p.log.Info("outbox: poll: the case external id was cleared or changed in Salesforce; carebridge wrote it back",
+						slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field, "found", found[id])
 					continue
 				}
 				rerr = out[i].Err
@@ -113,7 +128,7 @@ func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *
 	}
 	if len(byID) > 0 {
 		if _, err := p.store.RecordSalesforceExternalIDField(ctx, "", byID); err != nil {
-			return false, fmt.Errorf("name by Id the cases whose %s was cleared: %w", field, err)
+			return false, fmt.Errorf("name by Id the cases whose %s was cleared or changed: %w", field, err)
 		}
 	}
 	return settled, nil

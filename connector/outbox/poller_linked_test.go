@@ -282,7 +282,7 @@ func TestPollFollowsACaseWhoseKeyWasCleared(t *testing.T) {
 			t.Fatalf("case %d: %+v", k, polls)
 		}
 	}
-	if !bytes.Contains(w.logs.Bytes(), []byte("the case external id was cleared in Salesforce; carebridge wrote it back")) {
+	if !bytes.Contains(w.logs.Bytes(), []byte("the case external id was cleared or changed in Salesforce; carebridge wrote it back")) {
 		t.Fatal("the write-back is not logged")
 	}
 }
@@ -304,6 +304,9 @@ func TestPollNamesByIDACaseWhoseKeyCannotBeWrittenBack(t *testing.T) {
 	}
 	if !bytes.Contains(w.logs.Bytes(), []byte("could not be written back; the poll names the case by Id")) {
 		t.Fatal("the refusal is not logged")
+	}
+	if v, _ := metricValue(t, w.reg, "carebridge_case_keys_restored_total", map[string]string{"result": KeyRefused}); v != 1 {
+		t.Fatalf("refused write-backs counted %v, want 1", v)
 	}
 	w.sfSet(sfIDs[7], "Closed")
 	if res := w.pollCounted(); res.Pages != 2 || res.Applied != 1 {
@@ -333,5 +336,44 @@ func TestPollWritesBackAClearedKeyOfAFewCases(t *testing.T) {
 	}
 	if key := w.sfKey(byHandSF); key != "" {
 		t.Fatalf("a case linked by hand got Care_Case_Id__c %q", key)
+	}
+}
+
+// TestPollRestoresAChangedKey: a Salesforce user who edits
+// Care_Case_Id__c (or pastes a key the org's unique field lets in, one no
+// other record holds) leaves the field non-empty, so the field's query
+// still reads the case. Its status goes to its own Care case (by
+// Salesforce Id, never by the value found), the key is written back and
+// logged with both ids, and counted.
+func TestPollRestoresAChangedKey(t *testing.T) {
+	w, cases, sfIDs := manyLinked(t, 301)
+	other := w.careCase(cases[4]).ExternalKey + "-2"
+	for k, v := range map[int]string{3: other, 10: "edited by hand"} {
+		if err := w.sim.UpdateRecord("Case", sfIDs[k], map[string]any{"Care_Case_Id__c": v, "Status": "Escalated"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := w.pollCounted()
+	if res.Pages != 1 || res.Applied != 2 || res.Restored != 2 {
+		t.Fatalf("poll: %+v, want 1 query, 2 applied, 2 keys written back", res)
+	}
+	w.mustHaveStatus([]int64{cases[3], cases[10]}, care.StatusOnHold)
+	if st := w.careCase(cases[4]).Status; st == care.StatusOnHold {
+		t.Fatalf("the case whose key was pasted elsewhere took its status: %s", st)
+	}
+	for _, k := range []int{3, 4, 10} {
+		if key := w.sfKey(sfIDs[k]); key != w.careCase(cases[k]).ExternalKey {
+			t.Fatalf("case %d: Care_Case_Id__c %q after the poll, want the case's key", k, key)
+		}
+	}
+	line := fmt.Sprintf(`"salesforce_case":%q,"field":"Care_Case_Id__c","found":%q`, sfIDs[3], other)
+	if !bytes.Contains(w.logs.Bytes(), []byte(line)) {
+		t.Fatalf("the write-back is not logged with both cases (%q):\n%s", line, w.logs.Bytes())
+	}
+	if v, _ := metricValue(t, w.reg, "carebridge_case_keys_restored_total", map[string]string{"result": KeyRestored}); v != 2 {
+		t.Fatalf("restored keys counted %v, want 2", v)
+	}
+	if res := w.pollCounted(); res.Restored != 0 {
+		t.Fatalf("poll after the write-back: %+v, want nothing to write back", res)
 	}
 }
