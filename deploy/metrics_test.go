@@ -65,6 +65,9 @@ var specMetrics = map[string]metricSpec{
 	// Beyond the SPEC: how long the oldest reply has waited for the
 	// publisher (README), which CarebridgeRepliesStuck reads.
 	"carebridge_replies_oldest_pending_age_seconds": {gauge, nil},
+	// Beyond the SPEC: case external ids a Salesforce user cleared or
+	// changed that the poll or a change event wrote back (README).
+	"carebridge_case_keys_restored_total": {counter, map[string][]string{"result": {"restored", "refused"}}},
 }
 
 // targetLabels are added by the scrape (Prometheus, Prometheus Operator).
