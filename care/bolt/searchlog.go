@@ -67,7 +67,7 @@ func (s *Store) compactSearchLog() error {
 // foldSearchLog folds the whole log into a new segment of the index, in
 // one transaction.
 func (s *Store) foldSearchLog() error {
-	err := s.indexUpdate(func(tx *bbolt.Tx) error {
+	err := s.indexUpdate(&s.merges.longestFold, func(tx *bbolt.Tx) error {
 		g, n := segmentWords{}, 0
 		err := tx.Bucket(bucketSearchLog).ForEach(func(_, v []byte) error {
 			if e, ok := readLogEntry(v); ok {

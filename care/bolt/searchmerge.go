@@ -39,21 +39,22 @@ type searchMerges struct {
 	mu      sync.Mutex     // held by the one merge running
 	running atomic.Bool    // a background merge was started and is not done
 	wg      sync.WaitGroup // the background merge, for Close
-	// longestHold is the longest a write transaction of index work (a fold,
-	// a merge's chunk or publication) held the writers, in nanoseconds.
-	longestHold atomic.Int64
+	// The longest a write transaction of a fold, and of a merge (a chunk
+	// or the publication), held the writers, in nanoseconds.
+	longestFold, longestMerge atomic.Int64
 }
 
 // LongestIndexWriteHold is the longest any write transaction of search
-// index work (a fold of the log, a chunk or the publication of a merge)
-// has held the store's writers since it opened.
-func (s *Store) LongestIndexWriteHold() time.Duration {
-	return time.Duration(s.merges.longestHold.Load())
+// index work held the store's writers since it opened: of a fold of the
+// log, and of a merge (a chunk of its keys or its publication).
+func (s *Store) LongestIndexWriteHold() (fold, merge time.Duration) {
+	return time.Duration(s.merges.longestFold.Load()), time.Duration(s.merges.longestMerge.Load())
 }
 
-// indexUpdate runs fn in a write transaction of index work and notes how
-// long it held the writers (from the lock to the end of the commit).
-func (s *Store) indexUpdate(fn func(tx *bbolt.Tx) error) error {
+// indexUpdate runs fn in a write transaction of index work and notes in
+// longest how long it held the writers (from the lock to the end of the
+// commit), if longer.
+func (s *Store) indexUpdate(longest *atomic.Int64, fn func(tx *bbolt.Tx) error) error {
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return err
@@ -61,8 +62,8 @@ func (s *Store) indexUpdate(fn func(tx *bbolt.Tx) error) error {
 	start := time.Now()
 	defer func() {
 		held := int64(time.Since(start))
-		for cur := s.merges.longestHold.Load(); held > cur && !s.merges.longestHold.CompareAndSwap(cur, held); {
-			cur = s.merges.longestHold.Load()
+		for cur := longest.Load(); held > cur && !longest.CompareAndSwap(cur, held); {
+			cur = longest.Load()
 		}
 	}()
 	if err := fn(tx); err != nil {
@@ -95,7 +96,7 @@ func (s *Store) waitMerges() { s.merges.wg.Wait() }
 func (s *Store) mergeSearchSegments(stop <-chan struct{}) error {
 	s.merges.mu.Lock()
 	defer s.merges.mu.Unlock()
-	if err := s.indexUpdate(dropUnpublishedSegments); err != nil {
+	if err := s.indexUpdate(&s.merges.longestMerge, dropUnpublishedSegments); err != nil {
 		return err
 	}
 	for {
@@ -146,7 +147,7 @@ func (s *Store) mergeOnce(stop <-chan struct{}) (bool, error) {
 			return false, errMergeStopped
 		default:
 		}
-		err := s.indexUpdate(func(tx *bbolt.Tx) error {
+		err := s.indexUpdate(&s.merges.longestMerge, func(tx *bbolt.Tx) error {
 			seg, created, err := mergingSegment(tx, name, names[0][0]+1)
 			if err != nil {
 				return err
@@ -168,7 +169,7 @@ func (s *Store) mergeOnce(stop <-chan struct{}) (bool, error) {
 			return false, err
 		}
 	}
-	return true, s.indexUpdate(func(tx *bbolt.Tx) error {
+	return true, s.indexUpdate(&s.merges.longestMerge, func(tx *bbolt.Tx) error {
 		parent := tx.Bucket(bucketSearchWords)
 		for _, source := range names {
 			if err := parent.DeleteBucket(source); err != nil {

@@ -21,7 +21,7 @@ var migrateChunk = 50_000
 // than a chunk. The last one sets the meta flag; a run cut short starts
 // again, and indexing twice changes nothing.
 func (s *Store) migrateSearchIndex() error {
-	if err := s.indexUpdate(dropUnpublishedSegments); err != nil {
+	if err := s.indexUpdate(&s.merges.longestMerge, dropUnpublishedSegments); err != nil {
 		return err
 	}
 	if s.noSearchIndex {
