@@ -12,14 +12,6 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// setMergeChunkKeys sets mergeChunkKeys for a test, back after its stores
-// are closed.
-func setMergeChunkKeys(t *testing.T, n int) {
-	old := mergeChunkKeys
-	mergeChunkKeys = n
-	t.Cleanup(func() { mergeChunkKeys = old })
-}
-
 // segmentState is what the index holds: the levels of the segments
 // searches read and the number of unpublished ones.
 func segmentState(t testing.TB, s *Store) (levels []byte, unpublished int) {
@@ -49,11 +41,11 @@ func TestSearchSurvivesMergeCutShort(t *testing.T) {
 	}{{"first chunk", "merge chunk", 1, 0}, {"third chunk", "merge chunk", 3, 1}, {"publication", "merge", 1, 1}} {
 		for _, then := range []string{"reopen", "merge"} {
 			t.Run(step.name+", then "+then, func(t *testing.T) {
-				setMergeChunkKeys(t, 2)
+				setForTest(t, &mergeChunkKeys, 2)
 				s, dir := mergeDueStore(t)
 				crash := errors.New("crash")
 				var seen int
-				setSearchFault(t, func(at string) error {
+				setForTest(t, &searchFault, func(at string) error {
 					if at == step.at {
 						if seen++; seen == step.failing {
 							return crash
@@ -94,9 +86,9 @@ func TestSearchSurvivesMergeCutShort(t *testing.T) {
 // see each message once committed and never one not written (run with
 // -race).
 func TestSearchWhileMerging(t *testing.T) {
-	setMergeChunkKeys(t, 1)
+	setForTest(t, &mergeChunkKeys, 1)
 	var chunks atomic.Int64
-	setSearchFault(t, func(at string) error {
+	setForTest(t, &searchFault, func(at string) error {
 		if at == "merge chunk" {
 			chunks.Add(1)
 		}
@@ -116,11 +108,11 @@ func TestSearchWhileMerging(t *testing.T) {
 // transactions; the store reopens with the searches right and nothing
 // unpublished.
 func TestCloseStopsMerge(t *testing.T) {
-	setMergeChunkKeys(t, 1)
+	setForTest(t, &mergeChunkKeys, 1)
 	started := make(chan struct{})
 	var s *Store
 	var once atomic.Bool
-	setSearchFault(t, func(at string) error {
+	setForTest(t, &searchFault, func(at string) error {
 		if at == "merge chunk" && once.CompareAndSwap(false, true) {
 			close(started)
 			<-s.closing // the merge goes on only once Close began

@@ -15,13 +15,16 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// setMergeFanout sets mergeFanout for a test, back after its stores are
-// closed (a cleanup registered before them runs after theirs).
-func setMergeFanout(t *testing.T, n int) {
-	old := mergeFanout
-	mergeFanout = n
-	t.Cleanup(func() { mergeFanout = old })
+// setForTest sets *p to v for a test, back after its stores are closed (a
+// cleanup registered before them runs after theirs).
+func setForTest[T any](t *testing.T, p *T, v T) {
+	old := *p
+	*p = v
+	t.Cleanup(func() { *p = old })
 }
+
+// setMergeFanout sets mergeFanout for a test.
+func setMergeFanout(t *testing.T, n int) { setForTest(t, &mergeFanout, n) }
 
 // foldingStore is a store whose committer folds the search log every
 // foldAt messages and merges segments two by two, with n cases.
@@ -178,14 +181,6 @@ func mergeDueStore(t *testing.T) (*Store, string) {
 	return s, dir
 }
 
-// setSearchFault sets searchFault for a test (back after the stores opened
-// before it are closed, or, when no merge runs beside the test, before).
-func setSearchFault(t *testing.T, fault func(at string) error) {
-	old := searchFault
-	searchFault = fault
-	t.Cleanup(func() { searchFault = old })
-}
-
 // A fold or a merge that fails before its commit (as a crash would) leaves
 // the search right, also after a reopen; the next one does its work.
 func TestSearchSurvivesFailedFoldOrMerge(t *testing.T) {
@@ -193,7 +188,7 @@ func TestSearchSurvivesFailedFoldOrMerge(t *testing.T) {
 		t.Run(stage, func(t *testing.T) {
 			s, dir := mergeDueStore(t)
 			crash := errors.New("crash")
-			setSearchFault(t, func(at string) error {
+			setForTest(t, &searchFault, func(at string) error {
 				if at == stage {
 					return crash
 				}
