@@ -17,7 +17,8 @@ func newCodec(schemaJSON string) (*codec, error) {
 	return &codec{schema: s}, nil
 }
 
-// decode reads an event's Avro payload and its changedFields bitmap.
+// decode reads an event's Avro payload and its changedFields and
+// nulledFields bitmaps.
 func (c *codec) decode(payload []byte) (change, error) {
 	ev, err := c.schema.Decode(payload)
 	if err != nil {
@@ -28,6 +29,10 @@ func (c *codec) decode(payload []byte) (change, error) {
 	if err != nil {
 		return change{}, fmt.Errorf("changedFields: %w", err)
 	}
+	nulled, err := c.schema.Names(h.NulledFields)
+	if err != nil {
+		return change{}, fmt.Errorf("nulledFields: %w", err)
+	}
 	return change{entity: h.EntityName, recordIDs: h.RecordIDs, changeType: h.ChangeType, commit: h.CommitTime(),
-		changed: changed, values: ev.Fields}, nil
+		changed: changed, nulled: nulled, values: ev.Fields}, nil
 }

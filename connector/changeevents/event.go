@@ -24,8 +24,9 @@ type change struct {
 	changeType string
 	commit     time.Time
 	// changed names the fields an UPDATE changed (changedFields, decoded
-	// from its bitmap against the schema).
-	changed []string
+	// from its bitmap against the schema); nulled those it set to null
+	// (nulledFields).
+	changed, nulled []string
 	// values are the event's field values by name (nil: null).
 	values map[string]any
 }
@@ -36,20 +37,34 @@ type change struct {
 func (c change) statusValue(field string) (string, bool) {
 	switch c.changeType {
 	case pubsub.ChangeUpdate:
-		if !containsFold(c.changed, field) {
-			return "", false
-		}
+		return c.updated(field)
 	case pubsub.ChangeCreate:
-	default:
+		return c.value(field)
+	}
+	return "", false
+}
+
+// updated returns a field's value after an UPDATE that changed it ("":
+// nulled); ok is false when the event is no UPDATE or left the field as
+// it was.
+func (c change) updated(field string) (v string, ok bool) {
+	if c.changeType != pubsub.ChangeUpdate || !containsFold(c.changed, field) && !containsFold(c.nulled, field) {
 		return "", false
 	}
+	v, _ = c.value(field)
+	return v, true
+}
+
+// value returns a field's value in the event; ok is false when the event
+// does not carry it (or carries null).
+func (c change) value(field string) (string, bool) {
 	for k, v := range c.values {
 		if strings.EqualFold(k, field) {
 			s, _ := v.(string)
 			return s, true
 		}
 	}
-	return "", c.changeType == pubsub.ChangeUpdate // changed to null
+	return "", false
 }
 
 func containsFold(list []string, s string) bool {
@@ -99,17 +114,16 @@ func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsub
 		out.catchUp = true
 		return out, nil
 	}
+	keyField := s.poller.CaseKeyField()
 	for _, id := range ch.recordIDs {
 		var res outbox.PollResult
 		switch {
 		case ch.changeType == pubsub.ChangeDelete:
 			res, err = s.poller.ApplyDeleted(ctx, id, ch.commit)
 		default:
-			v, ok := ch.statusValue(field)
-			if !ok {
-				continue // not a status change: nothing for Care
+			if v, ok := ch.statusValue(field); ok {
+				res, err = s.poller.ApplyChange(ctx, outbox.Change{SalesforceID: id, Status: v, At: ch.commit})
 			}
-			res, err = s.poller.ApplyChange(ctx, outbox.Change{SalesforceID: id, Status: v, At: ch.commit})
 		}
 		if err != nil {
 			return out, err
@@ -118,8 +132,33 @@ func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsub
 			out.changed = true
 			s.metrics.applied(s.now().Sub(ch.commit))
 		}
+		if err := s.restoreKey(ctx, ch, id, keyField); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
+}
+
+// restoreKey hands a linked case whose case external id field the event
+// shows cleared or changed to the poller's write-back (RestoreKey), which
+// restores carebridge's key at once rather than at a safety-net poll. A
+// write-back Salesforce could not take now is left to the poll, and does
+// not hold the stream.
+func (s *Subscriber) restoreKey(ctx context.Context, ch change, id, keyField string) error {
+	if keyField == "" {
+		return nil
+	}
+	v, ok := ch.updated(keyField)
+	if !ok {
+		return nil
+	}
+	if _, err := s.poller.RestoreKey(ctx, outbox.KeyChange{SalesforceID: id, Value: v}); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		s.log.Warn("changeevents: a cleared or changed case external id could not be written back now; the poll writes it back", "salesforce_case", id, "err", err)
+	}
+	return nil
 }
 
 // schemaCache keeps the event schemas by id: GetSchema once per id.

@@ -135,6 +135,18 @@ func (e *env) waitUp() {
 // linkedCase opens Care case n and links it to a new Salesforce case.
 func (e *env) linkedCase(n int) (care.Case, string) {
 	e.t.Helper()
+	return e.linkCase(n, false)
+}
+
+// keyedCase is linkedCase with the Salesforce case carrying the Care
+// case's key in Care_Case_Id__c, as carebridge's upsert writes it.
+func (e *env) keyedCase(n int) (care.Case, string) {
+	e.t.Helper()
+	return e.linkCase(n, true)
+}
+
+func (e *env) linkCase(n int, keyed bool) (care.Case, string) {
+	e.t.Helper()
 	ctx := context.Background()
 	community, _ := e.w.Users.User("community")
 	res, err := e.w.Store.Escalate(ctx, community, care.EscalateInput{Message: care.IncomingMessage{
@@ -144,12 +156,17 @@ func (e *env) linkedCase(n int) (care.Case, string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	sf, err := e.w.Sim.CreateRecord("Case", map[string]any{"Subject": fmt.Sprintf("case %d", n), "Status": "New"})
+	rec, field := map[string]any{"Subject": fmt.Sprintf("case %d", n), "Status": "New"}, ""
+	if keyed {
+		field = "Care_Case_Id__c"
+		rec[field] = res.Case.ExternalKey
+	}
+	sf, err := e.w.Sim.CreateRecord("Case", rec)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	c, err := e.w.Store.SetSalesforceLink(ctx, res.Case.ID, func(l *care.SalesforceLink) {
-		l.CaseID, l.CaseNumber, l.Status = sf, "0000", "New"
+		l.CaseID, l.CaseNumber, l.Status, l.ExternalIDField = sf, "0000", "New", field
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -34,6 +34,8 @@ type Applier interface {
 	StatusField() (object, field string, ok bool)
 	ApplyChange(ctx context.Context, ch outbox.Change) (outbox.PollResult, error)
 	ApplyDeleted(ctx context.Context, id string, at time.Time) (outbox.PollResult, error)
+	CaseKeyField() string
+	RestoreKey(ctx context.Context, k outbox.KeyChange) (outbox.PollResult, error)
 	Poll(ctx context.Context) (outbox.PollResult, error)
 	SetChangeStream(up bool)
 }

@@ -333,3 +333,38 @@ func TestGapEventTriggersACatchUpPoll(t *testing.T) {
 		})
 	}
 }
+
+// A Salesforce user who clears or edits a linked case's Care_Case_Id__c
+// gets carebridge's key back at once, by the case's change event: no
+// poll (the poll, a safety net while events flow, might come hours
+// later). carebridge's own write-back comes back as an event too, and
+// writes nothing more.
+func TestKeyChangeEventRestoresTheKey(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, sf := e.keyedCase(1)
+	e.startUp()
+	for i, v := range []any{nil, "edited by hand"} {
+		if err := e.w.Sim.UpdateRecord("Case", sf, map[string]any{"Care_Case_Id__c": v}); err != nil {
+			t.Fatal(err)
+		}
+		simtest.Eventually(t, 10*time.Second, "the key written back", func() bool {
+			r, _ := e.w.Sim.Record("Case", sf)
+			return r["Care_Case_Id__c"] == c.ExternalKey
+		})
+		simtest.Eventually(t, 10*time.Second, "the write-back counted", func() bool {
+			return e.metric("carebridge_case_keys_restored_total", map[string]string{"result": "restored"}) == float64(i+1)
+		})
+	}
+	if !e.poller.LastPollAt().IsZero() {
+		t.Fatal("the poller polled")
+	}
+	// The echo of the second write-back and a status change after it.
+	e.sfSet(sf, "Escalated")
+	e.waitStatus(c.ID, care.StatusOnHold)
+	if n := e.metric("carebridge_case_keys_restored_total", map[string]string{"result": "restored"}); n != 2 {
+		t.Fatalf("%v keys written back, want 2", n)
+	}
+	if got := e.w.Sim.Stats().ByOperation["collections"]; got != 2 {
+		t.Fatalf("%d collections calls (%v), want 2", got, e.w.Sim.Stats().ByOperation)
+	}
+}

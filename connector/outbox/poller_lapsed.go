@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebridge/carebridge/care"
 	"github.com/carebridge/carebridge/connector/salesforce"
+	"github.com/carebridge/carebridge/connector/tokens"
 	"github.com/carebridge/carebridge/mapping"
 )
 
@@ -65,14 +66,31 @@ type readKey struct {
 // carebridge's to fill. settled is false when a write is to be tried
 // again (a transient error): the same cases are checked at the next poll.
 func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, read []readKey, res *PollResult) (settled bool, err error) {
-	field := caseExternalIDField(m)
-	if field == "" || len(read) == 0 {
-		return true, nil
+	w, err := p.keysToRestore(ctx, m, read)
+	if err != nil || len(w.recs) == 0 {
+		return err == nil, err
 	}
-	var recs []map[string]any
-	caseOf, found := map[string]int64{}, map[string]string{}
+	return p.writeBackKeys(ctx, client, m, w, res)
+}
+
+// keyWriteBack is what restoreKeys writes: the records (Id and key), and
+// by Salesforce id the Care case and the value found.
+type keyWriteBack struct {
+	recs   []map[string]any
+	caseOf map[string]int64
+	found  map[string]string
+}
+
+// keysToRestore picks, from the cases read, those whose key carebridge
+// wrote and a user cleared or changed: store lookups, no Salesforce call.
+func (p *Poller) keysToRestore(ctx context.Context, m *mapping.Mapping, read []readKey) (keyWriteBack, error) {
+	w := keyWriteBack{caseOf: map[string]int64{}, found: map[string]string{}}
+	field := caseExternalIDField(m)
+	if field == "" {
+		return w, nil
+	}
 	for _, k := range read {
-		if _, ok := found[k.id]; ok {
+		if _, ok := w.found[k.id]; ok {
 			continue
 		}
 		c, err := p.store.CaseBySalesforceID(ctx, k.id)
@@ -80,14 +98,21 @@ func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *
 		case care.IsNotFound(err):
 			continue // unlinked meanwhile
 		case err != nil:
-			return false, fmt.Errorf("case of %s: %w", k.id, err)
+			return w, fmt.Errorf("case of %s: %w", k.id, err)
 		case !strings.EqualFold(c.Salesforce.ExternalIDField, field) || c.ExternalKey == "" || c.Salesforce.DeletedAt != nil,
 			k.value == c.ExternalKey:
 			continue
 		}
-		recs = append(recs, map[string]any{"Id": k.id, field: c.ExternalKey})
-		caseOf[k.id], found[k.id] = c.ID, k.value
+		w.recs = append(w.recs, map[string]any{"Id": k.id, field: c.ExternalKey})
+		w.caseOf[k.id], w.found[k.id] = c.ID, k.value
 	}
+	return w, nil
+}
+
+// writeBackKeys writes w's keys back (see restoreKeys).
+func (p *Poller) writeBackKeys(ctx context.Context, client *salesforce.Client, m *mapping.Mapping, w keyWriteBack, res *PollResult) (settled bool, err error) {
+	field := caseExternalIDField(m)
+	caseOf, found := w.caseOf, w.found
 	settled = true
 	var byID []string
 	refused := func(id string, err error) {
@@ -96,7 +121,7 @@ func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *
 		p.metrics.keyRestored(KeyRefused)
 		byID = append(byID, id)
 	}
-	for chunk := range slices.Chunk(recs, salesforce.MaxCollectionRecords) {
+	for chunk := range slices.Chunk(w.recs, salesforce.MaxCollectionRecords) {
 		out, err := client.CollectionsUpdate(ctx, caseObject(m), chunk, false)
 		p.budget.ObserveClient(client)
 		if err != nil && salesforce.Classify(err) != salesforce.NotRetryable {
@@ -132,4 +157,41 @@ func (p *Poller) restoreKeys(ctx context.Context, client *salesforce.Client, m *
 		}
 	}
 	return settled, nil
+}
+
+// CaseKeyField is the mapping's case external id field, whose value a
+// linked case carebridge created must keep ("" when the mapping has none).
+func (p *Poller) CaseKeyField() string { return caseExternalIDField(p.mapping()) }
+
+// KeyChange is a change of the case external id field of a Salesforce
+// case that a change event carried: the value after it ("" when nulled).
+type KeyChange struct {
+	SalesforceID string
+	Value        string
+}
+
+// RestoreKey writes back at once the case external id of a linked case
+// whose field a change event showed cleared or changed by a Salesforce
+// user, by the poll's own path (restoreKeys): the same checks, log and
+// metric, and a refused case is named by Id from then on. A value that is
+// the case's key (carebridge's own write, echoed) or a case carebridge
+// did not write the key of costs one index lookup and no Salesforce call.
+// A write-back that could not be made now (a transient error) is left to
+// the poll, which reads the case whenever it changes.
+func (p *Poller) RestoreKey(ctx context.Context, k KeyChange) (PollResult, error) {
+	var res PollResult
+	m := p.mapping()
+	w, err := p.keysToRestore(ctx, m, []readKey{{id: k.SalesforceID, value: k.Value}})
+	if err != nil || len(w.recs) == 0 {
+		return res, err
+	}
+	err = p.tokens.DoBackground(ctx, func(conn *tokens.Conn) error {
+		res = PollResult{}
+		_, err := p.writeBackKeys(ctx, conn.Client, m, w, &res)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("outbox: restore the case external id of %s: %w", k.SalesforceID, err)
+	}
+	return res, nil
 }
