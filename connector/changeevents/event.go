@@ -132,9 +132,11 @@ func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsub
 			out.changed = true
 			s.metrics.applied(s.now().Sub(ch.commit))
 		}
-		if err := s.restoreKey(ctx, ch, id, keyField); err != nil {
+		restored, err := s.restoreKey(ctx, ch, id, keyField)
+		if err != nil {
 			return out, err
 		}
+		out.changed = out.changed || restored
 	}
 	return out, nil
 }
@@ -143,22 +145,25 @@ func (s *Subscriber) apply(ctx context.Context, object, field string, ev *pubsub
 // shows cleared or changed to the poller's write-back (RestoreKey), which
 // restores carebridge's key at once rather than at a safety-net poll. A
 // write-back Salesforce could not take now is left to the poll, and does
-// not hold the stream.
-func (s *Subscriber) restoreKey(ctx context.Context, ch change, id, keyField string) error {
+// not hold the stream. restored is true when a key was written back (or
+// refused, and the case named by Id): the event's replay id is stored at
+// once, so a restart does not write it again.
+func (s *Subscriber) restoreKey(ctx context.Context, ch change, id, keyField string) (restored bool, err error) {
 	if keyField == "" {
-		return nil
+		return false, nil
 	}
 	v, ok := ch.updated(keyField)
 	if !ok {
-		return nil
+		return false, nil
 	}
-	if _, err := s.poller.RestoreKey(ctx, outbox.KeyChange{SalesforceID: id, Value: v}); err != nil {
+	res, err := s.poller.RestoreKey(ctx, outbox.KeyChange{SalesforceID: id, Value: v})
+	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return false, err
 		}
 		s.log.Warn("changeevents: a cleared or changed case external id could not be written back now; the poll writes it back", "salesforce_case", id, "err", err)
 	}
-	return nil
+	return res.Restored+res.KeysRefused > 0, nil
 }
 
 // schemaCache keeps the event schemas by id: GetSchema once per id.

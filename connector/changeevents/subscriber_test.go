@@ -368,3 +368,28 @@ func TestKeyChangeEventRestoresTheKey(t *testing.T) {
 		t.Fatalf("%d collections calls (%v), want 2", got, e.w.Sim.Stats().ByOperation)
 	}
 }
+
+// A key Salesforce refuses to take back by the event's write-back (here
+// another record holds it now) names the case by Id from then on, is
+// counted and logged; the stream goes on.
+func TestKeyChangeEventWriteBackRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c, sf := e.keyedCase(1)
+	e.startUp()
+	simtest.Eventually(t, 10*time.Second, "a replay id stored", func() bool { return len(e.replayID()) > 0 })
+	e.stop()
+	if err := e.w.Sim.UpdateRecord("Case", sf, map[string]any{"Care_Case_Id__c": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.Sim.CreateRecord("Case", map[string]any{"Subject": "a copy", "Care_Case_Id__c": c.ExternalKey}); err != nil {
+		t.Fatal(err)
+	}
+	e.newSubscriber()
+	e.start()
+	simtest.Eventually(t, 10*time.Second, "the case named by Id", func() bool { return e.careCase(c.ID).Salesforce.ExternalIDField == "" })
+	if n := e.metric("carebridge_case_keys_restored_total", map[string]string{"result": "refused"}); n != 1 {
+		t.Fatalf("%v refusals counted, want 1", n)
+	}
+	e.sfSet(sf, "Escalated")
+	e.waitStatus(c.ID, care.StatusOnHold)
+}

@@ -219,7 +219,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			default:
 				p.log.Debug("outbox: status poll", slog.Int("calls", res.Pages), slog.Int("checks", res.Checks), slog.Int("records", res.Records),
 					slog.Int("applied", res.Applied), slog.Int("skipped_newer", res.SkippedNewer), slog.Int("deleted", res.Deleted),
-					slog.Int("restored", res.Restored))
+					slog.Int("restored", res.Restored), slog.Int("keys_refused", res.KeysRefused))
 			}
 		}
 		if p.waitNext(ctx, start) != nil {
@@ -258,8 +258,11 @@ type PollResult struct {
 	SkippedNewer int
 	Superseded   int
 	// Restored counts linked cases whose case external id field a
-	// Salesforce user had cleared or changed and the poll wrote back.
-	Restored int
+	// Salesforce user had cleared or changed and the poll wrote back;
+	// KeysRefused those whose write-back Salesforce refused (named by Id
+	// from then on).
+	Restored    int
+	KeysRefused int
 }
 
 // watermark is the position of the last change read: its SystemModstamp,

@@ -118,6 +118,7 @@ func (p *Poller) writeBackKeys(ctx context.Context, client *salesforce.Client, m
 	refused := func(id string, err error) {
 		p.log.Warn("outbox: poll: the case external id was cleared or changed in Salesforce and could not be written back; the poll names the case by Id",
 			slog.Int64("case", caseOf[id]), "salesforce_case", id, "field", field, "found", found[id], "error", errorText(err))
+		res.KeysRefused++
 		p.metrics.keyRestored(KeyRefused)
 		byID = append(byID, id)
 	}
