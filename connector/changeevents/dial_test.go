@@ -118,7 +118,8 @@ func TestStatusValue(t *testing.T) {
 	}
 	if _, ok := (change{changeType: pubsub.ChangeUndelete, values: map[string]any{"Status": "New"}}).statusValue("Status"); ok {
 		t.Fatal("an undelete is a status change")
-	}	// A field only in nulledFields was set to null all the same.
+	}
+	// A field only in nulledFields was set to null all the same.
 	onlyNulled := change{changeType: pubsub.ChangeUpdate, changed: []string{"Subject"}, nulled: []string{"Care_Case_Id__c"}}
 	if v, ok := onlyNulled.updated("care_case_id__c"); !ok || v != "" {
 		t.Fatalf("a field in nulledFields only: %q, %v", v, ok)
