@@ -347,6 +347,11 @@ func TestPollWritesBackAClearedKeyOfAFewCases(t *testing.T) {
 // logged with both ids, and counted.
 func TestPollRestoresAChangedKey(t *testing.T) {
 	w, cases, sfIDs := manyLinked(t, 301)
+	for _, result := range []string{KeyRestored, KeyRefused} {
+		if v, ok := metricValue(t, w.reg, "carebridge_case_keys_restored_total", map[string]string{"result": result}); !ok || v != 0 {
+			t.Fatalf("carebridge_case_keys_restored_total{result=%q} %v (exported: %v), want 0 from the start", result, v, ok)
+		}
+	}
 	other := w.careCase(cases[4]).ExternalKey + "-2"
 	for k, v := range map[int]string{3: other, 10: "edited by hand"} {
 		if err := w.sim.UpdateRecord("Case", sfIDs[k], map[string]any{"Care_Case_Id__c": v, "Status": "Escalated"}); err != nil {
