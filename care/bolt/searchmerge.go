@@ -96,9 +96,6 @@ func (s *Store) waitMerges() { s.merges.wg.Wait() }
 func (s *Store) mergeSearchSegments(stop <-chan struct{}) error {
 	s.merges.mu.Lock()
 	defer s.merges.mu.Unlock()
-	if err := s.indexUpdate(&s.merges.longestMerge, dropUnpublishedSegments); err != nil {
-		return err
-	}
 	for {
 		merged, err := s.mergeOnce(stop)
 		if err != nil || !merged {
@@ -184,13 +181,17 @@ func (s *Store) mergeOnce(stop <-chan struct{}) (bool, error) {
 }
 
 // mergingSegment is the segment being merged into under search_merging:
-// the one named name, or, before the first chunk, a new one of level.
+// the one named name, or, at the first chunk, a new one of level (in place
+// of any a merge cut short left).
 func mergingSegment(tx *bbolt.Tx, name []byte, level byte) (*bbolt.Bucket, []byte, error) {
 	merging := tx.Bucket(bucketSearchMerging)
 	if name != nil {
 		seg := merging.Bucket(name)
 		seg.FillPercent = 1
 		return seg, name, nil
+	}
+	if err := dropUnpublishedSegments(tx); err != nil { // of a merge cut short
+		return nil, nil, err
 	}
 	return newSegment(tx, merging, level)
 }
