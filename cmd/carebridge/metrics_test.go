@@ -77,6 +77,9 @@ func TestMetricsScrape(t *testing.T) {
 		`carebridge_http_requests_total{code="200",route="POST /api/v1/messages"}`,
 		`carebridge_cases{status="deleted"} 0`,
 		`carebridge_mapping_valid 1`,
+		// Beyond SPEC §7: the case keys written back, exported before any.
+		`carebridge_case_keys_restored_total{result="restored"} 0`,
+		`carebridge_case_keys_restored_total{result="refused"} 0`,
 	} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("scrape misses %s", want)
